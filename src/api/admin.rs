@@ -1,0 +1,206 @@
+//! `credd.v1.CredentialAdmin`: the administration RPCs. Each handler converts
+//! its request, calls the engine, and converts the answer; spans skip every
+//! argument so no secret can land in one.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use tracing::instrument;
+
+use super::convert::{self, credential_to_pb};
+use super::pb;
+use crate::engine::{Actor, CredentialUpdate, Engine, ListQuery, NewCredential};
+
+/// Serves `CredentialAdmin` over one engine.
+#[derive(Debug, Clone)]
+pub struct AdminService {
+    engine: Arc<Engine>,
+}
+
+impl AdminService {
+    /// Wraps an engine.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+
+    /// The tonic server for this service.
+    pub fn into_server(self) -> pb::credential_admin_server::CredentialAdminServer<Self> {
+        pb::credential_admin_server::CredentialAdminServer::new(self)
+    }
+}
+
+fn actor<T>(_request: &Request<T>) -> Actor {
+    Actor::anonymous_admin()
+}
+
+#[tonic::async_trait]
+impl pb::credential_admin_server::CredentialAdmin for AdminService {
+    #[instrument(skip_all, fields(rpc = "CreateCredential"))]
+    async fn create_credential(
+        &self,
+        request: Request<pb::CreateCredentialRequest>,
+    ) -> Result<Response<pb::CreateCredentialResponse>, Status> {
+        let actor = actor(&request);
+        let req = request.into_inner();
+        let new = NewCredential {
+            kind: convert::kind_required(req.kind)?,
+            environment: convert::environment_required(req.environment)?,
+            lifetime: req
+                .lifetime
+                .as_ref()
+                .map(|d| convert::from_duration("lifetime", d))
+                .transpose()?,
+            account_id: req.account_id,
+            name: req.name,
+            description: req.description,
+            scopes: req.scopes,
+            notify_emails: req.notify_emails,
+        };
+        let (view, secret) = self.engine.create(&actor, new).await?;
+        Ok(Response::new(pb::CreateCredentialResponse {
+            credential: Some(credential_to_pb(view)),
+            secret: secret.expose().to_string(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "GetCredential"))]
+    async fn get_credential(
+        &self,
+        request: Request<pb::GetCredentialRequest>,
+    ) -> Result<Response<pb::GetCredentialResponse>, Status> {
+        let view = self.engine.get(&request.into_inner().id)?;
+        Ok(Response::new(pb::GetCredentialResponse {
+            credential: Some(credential_to_pb(view)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListCredentials"))]
+    async fn list_credentials(
+        &self,
+        request: Request<pb::ListCredentialsRequest>,
+    ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
+        let req = request.into_inner();
+        let query = ListQuery {
+            account_id: Some(req.account_id).filter(|a| !a.is_empty()),
+            status: convert::status_filter(req.status)?,
+            kind: convert::kind_filter(req.kind)?,
+            environment: convert::environment_filter(req.environment)?,
+            page_size: i64::from(req.page_size),
+            page_token: Some(req.page_token).filter(|t| !t.is_empty()),
+        };
+        let page = self.engine.list(&query)?;
+        Ok(Response::new(pb::ListCredentialsResponse {
+            credentials: page.credentials.into_iter().map(credential_to_pb).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "UpdateCredential"))]
+    async fn update_credential(
+        &self,
+        request: Request<pb::UpdateCredentialRequest>,
+    ) -> Result<Response<pb::UpdateCredentialResponse>, Status> {
+        let actor = actor(&request);
+        let req = request.into_inner();
+        let update = CredentialUpdate {
+            expires_at: req
+                .expires_at
+                .as_ref()
+                .map(|t| convert::from_timestamp("expires_at", t))
+                .transpose()?,
+            name: req.name,
+            description: req.description,
+            scopes: req.scopes.map(|l| l.values),
+            notify_emails: req.notify_emails.map(|l| l.values),
+        };
+        let view = self.engine.update(&actor, &req.id, update).await?;
+        Ok(Response::new(pb::UpdateCredentialResponse {
+            credential: Some(credential_to_pb(view)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "RotateCredential"))]
+    async fn rotate_credential(
+        &self,
+        request: Request<pb::RotateCredentialRequest>,
+    ) -> Result<Response<pb::RotateCredentialResponse>, Status> {
+        let actor = actor(&request);
+        let req = request.into_inner();
+        let window = req
+            .window
+            .as_ref()
+            .map(|d| convert::from_duration("window", d))
+            .transpose()?;
+        let (view, secret) = self.engine.rotate(&actor, &req.id, window).await?;
+        Ok(Response::new(pb::RotateCredentialResponse {
+            credential: Some(credential_to_pb(view)),
+            secret: secret.expose().to_string(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "CompleteRotation"))]
+    async fn complete_rotation(
+        &self,
+        request: Request<pb::CompleteRotationRequest>,
+    ) -> Result<Response<pb::CompleteRotationResponse>, Status> {
+        let actor = actor(&request);
+        let view = self
+            .engine
+            .complete_rotation(&actor, &request.into_inner().id)
+            .await?;
+        Ok(Response::new(pb::CompleteRotationResponse {
+            credential: Some(credential_to_pb(view)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "RevokeCredential"))]
+    async fn revoke_credential(
+        &self,
+        request: Request<pb::RevokeCredentialRequest>,
+    ) -> Result<Response<pb::RevokeCredentialResponse>, Status> {
+        let actor = actor(&request);
+        let req = request.into_inner();
+        let view = self.engine.revoke(&actor, &req.id, &req.reason).await?;
+        Ok(Response::new(pb::RevokeCredentialResponse {
+            credential: Some(credential_to_pb(view)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "DisableCredential"))]
+    async fn disable_credential(
+        &self,
+        request: Request<pb::DisableCredentialRequest>,
+    ) -> Result<Response<pb::DisableCredentialResponse>, Status> {
+        let actor = actor(&request);
+        let req = request.into_inner();
+        let view = self.engine.disable(&actor, &req.id, &req.reason).await?;
+        Ok(Response::new(pb::DisableCredentialResponse {
+            credential: Some(credential_to_pb(view)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ReactivateCredential"))]
+    async fn reactivate_credential(
+        &self,
+        request: Request<pb::ReactivateCredentialRequest>,
+    ) -> Result<Response<pb::ReactivateCredentialResponse>, Status> {
+        let actor = actor(&request);
+        let view = self
+            .engine
+            .reactivate(&actor, &request.into_inner().id)
+            .await?;
+        Ok(Response::new(pb::ReactivateCredentialResponse {
+            credential: Some(credential_to_pb(view)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "DeleteCredential"))]
+    async fn delete_credential(
+        &self,
+        request: Request<pb::DeleteCredentialRequest>,
+    ) -> Result<Response<pb::DeleteCredentialResponse>, Status> {
+        let actor = actor(&request);
+        self.engine.delete(&actor, &request.into_inner().id).await?;
+        Ok(Response::new(pb::DeleteCredentialResponse {}))
+    }
+}

@@ -1,0 +1,21 @@
+//! The gRPC surface: tonic services that turn protobuf requests into engine
+//! calls and engine answers into protobuf responses. The only module that
+//! names tonic or the generated types; errors become `Status` in `status.rs`.
+
+mod admin;
+mod convert;
+mod status;
+mod verifier;
+
+pub use admin::AdminService;
+pub use verifier::VerifierService;
+
+/// The generated protobuf types and gRPC stubs of `credd.v1`.
+#[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, missing_docs)]
+pub mod pb {
+    tonic::include_proto!("credd.v1");
+
+    /// Encoded descriptors of `credd.v1`, served by gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/credd_descriptor.bin"));
+}

@@ -1,0 +1,79 @@
+//! The one place engine errors become gRPC statuses. The match is exhaustive
+//! on purpose: a new error variant must decide its code here. Server-side
+//! failures are logged in full and answered with a generic message.
+
+use tonic::{Code, Status};
+use tracing::error;
+
+use crate::engine::Error;
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        match &err {
+            // ---- CLIENT ERRORS ----
+            Error::InvalidArgument(_) => Status::invalid_argument(err.to_string()),
+            Error::NotFound { .. } => Status::not_found(err.to_string()),
+            Error::FailedPrecondition(_) => Status::failed_precondition(err.to_string()),
+            Error::QuotaExceeded { .. } => Status::resource_exhausted(err.to_string()),
+            // ---- SERVER ERRORS ----
+            Error::Contention { .. } => Status::aborted(err.to_string()),
+            Error::Storage(_) | Error::Random(_) => {
+                error!(err = %err, "internal error");
+                Status::new(Code::Internal, "internal error; see the credd log")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each domain error maps to the documented code with its message.
+    #[test]
+    fn maps_each_variant() {
+        let cases = [
+            (
+                Error::InvalidArgument("name is required".into()),
+                Code::InvalidArgument,
+            ),
+            (
+                Error::NotFound {
+                    id: "cred_x".into(),
+                },
+                Code::NotFound,
+            ),
+            (
+                Error::FailedPrecondition("no".into()),
+                Code::FailedPrecondition,
+            ),
+            (
+                Error::QuotaExceeded {
+                    account_id: "acme".into(),
+                    limit: 100,
+                },
+                Code::ResourceExhausted,
+            ),
+            (
+                Error::Contention {
+                    id: "cred_x".into(),
+                },
+                Code::Aborted,
+            ),
+            (
+                Error::Storage(crate::store::Error::Corrupt("x")),
+                Code::Internal,
+            ),
+        ];
+        for (err, code) in cases {
+            let text = err.to_string();
+            let status = Status::from(err);
+            assert_eq!(status.code(), code, "{text}");
+            if code != Code::Internal {
+                assert_eq!(status.message(), text);
+            } else {
+                assert!(!status.message().contains("corrupt"));
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `credd.v1.CredentialVerifier`: the hot path. A refusal is a `result`, not
+//! an error; only malformed requests are gRPC errors.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use tracing::instrument;
+
+use super::convert;
+use super::pb;
+use crate::engine::Engine;
+use crate::lifecycle::VerifyOutcome;
+
+/// Serves `CredentialVerifier` over one engine.
+#[derive(Debug, Clone)]
+pub struct VerifierService {
+    engine: Arc<Engine>,
+}
+
+impl VerifierService {
+    /// Wraps an engine.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+
+    /// The tonic server for this service.
+    pub fn into_server(self) -> pb::credential_verifier_server::CredentialVerifierServer<Self> {
+        pb::credential_verifier_server::CredentialVerifierServer::new(self)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
+    #[instrument(level = "debug", skip_all, fields(rpc = "Verify"))]
+    async fn verify(
+        &self,
+        request: Request<pb::VerifyRequest>,
+    ) -> Result<Response<pb::VerifyResponse>, Status> {
+        let req = request.into_inner();
+        let account_id = Some(req.account_id.as_str()).filter(|a| !a.is_empty());
+        let verification = self
+            .engine
+            .verify(&req.secret, account_id, &req.required_scopes)?;
+        let (result, retires_at, disabled_reason) = match verification.outcome {
+            VerifyOutcome::Valid { retires_at } => (pb::VerifyResult::Valid, retires_at, None),
+            VerifyOutcome::NotFound => (pb::VerifyResult::NotFound, None, None),
+            VerifyOutcome::Expired => (pb::VerifyResult::Expired, None, None),
+            VerifyOutcome::Disabled(reason) => (pb::VerifyResult::Disabled, None, Some(reason)),
+            VerifyOutcome::Revoked => (pb::VerifyResult::Revoked, None, None),
+            VerifyOutcome::AccountMismatch => (pb::VerifyResult::AccountMismatch, None, None),
+            VerifyOutcome::InsufficientScope => (pb::VerifyResult::InsufficientScope, None, None),
+        };
+        let mut response = pb::VerifyResponse {
+            result: result.into(),
+            superseded: retires_at.is_some(),
+            retires_at: retires_at.map(convert::timestamp),
+            disabled_reason: convert::disabled_reason_to_pb(disabled_reason).into(),
+            ..Default::default()
+        };
+        if let Some(credential) = verification.credential {
+            response.credential_id = credential.id;
+            response.account_id = credential.account_id;
+            response.kind = convert::kind_to_pb(credential.kind).into();
+            response.environment = convert::environment_to_pb(credential.environment).into();
+            response.scopes = credential.scopes;
+            response.expires_at = Some(convert::timestamp(credential.expires_at));
+        }
+        Ok(Response::new(response))
+    }
+}

@@ -1,0 +1,108 @@
+//! The credd daemon: parse flags, load the configuration, set up logging,
+//! turn signals into a shutdown, and run. Everything else is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{info, warn};
+use tracing_subscriber::EnvFilter;
+
+use credd::config::{self, Config, LogFormat, Overrides};
+
+/// Credential lifecycle manager: issues, verifies, rotates and retires API keys
+/// and passcodes over gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "credd", version)]
+struct Args {
+    /// TOML configuration file; without one, built-in defaults apply.
+    #[arg(long, env = "CREDD_CONFIG")]
+    config: Option<PathBuf>,
+    /// gRPC listen address (overrides `listen`).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Data directory (overrides `data_dir`).
+    #[arg(long)]
+    data_dir: Option<String>,
+    /// Log format: plain or json (overrides `log_format`).
+    #[arg(long)]
+    log_format: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        log_format: args.log_format,
+    };
+    let config = match config::load(args.config.as_deref(), std::env::vars(), &overrides) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("credd: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("credd: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "credd stopped with an error");
+            eprintln!("credd: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), credd::daemon::DaemonError> {
+    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(signal_error)?;
+    let shutdown = async move {
+        loop {
+            tokio::select! {
+                _ = sigterm.recv() => { info!(signal = "SIGTERM", "signal received"); break; }
+                _ = sigint.recv() => { info!(signal = "SIGINT", "signal received"); break; }
+                _ = sighup.recv() => { info!(signal = "SIGHUP", "ignored: configuration is read at start only"); }
+            }
+        }
+        // A second SIGTERM or SIGINT during the drain exits at once.
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = sigterm.recv() => {}
+                _ = sigint.recv() => {}
+            }
+            warn!("second signal received; exiting without waiting");
+            std::process::exit(130);
+        });
+    };
+    credd::daemon::run(config, shutdown).await
+}
+
+fn signal_error(source: std::io::Error) -> credd::daemon::DaemonError {
+    credd::daemon::DaemonError::Server(format!("cannot install signal handlers: {source}"))
+}
+
+fn init_tracing(config: &Config) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    match config.log_format {
+        LogFormat::Plain => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

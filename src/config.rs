@@ -1,0 +1,645 @@
+//! Configuration: a TOML file (optional), then `CREDD_<SECTION>_<KEY>` or
+//! `CREDD_<KEY>` environment variables, then command-line flags, validated
+//! into one [`Config`]. With no file and no variables the daemon runs on the
+//! defaults of DESIGN.md. Every error names the key and where it came from.
+//! Secrets are never inline: the pepper and SMTP password are files.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use serde::Deserialize;
+
+use crate::lifecycle::{Policy, Span};
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys or wrong types.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's explanation, with the key.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("config key {key} (from {origin}): {message}")]
+    Invalid {
+        /// Dotted key, e.g. `policy.max_lifetime`.
+        key: String,
+        /// The file, an environment variable, or a flag.
+        origin: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How notices are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTransport {
+    /// `.eml` files under `<data_dir>/mail/`.
+    File,
+    /// An SMTP server.
+    Smtp,
+}
+
+/// TLS on the SMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text (loopback relays only).
+    None,
+    /// Required STARTTLS.
+    Starttls,
+    /// Implicit TLS.
+    Tls,
+}
+
+/// `[email]`, validated.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// Delivery method.
+    pub transport: MailTransport,
+    /// Sender address.
+    pub from: String,
+    /// Contacts for credentials that name none.
+    pub admin_to: Vec<String>,
+    /// SMTP server host.
+    pub smtp_host: String,
+    /// SMTP server port.
+    pub smtp_port: u16,
+    /// TLS mode.
+    pub smtp_tls: SmtpTls,
+    /// SMTP user; empty means no AUTH.
+    pub smtp_username: String,
+    /// File holding the SMTP password.
+    pub smtp_password_file: Option<PathBuf>,
+}
+
+/// `[schedule]`, validated.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// Six-field cron expression (seconds first), in UTC.
+    pub sweep: String,
+    /// How often pending uses are written.
+    pub usage_flush_interval: StdDuration,
+}
+
+/// The validated configuration: the only type the rest of the code sees.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Where the database, pepper and mail live.
+    pub data_dir: PathBuf,
+    /// First part of every secret (`credd_live_api_...`).
+    pub key_prefix: String,
+    /// The pepper file (default `<data_dir>/pepper`).
+    pub pepper_file: PathBuf,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Default log filter when `RUST_LOG` is unset.
+    pub log_filter: String,
+    /// How long in-flight calls may take to finish at shutdown.
+    pub shutdown_grace: StdDuration,
+    /// sled page cache size in bytes.
+    pub cache_capacity_bytes: u64,
+    /// Lifecycle rules.
+    pub policy: Policy,
+    /// Sweep and flush timing.
+    pub schedule: ScheduleConfig,
+    /// Mail delivery.
+    pub email: EmailConfig,
+}
+
+impl Config {
+    /// Directory of the sled database.
+    pub fn db_dir(&self) -> PathBuf {
+        self.data_dir.join("db")
+    }
+
+    /// Directory of the file mail transport.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+}
+
+/// Values given as command-line flags; they win over file and environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<String>,
+    /// `--log-format`.
+    pub log_format: Option<String>,
+}
+
+/// Every key, its section ("" for top level) and its type.
+const KEYS: &[(&str, &str, ValueType)] = &[
+    ("", "listen", ValueType::Str),
+    ("", "data_dir", ValueType::Str),
+    ("", "key_prefix", ValueType::Str),
+    ("", "pepper_file", ValueType::Str),
+    ("", "log_format", ValueType::Str),
+    ("", "log_filter", ValueType::Str),
+    ("", "shutdown_grace", ValueType::Str),
+    ("policy", "default_lifetime", ValueType::Str),
+    ("policy", "max_lifetime", ValueType::Str),
+    ("policy", "inactivity_disable_after", ValueType::Str),
+    ("policy", "inactivity_delete_after", ValueType::Str),
+    ("policy", "expiry_warning_before", ValueType::Str),
+    ("policy", "rotation_default_window", ValueType::Str),
+    ("policy", "rotation_max_window", ValueType::Str),
+    ("policy", "max_credentials_per_account", ValueType::Int),
+    ("schedule", "sweep", ValueType::Str),
+    ("schedule", "usage_flush_interval", ValueType::Str),
+    ("email", "transport", ValueType::Str),
+    ("email", "from", ValueType::Str),
+    ("email", "admin_to", ValueType::List),
+    ("email", "smtp_host", ValueType::Str),
+    ("email", "smtp_port", ValueType::Int),
+    ("email", "smtp_tls", ValueType::Str),
+    ("email", "smtp_username", ValueType::Str),
+    ("email", "smtp_password_file", ValueType::Str),
+    ("storage", "cache_capacity_mb", ValueType::Int),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum ValueType {
+    Str,
+    Int,
+    List,
+}
+
+/// The file format. Every field is optional; the default is in its doc.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Default `127.0.0.1:50051`.
+    listen: Option<String>,
+    /// Default `./credd-data`.
+    data_dir: Option<String>,
+    /// Default `credd`; lowercase letters and digits, 1 to 16.
+    key_prefix: Option<String>,
+    /// Default `<data_dir>/pepper`.
+    pepper_file: Option<String>,
+    /// `plain` (default) or `json`.
+    log_format: Option<String>,
+    /// Default `info`; `RUST_LOG` wins when set.
+    log_filter: Option<String>,
+    /// Default `10s`.
+    shutdown_grace: Option<String>,
+    #[serde(default)]
+    policy: PolicyFile,
+    #[serde(default)]
+    schedule: ScheduleFile,
+    #[serde(default)]
+    email: EmailFile,
+    #[serde(default)]
+    storage: StorageFile,
+}
+
+/// `[policy]`; defaults as in [`Policy::standard`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    default_lifetime: Option<String>,
+    max_lifetime: Option<String>,
+    inactivity_disable_after: Option<String>,
+    inactivity_delete_after: Option<String>,
+    expiry_warning_before: Option<String>,
+    rotation_default_window: Option<String>,
+    rotation_max_window: Option<String>,
+    max_credentials_per_account: Option<i64>,
+}
+
+/// `[schedule]`: sweep default `0 */5 * * * *`, flush default `30s`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleFile {
+    sweep: Option<String>,
+    usage_flush_interval: Option<String>,
+}
+
+/// `[email]`: defaults as in DESIGN.md.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailFile {
+    transport: Option<String>,
+    from: Option<String>,
+    admin_to: Option<Vec<String>>,
+    smtp_host: Option<String>,
+    smtp_port: Option<i64>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password_file: Option<String>,
+}
+
+/// `[storage]`: cache default 256 MiB.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageFile {
+    cache_capacity_mb: Option<i64>,
+}
+
+/// Loads the configuration from an optional file, the given environment
+/// and flags.
+///
+/// # Errors
+/// [`ConfigError`] naming the key, its origin and the problem.
+pub fn load(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
+    let file_label = file.map_or_else(|| "defaults".to_string(), |p| p.display().to_string());
+    let mut table = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            text.parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse {
+                    path: file_label.clone(),
+                    message: e.to_string(),
+                })?
+        }
+        None => toml::Table::new(),
+    };
+    let mut origins: Vec<(String, String)> = Vec::new();
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    for (section, key, ty) in KEYS {
+        let long = if section.is_empty() {
+            None
+        } else {
+            Some(format!(
+                "CREDD_{}_{}",
+                section.to_uppercase(),
+                key.to_uppercase()
+            ))
+        };
+        let short = format!("CREDD_{}", key.to_uppercase());
+        let found = long.iter().chain(std::iter::once(&short)).find_map(|name| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| (name.clone(), v.clone()))
+        });
+        let Some((var, raw)) = found else { continue };
+        let dotted = dotted(section, key);
+        let value = match ty {
+            ValueType::Str => toml::Value::String(raw),
+            ValueType::Int => {
+                toml::Value::Integer(raw.trim().parse().map_err(|_| ConfigError::Invalid {
+                    key: dotted.clone(),
+                    origin: var.clone(),
+                    message: format!("expected a whole number, got {raw:?}"),
+                })?)
+            }
+            ValueType::List => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| toml::Value::String(s.to_string()))
+                    .collect(),
+            ),
+        };
+        set(&mut table, section, key, value);
+        origins.push((dotted, var));
+    }
+    for (key, value) in [
+        ("listen", &overrides.listen),
+        ("data_dir", &overrides.data_dir),
+        ("log_format", &overrides.log_format),
+    ] {
+        if let Some(value) = value {
+            set(&mut table, "", key, toml::Value::String(value.clone()));
+            origins.push((key.to_string(), format!("--{}", key.replace('_', "-"))));
+        }
+    }
+    let parsed: ConfigFile = table
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: file_label.clone(),
+            message: e.to_string(),
+        })?;
+    let origin_of = |key: &str| {
+        origins
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| file_label.clone(), |(_, o)| o.clone())
+    };
+    validate(parsed, &origin_of)
+}
+
+fn dotted(section: &str, key: &str) -> String {
+    if section.is_empty() {
+        key.to_string()
+    } else {
+        format!("{section}.{key}")
+    }
+}
+
+fn set(table: &mut toml::Table, section: &str, key: &str, value: toml::Value) {
+    if section.is_empty() {
+        table.insert(key.to_string(), value);
+        return;
+    }
+    let entry = table
+        .entry(section.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if !entry.is_table() {
+        *entry = toml::Value::Table(toml::Table::new());
+    }
+    if let toml::Value::Table(inner) = entry {
+        inner.insert(key.to_string(), value);
+    }
+}
+
+fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Config, ConfigError> {
+    let invalid = |key: &str, message: String| ConfigError::Invalid {
+        key: key.to_string(),
+        origin: origin_of(key),
+        message,
+    };
+    let span = |key: &str, value: Option<String>, default: Span| -> Result<Span, ConfigError> {
+        match value {
+            None => Ok(default),
+            Some(text) => {
+                let span: Span = text
+                    .parse()
+                    .map_err(|e: crate::lifecycle::SpanParseError| invalid(key, e.to_string()))?;
+                if !span.is_positive() {
+                    return Err(invalid(key, "must be longer than zero".to_string()));
+                }
+                Ok(span)
+            }
+        }
+    };
+    let fixed =
+        |key: &str, value: Option<String>, default: &str| -> Result<StdDuration, ConfigError> {
+            let text = value.unwrap_or_else(|| default.to_string());
+            match text.parse::<Span>() {
+                Ok(Span::Fixed(d)) if d > chrono::Duration::zero() => d
+                    .to_std()
+                    .map_err(|_| invalid(key, "out of range".to_string())),
+                Ok(_) => Err(invalid(
+                    key,
+                    "must be a positive fixed duration such as 30s (not months)".to_string(),
+                )),
+                Err(e) => Err(invalid(key, e.to_string())),
+            }
+        };
+
+    let listen_text = file.listen.unwrap_or_else(|| "127.0.0.1:50051".to_string());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        invalid(
+            "listen",
+            format!("{listen_text:?} is not an address such as 127.0.0.1:50051"),
+        )
+    })?;
+    let data_dir = PathBuf::from(file.data_dir.unwrap_or_else(|| "./credd-data".to_string()));
+    if data_dir.as_os_str().is_empty() {
+        return Err(invalid("data_dir", "must not be empty".to_string()));
+    }
+    let key_prefix = file.key_prefix.unwrap_or_else(|| "credd".to_string());
+    let prefix_ok = (1..=16).contains(&key_prefix.len())
+        && key_prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !prefix_ok {
+        return Err(invalid(
+            "key_prefix",
+            format!("{key_prefix:?} must be 1 to 16 lowercase letters or digits"),
+        ));
+    }
+    let pepper_file = file
+        .pepper_file
+        .map_or_else(|| data_dir.join("pepper"), PathBuf::from);
+    let log_format = match file.log_format.as_deref().unwrap_or("plain") {
+        "plain" => LogFormat::Plain,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(invalid(
+                "log_format",
+                format!("{other:?} is not \"plain\" or \"json\""),
+            ));
+        }
+    };
+    let log_filter = file.log_filter.unwrap_or_else(|| "info".to_string());
+    if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+        return Err(invalid(
+            "log_filter",
+            format!("{log_filter:?} is not a valid filter such as \"info\" or \"credd=debug\""),
+        ));
+    }
+    let shutdown_grace = fixed("shutdown_grace", file.shutdown_grace, "10s")?;
+    let cache_mb = file.storage.cache_capacity_mb.unwrap_or(256);
+    if !(1..=1_048_576).contains(&cache_mb) {
+        return Err(invalid(
+            "storage.cache_capacity_mb",
+            format!("{cache_mb} must be between 1 and 1048576"),
+        ));
+    }
+
+    let standard = Policy::standard();
+    let p = file.policy;
+    let policy = Policy {
+        default_lifetime: span(
+            "policy.default_lifetime",
+            p.default_lifetime,
+            standard.default_lifetime,
+        )?,
+        max_lifetime: span("policy.max_lifetime", p.max_lifetime, standard.max_lifetime)?,
+        inactivity_disable_after: span(
+            "policy.inactivity_disable_after",
+            p.inactivity_disable_after,
+            standard.inactivity_disable_after,
+        )?,
+        inactivity_delete_after: span(
+            "policy.inactivity_delete_after",
+            p.inactivity_delete_after,
+            standard.inactivity_delete_after,
+        )?,
+        expiry_warning_before: span(
+            "policy.expiry_warning_before",
+            p.expiry_warning_before,
+            standard.expiry_warning_before,
+        )?,
+        rotation_default_window: span(
+            "policy.rotation_default_window",
+            p.rotation_default_window,
+            standard.rotation_default_window,
+        )?,
+        rotation_max_window: span(
+            "policy.rotation_max_window",
+            p.rotation_max_window,
+            standard.rotation_max_window,
+        )?,
+        max_credentials_per_account: match p.max_credentials_per_account {
+            None => standard.max_credentials_per_account,
+            Some(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "policy.max_credentials_per_account",
+                        format!("{n} must be between 1 and 1000000"),
+                    )
+                })?,
+        },
+    };
+    // Spans of months and days compare differently on different dates; any
+    // fixed reference date gives the intended ordering for sane policies.
+    let reference =
+        chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default();
+    if policy.default_lifetime.after(reference) > policy.max_lifetime.after(reference) {
+        return Err(invalid(
+            "policy.default_lifetime",
+            "must not be longer than policy.max_lifetime".to_string(),
+        ));
+    }
+    if policy.inactivity_delete_after.after(reference)
+        <= policy.inactivity_disable_after.after(reference)
+    {
+        return Err(invalid(
+            "policy.inactivity_delete_after",
+            "must be longer than policy.inactivity_disable_after".to_string(),
+        ));
+    }
+    if policy.rotation_default_window.after(reference) > policy.rotation_max_window.after(reference)
+    {
+        return Err(invalid(
+            "policy.rotation_default_window",
+            "must not be longer than policy.rotation_max_window".to_string(),
+        ));
+    }
+
+    let sweep = file
+        .schedule
+        .sweep
+        .unwrap_or_else(|| "0 */5 * * * *".to_string());
+    validate_cron(&sweep).map_err(|m| invalid("schedule.sweep", m))?;
+    let usage_flush_interval = fixed(
+        "schedule.usage_flush_interval",
+        file.schedule.usage_flush_interval,
+        "30s",
+    )?;
+
+    let e = file.email;
+    let transport = match e.transport.as_deref().unwrap_or("file") {
+        "file" => MailTransport::File,
+        "smtp" => MailTransport::Smtp,
+        other => {
+            return Err(invalid(
+                "email.transport",
+                format!("{other:?} is not \"file\" or \"smtp\""),
+            ));
+        }
+    };
+    let from = e
+        .from
+        .unwrap_or_else(|| "credd <credd@localhost>".to_string());
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(invalid(
+            "email.from",
+            format!("{from:?} is not a mailbox such as \"credd <credd@example.com>\""),
+        ));
+    }
+    let admin_to = e.admin_to.unwrap_or_default();
+    if let Some(bad) = admin_to
+        .iter()
+        .find(|a| a.parse::<lettre::Address>().is_err())
+    {
+        return Err(invalid(
+            "email.admin_to",
+            format!("{bad:?} is not a valid e-mail address"),
+        ));
+    }
+    let smtp_port = e.smtp_port.unwrap_or(587);
+    let smtp_port = u16::try_from(smtp_port)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| {
+            invalid(
+                "email.smtp_port",
+                format!("{smtp_port} is not a port number"),
+            )
+        })?;
+    let smtp_tls = match e.smtp_tls.as_deref().unwrap_or("starttls") {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::Starttls,
+        "tls" => SmtpTls::Tls,
+        other => {
+            return Err(invalid(
+                "email.smtp_tls",
+                format!("{other:?} is not \"none\", \"starttls\" or \"tls\""),
+            ));
+        }
+    };
+    let email = EmailConfig {
+        transport,
+        from,
+        admin_to,
+        smtp_host: e.smtp_host.unwrap_or_else(|| "localhost".to_string()),
+        smtp_port,
+        smtp_tls,
+        smtp_username: e.smtp_username.unwrap_or_default(),
+        smtp_password_file: e
+            .smtp_password_file
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+    };
+
+    Ok(Config {
+        listen,
+        data_dir,
+        key_prefix,
+        pepper_file,
+        log_format,
+        log_filter,
+        shutdown_grace,
+        cache_capacity_bytes: (cache_mb as u64) * 1024 * 1024,
+        policy,
+        schedule: ScheduleConfig {
+            sweep,
+            usage_flush_interval,
+        },
+        email,
+    })
+}
+
+/// Checks a cron expression the way the scheduler will read it.
+fn validate_cron(expr: &str) -> Result<(), String> {
+    let n_fields = expr.split_whitespace().count();
+    if n_fields != 6 {
+        return Err(format!(
+            "{expr:?} has {n_fields} fields; credd's cron needs six, seconds first (e.g. \"0 */5 * * * *\" for every five minutes)"
+        ));
+    }
+    tokio_cron_scheduler::Job::new_async(expr, |_, _| Box::pin(async {}))
+        .map(|_| ())
+        .map_err(|e| format!("{expr:?} is not a valid cron expression ({e:?})"))
+}
+
+#[cfg(test)]
+mod tests;

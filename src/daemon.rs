@@ -1,0 +1,221 @@
+//! Wires the daemon together: data directory, pepper, store, engine, the
+//! gRPC server (with health and reflection), background tasks, and an orderly
+//! shutdown: stop accepting, drain in-flight calls within the grace period,
+//! stop tasks, flush usage, flush the database.
+
+use std::future::Future;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tracing::{error, info, warn};
+
+use crate::api::{AdminService, VerifierService, pb};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::secret::{Pepper, PepperError};
+use crate::store::{self, Store};
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The pepper file is unusable.
+    #[error(transparent)]
+    Pepper(#[from] PepperError),
+    /// The database could not be opened or flushed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("grpc server: {0}")]
+    Server(String),
+    /// The reflection service could not be built.
+    #[error("grpc reflection: {0}")]
+    Reflection(String),
+}
+
+/// Opens everything the daemon needs, binds its listener and serves until
+/// `shutdown` resolves; then drains and flushes. Uses the system clock.
+///
+/// # Errors
+/// [`DaemonError`] for anything that stops the daemon from starting or from
+/// shutting down cleanly.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    run_with_clock(config, Arc::new(SystemClock), shutdown).await
+}
+
+/// [`run`] with an injected clock.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let engine = Arc::new(open_engine(&config, clock)?);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| DaemonError::Bind {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| DaemonError::Bind {
+        addr: config.listen.to_string(),
+        source,
+    })?;
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<pb::credential_admin_server::CredentialAdminServer<AdminService>>()
+        .await;
+    health_reporter
+        .set_serving::<pb::credential_verifier_server::CredentialVerifierServer<VerifierService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| DaemonError::Reflection(e.to_string()))?;
+
+    let (stop_tasks, stop_rx) = watch::channel(false);
+    let tasks = vec![(
+        "usage-flush",
+        spawn_usage_flusher(engine.clone(), &config, stop_rx.clone()),
+    )];
+
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(AdminService::new(engine.clone()).into_server())
+        .add_service(VerifierService::new(engine.clone()).into_server())
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = server_stopped.await;
+        });
+    let mut server = tokio::spawn(server);
+    info!(addr = %local_addr, data_dir = %config.data_dir.display(), "credd listening");
+
+    tokio::select! {
+        () = shutdown => info!("shutdown requested; draining in-flight calls"),
+        result = &mut server => {
+            let message = match result {
+                Ok(Ok(())) => "server stopped unexpectedly".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            error!(error = %message, "grpc server failed");
+            return Err(DaemonError::Server(message));
+        }
+    }
+    health_reporter
+        .set_not_serving::<pb::credential_verifier_server::CredentialVerifierServer<VerifierService>>()
+        .await;
+    let _ = stop_server.send(());
+    match tokio::time::timeout(config.shutdown_grace, &mut server).await {
+        Ok(Ok(Ok(()))) => info!("in-flight calls finished"),
+        Ok(Ok(Err(e))) => warn!(error = %e, "grpc server ended with an error"),
+        Ok(Err(e)) => warn!(error = %e, "grpc server task failed"),
+        Err(_) => {
+            warn!(grace = ?config.shutdown_grace, "grace period over; abandoning in-flight calls");
+            server.abort();
+        }
+    }
+
+    let _ = stop_tasks.send(true);
+    for (name, handle) in tasks {
+        if tokio::time::timeout(config.shutdown_grace, handle)
+            .await
+            .is_err()
+        {
+            warn!(task = name, "task did not stop in time");
+        }
+    }
+    match engine.flush_usage().await {
+        Ok(n_written) => info!(n_written, "usage flushed"),
+        Err(e) => error!(error = %e, "could not flush usage at shutdown"),
+    }
+    engine.store().flush().await?;
+    info!("database flushed; credd stopped");
+    Ok(())
+}
+
+/// Creates the data directory, loads the pepper and opens the store.
+///
+/// # Errors
+/// [`DaemonError`] for an unusable directory, pepper or database.
+pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, DaemonError> {
+    create_private_dir(&config.data_dir)?;
+    let (pepper, created) = Pepper::load_or_create(&config.pepper_file)?;
+    if created {
+        info!(path = %config.pepper_file.display(), "created a new pepper file; back it up with the database");
+    }
+    let store = Store::open(
+        &config.db_dir(),
+        config.cache_capacity_bytes,
+        pepper.fingerprint(),
+    )?;
+    info!(path = %config.db_dir().display(), "store open");
+    Ok(Engine::new(
+        store,
+        pepper,
+        clock,
+        config.policy.clone(),
+        config.key_prefix.clone(),
+    ))
+}
+
+fn create_private_dir(path: &Path) -> Result<(), DaemonError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| DaemonError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+fn spawn_usage_flusher(
+    engine: Arc<Engine>,
+    config: &Config,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let period = config.schedule.usage_flush_interval;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    if let Err(e) = engine.flush_usage().await {
+                        error!(error = %e, "usage flush failed; will retry");
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+        info!(task = "usage-flush", "stopped");
+    })
+}

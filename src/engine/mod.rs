@@ -1,0 +1,944 @@
+//! The use cases: create, verify, rotate, revoke, disable, reactivate,
+//! update, delete, get, list, and draining usage. The engine validates input,
+//! asks `lifecycle` what a change means, and has `store` write it atomically,
+//! flushing before it answers. It knows neither tonic nor sled.
+
+mod usage;
+pub mod validate;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use tracing::{debug, info, warn};
+
+use crate::clock::Clock;
+use crate::lifecycle::{
+    self, CredentialRecord, DisabledReason, Environment, Kind, Policy, RotationState,
+    SecretVersion, Status, VerifyOutcome,
+};
+use crate::secret::{self, Pepper, Secret};
+use crate::store::{self, AuditEntry, Commit, Store};
+
+pub use usage::UsageLog;
+
+/// How many times a change is recomputed when the record changed underneath.
+const MAX_ATTEMPTS: usize = 32;
+/// Lock stripes that serialise quota checks per account.
+const ACCOUNT_STRIPES: usize = 64;
+
+/// What went wrong, in domain terms. `api::status` maps each to a gRPC code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // ---- CLIENT ERRORS ----
+    /// The request is malformed; the message says which field and why.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// No credential has this id.
+    #[error("credential {id} not found")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The credential is not in a state that allows this.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The account holds its maximum of live credentials.
+    #[error(
+        "account {account_id} already has {limit} live credentials, the most it may hold; revoke or delete one first"
+    )]
+    QuotaExceeded {
+        /// The full account.
+        account_id: String,
+        /// Its limit.
+        limit: u32,
+    },
+
+    // ---- SERVER ERRORS ----
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] store::Error),
+    /// The OS could not supply randomness for a new secret.
+    #[error("no randomness for a new secret: {0}")]
+    Random(getrandom::Error),
+    /// The record kept changing underneath; the caller may retry.
+    #[error("credential {id} is being changed concurrently; retry")]
+    Contention {
+        /// The contended credential.
+        id: String,
+    },
+}
+
+/// Who asked for a change, as recorded in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    /// The lifecycle sweep and other automatic changes.
+    pub fn system() -> Self {
+        Actor("system".to_string())
+    }
+
+    /// An admin caller before admin keys exist.
+    pub fn anonymous_admin() -> Self {
+        Actor("admin".to_string())
+    }
+}
+
+/// A credential as shown to callers: the record plus what `now` makes of it.
+#[derive(Debug, Clone)]
+pub struct CredentialView {
+    /// The stored record (no secret in it).
+    pub record: CredentialRecord,
+    /// Effective status at the time of the answer.
+    pub status: Status,
+    /// Latest successful use, including uses not yet flushed.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When the older secret of an open rotation stops working.
+    pub rotation_retires_at: Option<DateTime<Utc>>,
+}
+
+/// A new credential's fields, as the caller gave them.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    /// Owner.
+    pub account_id: String,
+    /// API key or passcode.
+    pub kind: Kind,
+    /// Live or test.
+    pub environment: Environment,
+    /// Short human name.
+    pub name: String,
+    /// Purpose.
+    pub description: String,
+    /// What it may do.
+    pub scopes: Vec<String>,
+    /// None: the policy's default lifetime.
+    pub lifetime: Option<Duration>,
+    /// Contacts.
+    pub notify_emails: Vec<String>,
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New scopes (replacing).
+    pub scopes: Option<Vec<String>>,
+    /// New expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// New contacts (replacing).
+    pub notify_emails: Option<Vec<String>>,
+}
+
+/// Filters and paging for [`Engine::list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// One account, or all.
+    pub account_id: Option<String>,
+    /// Effective status to match.
+    pub status: Option<Status>,
+    /// Kind to match.
+    pub kind: Option<Kind>,
+    /// Environment to match.
+    pub environment: Option<Environment>,
+    /// Page size as sent (0 means 100).
+    pub page_size: i64,
+    /// Token of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// One page of [`Engine::list`].
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The matching credentials, in id order.
+    pub credentials: Vec<CredentialView>,
+    /// Where the next page starts; None on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// What Verify found out about the credential behind a secret.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// The answer.
+    pub outcome: VerifyOutcome,
+    /// The credential, except for NOT_FOUND and ACCOUNT_MISMATCH.
+    pub credential: Option<VerifiedCredential>,
+}
+
+/// The facts a verifying service needs.
+#[derive(Debug, Clone)]
+pub struct VerifiedCredential {
+    /// Credential id.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// API key or passcode.
+    pub kind: Kind,
+    /// Live or test.
+    pub environment: Environment,
+    /// What it may do.
+    pub scopes: Vec<String>,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a modification decided.
+enum Change {
+    /// Nothing to write (the transition was already applied).
+    Unchanged,
+    /// Write this record, with an audit detail.
+    Update(Box<CredentialRecord>, String),
+    /// Remove the record and its indexes.
+    Delete,
+}
+
+/// The use cases, over one store, one pepper and one clock.
+pub struct Engine {
+    /// Where records live.
+    store: Store,
+    /// The HMAC key for secrets.
+    pepper: Pepper,
+    /// Where "now" comes from.
+    clock: Arc<dyn Clock>,
+    /// The rules.
+    policy: Policy,
+    /// First part of every issued secret.
+    key_prefix: String,
+    /// Uses not yet written.
+    usage: UsageLog,
+    /// Serialises count-then-insert per account, so two concurrent creates
+    /// cannot both take the last quota slot.
+    account_locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("policy", &self.policy)
+            .field("key_prefix", &self.key_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Builds an engine.
+    pub fn new(
+        store: Store,
+        pepper: Pepper,
+        clock: Arc<dyn Clock>,
+        policy: Policy,
+        key_prefix: String,
+    ) -> Self {
+        Self {
+            store,
+            pepper,
+            clock,
+            policy,
+            key_prefix,
+            usage: UsageLog::default(),
+            account_locks: (0..ACCOUNT_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
+
+    /// The store, for the daemon's shutdown flush and for tests.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The current time by this engine's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn view(&self, record: CredentialRecord, now: DateTime<Utc>) -> CredentialView {
+        let pending = self.usage.pending_for(&record.id);
+        let rotation_retires_at = match lifecycle::rotation_state(&record, now) {
+            RotationState::Open { retires_at, .. } => Some(retires_at),
+            RotationState::None | RotationState::Lapsed { .. } => None,
+        };
+        CredentialView {
+            status: lifecycle::effective_status(&record, now),
+            last_used_at: record.last_used_at.max(pending),
+            rotation_retires_at,
+            record,
+        }
+    }
+
+    fn account_lock(&self, account_id: &str) -> &tokio::sync::Mutex<()> {
+        let stripe = crc32fast::hash(account_id.as_bytes()) as usize % ACCOUNT_STRIPES;
+        &self.account_locks[stripe]
+    }
+
+    fn max_expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.policy.max_lifetime.after(now)
+    }
+
+    fn new_version(
+        &self,
+        environment: Environment,
+        kind: Kind,
+        version: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(Secret, SecretVersion), Error> {
+        let secret =
+            Secret::generate(&self.key_prefix, environment, kind).map_err(Error::Random)?;
+        let entry = SecretVersion {
+            version,
+            hash: self.pepper.hash(secret.expose()).0,
+            hint: secret.hint(),
+            created_at: now,
+            retires_at: None,
+        };
+        Ok((secret, entry))
+    }
+
+    /// Issues a credential; the secret is returned here and never again.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for bad fields or a lifetime over the maximum,
+    /// `QuotaExceeded`, or a storage failure.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        request: NewCredential,
+    ) -> Result<(CredentialView, Secret), Error> {
+        validate::account_id("account_id", &request.account_id)?;
+        validate::name(&request.name)?;
+        validate::description(&request.description)?;
+        let scopes = validate::scopes("scopes", &request.scopes)?;
+        let notify_emails = validate::emails(&request.notify_emails)?;
+        let now = self.clock.now();
+        let expires_at = match request.lifetime {
+            None => self.policy.default_lifetime.after(now),
+            Some(lifetime) if lifetime <= Duration::zero() => {
+                return Err(Error::InvalidArgument(
+                    "lifetime must be positive".to_string(),
+                ));
+            }
+            Some(lifetime) => now
+                .checked_add_signed(lifetime)
+                .filter(|t| *t <= self.max_expiry(now))
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "lifetime exceeds the maximum of {}",
+                        self.policy.max_lifetime
+                    ))
+                })?,
+        };
+        let (secret, version) = self.new_version(request.environment, request.kind, 1, now)?;
+        let mut record = CredentialRecord {
+            id: validate::new_credential_id(),
+            account_id: request.account_id,
+            kind: request.kind,
+            environment: request.environment,
+            name: request.name,
+            description: request.description,
+            scopes,
+            status: Status::Active,
+            disabled_reason: None,
+            status_reason: String::new(),
+            created_at: now,
+            updated_at: now,
+            expires_at,
+            last_used_at: None,
+            reactivated_at: None,
+            notify_emails,
+            versions: vec![version],
+            expiry_warned_for: None,
+            scheduled: Vec::new(),
+        };
+        record.scheduled = lifecycle::next_deadlines(&record, &self.policy);
+        let audit = AuditEntry {
+            at: now,
+            actor: actor.0.clone(),
+            action: "credential.create",
+            credential_id: record.id.clone(),
+            account_id: record.account_id.clone(),
+            detail: String::new(),
+        };
+        {
+            let _quota_guard = self.account_lock(&record.account_id).lock().await;
+            let limit = self.policy.max_credentials_per_account;
+            if self.store.count_live(&record.account_id, now)? >= limit {
+                return Err(Error::QuotaExceeded {
+                    account_id: record.account_id,
+                    limit,
+                });
+            }
+            if self.store.commit(None, Some(&record), Some(&audit))? == Commit::Conflict {
+                return Err(Error::Contention { id: record.id });
+            }
+        }
+        self.store.flush().await?;
+        info!(
+            credential_id = %record.id,
+            account_id = %record.account_id,
+            kind = ?record.kind,
+            environment = ?record.environment,
+            actor = %actor.0,
+            "credential created"
+        );
+        Ok((self.view(record, now), secret))
+    }
+
+    /// Reads one credential.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a malformed id, `NotFound`, or a storage failure.
+    pub fn get(&self, id: &str) -> Result<CredentialView, Error> {
+        validate::credential_id(id)?;
+        let record = self
+            .store
+            .get(id)?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        Ok(self.view(record, self.clock.now()))
+    }
+
+    /// Lists credentials in id order with filters and opaque page tokens.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for bad filters, sizes or tokens, or a storage failure.
+    pub fn list(&self, query: &ListQuery) -> Result<Page, Error> {
+        if let Some(account_id) = &query.account_id {
+            validate::account_id("account_id", account_id)?;
+        }
+        let page_size = validate::page_size(query.page_size)?;
+        let after = query
+            .page_token
+            .as_deref()
+            .map(validate::parse_page_token)
+            .transpose()?;
+        let now = self.clock.now();
+        let mut credentials = Vec::with_capacity(page_size);
+        let mut next_page_token = None;
+        for item in self
+            .store
+            .scan(query.account_id.as_deref(), after.as_deref())
+        {
+            let view = self.view(item?, now);
+            let matches = query.status.is_none_or(|s| s == view.status)
+                && query.kind.is_none_or(|k| k == view.record.kind)
+                && query
+                    .environment
+                    .is_none_or(|e| e == view.record.environment);
+            if !matches {
+                continue;
+            }
+            if credentials.len() == page_size {
+                // One more match exists: the page is full and not the last.
+                next_page_token = credentials
+                    .last()
+                    .map(|last: &CredentialView| validate::page_token(&last.record.id));
+                break;
+            }
+            credentials.push(view);
+        }
+        Ok(Page {
+            credentials,
+            next_page_token,
+        })
+    }
+
+    /// Answers "is this secret good, for whom, with which scopes?". Reads only;
+    /// a successful use is noted in memory.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an empty or over-long secret, a passcode without
+    /// an account id, or malformed scopes; a storage failure.
+    pub fn verify(
+        &self,
+        presented: &str,
+        account_id: Option<&str>,
+        required_scopes: &[String],
+    ) -> Result<Verification, Error> {
+        let not_found = Verification {
+            outcome: VerifyOutcome::NotFound,
+            credential: None,
+        };
+        if presented.is_empty() {
+            return Err(Error::InvalidArgument("secret is required".to_string()));
+        }
+        if presented.len() > secret::MAX_SECRET_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "secret is longer than {} characters",
+                secret::MAX_SECRET_LEN
+            )));
+        }
+        if let Some(account_id) = account_id {
+            validate::account_id("account_id", account_id)?;
+        }
+        validate::scopes("required_scopes", required_scopes)?;
+        let Ok(shape) = secret::peek_shape(presented) else {
+            debug!(result = "not_found", why = "malformed", "verify");
+            return Ok(not_found);
+        };
+        if shape.kind == Kind::Passcode && account_id.is_none() {
+            return Err(Error::InvalidArgument(
+                "account_id is required to verify a passcode".to_string(),
+            ));
+        }
+        if secret::parse(presented).is_err() {
+            debug!(result = "not_found", why = "checksum", "verify");
+            return Ok(not_found);
+        }
+        let hash = self.pepper.hash(presented);
+        let Some((credential_id, version_no)) = self.store.lookup_secret(&hash.0)? else {
+            debug!(result = "not_found", why = "unknown", "verify");
+            return Ok(not_found);
+        };
+        let Some(record) = self.store.get(&credential_id)? else {
+            debug!(result = "not_found", why = "dangling index", "verify");
+            return Ok(not_found);
+        };
+        let Some(version) = record
+            .versions
+            .iter()
+            .find(|v| v.version == version_no && hash.ct_eq(&v.hash))
+        else {
+            debug!(result = "not_found", why = "retired version", "verify");
+            return Ok(not_found);
+        };
+        let now = self.clock.now();
+        let outcome = lifecycle::decide_verify(&record, version, account_id, required_scopes, now);
+        debug!(credential_id = %record.id, result = ?outcome, "verify");
+        let credential = match outcome {
+            VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch => None,
+            _ => Some(VerifiedCredential {
+                id: record.id.clone(),
+                account_id: record.account_id.clone(),
+                kind: record.kind,
+                environment: record.environment,
+                scopes: record.scopes.clone(),
+                expires_at: record.expires_at,
+            }),
+        };
+        if matches!(outcome, VerifyOutcome::Valid { .. }) {
+            self.usage.record(&record.id, now);
+        }
+        Ok(Verification {
+            outcome,
+            credential,
+        })
+    }
+
+    /// Reads, decides and writes one credential, retrying when it changed
+    /// underneath, then flushes. `decide` must be free of side effects.
+    async fn modify(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: &'static str,
+        decide: impl Fn(&CredentialRecord, DateTime<Utc>) -> Result<Change, Error>,
+    ) -> Result<Option<CredentialView>, Error> {
+        validate::credential_id(id)?;
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let current = self
+                .store
+                .get(id)?
+                .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+            let (new, detail) = match decide(&current, now)? {
+                Change::Unchanged => return Ok(Some(self.view(current, now))),
+                Change::Update(new, detail) => {
+                    let mut new = *new;
+                    new.updated_at = now;
+                    new.scheduled = lifecycle::next_deadlines(&new, &self.policy);
+                    (Some(new), detail)
+                }
+                Change::Delete => (None, String::new()),
+            };
+            let audit = AuditEntry {
+                at: now,
+                actor: actor.0.clone(),
+                action,
+                credential_id: current.id.clone(),
+                account_id: current.account_id.clone(),
+                detail: detail.clone(),
+            };
+            match self
+                .store
+                .commit(Some(&current), new.as_ref(), Some(&audit))?
+            {
+                Commit::Conflict => continue,
+                Commit::Done => {}
+            }
+            self.store.flush().await?;
+            let to = new.as_ref().map(|n| format!("{:?}", n.status));
+            info!(
+                credential_id = %current.id,
+                account_id = %current.account_id,
+                action,
+                from = ?current.status,
+                to = to.as_deref().unwrap_or("Deleted"),
+                detail = %detail,
+                actor = %actor.0,
+                "credential changed"
+            );
+            return Ok(new.map(|n| self.view(n, now)));
+        }
+        warn!(credential_id = %id, action, "gave up after repeated concurrent changes");
+        Err(Error::Contention { id: id.to_string() })
+    }
+
+    async fn modify_existing(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: &'static str,
+        decide: impl Fn(&CredentialRecord, DateTime<Utc>) -> Result<Change, Error>,
+    ) -> Result<CredentialView, Error> {
+        self.modify(actor, id, action, decide)
+            .await?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })
+    }
+
+    /// Changes the fields that are set.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for bad fields or an expiry out of range,
+    /// `FailedPrecondition` for a new expiry on an expired or revoked
+    /// credential, `NotFound`, or a storage failure.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: &str,
+        update: CredentialUpdate,
+    ) -> Result<CredentialView, Error> {
+        if let Some(name) = &update.name {
+            validate::name(name)?;
+        }
+        if let Some(description) = &update.description {
+            validate::description(description)?;
+        }
+        let scopes = update
+            .scopes
+            .as_deref()
+            .map(|s| validate::scopes("scopes", s))
+            .transpose()?;
+        let emails = update
+            .notify_emails
+            .as_deref()
+            .map(validate::emails)
+            .transpose()?;
+        self.modify_existing(actor, id, "credential.update", |current, now| {
+            let mut new = current.clone();
+            let mut changed = Vec::new();
+            if let Some(name) = &update.name {
+                new.name.clone_from(name);
+                changed.push("name");
+            }
+            if let Some(description) = &update.description {
+                new.description.clone_from(description);
+                changed.push("description");
+            }
+            if let Some(scopes) = &scopes {
+                new.scopes.clone_from(scopes);
+                changed.push("scopes");
+            }
+            if let Some(emails) = &emails {
+                new.notify_emails.clone_from(emails);
+                changed.push("notify_emails");
+            }
+            if let Some(expires_at) = update.expires_at {
+                let status = lifecycle::effective_status(current, now);
+                if matches!(status, Status::Expired | Status::Revoked) {
+                    return Err(Error::FailedPrecondition(format!(
+                        "credential {} is {}; its expiry can no longer be changed",
+                        current.id,
+                        status_word(status)
+                    )));
+                }
+                if expires_at <= now {
+                    return Err(Error::InvalidArgument(
+                        "expires_at must be in the future".to_string(),
+                    ));
+                }
+                if expires_at > self.max_expiry(now) {
+                    return Err(Error::InvalidArgument(format!(
+                        "expires_at is further away than the maximum lifetime of {}",
+                        self.policy.max_lifetime
+                    )));
+                }
+                new.expires_at = expires_at;
+                changed.push("expires_at");
+            }
+            if new == *current {
+                return Ok(Change::Unchanged);
+            }
+            Ok(Change::Update(
+                Box::new(new),
+                format!("changed {}", changed.join(", ")),
+            ))
+        })
+        .await
+    }
+
+    /// Issues a second secret; both verify until the window ends.
+    ///
+    /// # Errors
+    /// `FailedPrecondition` if the credential is not ACTIVE or a window is
+    /// already open, `InvalidArgument` for a bad window, `NotFound`, storage.
+    pub async fn rotate(
+        &self,
+        actor: &Actor,
+        id: &str,
+        window: Option<Duration>,
+    ) -> Result<(CredentialView, Secret), Error> {
+        validate::credential_id(id)?;
+        let now = self.clock.now();
+        let window_end = match window {
+            None => self.policy.rotation_default_window.after(now),
+            Some(w) if w <= Duration::zero() => {
+                return Err(Error::InvalidArgument(
+                    "window must be positive".to_string(),
+                ));
+            }
+            Some(w) => now
+                .checked_add_signed(w)
+                .filter(|t| *t <= self.policy.rotation_max_window.after(now))
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "window exceeds the maximum of {}",
+                        self.policy.rotation_max_window
+                    ))
+                })?,
+        };
+        let current = self
+            .store
+            .get(id)?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        let (secret, fresh) = self.new_version(current.environment, current.kind, 0, now)?;
+        let view = self
+            .modify_existing(actor, id, "credential.rotate", |current, now| {
+                let status = lifecycle::effective_status(current, now);
+                if status != Status::Active {
+                    return Err(Error::FailedPrecondition(format!(
+                        "credential {} is {}; only an active credential can be rotated",
+                        current.id,
+                        status_word(status)
+                    )));
+                }
+                let mut new = current.clone();
+                match lifecycle::rotation_state(current, now) {
+                    RotationState::Open { retires_at, .. } => {
+                        return Err(Error::FailedPrecondition(format!(
+                            "credential {} already has a rotation open until {}; complete it first",
+                            current.id,
+                            retires_at.to_rfc3339()
+                        )));
+                    }
+                    RotationState::Lapsed { older_version } => {
+                        new.versions.retain(|v| v.version != older_version);
+                    }
+                    RotationState::None => {}
+                }
+                let newest = new.current_version().map_or(0, |v| v.version);
+                for version in &mut new.versions {
+                    version.retires_at = Some(window_end.max(now));
+                }
+                let mut fresh = fresh.clone();
+                fresh.version = newest + 1;
+                new.versions.push(fresh);
+                Ok(Change::Update(
+                    Box::new(new),
+                    format!("rotation window until {}", window_end.to_rfc3339()),
+                ))
+            })
+            .await?;
+        Ok((view, secret))
+    }
+
+    /// Retires the older secret of an open rotation at once.
+    ///
+    /// # Errors
+    /// `FailedPrecondition` if no rotation is open, `NotFound`, storage.
+    pub async fn complete_rotation(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<CredentialView, Error> {
+        self.modify_existing(actor, id, "credential.complete_rotation", |current, now| {
+            let older = match lifecycle::rotation_state(current, now) {
+                RotationState::None => {
+                    return Err(Error::FailedPrecondition(format!(
+                        "credential {} has no rotation in progress",
+                        current.id
+                    )));
+                }
+                RotationState::Open { older_version, .. }
+                | RotationState::Lapsed { older_version } => older_version,
+            };
+            let mut new = current.clone();
+            new.versions.retain(|v| v.version != older);
+            Ok(Change::Update(
+                Box::new(new),
+                format!("retired secret version {older}"),
+            ))
+        })
+        .await
+    }
+
+    /// Revokes for good. Revoking a revoked credential changes nothing.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an over-long reason, `NotFound`, storage.
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: &str,
+    ) -> Result<CredentialView, Error> {
+        validate::reason(reason)?;
+        self.modify_existing(actor, id, "credential.revoke", |current, _now| {
+            if current.status == Status::Revoked {
+                return Ok(Change::Unchanged);
+            }
+            let mut new = current.clone();
+            new.status = Status::Revoked;
+            new.disabled_reason = None;
+            new.status_reason = reason.to_string();
+            Ok(Change::Update(Box::new(new), format!("reason: {reason}")))
+        })
+        .await
+    }
+
+    /// Disables (reason ADMIN) until reactivated.
+    ///
+    /// # Errors
+    /// `FailedPrecondition` for an expired or revoked credential, `NotFound`, storage.
+    pub async fn disable(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: &str,
+    ) -> Result<CredentialView, Error> {
+        validate::reason(reason)?;
+        self.modify_existing(actor, id, "credential.disable", |current, now| {
+            match lifecycle::effective_status(current, now) {
+                Status::Disabled => Ok(Change::Unchanged),
+                Status::Active => {
+                    let mut new = current.clone();
+                    new.status = Status::Disabled;
+                    new.disabled_reason = Some(DisabledReason::Admin);
+                    new.status_reason = reason.to_string();
+                    Ok(Change::Update(Box::new(new), format!("reason: {reason}")))
+                }
+                status @ (Status::Expired | Status::Revoked) => {
+                    Err(Error::FailedPrecondition(format!(
+                        "credential {} is {}; only an active credential can be disabled",
+                        current.id,
+                        status_word(status)
+                    )))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Brings a DISABLED credential back and restarts its inactivity clock.
+    ///
+    /// # Errors
+    /// `FailedPrecondition` for an expired or revoked credential, `NotFound`, storage.
+    pub async fn reactivate(&self, actor: &Actor, id: &str) -> Result<CredentialView, Error> {
+        self.modify_existing(actor, id, "credential.reactivate", |current, now| {
+            match lifecycle::effective_status(current, now) {
+                Status::Active => Ok(Change::Unchanged),
+                Status::Disabled => {
+                    let mut new = current.clone();
+                    new.status = Status::Active;
+                    new.disabled_reason = None;
+                    new.status_reason = String::new();
+                    new.reactivated_at = Some(now);
+                    Ok(Change::Update(Box::new(new), String::new()))
+                }
+                Status::Expired => Err(Error::FailedPrecondition(format!(
+                    "credential {} has expired and cannot be reactivated; create a new one",
+                    current.id
+                ))),
+                Status::Revoked => Err(Error::FailedPrecondition(format!(
+                    "credential {} was revoked and cannot be reactivated; create a new one",
+                    current.id
+                ))),
+            }
+        })
+        .await
+    }
+
+    /// Deletes the record and its indexes; the audit log keeps an entry.
+    ///
+    /// # Errors
+    /// `NotFound`, storage.
+    pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), Error> {
+        self.modify(actor, id, "credential.delete", |_, _| Ok(Change::Delete))
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes pending uses to the store and flushes. Returns how many
+    /// credentials were updated.
+    ///
+    /// # Errors
+    /// A storage failure; the uses not written are kept for the next flush.
+    pub async fn flush_usage(&self) -> Result<usize, Error> {
+        let pending = self.usage.drain();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let mut n_written = 0;
+        let mut entries = pending.into_iter();
+        while let Some((id, used_at)) = entries.next() {
+            match self.write_use(&id, used_at) {
+                Ok(written) => n_written += usize::from(written),
+                Err(e) => {
+                    self.usage
+                        .restore(std::iter::once((id, used_at)).chain(entries));
+                    return Err(e);
+                }
+            }
+        }
+        self.store.flush().await?;
+        debug!(n_written, "usage flushed");
+        Ok(n_written)
+    }
+
+    fn write_use(&self, id: &str, used_at: DateTime<Utc>) -> Result<bool, Error> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(current) = self.store.get(id)? else {
+                return Ok(false);
+            };
+            if current.last_used_at.is_some_and(|t| t >= used_at) {
+                return Ok(false);
+            }
+            let mut new = current.clone();
+            new.last_used_at = Some(used_at);
+            new.scheduled = lifecycle::next_deadlines(&new, &self.policy);
+            if self.store.commit(Some(&current), Some(&new), None)? == Commit::Done {
+                return Ok(true);
+            }
+        }
+        Err(Error::Contention { id: id.to_string() })
+    }
+}
+
+/// Lowercase status word for messages.
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Active => "active",
+        Status::Disabled => "disabled",
+        Status::Expired => "expired",
+        Status::Revoked => "revoked",
+    }
+}
+
+#[cfg(test)]
+mod tests;

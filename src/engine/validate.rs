@@ -1,0 +1,263 @@
+//! Input limits, checked before anything is stored: lengths, character sets,
+//! e-mail syntax, id and page-token shapes. Messages say which field is wrong
+//! and why, and never echo a secret.
+
+use std::str::FromStr;
+
+use super::Error;
+
+/// Longest credential name, in characters.
+pub const MAX_NAME: usize = 200;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION: usize = 1000;
+/// Most scopes on one credential (and required in one Verify).
+pub const MAX_SCOPES: usize = 64;
+/// Longest scope, in characters.
+pub const MAX_SCOPE: usize = 128;
+/// Longest account id.
+pub const MAX_ACCOUNT_ID: usize = 128;
+/// Most contact addresses on one credential.
+pub const MAX_EMAILS: usize = 32;
+/// Longest revoke or disable reason, in characters.
+pub const MAX_REASON: usize = 1000;
+
+const ID_PREFIX: &str = "cred_";
+const ID_LEN: usize = ID_PREFIX.len() + 26;
+
+fn invalid(message: String) -> Error {
+    Error::InvalidArgument(message)
+}
+
+/// `[A-Za-z0-9._:-]{1,128}`.
+pub fn account_id(field: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(invalid(format!("{field} is required")));
+    }
+    if value.len() > MAX_ACCOUNT_ID {
+        return Err(invalid(format!(
+            "{field} is {} characters long, at most {MAX_ACCOUNT_ID} are allowed",
+            value.len()
+        )));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
+    {
+        return Err(invalid(format!(
+            "{field} may only contain letters, digits and . _ : - (found {bad:?})"
+        )));
+    }
+    Ok(())
+}
+
+fn text(field: &str, value: &str, max: usize, required: bool) -> Result<(), Error> {
+    if required && value.trim().is_empty() {
+        return Err(invalid(format!("{field} is required")));
+    }
+    let n_chars = value.chars().count();
+    if n_chars > max {
+        return Err(invalid(format!(
+            "{field} is {n_chars} characters long, at most {max} are allowed"
+        )));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(invalid(format!("{field} contains control characters")));
+    }
+    Ok(())
+}
+
+/// 1..=200 characters, no control characters.
+pub fn name(value: &str) -> Result<(), Error> {
+    text("name", value, MAX_NAME, true)
+}
+
+/// Up to 1000 characters.
+pub fn description(value: &str) -> Result<(), Error> {
+    text("description", value, MAX_DESCRIPTION, false)
+}
+
+/// Up to 1000 characters.
+pub fn reason(value: &str) -> Result<(), Error> {
+    text("reason", value, MAX_REASON, false)
+}
+
+/// At most 64 scopes of 1..=128 visible ASCII characters; returns them
+/// deduplicated, in the order given.
+pub fn scopes(field: &str, values: &[String]) -> Result<Vec<String>, Error> {
+    if values.len() > MAX_SCOPES {
+        return Err(invalid(format!(
+            "{field} has {} entries, at most {MAX_SCOPES} are allowed",
+            values.len()
+        )));
+    }
+    let mut unique: Vec<String> = Vec::with_capacity(values.len());
+    for (idx, scope) in values.iter().enumerate() {
+        if scope.is_empty() || scope.len() > MAX_SCOPE {
+            return Err(invalid(format!(
+                "{field}[{idx}] must be 1 to {MAX_SCOPE} characters long"
+            )));
+        }
+        if !scope.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(format!(
+                "{field}[{idx}] may only contain visible ASCII characters (no spaces)"
+            )));
+        }
+        if !unique.contains(scope) {
+            unique.push(scope.clone());
+        }
+    }
+    Ok(unique)
+}
+
+/// At most 32 syntactically valid addresses; returns them deduplicated.
+pub fn emails(values: &[String]) -> Result<Vec<String>, Error> {
+    if values.len() > MAX_EMAILS {
+        return Err(invalid(format!(
+            "notify_emails has {} entries, at most {MAX_EMAILS} are allowed",
+            values.len()
+        )));
+    }
+    let mut unique: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        let shown: String = value.chars().take(254).collect();
+        if value.len() > 254 || lettre::Address::from_str(value).is_err() {
+            return Err(invalid(format!(
+                "notify_emails: {shown:?} is not a valid e-mail address"
+            )));
+        }
+        if !unique.contains(value) {
+            unique.push(value.clone());
+        }
+    }
+    Ok(unique)
+}
+
+/// A new credential id: `cred_` and a ULID (sorts by creation time).
+pub fn new_credential_id() -> String {
+    format!("{ID_PREFIX}{}", ulid::Ulid::new())
+}
+
+/// `cred_` followed by 26 Crockford base32 characters.
+pub fn credential_id(value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(invalid("id is required".to_string()));
+    }
+    let well_formed = value.len() == ID_LEN
+        && value.starts_with(ID_PREFIX)
+        && ulid::Ulid::from_string(&value[ID_PREFIX.len()..]).is_ok();
+    if !well_formed {
+        let shown: String = value.chars().take(64).collect();
+        return Err(invalid(format!(
+            "id {shown:?} is not a credential id (expected cred_ followed by 26 characters)"
+        )));
+    }
+    Ok(())
+}
+
+/// Encodes the last id of a page as an opaque token.
+pub fn page_token(last_id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{last_id}"))
+}
+
+/// Decodes a page token back to the id after which the next page starts.
+pub fn parse_page_token(token: &str) -> Result<String, Error> {
+    use base64::Engine;
+    let bad = || invalid("page_token is not a token this server issued".to_string());
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let id = text.strip_prefix("v1:").ok_or_else(bad)?;
+    credential_id(id).map_err(|_| bad())?;
+    Ok(id.to_string())
+}
+
+/// `1..=1000`; 0 means the default of 100.
+pub fn page_size(value: i64) -> Result<usize, Error> {
+    match value {
+        0 => Ok(100),
+        1..=1000 => Ok(value as usize),
+        _ => Err(invalid(format!(
+            "page_size must be between 1 and 1000 (or 0 for 100), got {value}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Account ids outside `[A-Za-z0-9._:-]{1,128}` are refused with the field named.
+    #[test]
+    fn account_ids() {
+        assert!(account_id("account_id", "acme-42.prod:eu_1").is_ok());
+        for bad in ["", "has space", "ümlaut", &"a".repeat(129), "a/b"] {
+            let err = account_id("account_id", bad).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|m| m.contains("account_id")),
+                "{bad:?}: {err:?}"
+            );
+        }
+        assert!(account_id("account_id", &"a".repeat(128)).is_ok());
+    }
+
+    /// Lengths are counted in characters and the limit is inclusive.
+    #[test]
+    fn text_limits() {
+        assert!(name(&"é".repeat(200)).is_ok());
+        assert!(name(&"é".repeat(201)).is_err());
+        assert!(name("  ").is_err());
+        assert!(description(&"x".repeat(1000)).is_ok());
+        assert!(description(&"x".repeat(1001)).is_err());
+        assert!(name("bell\u{7}").is_err());
+    }
+
+    /// Scope lists are bounded, entries are bounded and deduplicated.
+    #[test]
+    fn scope_limits() {
+        let many: Vec<String> = (0..65).map(|i| format!("s{i}")).collect();
+        assert!(scopes("scopes", &many).is_err());
+        assert!(scopes("scopes", &many[..64]).is_ok());
+        assert!(scopes("scopes", &["a b".to_string()]).is_err());
+        assert!(scopes("scopes", &["x".repeat(129)]).is_err());
+        assert_eq!(
+            scopes("scopes", &["a".into(), "b".into(), "a".into()]).ok(),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+    }
+
+    /// A bad address is named in the error.
+    #[test]
+    fn email_addresses() {
+        assert!(emails(&["ops@example.com".into()]).is_ok());
+        let err = emails(&["ops@example.com".into(), "not-an-address".into()])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("not-an-address"), "{err}");
+    }
+
+    /// Page tokens round-trip and foreign tokens are refused.
+    #[test]
+    fn page_tokens() {
+        let id = new_credential_id();
+        assert_eq!(parse_page_token(&page_token(&id)).ok(), Some(id));
+        assert!(parse_page_token("garbage").is_err());
+        assert!(parse_page_token("").is_err());
+        assert_eq!(page_size(0).ok(), Some(100));
+        assert!(page_size(1001).is_err());
+        assert!(page_size(-1).is_err());
+    }
+
+    /// Ids must have the exact shape this server issues.
+    #[test]
+    fn credential_ids() {
+        assert!(credential_id(&new_credential_id()).is_ok());
+        assert!(credential_id("cred_123").is_err());
+        assert!(credential_id("").is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! credd: a credential lifecycle manager. It issues API keys and passcodes,
+//! verifies them on every request other services receive, and retires them
+//! safely (expiry, inactivity, rotation windows), over gRPC, persisted in sled.
+//!
+//! # Layout
+//! - [`config`]: TOML file, `CREDD_*` environment and flags, validated.
+//! - [`clock`]: where "now" comes from; a manual clock for tests.
+//! - [`secret`]: generation, format, checksum, pepper, HMAC.
+//! - [`lifecycle`]: the pure rules: states, policy, verify decision, deadlines.
+//! - [`store`]: the only code that touches sled.
+//! - [`engine`]: the use cases, over store, secret, lifecycle and clock.
+//! - [`api`]: tonic services; the only code that touches generated types.
+//! - [`daemon`]: wiring, background tasks and shutdown.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::await_holding_lock
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod engine;
+pub mod lifecycle;
+pub mod secret;
+pub mod store;

@@ -1,0 +1,18 @@
+//! The pure rules of a credential's life: its states, the policy that drives
+//! them, and what is due when. Nothing here does I/O or reads a clock: every
+//! function takes `now` as an argument, so each rule is a plain unit test.
+//! Persisting the outcome is the store's job; deciding when to ask is the engine's.
+
+mod policy;
+mod record;
+mod rules;
+
+pub use policy::{Policy, Span, SpanParseError};
+pub use record::{
+    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, SecretVersion,
+    Status,
+};
+pub use rules::{
+    RotationState, VerifyOutcome, decide_verify, effective_status, inactive_since, is_live,
+    next_deadlines, rotation_state,
+};

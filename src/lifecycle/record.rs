@@ -1,0 +1,137 @@
+//! The credential record and its vocabulary, as the rules see it: plain data
+//! with chrono times. How it is encoded on disk is the store's business.
+
+use chrono::{DateTime, Utc};
+
+/// What a secret is presented as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Presented alone.
+    ApiKey,
+    /// Presented with its account id, always.
+    Passcode,
+}
+
+/// Every credential belongs to one environment, visible in the key itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// Production traffic.
+    Live,
+    /// Sandboxes and integration tests.
+    Test,
+}
+
+/// A credential's lifecycle state, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Verifies (while not past `expires_at`).
+    Active,
+    /// Refused until reactivated.
+    Disabled,
+    /// Past `expires_at`; final.
+    Expired,
+    /// Revoked by an administrator; final.
+    Revoked,
+}
+
+/// Why a credential is disabled; a reactivation clears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisabledReason {
+    /// An administrator disabled it.
+    Admin,
+    /// It was unused for the policy's `inactivity_disable_after`.
+    Inactivity,
+}
+
+/// One secret of a credential. A credential holds one, or two during a
+/// rotation window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretVersion {
+    /// Increases by one on every rotation; the secret index points at it.
+    pub version: u32,
+    /// `HMAC-SHA256(pepper, secret)`: the only trace of the secret that is kept.
+    pub hash: [u8; 32],
+    /// Prefix and last four characters, for recognising the key in a list.
+    pub hint: String,
+    /// When this secret was issued.
+    pub created_at: DateTime<Utc>,
+    /// Set on the older secret of a rotation: it stops verifying at this time.
+    pub retires_at: Option<DateTime<Utc>>,
+}
+
+/// Lifecycle events that fall due at a time, one entry each in the
+/// `deadlines` index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeadlineEvent {
+    /// `expiry_warning_before` ahead of `expires_at`: queue "expiring soon".
+    ExpiryWarning,
+    /// `expires_at`: record EXPIRED.
+    Expire,
+    /// Inactive for `inactivity_disable_after`: DISABLED (INACTIVITY).
+    InactivityDisable,
+    /// Inactive for `inactivity_delete_after` in a non-active state: delete.
+    InactivityDelete,
+    /// The older secret's rotation window ends: drop it.
+    RotationEnd,
+}
+
+/// A lifecycle event and when it falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Deadline {
+    /// When the event is due.
+    pub at: DateTime<Utc>,
+    /// What happens then.
+    pub event: DeadlineEvent,
+}
+
+/// Everything credd keeps about one credential. Holds no plaintext secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    /// `cred_` followed by a ULID: unique, and sorts by creation time.
+    pub id: String,
+    /// The account the credential acts for.
+    pub account_id: String,
+    /// API key or passcode.
+    pub kind: Kind,
+    /// Live or test.
+    pub environment: Environment,
+    /// Short human name.
+    pub name: String,
+    /// What the credential is for.
+    pub description: String,
+    /// What the credential may do; Verify can require some.
+    pub scopes: Vec<String>,
+    /// Stored state; see [`crate::lifecycle::effective_status`] for what to show.
+    pub status: Status,
+    /// Set while DISABLED.
+    pub disabled_reason: Option<DisabledReason>,
+    /// Free-text reason given with the last revoke or disable.
+    pub status_reason: String,
+    /// When it was created; the inactivity clock starts here.
+    pub created_at: DateTime<Utc>,
+    /// When any field last changed through the admin API or the sweep.
+    pub updated_at: DateTime<Utc>,
+    /// When it stops verifying.
+    pub expires_at: DateTime<Utc>,
+    /// Last successful Verify that has been flushed to disk.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Last reactivation; restarts the inactivity clock.
+    pub reactivated_at: Option<DateTime<Utc>>,
+    /// Who hears about this credential's expiry and retirement.
+    pub notify_emails: Vec<String>,
+    /// One or two secrets, oldest first.
+    pub versions: Vec<SecretVersion>,
+    /// The `expires_at` for which the "expiring soon" notice was queued, so
+    /// that it is queued once per expiry date.
+    pub expiry_warned_for: Option<DateTime<Utc>>,
+    /// The deadlines this record currently has in the `deadlines` index, so a
+    /// change can remove exactly those even if the policy changed since.
+    pub scheduled: Vec<Deadline>,
+}
+
+impl CredentialRecord {
+    /// The newest secret version (the one a rotation issued last).
+    pub fn current_version(&self) -> Option<&SecretVersion> {
+        self.versions.iter().max_by_key(|v| v.version)
+    }
+}

@@ -1,0 +1,313 @@
+//! On-disk encodings: prost messages for values (so fields can be added
+//! without a migration: old readers skip unknown tags, new readers see
+//! defaults), and big-endian byte keys so sled's order is the order we want.
+
+use chrono::{DateTime, Utc};
+
+use super::Error;
+use crate::lifecycle::{
+    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, SecretVersion,
+    Status,
+};
+
+/// A credential record as stored in the `credentials` tree.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredCredential {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(string, tag = "2")]
+    pub account_id: String,
+    #[prost(int32, tag = "3")]
+    pub kind: i32,
+    #[prost(int32, tag = "4")]
+    pub environment: i32,
+    #[prost(string, tag = "5")]
+    pub name: String,
+    #[prost(string, tag = "6")]
+    pub description: String,
+    #[prost(string, repeated, tag = "7")]
+    pub scopes: Vec<String>,
+    #[prost(int32, tag = "8")]
+    pub status: i32,
+    #[prost(int32, tag = "9")]
+    pub disabled_reason: i32,
+    #[prost(string, tag = "10")]
+    pub status_reason: String,
+    #[prost(int64, tag = "11")]
+    pub created_at_us: i64,
+    #[prost(int64, tag = "12")]
+    pub updated_at_us: i64,
+    #[prost(int64, tag = "13")]
+    pub expires_at_us: i64,
+    #[prost(int64, optional, tag = "14")]
+    pub last_used_at_us: Option<i64>,
+    #[prost(int64, optional, tag = "15")]
+    pub reactivated_at_us: Option<i64>,
+    #[prost(string, repeated, tag = "16")]
+    pub notify_emails: Vec<String>,
+    #[prost(message, repeated, tag = "17")]
+    pub versions: Vec<StoredVersion>,
+    #[prost(int64, optional, tag = "18")]
+    pub expiry_warned_for_us: Option<i64>,
+    #[prost(message, repeated, tag = "19")]
+    pub scheduled: Vec<StoredDeadline>,
+}
+
+/// One secret version inside a stored record: its HMAC, never the secret.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredVersion {
+    #[prost(uint32, tag = "1")]
+    pub version: u32,
+    #[prost(bytes = "vec", tag = "2")]
+    pub hash: Vec<u8>,
+    #[prost(string, tag = "3")]
+    pub hint: String,
+    #[prost(int64, tag = "4")]
+    pub created_at_us: i64,
+    #[prost(int64, optional, tag = "5")]
+    pub retires_at_us: Option<i64>,
+}
+
+/// A deadline the record has in the `deadlines` index.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredDeadline {
+    #[prost(int64, tag = "1")]
+    pub at_us: i64,
+    #[prost(int32, tag = "2")]
+    pub event: i32,
+}
+
+/// Value of the `secret_index` tree.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredIndexEntry {
+    #[prost(string, tag = "1")]
+    pub credential_id: String,
+    #[prost(uint32, tag = "2")]
+    pub version: u32,
+}
+
+/// Value of the `audit` tree.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredAuditEvent {
+    #[prost(int64, tag = "1")]
+    pub at_us: i64,
+    #[prost(string, tag = "2")]
+    pub actor: String,
+    #[prost(string, tag = "3")]
+    pub action: String,
+    #[prost(string, tag = "4")]
+    pub credential_id: String,
+    #[prost(string, tag = "5")]
+    pub account_id: String,
+    #[prost(string, tag = "6")]
+    pub outcome: String,
+    #[prost(string, tag = "7")]
+    pub detail: String,
+}
+
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(crate) fn time(us: i64) -> Result<DateTime<Utc>, Error> {
+    DateTime::from_timestamp_micros(us).ok_or(Error::Corrupt("timestamp out of range"))
+}
+
+fn kind_code(kind: Kind) -> i32 {
+    match kind {
+        Kind::ApiKey => 1,
+        Kind::Passcode => 2,
+    }
+}
+
+fn environment_code(environment: Environment) -> i32 {
+    match environment {
+        Environment::Live => 1,
+        Environment::Test => 2,
+    }
+}
+
+pub(crate) fn status_code(status: Status) -> u8 {
+    match status {
+        Status::Active => 1,
+        Status::Disabled => 2,
+        Status::Expired => 3,
+        Status::Revoked => 4,
+    }
+}
+
+pub(crate) fn status_from(code: i64) -> Result<Status, Error> {
+    match code {
+        1 => Ok(Status::Active),
+        2 => Ok(Status::Disabled),
+        3 => Ok(Status::Expired),
+        4 => Ok(Status::Revoked),
+        _ => Err(Error::Corrupt("unknown status")),
+    }
+}
+
+pub(crate) fn event_code(event: DeadlineEvent) -> u8 {
+    match event {
+        DeadlineEvent::ExpiryWarning => 1,
+        DeadlineEvent::Expire => 2,
+        DeadlineEvent::InactivityDisable => 3,
+        DeadlineEvent::InactivityDelete => 4,
+        DeadlineEvent::RotationEnd => 5,
+    }
+}
+
+pub(crate) fn event_from(code: i64) -> Result<DeadlineEvent, Error> {
+    match code {
+        1 => Ok(DeadlineEvent::ExpiryWarning),
+        2 => Ok(DeadlineEvent::Expire),
+        3 => Ok(DeadlineEvent::InactivityDisable),
+        4 => Ok(DeadlineEvent::InactivityDelete),
+        5 => Ok(DeadlineEvent::RotationEnd),
+        _ => Err(Error::Corrupt("unknown deadline event")),
+    }
+}
+
+pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
+    use prost::Message;
+    StoredCredential {
+        id: record.id.clone(),
+        account_id: record.account_id.clone(),
+        kind: kind_code(record.kind),
+        environment: environment_code(record.environment),
+        name: record.name.clone(),
+        description: record.description.clone(),
+        scopes: record.scopes.clone(),
+        status: i32::from(status_code(record.status)),
+        disabled_reason: match record.disabled_reason {
+            None => 0,
+            Some(DisabledReason::Admin) => 1,
+            Some(DisabledReason::Inactivity) => 2,
+        },
+        status_reason: record.status_reason.clone(),
+        created_at_us: micros(record.created_at),
+        updated_at_us: micros(record.updated_at),
+        expires_at_us: micros(record.expires_at),
+        last_used_at_us: record.last_used_at.map(micros),
+        reactivated_at_us: record.reactivated_at.map(micros),
+        notify_emails: record.notify_emails.clone(),
+        versions: record
+            .versions
+            .iter()
+            .map(|v| StoredVersion {
+                version: v.version,
+                hash: v.hash.to_vec(),
+                hint: v.hint.clone(),
+                created_at_us: micros(v.created_at),
+                retires_at_us: v.retires_at.map(micros),
+            })
+            .collect(),
+        expiry_warned_for_us: record.expiry_warned_for.map(micros),
+        scheduled: record
+            .scheduled
+            .iter()
+            .map(|d| StoredDeadline {
+                at_us: micros(d.at),
+                event: i32::from(event_code(d.event)),
+            })
+            .collect(),
+    }
+    .encode_to_vec()
+}
+
+pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
+    use prost::Message;
+    let s = StoredCredential::decode(bytes).map_err(|_| Error::Corrupt("credential record"))?;
+    let opt = |v: Option<i64>| v.map(time).transpose();
+    Ok(CredentialRecord {
+        kind: match s.kind {
+            1 => Kind::ApiKey,
+            2 => Kind::Passcode,
+            _ => return Err(Error::Corrupt("unknown kind")),
+        },
+        environment: match s.environment {
+            1 => Environment::Live,
+            2 => Environment::Test,
+            _ => return Err(Error::Corrupt("unknown environment")),
+        },
+        status: status_from(i64::from(s.status))?,
+        disabled_reason: match s.disabled_reason {
+            0 => None,
+            1 => Some(DisabledReason::Admin),
+            2 => Some(DisabledReason::Inactivity),
+            _ => return Err(Error::Corrupt("unknown disabled reason")),
+        },
+        created_at: time(s.created_at_us)?,
+        updated_at: time(s.updated_at_us)?,
+        expires_at: time(s.expires_at_us)?,
+        last_used_at: opt(s.last_used_at_us)?,
+        reactivated_at: opt(s.reactivated_at_us)?,
+        expiry_warned_for: opt(s.expiry_warned_for_us)?,
+        versions: s
+            .versions
+            .into_iter()
+            .map(|v| {
+                Ok(SecretVersion {
+                    version: v.version,
+                    hash: <[u8; 32]>::try_from(v.hash.as_slice())
+                        .map_err(|_| Error::Corrupt("secret hash length"))?,
+                    hint: v.hint,
+                    created_at: time(v.created_at_us)?,
+                    retires_at: opt(v.retires_at_us)?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        scheduled: s
+            .scheduled
+            .into_iter()
+            .map(|d| {
+                Ok(Deadline {
+                    at: time(d.at_us)?,
+                    event: event_from(i64::from(d.event))?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        id: s.id,
+        account_id: s.account_id,
+        name: s.name,
+        description: s.description,
+        scopes: s.scopes,
+        status_reason: s.status_reason,
+        notify_emails: s.notify_emails,
+    })
+}
+
+/// Big-endian, sign-flipped microseconds: sorts in time order, negatives first.
+pub(crate) fn time_key(t: DateTime<Utc>) -> [u8; 8] {
+    ((micros(t) as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+pub(crate) fn time_from_key(bytes: &[u8]) -> Result<DateTime<Utc>, Error> {
+    let array = <[u8; 8]>::try_from(bytes).map_err(|_| Error::Corrupt("time key"))?;
+    time((u64::from_be_bytes(array) ^ (1 << 63)) as i64)
+}
+
+/// `deadlines` key: (due time, credential id, event).
+pub(crate) fn deadline_key(id: &str, deadline: &Deadline) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + id.len() + 1);
+    key.extend_from_slice(&time_key(deadline.at));
+    key.extend_from_slice(id.as_bytes());
+    key.push(event_code(deadline.event));
+    key
+}
+
+/// `by_account` key: account id, a 0 byte (never in an account id), credential id.
+pub(crate) fn account_key(account_id: &str, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(account_id.len() + 1 + id.len());
+    key.extend_from_slice(account_id.as_bytes());
+    key.push(0);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `by_account` value: stored status and expiry, so quotas need no record reads.
+pub(crate) fn account_value(record: &CredentialRecord) -> [u8; 9] {
+    let mut value = [0u8; 9];
+    value[0] = status_code(record.status);
+    value[1..].copy_from_slice(&time_key(record.expires_at));
+    value
+}

@@ -1,0 +1,461 @@
+//! The only code that touches sled: the trees, their keys and encodings, and
+//! the transactions that keep them consistent. It knows nothing of policy; it
+//! writes what the engine decided, atomically, and says when a record changed
+//! underneath (so the engine can decide again).
+//!
+//! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
+//! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
+//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`.
+
+mod codec;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::lifecycle::{CredentialRecord, Deadline, DeadlineEvent, Status, is_live};
+
+/// Schema written by this build. A newer one on disk is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META_SCHEMA: &[u8] = b"schema_version";
+const META_PEPPER: &[u8] = b"pepper_fingerprint";
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// sled itself failed (I/O, corruption it detected).
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    /// Another process holds the database.
+    #[error("data directory {0} is in use by another credd process (sled holds an exclusive lock)")]
+    Locked(String),
+    /// A value could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(&'static str),
+    /// The data was written by a newer credd.
+    #[error(
+        "the database has schema version {found}, this credd understands up to {SCHEMA_VERSION}; run a newer credd"
+    )]
+    NewerSchema {
+        /// Version on disk.
+        found: u32,
+    },
+    /// The pepper file is not the one the database was created with.
+    #[error(
+        "the pepper file does not match this database (its fingerprint differs); every stored key hash was made with another pepper: restore the original pepper file or point pepper_file at it"
+    )]
+    PepperMismatch,
+    /// Two secrets hashed alike (astronomically unlikely): the change is refused.
+    #[error("secret hash collision")]
+    DuplicateSecret,
+}
+
+/// An audit entry written in the same transaction as the change it records.
+/// Never carries a secret or a hash of one.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who did it: an admin key id, or `system` for the sweep.
+    pub actor: String,
+    /// What was done, e.g. `credential.create`.
+    pub action: &'static str,
+    /// The credential concerned.
+    pub credential_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Free-text detail (reasons, changed fields); never a secret.
+    pub detail: String,
+}
+
+/// Result of [`Store::commit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Written.
+    Done,
+    /// The record on disk is not the one the change was computed from.
+    Conflict,
+}
+
+/// A deadline read from the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDeadline {
+    /// The credential it belongs to.
+    pub credential_id: String,
+    /// When and what.
+    pub deadline: Deadline,
+}
+
+/// The open database and its trees. Cheap to share behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    credentials: sled::Tree,
+    secret_index: sled::Tree,
+    by_account: sled::Tree,
+    deadlines: sled::Tree,
+    /// Notices waiting to be mailed. Opened now so the layout is fixed;
+    /// written by lifecycle sweeps.
+    #[allow(dead_code)]
+    outbox: sled::Tree,
+    /// (credential, notice, deadline) -> time, so a notice goes out once.
+    #[allow(dead_code)]
+    notices_sent: sled::Tree,
+    audit: sled::Tree,
+    meta: sled::Tree,
+}
+
+enum Abort {
+    Conflict,
+    Duplicate,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`, checks its schema version
+    /// and that it was made with this pepper.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another process has it open, [`Error::NewerSchema`],
+    /// [`Error::PepperMismatch`], or any sled error.
+    pub fn open(
+        dir: &Path,
+        cache_capacity: u64,
+        pepper_fingerprint: [u8; 32],
+    ) -> Result<Self, Error> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_capacity)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    Error::Locked(dir.display().to_string())
+                }
+                other => Error::Sled(other),
+            })?;
+        let store = Store {
+            credentials: db.open_tree("credentials")?,
+            secret_index: db.open_tree("secret_index")?,
+            by_account: db.open_tree("by_account")?,
+            deadlines: db.open_tree("deadlines")?,
+            outbox: db.open_tree("outbox")?,
+            notices_sent: db.open_tree("notices_sent")?,
+            audit: db.open_tree("audit")?,
+            meta: db.open_tree("meta")?,
+            db,
+        };
+        store.check_meta(pepper_fingerprint)?;
+        Ok(store)
+    }
+
+    fn check_meta(&self, pepper_fingerprint: [u8; 32]) -> Result<(), Error> {
+        match self.meta.get(META_SCHEMA)? {
+            Some(raw) => {
+                let found = <[u8; 4]>::try_from(raw.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| Error::Corrupt("schema version"))?;
+                if found > SCHEMA_VERSION {
+                    return Err(Error::NewerSchema { found });
+                }
+            }
+            None => {
+                self.meta
+                    .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+        }
+        match self.meta.get(META_PEPPER)? {
+            Some(stored) if stored.as_ref() != pepper_fingerprint.as_slice() => {
+                return Err(Error::PepperMismatch);
+            }
+            Some(_) => {}
+            None => {
+                if !self.credentials.is_empty() {
+                    return Err(Error::PepperMismatch);
+                }
+                self.meta.insert(META_PEPPER, &pepper_fingerprint)?;
+            }
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Reads one credential.
+    ///
+    /// # Errors
+    /// sled errors and undecodable records.
+    pub fn get(&self, id: &str) -> Result<Option<CredentialRecord>, Error> {
+        self.credentials
+            .get(id.as_bytes())?
+            .map(|raw| codec::decode_record(&raw))
+            .transpose()
+    }
+
+    /// Which credential and version a secret hash belongs to.
+    ///
+    /// # Errors
+    /// sled errors and undecodable entries.
+    pub fn lookup_secret(&self, hash: &[u8; 32]) -> Result<Option<(String, u32)>, Error> {
+        let Some(raw) = self.secret_index.get(hash)? else {
+            return Ok(None);
+        };
+        let entry = codec::StoredIndexEntry::decode(raw.as_ref())
+            .map_err(|_| Error::Corrupt("secret index entry"))?;
+        Ok(Some((entry.credential_id, entry.version)))
+    }
+
+    /// Live credentials (ACTIVE or DISABLED, not past expiry) of an account.
+    ///
+    /// # Errors
+    /// sled errors and undecodable entries.
+    pub fn count_live(&self, account_id: &str, now: DateTime<Utc>) -> Result<u32, Error> {
+        let mut prefix = account_id.as_bytes().to_vec();
+        prefix.push(0);
+        let mut n_live = 0u32;
+        for item in self.by_account.scan_prefix(&prefix) {
+            let (_, value) = item?;
+            if value.len() != 9 {
+                return Err(Error::Corrupt("account index value"));
+            }
+            let status = codec::status_from(i64::from(value[0]))?;
+            let expires_at = codec::time_from_key(&value[1..])?;
+            if is_live(status, expires_at, now) {
+                n_live += 1;
+            }
+        }
+        Ok(n_live)
+    }
+
+    /// Credentials in id order, after `after_id`, of one account or of all.
+    /// The iterator reads lazily, so a caller can stop at a page's end.
+    pub fn scan<'a>(
+        &'a self,
+        account_id: Option<&str>,
+        after_id: Option<&str>,
+    ) -> Box<dyn Iterator<Item = Result<CredentialRecord, Error>> + 'a> {
+        match account_id {
+            None => {
+                let start = match after_id {
+                    Some(id) => std::ops::Bound::Excluded(id.as_bytes().to_vec()),
+                    None => std::ops::Bound::Unbounded,
+                };
+                Box::new(
+                    self.credentials
+                        .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+                        .map(|item| {
+                            item.map_err(Error::from)
+                                .and_then(|(_, v)| codec::decode_record(&v))
+                        }),
+                )
+            }
+            Some(account) => {
+                let mut prefix = account.as_bytes().to_vec();
+                prefix.push(0);
+                let mut end = account.as_bytes().to_vec();
+                end.push(1);
+                let start = match after_id {
+                    Some(id) => std::ops::Bound::Excluded(codec::account_key(account, id)),
+                    None => std::ops::Bound::Included(prefix.clone()),
+                };
+                let prefix_len = prefix.len();
+                Box::new(
+                    self.by_account
+                        .range::<Vec<u8>, _>((start, std::ops::Bound::Excluded(end)))
+                        .filter_map(move |item| {
+                            let key = match item {
+                                Ok((key, _)) => key,
+                                Err(e) => return Some(Err(Error::from(e))),
+                            };
+                            // A record deleted between the index read and this
+                            // get is skipped rather than reported.
+                            match self.credentials.get(&key[prefix_len..]) {
+                                Ok(Some(raw)) => Some(codec::decode_record(&raw)),
+                                Ok(None) => None,
+                                Err(e) => Some(Err(Error::from(e))),
+                            }
+                        }),
+                )
+            }
+        }
+    }
+
+    /// Replaces `expected` (None: the credential must not exist) by `new`
+    /// (None: delete it), keeping every index in step, and appends `audit` (if any),
+    /// all in one transaction. Returns [`Commit::Conflict`] without writing if
+    /// the stored record is not `expected`.
+    ///
+    /// Not durable until [`Store::flush`].
+    ///
+    /// # Errors
+    /// sled errors; [`Error::DuplicateSecret`] if a new hash is already indexed.
+    pub fn commit(
+        &self,
+        expected: Option<&CredentialRecord>,
+        new: Option<&CredentialRecord>,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Commit, Error> {
+        let Some(id) = new.or(expected).map(|r| r.id.as_str()) else {
+            return Ok(Commit::Done);
+        };
+        let expected_bytes = expected.map(codec::encode_record);
+        let new_bytes = new.map(codec::encode_record);
+        let audit_bytes = audit.map(|audit| {
+            codec::StoredAuditEvent {
+                at_us: codec::micros(audit.at),
+                actor: audit.actor.clone(),
+                action: audit.action.to_string(),
+                credential_id: audit.credential_id.clone(),
+                account_id: audit.account_id.clone(),
+                outcome: "ok".to_string(),
+                detail: audit.detail.clone(),
+            }
+            .encode_to_vec()
+        });
+        let hashes = |r: Option<&CredentialRecord>| -> Vec<([u8; 32], u32)> {
+            r.map(|r| r.versions.iter().map(|v| (v.hash, v.version)).collect())
+                .unwrap_or_default()
+        };
+        let old_hashes = hashes(expected);
+        let new_hashes = hashes(new);
+
+        let result = (
+            &self.credentials,
+            &self.secret_index,
+            &self.by_account,
+            &self.deadlines,
+            &self.audit,
+        )
+            .transaction(
+                |(credentials, secret_index, by_account, deadlines, audit_tree)| {
+                    let current = credentials.get(id.as_bytes())?;
+                    if current.as_deref() != expected_bytes.as_deref() {
+                        return Err(ConflictableTransactionError::Abort(Abort::Conflict));
+                    }
+                    for (hash, _) in old_hashes.iter().filter(|h| !new_hashes.contains(h)) {
+                        secret_index.remove(&hash[..])?;
+                    }
+                    for (hash, version) in new_hashes.iter().filter(|h| !old_hashes.contains(h)) {
+                        if secret_index.get(&hash[..])?.is_some() {
+                            return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
+                        }
+                        let entry = codec::StoredIndexEntry {
+                            credential_id: id.to_string(),
+                            version: *version,
+                        };
+                        secret_index.insert(&hash[..], entry.encode_to_vec())?;
+                    }
+                    if let Some(old) = expected {
+                        by_account.remove(codec::account_key(&old.account_id, id))?;
+                        for deadline in &old.scheduled {
+                            deadlines.remove(codec::deadline_key(id, deadline))?;
+                        }
+                    }
+                    match (new, &new_bytes) {
+                        (Some(record), Some(bytes)) => {
+                            by_account.insert(
+                                codec::account_key(&record.account_id, id),
+                                &codec::account_value(record)[..],
+                            )?;
+                            for deadline in &record.scheduled {
+                                deadlines.insert(codec::deadline_key(id, deadline), &[][..])?;
+                            }
+                            credentials.insert(id.as_bytes(), bytes.as_slice())?;
+                        }
+                        _ => {
+                            credentials.remove(id.as_bytes())?;
+                        }
+                    }
+                    if let Some(audit_bytes) = &audit_bytes {
+                        let seq = audit_tree.generate_id()?;
+                        audit_tree.insert(&seq.to_be_bytes()[..], audit_bytes.as_slice())?;
+                    }
+                    Ok(())
+                },
+            );
+        match result {
+            Ok(()) => Ok(Commit::Done),
+            Err(TransactionError::Abort(Abort::Conflict)) => Ok(Commit::Conflict),
+            Err(TransactionError::Abort(Abort::Duplicate)) => Err(Error::DuplicateSecret),
+            Err(TransactionError::Storage(e)) => Err(Error::Sled(e)),
+        }
+    }
+
+    /// Deadlines due at or before `now`, earliest first, at most `limit`.
+    ///
+    /// # Errors
+    /// sled errors and undecodable keys.
+    pub fn due_deadlines(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueDeadline>, Error> {
+        let end = codec::time_key(now);
+        let mut due = Vec::new();
+        for item in self.deadlines.range(..=end.to_vec()).take(limit) {
+            let (key, _) = item?;
+            if key.len() < 10 {
+                return Err(Error::Corrupt("deadline key"));
+            }
+            let at = codec::time_from_key(&key[..8])?;
+            let event = codec::event_from(i64::from(key[key.len() - 1]))?;
+            let credential_id = std::str::from_utf8(&key[8..key.len() - 1])
+                .map_err(|_| Error::Corrupt("deadline key id"))?
+                .to_string();
+            due.push(DueDeadline {
+                credential_id,
+                deadline: Deadline { at, event },
+            });
+        }
+        Ok(due)
+    }
+
+    /// Number of entries in the deadline index (for tests and metrics).
+    pub fn deadline_count(&self) -> usize {
+        self.deadlines.len()
+    }
+
+    /// Number of audit entries (for tests and metrics).
+    pub fn audit_count(&self) -> usize {
+        self.audit.len()
+    }
+
+    /// Makes every write so far durable. Concurrent callers share one sync.
+    ///
+    /// # Errors
+    /// sled I/O errors.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Size of the database on disk, in bytes.
+    ///
+    /// # Errors
+    /// sled I/O errors.
+    pub fn size_on_disk(&self) -> Result<u64, Error> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Whether the stored status of a credential is `status` (tests).
+    pub fn has_status(&self, id: &str, status: Status) -> Result<bool, Error> {
+        Ok(self.get(id)?.is_some_and(|r| r.status == status))
+    }
+
+    /// Whether the deadline index holds this exact entry (tests).
+    pub fn has_deadline(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        event: DeadlineEvent,
+    ) -> Result<bool, Error> {
+        Ok(self
+            .deadlines
+            .contains_key(codec::deadline_key(id, &Deadline { at, event }))?)
+    }
+}
+
+#[cfg(test)]
+mod tests;
