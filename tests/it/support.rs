@@ -1,0 +1,266 @@
+//! Starting, stopping and killing a real `credd` process for a test, and
+//! connecting the generated clients to it. Every byte the daemon writes to
+//! stderr is kept in `<dir>/credd.log` so tests can grep it for secrets.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use credd::api::pb;
+use credd::api::pb::credential_admin_client::CredentialAdminClient;
+use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
+use tonic::transport::Channel;
+
+/// How long a daemon may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running `credd` process.
+pub struct Daemon {
+    child: Option<Child>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its data directory (database, pepper, mail).
+    pub data_dir: PathBuf,
+    /// Its config file.
+    pub config_path: PathBuf,
+    /// Where its stderr goes (appended across restarts).
+    pub log_path: PathBuf,
+    env: Vec<(String, String)>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Writes `config` (TOML) into `dir/credd.toml` and starts credd on
+/// 127.0.0.1:0 with `dir/data` as its data directory.
+pub fn start(dir: &Path, config: &str) -> Daemon {
+    start_with_env(dir, config, &[])
+}
+
+/// [`start`] with extra environment variables (e.g. `RUST_LOG`).
+pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, &str)]) -> Daemon {
+    let config_path = dir.join("credd.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let mut daemon = Daemon {
+        child: None,
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.join("data"),
+        config_path,
+        log_path: dir.join("credd.log"),
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        reader: None,
+    };
+    daemon.spawn();
+    daemon
+}
+
+impl Daemon {
+    fn spawn(&mut self) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_credd"));
+        command
+            .arg("--config")
+            .arg(&self.config_path)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env_remove("RUST_LOG")
+            .env("RUST_LOG", "credd=trace,info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn credd");
+        let stderr = child.stderr.take().expect("stderr");
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let log_path = self.log_path.clone();
+        let reader = std::thread::spawn(move || {
+            let mut log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .expect("open log");
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let _ = writeln!(log, "{line}");
+                if let Some(rest) = line.split("credd listening addr=").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let _ = addr_tx.send(addr);
+                }
+            }
+        });
+        let addr = match addr_rx.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = reader.join();
+                panic!(
+                    "credd did not start listening; log:\n{}",
+                    std::fs::read_to_string(&self.log_path).unwrap_or_default()
+                );
+            }
+        };
+        self.addr = addr.parse().expect("listening address");
+        self.child = Some(child);
+        self.reader = Some(reader);
+    }
+
+    /// The gRPC endpoint URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A connected channel.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url())
+            .expect("url")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to credd")
+    }
+
+    /// A connected admin client.
+    pub async fn admin(&self) -> CredentialAdminClient<Channel> {
+        CredentialAdminClient::new(self.channel().await)
+    }
+
+    /// A connected verifier client.
+    pub async fn verifier(&self) -> CredentialVerifierClient<Channel> {
+        CredentialVerifierClient::new(self.channel().await)
+    }
+
+    /// SIGKILL, then wait for the process to be gone.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+
+    /// Sends a signal to the process without waiting.
+    pub fn signal(&self, signal: i32) {
+        if let Some(child) = &self.child {
+            let pid = i32::try_from(child.id()).expect("pid");
+            // SAFETY: kill(2) on a child we own; no memory is touched.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+
+    /// SIGTERM, then wait up to `limit` for a clean exit.
+    pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        let mut child = self.child.take().expect("running daemon");
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("credd did not exit within {limit:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        status
+    }
+
+    /// Starts the daemon again on the same config and data directory.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the daemon before restarting it");
+        self.spawn();
+    }
+
+    /// Everything the daemon has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("credd-it-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// A create request with sensible defaults for `account`.
+pub fn api_key(account: &str, name: &str) -> pb::CreateCredentialRequest {
+    pb::CreateCredentialRequest {
+        account_id: account.to_string(),
+        kind: pb::Kind::ApiKey.into(),
+        environment: pb::Environment::Live.into(),
+        name: name.to_string(),
+        description: format!("{name} for tests"),
+        scopes: vec!["orders:read".to_string(), "orders:write".to_string()],
+        lifetime: None,
+        notify_emails: vec!["ops@example.com".to_string()],
+    }
+}
+
+/// A passcode create request for `account`.
+pub fn passcode(account: &str, name: &str) -> pb::CreateCredentialRequest {
+    pb::CreateCredentialRequest {
+        kind: pb::Kind::Passcode.into(),
+        environment: pb::Environment::Test.into(),
+        ..api_key(account, name)
+    }
+}
+
+/// A verify request.
+pub fn verify_req(secret: &str, account: &str, scopes: &[&str]) -> pb::VerifyRequest {
+    pb::VerifyRequest {
+        secret: secret.to_string(),
+        account_id: account.to_string(),
+        required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// Every file under `dir`, recursively, as raw bytes, with its path.
+pub fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&path) else { continue };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that none of `secrets` occurs in any file under `dir`.
+pub fn assert_no_secret_in_files(dir: &Path, secrets: &[String]) {
+    for (path, bytes) in all_files(dir) {
+        for secret in secrets {
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "a secret was found in {}", path.display());
+        }
+    }
+}
