@@ -49,6 +49,9 @@ pub enum DaemonError {
     /// The gRPC server failed.
     #[error("grpc server: {0}")]
     Server(String),
+    /// The sweep scheduler could not be set up.
+    #[error("sweep scheduler: {0}")]
+    Scheduler(String),
     /// The reflection service could not be built.
     #[error("grpc reflection: {0}")]
     Reflection(String),
@@ -103,6 +106,13 @@ pub async fn run_with_clock(
         "usage-flush",
         spawn_usage_flusher(engine.clone(), &config, stop_rx.clone()),
     )];
+    let sweeper = Arc::new(Sweeper::new(engine.clone(), stop_rx.clone()));
+    let mut scheduler = start_scheduler(&config, sweeper.clone()).await?;
+    // Catch up on whatever fell due while the daemon was down.
+    tokio::spawn({
+        let sweeper = sweeper.clone();
+        async move { sweeper.run("start").await }
+    });
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
@@ -143,6 +153,16 @@ pub async fn run_with_clock(
     }
 
     let _ = stop_tasks.send(true);
+    if let Err(e) = scheduler.shutdown().await {
+        warn!(error = %e, "sweep scheduler did not shut down cleanly");
+    }
+    info!(task = "sweep-scheduler", "stopped");
+    if tokio::time::timeout(config.shutdown_grace, sweeper.wait_idle())
+        .await
+        .is_err()
+    {
+        warn!("a sweep was still running at the end of the grace period");
+    }
     for (name, handle) in tasks {
         if tokio::time::timeout(config.shutdown_grace, handle)
             .await
@@ -218,4 +238,68 @@ fn spawn_usage_flusher(
         }
         info!(task = "usage-flush", "stopped");
     })
+}
+
+/// Runs sweeps one at a time: a tick that finds one still running is skipped.
+struct Sweeper {
+    engine: Arc<Engine>,
+    /// Held while a sweep runs.
+    running: tokio::sync::Mutex<()>,
+    /// Set at shutdown; a running sweep stops between batches.
+    stop: watch::Receiver<bool>,
+}
+
+impl Sweeper {
+    fn new(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Self {
+        Self {
+            engine,
+            running: tokio::sync::Mutex::new(()),
+            stop,
+        }
+    }
+
+    async fn run(&self, trigger: &'static str) {
+        let Ok(_running) = self.running.try_lock() else {
+            warn!(trigger, "previous sweep still running; skipping this tick");
+            return;
+        };
+        if *self.stop.borrow() {
+            return;
+        }
+        let stop = self.stop.clone();
+        let started = std::time::Instant::now();
+        match self.engine.sweep_until(&|| *stop.borrow()).await {
+            Ok(report) => tracing::debug!(
+                trigger,
+                due_events = report.due_events,
+                records_touched = report.records_touched,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "sweep done"
+            ),
+            Err(e) => error!(trigger, error = %e, "sweep failed; the next one retries"),
+        }
+    }
+
+    async fn wait_idle(&self) {
+        let _idle = self.running.lock().await;
+    }
+}
+
+async fn start_scheduler(
+    config: &Config,
+    sweeper: Arc<Sweeper>,
+) -> Result<tokio_cron_scheduler::JobScheduler, DaemonError> {
+    use tokio_cron_scheduler::{Job, JobScheduler};
+    let scheduler_error =
+        |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Scheduler(e.to_string());
+    let scheduler = JobScheduler::new().await.map_err(scheduler_error)?;
+    let job = Job::new_async(config.schedule.sweep.as_str(), move |_, _| {
+        let sweeper = sweeper.clone();
+        Box::pin(async move { sweeper.run("schedule").await })
+    })
+    .map_err(scheduler_error)?;
+    scheduler.add(job).await.map_err(scheduler_error)?;
+    scheduler.start().await.map_err(scheduler_error)?;
+    info!(schedule = %config.schedule.sweep, "sweep scheduled (UTC)");
+    Ok(scheduler)
 }

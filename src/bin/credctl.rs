@@ -20,7 +20,12 @@ use credd::lifecycle::Span;
 #[command(name = "credctl", version)]
 struct Cli {
     /// credd's gRPC address.
-    #[arg(long, env = "CREDD_ADDR", default_value = "http://127.0.0.1:50051", global = true)]
+    #[arg(
+        long,
+        env = "CREDD_ADDR",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
     addr: String,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
@@ -188,7 +193,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("credctl: cannot start the async runtime: {err}");
@@ -312,7 +320,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                         account_id: account.clone(),
                         status: status.map_or(pb::Status::Unspecified, status_pb).into(),
                         kind: kind.map_or(pb::Kind::Unspecified, kind_pb).into(),
-                        environment: environment.map_or(pb::Environment::Unspecified, env_pb).into(),
+                        environment: environment
+                            .map_or(pb::Environment::Unspecified, env_pb)
+                            .into(),
                         page_size,
                         page_token: page_token.clone(),
                     })
@@ -459,7 +469,11 @@ fn kind_name(value: i32) -> String {
 }
 
 fn env_name(value: i32) -> String {
-    enum_name(pb::Environment::try_from(value).ok().map(|k| k.as_str_name()))
+    enum_name(
+        pb::Environment::try_from(value)
+            .ok()
+            .map(|k| k.as_str_name()),
+    )
 }
 
 fn status_name(value: i32) -> String {
@@ -467,7 +481,11 @@ fn status_name(value: i32) -> String {
 }
 
 fn reason_name(value: i32) -> String {
-    enum_name(pb::DisabledReason::try_from(value).ok().map(|k| k.as_str_name()))
+    enum_name(
+        pb::DisabledReason::try_from(value)
+            .ok()
+            .map(|k| k.as_str_name()),
+    )
 }
 
 fn credential_json(c: &pb::Credential) -> Value {
@@ -525,7 +543,10 @@ impl Output {
 
     fn credential_with_secret(&self, credential: Option<pb::Credential>, secret: &str) {
         if self.json {
-            let mut value = credential.as_ref().map(credential_json).unwrap_or(json!({}));
+            let mut value = credential
+                .as_ref()
+                .map(credential_json)
+                .unwrap_or(json!({}));
             value["secret"] = Value::String(secret.to_string());
             println!("{value}");
             return;
@@ -547,16 +568,28 @@ impl Output {
         let mut table = Table::new();
         table.load_preset(UTF8_BORDERS_ONLY);
         table.set_header(vec![
-            "ID", "ACCOUNT", "KIND", "ENV", "NAME", "STATUS", "HINT", "EXPIRES", "LAST USED",
+            "ID",
+            "ACCOUNT",
+            "KIND",
+            "ENV",
+            "NAME",
+            "STATUS",
+            "HINT",
+            "EXPIRES",
+            "LAST USED",
         ]);
         for c in credentials {
             table.add_row(vec![
                 c.id.clone(),
                 c.account_id.clone(),
                 kind_name(c.kind).trim_start_matches("KIND_").to_string(),
-                env_name(c.environment).trim_start_matches("ENVIRONMENT_").to_string(),
+                env_name(c.environment)
+                    .trim_start_matches("ENVIRONMENT_")
+                    .to_string(),
                 c.name.clone(),
-                status_name(c.status).trim_start_matches("STATUS_").to_string(),
+                status_name(c.status)
+                    .trim_start_matches("STATUS_")
+                    .to_string(),
                 c.secret_hint.clone(),
                 time(c.expires_at.as_ref()),
                 time(c.last_used_at.as_ref()),
@@ -569,7 +602,11 @@ impl Output {
     }
 
     fn verification(&self, r: &pb::VerifyResponse) {
-        let result = enum_name(pb::VerifyResult::try_from(r.result).ok().map(|k| k.as_str_name()));
+        let result = enum_name(
+            pb::VerifyResult::try_from(r.result)
+                .ok()
+                .map(|k| k.as_str_name()),
+        );
         let value = json!({
             "result": result,
             "credential_id": r.credential_id,
@@ -588,7 +625,10 @@ impl Output {
         }
         let mut table = Table::new();
         table.load_preset(UTF8_BORDERS_ONLY);
-        table.add_row(vec!["result".to_string(), result.trim_start_matches("VERIFY_RESULT_").to_string()]);
+        table.add_row(vec![
+            "result".to_string(),
+            result.trim_start_matches("VERIFY_RESULT_").to_string(),
+        ]);
         if !r.credential_id.is_empty() {
             table.add_row(vec!["credential_id".to_string(), r.credential_id.clone()]);
             table.add_row(vec!["account_id".to_string(), r.account_id.clone()]);
@@ -596,7 +636,10 @@ impl Output {
             table.add_row(vec!["expires_at".to_string(), time(r.expires_at.as_ref())]);
         }
         if r.superseded {
-            table.add_row(vec!["superseded_until".to_string(), time(r.retires_at.as_ref())]);
+            table.add_row(vec![
+                "superseded_until".to_string(),
+                time(r.retires_at.as_ref()),
+            ]);
         }
         println!("{table}");
     }

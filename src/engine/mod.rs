@@ -3,6 +3,7 @@
 //! asks `lifecycle` what a change means, and has `store` write it atomically,
 //! flushing before it answers. It knows neither tonic nor sled.
 
+mod sweep;
 mod usage;
 pub mod validate;
 
@@ -19,6 +20,7 @@ use crate::lifecycle::{
 use crate::secret::{self, Pepper, Secret};
 use crate::store::{self, AuditEntry, Commit, Store};
 
+pub use sweep::{SWEEP_BATCH, SweepReport};
 pub use usage::UsageLog;
 
 /// How many times a change is recomputed when the record changed underneath.
@@ -921,8 +923,30 @@ impl Engine {
             }
             let mut new = current.clone();
             new.last_used_at = Some(used_at);
+            let reactivate = Self::reactivated_by_use(&current, used_at);
+            let audit = reactivate.then(|| {
+                new.status = Status::Active;
+                new.disabled_reason = None;
+                new.status_reason = String::new();
+                new.reactivated_at = Some(used_at);
+                AuditEntry {
+                    at: used_at,
+                    actor: Actor::system().0,
+                    action: "lifecycle.reactivate_on_use",
+                    credential_id: current.id.clone(),
+                    account_id: current.account_id.clone(),
+                    detail: "used while being disabled for inactivity".to_string(),
+                }
+            });
             new.scheduled = lifecycle::next_deadlines(&new, &self.policy);
-            if self.store.commit(Some(&current), Some(&new), None)? == Commit::Done {
+            if self
+                .store
+                .commit(Some(&current), Some(&new), audit.as_ref())?
+                == Commit::Done
+            {
+                if reactivate {
+                    info!(credential_id = %id, account_id = %current.account_id, from = "Disabled", to = "Active", reason = "used during the sweep that disabled it", "lifecycle transition");
+                }
                 return Ok(true);
             }
         }

@@ -3,14 +3,16 @@
 //! function takes `now` as an argument, so each rule is a plain unit test.
 //! Persisting the outcome is the store's job; deciding when to ask is the engine's.
 
+mod plan;
 mod policy;
 mod record;
 mod rules;
 
+pub use plan::{Plan, PlannedNotice, Step, plan_due};
 pub use policy::{Policy, Span, SpanParseError};
 pub use record::{
-    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, SecretVersion,
-    Status,
+    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
+    SecretVersion, Status,
 };
 pub use rules::{
     RotationState, VerifyOutcome, decide_verify, effective_status, inactive_since, is_live,

@@ -135,3 +135,16 @@ impl CredentialRecord {
         self.versions.iter().max_by_key(|v| v.version)
     }
 }
+
+/// A message the lifecycle owes a credential's contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NoticeKind {
+    /// `expiry_warning_before` ahead of `expires_at`.
+    ExpiringSoon,
+    /// `expires_at` has passed.
+    Expired,
+    /// Disabled for inactivity; says when it will be deleted.
+    DisabledInactivity,
+    /// Deleted for inactivity.
+    DeletedInactivity,
+}

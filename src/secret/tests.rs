@@ -42,7 +42,10 @@ fn generated_format_for_every_kind_and_environment() {
                     Kind::Passcode => "pass",
                 };
                 let head = format!("{prefix}_{env}_{kind_tag}_");
-                assert!(text.starts_with(&head), "{text:?} should start with {head:?}");
+                assert!(
+                    text.starts_with(&head),
+                    "{text:?} should start with {head:?}"
+                );
                 let tail = &text[head.len()..];
                 assert_eq!(tail.len(), BODY_LEN + CHECKSUM_LEN, "{text:?}");
                 assert_eq!(BODY_LEN, 24);
@@ -222,7 +225,11 @@ fn hmac_matches_independent_computations() {
     }
     for key in [key, [0u8; 32], [0xff; 32]] {
         let pepper = Pepper::from_bytes(key);
-        for message in ["", "credd_live_api_x", "a much longer message ".repeat(10).as_str()] {
+        for message in [
+            "",
+            "credd_live_api_x",
+            "a much longer message ".repeat(10).as_str(),
+        ] {
             let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
             mac.update(message.as_bytes());
             let expected: [u8; 32] = mac.finalize().into_bytes().into();
@@ -265,7 +272,11 @@ fn secret_formatting_never_shows_the_secret() {
                 format!("{}...{}", &text[..head_len], &text[text.len() - 4..])
             );
             let body = &text[head_len..head_len + BODY_LEN];
-            for shown in [format!("{secret:?}"), format!("{secret}"), format!("{secret:#?}")] {
+            for shown in [
+                format!("{secret:?}"),
+                format!("{secret}"),
+                format!("{secret:#?}"),
+            ] {
                 assert!(!shown.contains(&text), "{shown}");
                 assert!(!shown.contains(body), "{shown}");
                 assert!(shown.contains(&hint), "{shown} lacks {hint}");
@@ -289,7 +300,6 @@ fn pepper_and_hash_formatting_hide_bytes() {
     }
     for shown in [format!("{hash:?}"), format!("{hash:#?}")] {
         assert!(!shown.contains(&hash_hex[..8]), "{shown}");
-        assert!(!shown.contains(&hash.0[0].to_string()) || hash.0[0] < 10, "{shown}");
         assert!(!shown.contains(&format!("{:?}", hash.0)), "{shown}");
         assert_eq!(shown, "SecretHash(..)");
     }
@@ -302,7 +312,8 @@ fn generated_secrets_differ() {
     for _ in 0..200 {
         let secret = generate("credd", Environment::Live, Kind::ApiKey);
         let text = secret.expose();
-        let body = text[text.len() - BODY_LEN - CHECKSUM_LEN..text.len() - CHECKSUM_LEN].to_string();
+        let body =
+            text[text.len() - BODY_LEN - CHECKSUM_LEN..text.len() - CHECKSUM_LEN].to_string();
         assert!(seen.insert(body), "repeated body in {text}");
     }
 }
@@ -325,7 +336,11 @@ fn pepper_is_created_0600_and_reloaded() {
     assert!(!was_created);
     assert_eq!(reloaded.fingerprint(), created.fingerprint());
     assert_eq!(reloaded.hash("x"), created.hash("x"));
-    assert_eq!(std::fs::read(&path).unwrap(), on_disk, "reload rewrote the file");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        on_disk,
+        "reload rewrote the file"
+    );
 }
 
 /// A pepper file readable by group or others is refused with an error that

@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Error;
+use super::{Error, OutboxNotice};
 use crate::lifecycle::{
-    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, SecretVersion,
-    Status,
+    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
+    SecretVersion, Status,
 };
 
 /// A credential record as stored in the `credentials` tree.
@@ -310,4 +310,113 @@ pub(crate) fn account_value(record: &CredentialRecord) -> [u8; 9] {
     value[0] = status_code(record.status);
     value[1..].copy_from_slice(&time_key(record.expires_at));
     value
+}
+
+/// Value of the `outbox` tree: everything a mail needs, so it can still be
+/// written after the credential is gone. Never a secret or its hash.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredNotice {
+    #[prost(int32, tag = "1")]
+    pub kind: i32,
+    #[prost(int64, tag = "2")]
+    pub deadline_us: i64,
+    #[prost(string, tag = "3")]
+    pub credential_id: String,
+    #[prost(string, tag = "4")]
+    pub account_id: String,
+    #[prost(string, tag = "5")]
+    pub name: String,
+    #[prost(int32, tag = "6")]
+    pub credential_kind: i32,
+    #[prost(int32, tag = "7")]
+    pub environment: i32,
+    #[prost(string, tag = "8")]
+    pub secret_hint: String,
+    #[prost(int64, tag = "9")]
+    pub expires_at_us: i64,
+    #[prost(int64, optional, tag = "10")]
+    pub delete_at_us: Option<i64>,
+    #[prost(string, repeated, tag = "11")]
+    pub recipients: Vec<String>,
+    #[prost(int64, tag = "12")]
+    pub queued_at_us: i64,
+}
+
+pub(crate) fn notice_code(kind: NoticeKind) -> u8 {
+    match kind {
+        NoticeKind::ExpiringSoon => 1,
+        NoticeKind::Expired => 2,
+        NoticeKind::DisabledInactivity => 3,
+        NoticeKind::DeletedInactivity => 4,
+    }
+}
+
+pub(crate) fn notice_from(code: i64) -> Result<NoticeKind, Error> {
+    match code {
+        1 => Ok(NoticeKind::ExpiringSoon),
+        2 => Ok(NoticeKind::Expired),
+        3 => Ok(NoticeKind::DisabledInactivity),
+        4 => Ok(NoticeKind::DeletedInactivity),
+        _ => Err(Error::Corrupt("unknown notice kind")),
+    }
+}
+
+/// `outbox` and `notices_sent` key: (credential id, 0, notice kind, deadline).
+pub(crate) fn notice_key(
+    credential_id: &str,
+    kind: NoticeKind,
+    deadline: DateTime<Utc>,
+) -> Vec<u8> {
+    let mut key = Vec::with_capacity(credential_id.len() + 10);
+    key.extend_from_slice(credential_id.as_bytes());
+    key.push(0);
+    key.push(notice_code(kind));
+    key.extend_from_slice(&time_key(deadline));
+    key
+}
+
+pub(crate) fn encode_notice(notice: &OutboxNotice) -> Vec<u8> {
+    use prost::Message;
+    StoredNotice {
+        kind: i32::from(notice_code(notice.kind)),
+        deadline_us: micros(notice.deadline),
+        credential_id: notice.credential_id.clone(),
+        account_id: notice.account_id.clone(),
+        name: notice.name.clone(),
+        credential_kind: kind_code(notice.credential_kind),
+        environment: environment_code(notice.environment),
+        secret_hint: notice.secret_hint.clone(),
+        expires_at_us: micros(notice.expires_at),
+        delete_at_us: notice.delete_at.map(micros),
+        recipients: notice.recipients.clone(),
+        queued_at_us: micros(notice.queued_at),
+    }
+    .encode_to_vec()
+}
+
+pub(crate) fn decode_notice(bytes: &[u8]) -> Result<OutboxNotice, Error> {
+    use prost::Message;
+    let s = StoredNotice::decode(bytes).map_err(|_| Error::Corrupt("outbox notice"))?;
+    Ok(OutboxNotice {
+        kind: notice_from(i64::from(s.kind))?,
+        deadline: time(s.deadline_us)?,
+        credential_kind: match s.credential_kind {
+            1 => Kind::ApiKey,
+            2 => Kind::Passcode,
+            _ => return Err(Error::Corrupt("unknown kind")),
+        },
+        environment: match s.environment {
+            1 => Environment::Live,
+            2 => Environment::Test,
+            _ => return Err(Error::Corrupt("unknown environment")),
+        },
+        expires_at: time(s.expires_at_us)?,
+        delete_at: s.delete_at_us.map(time).transpose()?,
+        queued_at: time(s.queued_at_us)?,
+        credential_id: s.credential_id,
+        account_id: s.account_id,
+        name: s.name,
+        secret_hint: s.secret_hint,
+        recipients: s.recipients,
+    })
 }

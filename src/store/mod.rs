@@ -16,7 +16,9 @@ use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::lifecycle::{CredentialRecord, Deadline, DeadlineEvent, Status, is_live};
+use crate::lifecycle::{
+    CredentialRecord, Deadline, DeadlineEvent, Environment, Kind, NoticeKind, Status, is_live,
+};
 
 /// Schema written by this build. A newer one on disk is refused.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -72,6 +74,37 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// A notice waiting in the `outbox` tree. Holds what a mail needs, so it
+/// can be written even after the credential is deleted; never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxNotice {
+    /// Which message.
+    pub kind: NoticeKind,
+    /// The deadline it is about; with the credential id and kind, its identity.
+    pub deadline: DateTime<Utc>,
+    /// The credential.
+    pub credential_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Its name.
+    pub name: String,
+    /// API key or passcode.
+    pub credential_kind: Kind,
+    /// Live or test.
+    pub environment: Environment,
+    /// Prefix and last four characters of the current secret.
+    pub secret_hint: String,
+    /// Its expiry.
+    pub expires_at: DateTime<Utc>,
+    /// For inactivity-disabled notices: when it will be deleted.
+    pub delete_at: Option<DateTime<Utc>>,
+    /// The credential's `notify_emails` when queued (may be empty: the mail
+    /// layer then falls back to the admin contacts).
+    pub recipients: Vec<String>,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+}
+
 /// Result of [`Store::commit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commit {
@@ -98,12 +131,9 @@ pub struct Store {
     secret_index: sled::Tree,
     by_account: sled::Tree,
     deadlines: sled::Tree,
-    /// Notices waiting to be mailed. Opened now so the layout is fixed;
-    /// written by lifecycle sweeps.
-    #[allow(dead_code)]
+    /// Notices waiting to be mailed, keyed (credential, notice, deadline).
     outbox: sled::Tree,
     /// (credential, notice, deadline) -> time, so a notice goes out once.
-    #[allow(dead_code)]
     notices_sent: sled::Tree,
     audit: sled::Tree,
     meta: sled::Tree,
@@ -297,23 +327,55 @@ impl Store {
         new: Option<&CredentialRecord>,
         audit: Option<&AuditEntry>,
     ) -> Result<Commit, Error> {
+        let audits = match audit {
+            Some(audit) => std::slice::from_ref(audit),
+            None => &[],
+        };
+        self.commit_transition(expected, new, audits, &[])
+    }
+
+    /// [`Store::commit`] with any number of audit entries and notices, all in
+    /// the same transaction. A notice whose (credential, kind, deadline) is
+    /// already in the outbox or in `notices_sent` is not queued again.
+    ///
+    /// # Errors
+    /// As [`Store::commit`].
+    pub fn commit_transition(
+        &self,
+        expected: Option<&CredentialRecord>,
+        new: Option<&CredentialRecord>,
+        audits: &[AuditEntry],
+        notices: &[OutboxNotice],
+    ) -> Result<Commit, Error> {
         let Some(id) = new.or(expected).map(|r| r.id.as_str()) else {
             return Ok(Commit::Done);
         };
         let expected_bytes = expected.map(codec::encode_record);
         let new_bytes = new.map(codec::encode_record);
-        let audit_bytes = audit.map(|audit| {
-            codec::StoredAuditEvent {
-                at_us: codec::micros(audit.at),
-                actor: audit.actor.clone(),
-                action: audit.action.to_string(),
-                credential_id: audit.credential_id.clone(),
-                account_id: audit.account_id.clone(),
-                outcome: "ok".to_string(),
-                detail: audit.detail.clone(),
-            }
-            .encode_to_vec()
-        });
+        let audit_rows: Vec<Vec<u8>> = audits
+            .iter()
+            .map(|audit| {
+                codec::StoredAuditEvent {
+                    at_us: codec::micros(audit.at),
+                    actor: audit.actor.clone(),
+                    action: audit.action.to_string(),
+                    credential_id: audit.credential_id.clone(),
+                    account_id: audit.account_id.clone(),
+                    outcome: "ok".to_string(),
+                    detail: audit.detail.clone(),
+                }
+                .encode_to_vec()
+            })
+            .collect();
+        let notice_rows: Vec<(Vec<u8>, Vec<u8>)> = notices
+            .iter()
+            .map(|n| {
+                (
+                    codec::notice_key(&n.credential_id, n.kind, n.deadline),
+                    codec::encode_notice(n),
+                )
+            })
+            .collect();
         let hashes = |r: Option<&CredentialRecord>| -> Vec<([u8; 32], u32)> {
             r.map(|r| r.versions.iter().map(|v| (v.hash, v.version)).collect())
                 .unwrap_or_default()
@@ -327,9 +389,11 @@ impl Store {
             &self.by_account,
             &self.deadlines,
             &self.audit,
+            &self.outbox,
+            &self.notices_sent,
         )
             .transaction(
-                |(credentials, secret_index, by_account, deadlines, audit_tree)| {
+                |(credentials, secret_index, by_account, deadlines, audit_tree, outbox, sent)| {
                     let current = credentials.get(id.as_bytes())?;
                     if current.as_deref() != expected_bytes.as_deref() {
                         return Err(ConflictableTransactionError::Abort(Abort::Conflict));
@@ -368,9 +432,14 @@ impl Store {
                             credentials.remove(id.as_bytes())?;
                         }
                     }
-                    if let Some(audit_bytes) = &audit_bytes {
+                    for row in &audit_rows {
                         let seq = audit_tree.generate_id()?;
-                        audit_tree.insert(&seq.to_be_bytes()[..], audit_bytes.as_slice())?;
+                        audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
+                    }
+                    for (key, value) in &notice_rows {
+                        if outbox.get(key)?.is_none() && sent.get(key)?.is_none() {
+                            outbox.insert(key.as_slice(), value.as_slice())?;
+                        }
                     }
                     Ok(())
                 },
@@ -410,6 +479,29 @@ impl Store {
             });
         }
         Ok(due)
+    }
+
+    /// Removes one deadline entry that no record accounts for (a stale key).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn remove_deadline(&self, id: &str, deadline: &Deadline) -> Result<(), Error> {
+        self.deadlines.remove(codec::deadline_key(id, deadline))?;
+        Ok(())
+    }
+
+    /// Every notice waiting in the outbox, in key order.
+    ///
+    /// # Errors
+    /// sled errors and undecodable notices.
+    pub fn outbox(&self) -> Result<Vec<OutboxNotice>, Error> {
+        self.outbox
+            .iter()
+            .map(|item| {
+                item.map_err(Error::from)
+                    .and_then(|(_, v)| codec::decode_notice(&v))
+            })
+            .collect()
     }
 
     /// Number of entries in the deadline index (for tests and metrics).
