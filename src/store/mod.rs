@@ -162,7 +162,12 @@ impl Store {
             .flush_every_ms(Some(500))
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                // sled 0.34 wraps the failed lock in an `Other` error whose
+                // message says so; match both that and a bare WouldBlock.
+                sled::Error::Io(ref io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
                     Error::Locked(dir.display().to_string())
                 }
                 other => Error::Sled(other),
@@ -461,9 +466,11 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueDeadline>, Error> {
-        let end = codec::time_key(now);
+        // Keys are (time, id, event): everything due at `now` sorts before
+        // the bare time one microsecond later.
+        let end = codec::time_key(now + chrono::Duration::microseconds(1));
         let mut due = Vec::new();
-        for item in self.deadlines.range(..=end.to_vec()).take(limit) {
+        for item in self.deadlines.range(..end.to_vec()).take(limit) {
             let (key, _) = item?;
             if key.len() < 10 {
                 return Err(Error::Corrupt("deadline key"));
