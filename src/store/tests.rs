@@ -588,11 +588,38 @@ fn second_open_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let first = open(dir.path());
     let second = Store::open(dir.path(), 16 << 20, FINGERPRINT);
-    assert!(
-        matches!(second, Err(Error::Locked(_) | Error::Sled(_))),
-        "{second:?}"
-    );
+    assert!(matches!(second, Err(Error::Locked(_))), "{second:?}");
     drop(second);
     insert(&first, &record("cred_a", "acme", 1));
     assert!(first.get("cred_a").unwrap().is_some());
+}
+
+/// A deadline due exactly at `now` is due (the range bound is inclusive).
+#[test]
+fn deadline_exactly_at_now_is_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let now = t0() + Duration::days(100);
+    let mut a = record("cred_a", "acme", 1);
+    a.scheduled = vec![Deadline {
+        at: now,
+        event: DeadlineEvent::Expire,
+    }];
+    insert(&store, &a);
+    assert_eq!(
+        store.due_deadlines(now, 10).unwrap(),
+        vec![DueDeadline {
+            credential_id: "cred_a".into(),
+            deadline: Deadline {
+                at: now,
+                event: DeadlineEvent::Expire,
+            },
+        }]
+    );
+    assert!(
+        store
+            .due_deadlines(now - Duration::microseconds(1), 10)
+            .unwrap()
+            .is_empty()
+    );
 }
