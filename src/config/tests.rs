@@ -252,7 +252,8 @@ usage_flush_interval = "1s"
 /// seconds, under its long name.
 #[test]
 fn policy_durations_in_seconds_from_env() {
-    let cases: [(&str, fn(&Policy) -> Span); 7] = [
+    type Getter = fn(&Policy) -> Span;
+    let cases: [(&str, Getter); 7] = [
         ("DEFAULT_LIFETIME", |p| p.default_lifetime),
         ("MAX_LIFETIME", |p| p.max_lifetime),
         ("INACTIVITY_DISABLE_AFTER", |p| p.inactivity_disable_after),

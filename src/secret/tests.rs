@@ -343,22 +343,28 @@ fn pepper_is_created_0600_and_reloaded() {
     );
 }
 
-/// A pepper file readable by group or others is refused with an error that
-/// says to `chmod 600` it.
+/// A pepper file readable by group or others (0644, and also 0640, 0604,
+/// 0660) is refused with an error that says to `chmod 600` it, and is left
+/// as it was.
 #[test]
 fn pepper_refuses_group_readable_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pepper");
-    std::fs::write(&path, [7u8; 32]).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let err = Pepper::load_or_create(&path).unwrap_err();
-    assert!(
-        matches!(err, PepperError::Permissions { mode: 0o644, .. }),
-        "{err:?}"
-    );
-    let message = err.to_string();
-    assert!(message.contains("chmod 600"), "{message}");
-    assert!(message.contains(&path.display().to_string()), "{message}");
+    for mode in [0o644, 0o640, 0o604, 0o660] {
+        let path = dir.path().join(format!("pepper{mode:o}"));
+        std::fs::write(&path, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = Pepper::load_or_create(&path).unwrap_err();
+        assert!(
+            matches!(err, PepperError::Permissions { mode: got, .. } if got == mode),
+            "{mode:o}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("chmod 600"), "{message}");
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, mode);
+        assert_eq!(std::fs::read(&path).unwrap(), [7u8; 32]);
+    }
 }
 
 /// A 0600 pepper file that is not exactly 32 bytes is refused with its length.
