@@ -218,3 +218,6 @@ fn outbox_notice(
         queued_at: now,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -154,3 +154,6 @@ pub fn plan_due(record: &CredentialRecord, policy: &Policy, now: DateTime<Utc>) 
         notices,
     }
 }
+
+#[cfg(test)]
+mod tests;
