@@ -91,6 +91,12 @@ pub struct EmailConfig {
     pub smtp_username: String,
     /// File holding the SMTP password.
     pub smtp_password_file: Option<PathBuf>,
+    /// How long one SMTP exchange may take.
+    pub smtp_timeout: StdDuration,
+    /// How often the outbox is delivered (and after every sweep).
+    pub delivery_interval: StdDuration,
+    /// A notice still undelivered after this long is dropped with an error.
+    pub max_notice_age: chrono::Duration,
 }
 
 /// `[schedule]`, validated.
@@ -179,6 +185,9 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("email", "smtp_tls", ValueType::Str),
     ("email", "smtp_username", ValueType::Str),
     ("email", "smtp_password_file", ValueType::Str),
+    ("email", "smtp_timeout", ValueType::Str),
+    ("email", "delivery_interval", ValueType::Str),
+    ("email", "max_notice_age", ValueType::Str),
     ("storage", "cache_capacity_mb", ValueType::Int),
 ];
 
@@ -251,6 +260,9 @@ struct EmailFile {
     smtp_tls: Option<String>,
     smtp_username: Option<String>,
     smtp_password_file: Option<String>,
+    smtp_timeout: Option<String>,
+    delivery_interval: Option<String>,
+    max_notice_age: Option<String>,
 }
 
 /// `[storage]`: cache default 256 MiB.
@@ -608,6 +620,14 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
             .smtp_password_file
             .filter(|p| !p.is_empty())
             .map(PathBuf::from),
+        smtp_timeout: fixed("email.smtp_timeout", e.smtp_timeout, "30s")?,
+        delivery_interval: fixed("email.delivery_interval", e.delivery_interval, "10s")?,
+        max_notice_age: chrono::Duration::from_std(fixed(
+            "email.max_notice_age",
+            e.max_notice_age,
+            "7d",
+        )?)
+        .map_err(|_| invalid("email.max_notice_age", "out of range".to_string()))?,
     };
 
     Ok(Config {

@@ -18,6 +18,7 @@ use crate::api::{AdminService, VerifierService, pb};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::notify::{Mailer, Transport, TransportError};
 use crate::secret::{Pepper, PepperError};
 use crate::store::{self, Store};
 
@@ -49,6 +50,9 @@ pub enum DaemonError {
     /// The gRPC server failed.
     #[error("grpc server: {0}")]
     Server(String),
+    /// The mail transport could not be set up.
+    #[error(transparent)]
+    Mail(#[from] TransportError),
     /// The sweep scheduler could not be set up.
     #[error("sweep scheduler: {0}")]
     Scheduler(String),
@@ -77,6 +81,9 @@ pub async fn run_with_clock(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let engine = Arc::new(open_engine(&config, clock)?);
+    let transport = Transport::from_config(&config.email, &config.mail_dir())?;
+    let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);
+    let outbox_ready = Arc::new(tokio::sync::Notify::new());
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| DaemonError::Bind {
@@ -102,11 +109,17 @@ pub async fn run_with_clock(
         .map_err(|e| DaemonError::Reflection(e.to_string()))?;
 
     let (stop_tasks, stop_rx) = watch::channel(false);
-    let tasks = vec![(
-        "usage-flush",
-        spawn_usage_flusher(engine.clone(), &config, stop_rx.clone()),
-    )];
-    let sweeper = Arc::new(Sweeper::new(engine.clone(), stop_rx.clone()));
+    let tasks = vec![
+        (
+            "usage-flush",
+            spawn_usage_flusher(engine.clone(), &config, stop_rx.clone()),
+        ),
+        (
+            "mail-delivery",
+            spawn_mail_delivery(mailer, &config, outbox_ready.clone(), stop_rx.clone()),
+        ),
+    ];
+    let sweeper = Arc::new(Sweeper::new(engine.clone(), outbox_ready, stop_rx.clone()));
     let mut scheduler = start_scheduler(&config, sweeper.clone()).await?;
     // Catch up on whatever fell due while the daemon was down.
     tokio::spawn({
@@ -243,6 +256,8 @@ fn spawn_usage_flusher(
 /// Runs sweeps one at a time: a tick that finds one still running is skipped.
 struct Sweeper {
     engine: Arc<Engine>,
+    /// Woken after a sweep, so new notices go out at once.
+    outbox_ready: Arc<tokio::sync::Notify>,
     /// Held while a sweep runs.
     running: tokio::sync::Mutex<()>,
     /// Set at shutdown; a running sweep stops between batches.
@@ -250,9 +265,14 @@ struct Sweeper {
 }
 
 impl Sweeper {
-    fn new(engine: Arc<Engine>, stop: watch::Receiver<bool>) -> Self {
+    fn new(
+        engine: Arc<Engine>,
+        outbox_ready: Arc<tokio::sync::Notify>,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
         Self {
             engine,
+            outbox_ready,
             running: tokio::sync::Mutex::new(()),
             stop,
         }
@@ -278,6 +298,7 @@ impl Sweeper {
             ),
             Err(e) => error!(trigger, error = %e, "sweep failed; the next one retries"),
         }
+        self.outbox_ready.notify_one();
     }
 
     async fn wait_idle(&self) {
@@ -302,4 +323,36 @@ async fn start_scheduler(
     scheduler.start().await.map_err(scheduler_error)?;
     info!(schedule = %config.schedule.sweep, "sweep scheduled (UTC)");
     Ok(scheduler)
+}
+
+fn spawn_mail_delivery(
+    mailer: Arc<Mailer>,
+    config: &Config,
+    outbox_ready: Arc<tokio::sync::Notify>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let period = config.email.delivery_interval;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = outbox_ready.notified() => {}
+                _ = stop.changed() => break,
+            }
+            let delivery = mailer.deliver();
+            tokio::select! {
+                result = delivery => match result {
+                    Ok(report) if report.messages_sent + report.transient_failures + report.permanent_failures > 0 => {
+                        tracing::debug!(?report, "outbox delivery round");
+                    }
+                    Ok(_) => {}
+                    Err(e) => error!(error = %e, "outbox delivery failed; will retry"),
+                },
+                _ = stop.changed() => break,
+            }
+        }
+        info!(task = "mail-delivery", "stopped");
+    })
 }

@@ -9,6 +9,7 @@
 //! - [`lifecycle`]: the pure rules: states, policy, verify decision, deadlines.
 //! - [`store`]: the only code that touches sled.
 //! - [`engine`]: the use cases, over store, secret, lifecycle and clock.
+//! - [`notify`]: notice templates, lettre transports, outbox delivery.
 //! - [`api`]: tonic services; the only code that touches generated types.
 //! - [`daemon`]: wiring, background tasks and shutdown.
 
@@ -27,5 +28,6 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod lifecycle;
+pub mod notify;
 pub mod secret;
 pub mod store;

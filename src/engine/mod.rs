@@ -18,7 +18,7 @@ use crate::lifecycle::{
     SecretVersion, Status, VerifyOutcome,
 };
 use crate::secret::{self, Pepper, Secret};
-use crate::store::{self, AuditEntry, Commit, Store};
+use crate::store::{self, AuditEntry, Commit, NoticeKey, OutboxNotice, Store};
 
 pub use sweep::{SWEEP_BATCH, SweepReport};
 pub use usage::UsageLog;
@@ -884,6 +884,30 @@ impl Engine {
         self.modify(actor, id, "credential.delete", |_, _| Ok(Change::Delete))
             .await
             .map(|_| ())
+    }
+
+    /// Up to `limit` notices waiting in the outbox.
+    ///
+    /// # Errors
+    /// A storage failure.
+    pub fn pending_notices(&self, limit: usize) -> Result<Vec<(NoticeKey, OutboxNotice)>, Error> {
+        Ok(self.store.pending_notices(limit)?)
+    }
+
+    /// Records notices as handled (delivered, refused or dropped), with their
+    /// audit entries, durably.
+    ///
+    /// # Errors
+    /// A storage failure.
+    pub async fn settle_notices(
+        &self,
+        keys: &[NoticeKey],
+        audits: &[AuditEntry],
+    ) -> Result<(), Error> {
+        Ok(self
+            .store
+            .settle_notices(keys, self.clock.now(), audits)
+            .await?)
     }
 
     /// Writes pending uses to the store and flushes. Returns how many

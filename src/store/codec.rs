@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Error, OutboxNotice};
+use super::{AuditEntry, Error, OutboxNotice};
 use crate::lifecycle::{
     CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
     SecretVersion, Status,
@@ -419,4 +419,18 @@ pub(crate) fn decode_notice(bytes: &[u8]) -> Result<OutboxNotice, Error> {
         secret_hint: s.secret_hint,
         recipients: s.recipients,
     })
+}
+
+pub(crate) fn encode_audit(audit: &AuditEntry) -> Vec<u8> {
+    use prost::Message;
+    StoredAuditEvent {
+        at_us: micros(audit.at),
+        actor: audit.actor.clone(),
+        action: audit.action.to_string(),
+        credential_id: audit.credential_id.clone(),
+        account_id: audit.account_id.clone(),
+        outcome: "ok".to_string(),
+        detail: audit.detail.clone(),
+    }
+    .encode_to_vec()
 }

@@ -105,6 +105,26 @@ pub struct OutboxNotice {
     pub queued_at: DateTime<Utc>,
 }
 
+/// Identity of an outbox notice: (credential, notice kind, deadline).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NoticeKey(Vec<u8>);
+
+impl NoticeKey {
+    /// The key of a notice.
+    pub fn of(notice: &OutboxNotice) -> Self {
+        NoticeKey(codec::notice_key(
+            &notice.credential_id,
+            notice.kind,
+            notice.deadline,
+        ))
+    }
+
+    /// Stable bytes, e.g. for a Message-ID.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// Result of [`Store::commit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commit {
@@ -357,21 +377,7 @@ impl Store {
         };
         let expected_bytes = expected.map(codec::encode_record);
         let new_bytes = new.map(codec::encode_record);
-        let audit_rows: Vec<Vec<u8>> = audits
-            .iter()
-            .map(|audit| {
-                codec::StoredAuditEvent {
-                    at_us: codec::micros(audit.at),
-                    actor: audit.actor.clone(),
-                    action: audit.action.to_string(),
-                    credential_id: audit.credential_id.clone(),
-                    account_id: audit.account_id.clone(),
-                    outcome: "ok".to_string(),
-                    detail: audit.detail.clone(),
-                }
-                .encode_to_vec()
-            })
-            .collect();
+        let audit_rows: Vec<Vec<u8>> = audits.iter().map(codec::encode_audit).collect();
         let notice_rows: Vec<(Vec<u8>, Vec<u8>)> = notices
             .iter()
             .map(|n| {
@@ -502,13 +508,71 @@ impl Store {
     /// # Errors
     /// sled errors and undecodable notices.
     pub fn outbox(&self) -> Result<Vec<OutboxNotice>, Error> {
+        Ok(self
+            .pending_notices(usize::MAX)?
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect())
+    }
+
+    /// Up to `limit` notices waiting in the outbox, with their keys.
+    ///
+    /// # Errors
+    /// sled errors and undecodable notices.
+    pub fn pending_notices(&self, limit: usize) -> Result<Vec<(NoticeKey, OutboxNotice)>, Error> {
         self.outbox
             .iter()
+            .take(limit)
             .map(|item| {
-                item.map_err(Error::from)
-                    .and_then(|(_, v)| codec::decode_notice(&v))
+                let (key, value) = item?;
+                Ok((NoticeKey(key.to_vec()), codec::decode_notice(&value)?))
             })
             .collect()
+    }
+
+    /// Number of notices waiting in the outbox.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Moves delivered (or otherwise settled) notices from the outbox to
+    /// `notices_sent`, with `audits`, in one transaction, and flushes.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub async fn settle_notices(
+        &self,
+        keys: &[NoticeKey],
+        at: DateTime<Utc>,
+        audits: &[AuditEntry],
+    ) -> Result<(), Error> {
+        let stamp = codec::time_key(at);
+        let audit_rows: Vec<Vec<u8>> = audits.iter().map(codec::encode_audit).collect();
+        (&self.outbox, &self.notices_sent, &self.audit)
+            .transaction(|(outbox, sent, audit_tree)| {
+                for key in keys {
+                    outbox.remove(key.0.as_slice())?;
+                    sent.insert(key.0.as_slice(), &stamp[..])?;
+                }
+                for row in &audit_rows {
+                    let seq = audit_tree.generate_id()?;
+                    audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => Error::Sled(e),
+                TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
+            })?;
+        self.flush().await
+    }
+
+    /// Whether a notice was settled (tests).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn notice_settled(&self, key: &NoticeKey) -> Result<bool, Error> {
+        Ok(self.notices_sent.contains_key(key.0.as_slice())?)
     }
 
     /// Number of entries in the deadline index (for tests and metrics).

@@ -1,0 +1,217 @@
+//! The words of a notice: subject, plain text and HTML for a digest of one
+//! notice kind to one recipient. Shows names, ids, accounts, environments,
+//! secret hints and dates, and the `credctl` command that fixes things; never
+//! a secret or its hash. Everything user-supplied is escaped in HTML.
+
+use chrono::{DateTime, Utc};
+use html_escape::encode_text;
+
+use crate::lifecycle::{Environment, Kind, NoticeKind, Span};
+use crate::store::OutboxNotice;
+
+/// A rendered message body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Subject line.
+    pub subject: String,
+    /// text/plain alternative.
+    pub text: String,
+    /// text/html alternative.
+    pub html: String,
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `2026-12-21T10:00:00Z (Monday, 21 December 2026)`.
+pub fn both_dates(t: DateTime<Utc>) -> String {
+    format!(
+        "{} ({})",
+        t.format("%Y-%m-%dT%H:%M:%SZ"),
+        t.format("%A, %-d %B %Y, %H:%M UTC")
+    )
+}
+
+fn subject(kind: NoticeKind, n: usize, warning: &Span) -> String {
+    let credentials = plural(n, "credential", "credentials");
+    match kind {
+        NoticeKind::ExpiringSoon => format!(
+            "[credd] {credentials} {} within {warning}",
+            if n == 1 { "expires" } else { "expire" }
+        ),
+        NoticeKind::Expired => format!(
+            "[credd] {credentials} {} expired",
+            if n == 1 { "has" } else { "have" }
+        ),
+        NoticeKind::DisabledInactivity => format!("[credd] {credentials} disabled for inactivity"),
+        NoticeKind::DeletedInactivity => format!("[credd] {credentials} deleted for inactivity"),
+    }
+}
+
+fn intro(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::ExpiringSoon => {
+            "The credentials below expire soon. Rotate them, or extend their expiry, before the date shown, or the services using them will be refused."
+        }
+        NoticeKind::Expired => {
+            "The credentials below have expired and are refused. Issue replacements and update the services that used them."
+        }
+        NoticeKind::DisabledInactivity => {
+            "The credentials below have not been used for a long time and were disabled. Reactivate them if they are still needed; otherwise they will be deleted on the date shown."
+        }
+        NoticeKind::DeletedInactivity => {
+            "The credentials below were unused for a long time and have been deleted. Nothing else needs to be done; issue new ones if they are needed again."
+        }
+    }
+}
+
+fn action(notice: &OutboxNotice) -> String {
+    let id = &notice.credential_id;
+    match notice.kind {
+        NoticeKind::ExpiringSoon => {
+            format!("credctl rotate {id}   (or: credctl update {id} --expires-at <date>)")
+        }
+        NoticeKind::Expired => format!(
+            "credctl create --account {} --kind {} --env {} --name <name>",
+            notice.account_id,
+            kind_word(notice.credential_kind),
+            env_word(notice.environment)
+        ),
+        NoticeKind::DisabledInactivity => format!("credctl reactivate {id}"),
+        NoticeKind::DeletedInactivity => "none".to_string(),
+    }
+}
+
+fn kind_word(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ApiKey => "api",
+        Kind::Passcode => "passcode",
+    }
+}
+
+fn env_word(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Live => "live",
+        Environment::Test => "test",
+    }
+}
+
+fn date_label(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::ExpiringSoon => "Expires",
+        NoticeKind::Expired => "Expired",
+        NoticeKind::DisabledInactivity => "Deleted on",
+        NoticeKind::DeletedInactivity => "Deleted",
+    }
+}
+
+fn date_of(notice: &OutboxNotice) -> DateTime<Utc> {
+    match notice.kind {
+        NoticeKind::ExpiringSoon | NoticeKind::Expired => notice.expires_at,
+        NoticeKind::DisabledInactivity => notice.delete_at.unwrap_or(notice.deadline),
+        NoticeKind::DeletedInactivity => notice.deadline,
+    }
+}
+
+/// Renders a digest of `notices` (all of `kind`) for one recipient.
+pub fn render(kind: NoticeKind, notices: &[&OutboxNotice], warning: &Span) -> Rendered {
+    let subject = subject(kind, notices.len(), warning);
+    let mut text = format!("{}\n\n", intro(kind));
+    let mut rows = String::new();
+    for notice in notices {
+        text.push_str(&format!(
+            "- {name}\n  id:          {id}\n  account:     {account}\n  environment: {env}\n  key:         {hint}\n  {label:<12} {date}\n  what to do:  {action}\n\n",
+            name = notice.name,
+            id = notice.credential_id,
+            account = notice.account_id,
+            env = env_word(notice.environment),
+            hint = notice.secret_hint,
+            label = format!("{}:", date_label(kind).to_lowercase()),
+            date = both_dates(date_of(notice)),
+            action = action(notice),
+        ));
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>\n",
+            encode_text(&notice.name),
+            encode_text(&notice.credential_id),
+            encode_text(&notice.account_id),
+            env_word(notice.environment),
+            encode_text(&notice.secret_hint),
+            encode_text(&both_dates(date_of(notice))),
+            encode_text(&action(notice)),
+        ));
+    }
+    text.push_str("-- \ncredd, the credential lifecycle manager\n");
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n<p>{intro}</p>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n<tr><th>Name</th><th>Id</th><th>Account</th><th>Environment</th><th>Key</th><th>{label}</th><th>What to do</th></tr>\n{rows}</table>\n<p style=\"color:#666\">credd, the credential lifecycle manager</p>\n</body></html>\n",
+        title = encode_text(&subject),
+        intro = encode_text(intro(kind)),
+        label = date_label(kind),
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(name: &str, kind: NoticeKind) -> OutboxNotice {
+        let t = DateTime::from_timestamp(1_798_000_000, 0).unwrap_or_default();
+        OutboxNotice {
+            kind,
+            deadline: t,
+            credential_id: "cred_01ABCDEFGHJKMNPQRSTVWXYZ00".into(),
+            account_id: "acme".into(),
+            name: name.into(),
+            credential_kind: Kind::ApiKey,
+            environment: Environment::Live,
+            secret_hint: "credd_live_api_...Ab12".into(),
+            expires_at: t,
+            delete_at: Some(t),
+            recipients: vec!["ops@example.com".into()],
+            queued_at: t,
+        }
+    }
+
+    /// The subject counts credentials and names the warning period.
+    #[test]
+    fn subjects() {
+        let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
+        let a = notice("a", NoticeKind::ExpiringSoon);
+        let b = notice("b", NoticeKind::ExpiringSoon);
+        let c = notice("c", NoticeKind::ExpiringSoon);
+        let three = render(NoticeKind::ExpiringSoon, &[&a, &b, &c], &warning);
+        assert_eq!(three.subject, "[credd] 3 credentials expire within 30d");
+        let one = render(NoticeKind::Expired, &[&a], &warning);
+        assert_eq!(one.subject, "[credd] 1 credential has expired");
+    }
+
+    /// User-supplied names are escaped in HTML and shown as-is in text, and
+    /// every row carries id, account, hint, both date forms and the command.
+    #[test]
+    fn bodies_escape_and_carry_the_facts() {
+        let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
+        let n = notice("<script>x</script>", NoticeKind::DisabledInactivity);
+        let r = render(NoticeKind::DisabledInactivity, &[&n], &warning);
+        assert!(r.html.contains("&lt;script&gt;"));
+        assert!(!r.html.contains("<script>"));
+        assert!(r.text.contains("<script>x</script>"));
+        for body in [&r.text, &r.html] {
+            assert!(body.contains("cred_01ABCDEFGHJKMNPQRSTVWXYZ00"));
+            assert!(body.contains("acme"));
+            assert!(body.contains("credd_live_api_...Ab12"));
+            assert!(body.contains("2026-12-23T"));
+            assert!(body.contains("December 2026"));
+            assert!(body.contains("credctl reactivate cred_01ABCDEFGHJKMNPQRSTVWXYZ00"));
+        }
+    }
+}
