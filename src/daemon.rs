@@ -138,9 +138,24 @@ pub async fn run_with_clock(
         });
     let mut server = tokio::spawn(server);
     info!(addr = %local_addr, data_dir = %config.data_dir.display(), "credd listening");
+    // The store is open and the listener bound: tell systemd (a no-op
+    // without NOTIFY_SOCKET).
+    if let Err(e) = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("listening on {local_addr}")),
+    ]) {
+        warn!(error = %e, "could not notify systemd of readiness");
+    }
+    let watchdog =
+        sd_notify::watchdog_enabled().map(|period| spawn_watchdog(period, stop_rx.clone()));
 
     tokio::select! {
-        () = shutdown => info!("shutdown requested; draining in-flight calls"),
+        () = shutdown => {
+            info!("shutdown requested; draining in-flight calls");
+            if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Stopping]) {
+                warn!(error = %e, "could not notify systemd of stopping");
+            }
+        }
         result = &mut server => {
             let message = match result {
                 Ok(Ok(())) => "server stopped unexpectedly".to_string(),
@@ -176,7 +191,8 @@ pub async fn run_with_clock(
     {
         warn!("a sweep was still running at the end of the grace period");
     }
-    for (name, handle) in tasks {
+    let watchdog_task = watchdog.map(|handle| ("watchdog", handle));
+    for (name, handle) in tasks.into_iter().chain(watchdog_task) {
         if tokio::time::timeout(config.shutdown_grace, handle)
             .await
             .is_err()
@@ -354,5 +370,24 @@ fn spawn_mail_delivery(
             }
         }
         info!(task = "mail-delivery", "stopped");
+    })
+}
+
+/// Pings systemd's watchdog at half its interval until shutdown.
+fn spawn_watchdog(period: std::time::Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period / 2);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
+                        warn!(error = %e, "could not ping the systemd watchdog");
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+        info!(task = "watchdog", "stopped");
     })
 }
