@@ -8,8 +8,10 @@
 //! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`.
 
 mod codec;
+mod group_commit;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -32,6 +34,10 @@ pub enum Error {
     /// sled itself failed (I/O, corruption it detected).
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
+    /// A flush to disk failed; nothing written since the last good flush is
+    /// known to be durable.
+    #[error("flush to disk failed: {0}")]
+    Flush(String),
     /// Another process holds the database.
     #[error("data directory {0} is in use by another credd process (sled holds an exclusive lock)")]
     Locked(String),
@@ -147,6 +153,8 @@ pub struct DueDeadline {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Owns every flush; shared by all clones, stopped with the last one.
+    group_commit: Arc<group_commit::GroupCommit>,
     credentials: sled::Tree,
     secret_index: sled::Tree,
     by_account: sled::Tree,
@@ -201,6 +209,10 @@ impl Store {
             notices_sent: db.open_tree("notices_sent")?,
             audit: db.open_tree("audit")?,
             meta: db.open_tree("meta")?,
+            group_commit: Arc::new(
+                group_commit::GroupCommit::start(db.clone())
+                    .map_err(|e| Error::Flush(e.to_string()))?,
+            ),
             db,
         };
         store.check_meta(pepper_fingerprint)?;
@@ -585,13 +597,13 @@ impl Store {
         self.audit.len()
     }
 
-    /// Makes every write so far durable. Concurrent callers share one sync.
+    /// Makes every write so far durable. Concurrent callers share one
+    /// sync (group commit, see `group_commit`).
     ///
     /// # Errors
-    /// sled I/O errors.
+    /// [`Error::Flush`] when the sync fails.
     pub async fn flush(&self) -> Result<(), Error> {
-        self.db.flush_async().await?;
-        Ok(())
+        self.group_commit.flush().await.map_err(Error::Flush)
     }
 
     /// Size of the database on disk, in bytes.

@@ -50,7 +50,10 @@ pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, &str)]) -> Daemon 
         data_dir: dir.join("data"),
         config_path,
         log_path: dir.join("credd.log"),
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         reader: None,
     };
     daemon.spawn();
@@ -89,7 +92,11 @@ impl Daemon {
                 let Ok(line) = line else { break };
                 let _ = writeln!(log, "{line}");
                 if let Some(rest) = line.split("credd listening addr=").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
                     let _ = addr_tx.send(addr);
                 }
             }
@@ -242,7 +249,9 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(path) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&path) else { continue };
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let p = entry.path();
             if p.is_dir() {
@@ -263,4 +272,125 @@ pub fn assert_no_secret_in_files(dir: &Path, secrets: &[String]) {
             assert!(!found, "a secret was found in {}", path.display());
         }
     }
+}
+
+// ---- Shortcuts for the admin, verify, rotation, listing, durability and hygiene tests ----
+
+/// A well-formed credential id (`cred_` and a ULID) that no daemon issued.
+pub const UNKNOWN_ID: &str = "cred_01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+/// Creates a credential; returns it and its plaintext secret.
+pub async fn create(
+    admin: &mut CredentialAdminClient<Channel>,
+    request: pb::CreateCredentialRequest,
+) -> (pb::Credential, String) {
+    let response = admin
+        .create_credential(request)
+        .await
+        .expect("create credential")
+        .into_inner();
+    (
+        response.credential.expect("credential in response"),
+        response.secret,
+    )
+}
+
+/// Reads a credential that must exist.
+pub async fn get(admin: &mut CredentialAdminClient<Channel>, id: &str) -> pb::Credential {
+    admin
+        .get_credential(pb::GetCredentialRequest { id: id.to_string() })
+        .await
+        .expect("get credential")
+        .into_inner()
+        .credential
+        .expect("credential in response")
+}
+
+/// Verifies a secret; the call itself must succeed.
+pub async fn verify(
+    verifier: &mut CredentialVerifierClient<Channel>,
+    secret: &str,
+    account: &str,
+    scopes: &[&str],
+) -> pb::VerifyResponse {
+    verifier
+        .verify(verify_req(secret, account, scopes))
+        .await
+        .expect("verify call")
+        .into_inner()
+}
+
+/// Asserts that a call failed with `code`; returns the status.
+pub fn expect_code<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+    code: tonic::Code,
+    what: &str,
+) -> tonic::Status {
+    match result {
+        Ok(response) => panic!("{what}: expected {code:?}, got {:?}", response.get_ref()),
+        Err(status) => {
+            assert_eq!(status.code(), code, "{what}: {}", status.message());
+            status
+        }
+    }
+}
+
+/// `secret` with one character of its random body changed, so its checksum
+/// no longer holds.
+pub fn flip_char(secret: &str) -> String {
+    let at = secret.rfind('_').expect("a credd secret") + 4;
+    let mut bytes = secret.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).expect("ascii")
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> i64 {
+    let elapsed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    i64::try_from(elapsed.as_secs()).expect("seconds fit")
+}
+
+/// Runs the credd binary on `config_path` and `data_dir` until it exits by
+/// itself, with stderr in `dir/<log_name>`. Returns the exit status (None if
+/// it was still running after `limit` and had to be killed) and its stderr.
+pub fn run_until_exit(
+    dir: &Path,
+    config_path: &Path,
+    data_dir: &Path,
+    log_name: &str,
+    limit: Duration,
+) -> (Option<ExitStatus>, String) {
+    let log_path = dir.join(log_name);
+    let log = std::fs::File::create(&log_path).expect("create log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credd"))
+        .arg("--config")
+        .arg(config_path)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn credd");
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (
+        status,
+        std::fs::read_to_string(&log_path).unwrap_or_default(),
+    )
 }
