@@ -84,6 +84,9 @@ pub async fn run_with_clock(
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
     let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);
     let outbox_ready = Arc::new(tokio::sync::Notify::new());
+    // Held by a sweep while it runs and by a delivery round, so a round never
+    // splits one sweep's notices into two digests.
+    let sweep_lock = Arc::new(tokio::sync::Mutex::new(()));
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| DaemonError::Bind {
@@ -116,10 +119,21 @@ pub async fn run_with_clock(
         ),
         (
             "mail-delivery",
-            spawn_mail_delivery(mailer, &config, outbox_ready.clone(), stop_rx.clone()),
+            spawn_mail_delivery(
+                mailer,
+                &config,
+                outbox_ready.clone(),
+                sweep_lock.clone(),
+                stop_rx.clone(),
+            ),
         ),
     ];
-    let sweeper = Arc::new(Sweeper::new(engine.clone(), outbox_ready, stop_rx.clone()));
+    let sweeper = Arc::new(Sweeper::new(
+        engine.clone(),
+        outbox_ready,
+        sweep_lock,
+        stop_rx.clone(),
+    ));
     let mut scheduler = start_scheduler(&config, sweeper.clone()).await?;
     // Catch up on whatever fell due while the daemon was down.
     tokio::spawn({
@@ -274,8 +288,8 @@ struct Sweeper {
     engine: Arc<Engine>,
     /// Woken after a sweep, so new notices go out at once.
     outbox_ready: Arc<tokio::sync::Notify>,
-    /// Held while a sweep runs.
-    running: tokio::sync::Mutex<()>,
+    /// Held while a sweep runs (and by mail delivery rounds).
+    running: Arc<tokio::sync::Mutex<()>>,
     /// Set at shutdown; a running sweep stops between batches.
     stop: watch::Receiver<bool>,
 }
@@ -284,18 +298,23 @@ impl Sweeper {
     fn new(
         engine: Arc<Engine>,
         outbox_ready: Arc<tokio::sync::Notify>,
+        running: Arc<tokio::sync::Mutex<()>>,
         stop: watch::Receiver<bool>,
     ) -> Self {
         Self {
             engine,
             outbox_ready,
-            running: tokio::sync::Mutex::new(()),
+            running,
             stop,
         }
     }
 
     async fn run(&self, trigger: &'static str) {
-        let Ok(_running) = self.running.try_lock() else {
+        // A delivery round holds the lock only while it reads the outbox;
+        // a sweep still running after a second means this tick is skipped.
+        let Ok(_running) =
+            tokio::time::timeout(std::time::Duration::from_secs(1), self.running.lock()).await
+        else {
             warn!(trigger, "previous sweep still running; skipping this tick");
             return;
         };
@@ -345,6 +364,7 @@ fn spawn_mail_delivery(
     mailer: Arc<Mailer>,
     config: &Config,
     outbox_ready: Arc<tokio::sync::Notify>,
+    sweep_lock: Arc<tokio::sync::Mutex<()>>,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let period = config.email.delivery_interval;
@@ -357,7 +377,7 @@ fn spawn_mail_delivery(
                 () = outbox_ready.notified() => {}
                 _ = stop.changed() => break,
             }
-            let delivery = mailer.deliver();
+            let delivery = mailer.deliver(&sweep_lock);
             tokio::select! {
                 result = delivery => match result {
                     Ok(report) if report.messages_sent + report.transient_failures + report.permanent_failures > 0 => {

@@ -128,14 +128,22 @@ impl Mailer {
         }
     }
 
-    /// One delivery round over the outbox.
+    /// One delivery round over the outbox. The outbox is read while holding
+    /// `sweep_gate`, the lock a sweep holds while it runs, so one sweep's
+    /// notices are never split across two digests.
     ///
     /// # Errors
     /// A storage failure; transport failures are retried, not returned.
-    pub async fn deliver(&self) -> Result<DeliveryReport, Error> {
+    pub async fn deliver(
+        &self,
+        sweep_gate: &tokio::sync::Mutex<()>,
+    ) -> Result<DeliveryReport, Error> {
         let mut state = self.state.lock().await;
+        let pending = {
+            let _no_sweep_running = sweep_gate.lock().await;
+            self.engine.pending_notices(DELIVERY_BATCH)?
+        };
         let now = self.engine.now();
-        let pending = self.engine.pending_notices(DELIVERY_BATCH)?;
         let mut report = DeliveryReport::default();
         let mut settle: Vec<NoticeKey> = Vec::new();
         let mut audits: Vec<AuditEntry> = Vec::new();
@@ -261,7 +269,9 @@ impl Mailer {
         }
         report.notices_settled = settle.len();
         report.notices_pending = pending.len().saturating_sub(settle.len());
-        if !settle.is_empty() {
+        // Audit entries (refusals, drops) are written even when no notice
+        // settles this round: a refused recipient is not tried again.
+        if !settle.is_empty() || !audits.is_empty() {
             self.engine.settle_notices(&settle, &audits).await?;
         }
         Ok(report)

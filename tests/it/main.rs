@@ -2,11 +2,14 @@
 //! ephemeral loopback port with its own data directory and talks to it
 //! through the generated gRPC clients. One test binary, many modules.
 
-mod support;
 mod admin;
-mod verify;
-mod rotation;
-mod listing;
+mod crash_loop;
 mod durability;
 mod hygiene;
-mod crash_loop;
+mod lifecycle;
+mod listing;
+mod mail;
+mod rotation;
+mod smtp_server;
+mod support;
+mod verify;
