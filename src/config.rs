@@ -133,6 +133,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// Mail delivery.
     pub email: EmailConfig,
+    /// Where Prometheus metrics are served; `None` (the default) disables them.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -189,6 +191,7 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("email", "delivery_interval", ValueType::Str),
     ("email", "max_notice_age", ValueType::Str),
     ("storage", "cache_capacity_mb", ValueType::Int),
+    ("metrics", "listen", ValueType::Str),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -224,6 +227,15 @@ struct ConfigFile {
     email: EmailFile,
     #[serde(default)]
     storage: StorageFile,
+    #[serde(default)]
+    metrics: MetricsFile,
+}
+
+/// `[metrics]`: off unless `listen` is set (e.g. `127.0.0.1:9464`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsFile {
+    listen: Option<String>,
 }
 
 /// `[policy]`; defaults as in [`Policy::standard`].
@@ -630,7 +642,18 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
         .map_err(|_| invalid("email.max_notice_age", "out of range".to_string()))?,
     };
 
+    let metrics_listen = match file.metrics.listen.filter(|l| !l.is_empty()) {
+        None => None,
+        Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "metrics.listen",
+                format!("{text:?} is not an address such as 127.0.0.1:9464"),
+            )
+        })?),
+    };
+
     Ok(Config {
+        metrics_listen,
         listen,
         data_dir,
         key_prefix,

@@ -50,6 +50,14 @@ pub enum DaemonError {
     /// The gRPC server failed.
     #[error("grpc server: {0}")]
     Server(String),
+    /// The metrics endpoint could not be started.
+    #[error("metrics endpoint on {addr}: {message}")]
+    Metrics {
+        /// `[metrics] listen`.
+        addr: String,
+        /// The exporter's explanation.
+        message: String,
+    },
     /// The mail transport could not be set up.
     #[error(transparent)]
     Mail(#[from] TransportError),
@@ -80,6 +88,13 @@ pub async fn run_with_clock(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    if let Some(listen) = config.metrics_listen {
+        crate::telemetry::install(listen).map_err(|message| DaemonError::Metrics {
+            addr: listen.to_string(),
+            message,
+        })?;
+        info!(addr = %listen, "metrics served at /metrics");
+    }
     let engine = Arc::new(open_engine(&config, clock)?);
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
     let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);
@@ -275,6 +290,9 @@ fn spawn_usage_flusher(
                     if let Err(e) = engine.flush_usage().await {
                         error!(error = %e, "usage flush failed; will retry");
                     }
+                    if let Ok(bytes) = engine.store().size_on_disk() {
+                        crate::telemetry::store_size(bytes);
+                    }
                 }
                 _ = stop.changed() => break,
             }
@@ -324,13 +342,16 @@ impl Sweeper {
         let stop = self.stop.clone();
         let started = std::time::Instant::now();
         match self.engine.sweep_until(&|| *stop.borrow()).await {
-            Ok(report) => tracing::debug!(
-                trigger,
-                due_events = report.due_events,
-                records_touched = report.records_touched,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "sweep done"
-            ),
+            Ok(report) => {
+                crate::telemetry::sweep(started.elapsed(), &report.transitions);
+                tracing::debug!(
+                    trigger,
+                    due_events = report.due_events,
+                    records_touched = report.records_touched,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "sweep done"
+                );
+            }
             Err(e) => error!(trigger, error = %e, "sweep failed; the next one retries"),
         }
         self.outbox_ready.notify_one();
@@ -380,10 +401,17 @@ fn spawn_mail_delivery(
             let delivery = mailer.deliver(&sweep_lock);
             tokio::select! {
                 result = delivery => match result {
-                    Ok(report) if report.messages_sent + report.transient_failures + report.permanent_failures > 0 => {
-                        tracing::debug!(?report, "outbox delivery round");
+                    Ok(report) => {
+                        crate::telemetry::delivery(
+                            report.messages_sent,
+                            report.transient_failures,
+                            report.permanent_failures,
+                            report.notices_pending,
+                        );
+                        if report.messages_sent + report.transient_failures + report.permanent_failures > 0 {
+                            tracing::debug!(?report, "outbox delivery round");
+                        }
                     }
-                    Ok(_) => {}
                     Err(e) => error!(error = %e, "outbox delivery failed; will retry"),
                 },
                 _ = stop.changed() => break,

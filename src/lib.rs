@@ -11,6 +11,7 @@
 //! - [`engine`]: the use cases, over store, secret, lifecycle and clock.
 //! - [`notify`]: notice templates, lettre transports, outbox delivery.
 //! - [`api`]: tonic services; the only code that touches generated types.
+//! - [`telemetry`]: Prometheus metric names and the exporter.
 //! - [`daemon`]: wiring, background tasks and shutdown.
 
 #![deny(
@@ -31,3 +32,4 @@ pub mod lifecycle;
 pub mod notify;
 pub mod secret;
 pub mod store;
+pub mod telemetry;

@@ -10,6 +10,7 @@ use tracing::instrument;
 use super::convert::{self, credential_to_pb};
 use super::pb;
 use crate::engine::{Actor, CredentialUpdate, Engine, ListQuery, NewCredential};
+use crate::telemetry;
 
 /// Serves `CredentialAdmin` over one engine.
 #[derive(Debug, Clone)]
@@ -29,6 +30,21 @@ impl AdminService {
     }
 }
 
+/// Runs one admin call and counts it by RPC and status code.
+async fn observed<T>(
+    rpc: &'static str,
+    call: impl std::future::Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    let result = call.await;
+    telemetry::admin_call(
+        rpc,
+        result
+            .as_ref()
+            .map_or_else(|s| s.code(), |_| tonic::Code::Ok),
+    );
+    result
+}
+
 fn actor<T>(_request: &Request<T>) -> Actor {
     Actor::anonymous_admin()
 }
@@ -40,27 +56,30 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::CreateCredentialRequest>,
     ) -> Result<Response<pb::CreateCredentialResponse>, Status> {
-        let actor = actor(&request);
-        let req = request.into_inner();
-        let new = NewCredential {
-            kind: convert::kind_required(req.kind)?,
-            environment: convert::environment_required(req.environment)?,
-            lifetime: req
-                .lifetime
-                .as_ref()
-                .map(|d| convert::from_duration("lifetime", d))
-                .transpose()?,
-            account_id: req.account_id,
-            name: req.name,
-            description: req.description,
-            scopes: req.scopes,
-            notify_emails: req.notify_emails,
-        };
-        let (view, secret) = self.engine.create(&actor, new).await?;
-        Ok(Response::new(pb::CreateCredentialResponse {
-            credential: Some(credential_to_pb(view)),
-            secret: secret.expose().to_string(),
-        }))
+        observed("CreateCredential", async move {
+            let actor = actor(&request);
+            let req = request.into_inner();
+            let new = NewCredential {
+                kind: convert::kind_required(req.kind)?,
+                environment: convert::environment_required(req.environment)?,
+                lifetime: req
+                    .lifetime
+                    .as_ref()
+                    .map(|d| convert::from_duration("lifetime", d))
+                    .transpose()?,
+                account_id: req.account_id,
+                name: req.name,
+                description: req.description,
+                scopes: req.scopes,
+                notify_emails: req.notify_emails,
+            };
+            let (view, secret) = self.engine.create(&actor, new).await?;
+            Ok(Response::new(pb::CreateCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+                secret: secret.expose().to_string(),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "GetCredential"))]
@@ -68,10 +87,13 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::GetCredentialRequest>,
     ) -> Result<Response<pb::GetCredentialResponse>, Status> {
-        let view = self.engine.get(&request.into_inner().id)?;
-        Ok(Response::new(pb::GetCredentialResponse {
-            credential: Some(credential_to_pb(view)),
-        }))
+        observed("GetCredential", async move {
+            let view = self.engine.get(&request.into_inner().id)?;
+            Ok(Response::new(pb::GetCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "ListCredentials"))]
@@ -79,20 +101,23 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
-        let req = request.into_inner();
-        let query = ListQuery {
-            account_id: Some(req.account_id).filter(|a| !a.is_empty()),
-            status: convert::status_filter(req.status)?,
-            kind: convert::kind_filter(req.kind)?,
-            environment: convert::environment_filter(req.environment)?,
-            page_size: i64::from(req.page_size),
-            page_token: Some(req.page_token).filter(|t| !t.is_empty()),
-        };
-        let page = self.engine.list(&query)?;
-        Ok(Response::new(pb::ListCredentialsResponse {
-            credentials: page.credentials.into_iter().map(credential_to_pb).collect(),
-            next_page_token: page.next_page_token.unwrap_or_default(),
-        }))
+        observed("ListCredentials", async move {
+            let req = request.into_inner();
+            let query = ListQuery {
+                account_id: Some(req.account_id).filter(|a| !a.is_empty()),
+                status: convert::status_filter(req.status)?,
+                kind: convert::kind_filter(req.kind)?,
+                environment: convert::environment_filter(req.environment)?,
+                page_size: i64::from(req.page_size),
+                page_token: Some(req.page_token).filter(|t| !t.is_empty()),
+            };
+            let page = self.engine.list(&query)?;
+            Ok(Response::new(pb::ListCredentialsResponse {
+                credentials: page.credentials.into_iter().map(credential_to_pb).collect(),
+                next_page_token: page.next_page_token.unwrap_or_default(),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "UpdateCredential"))]
@@ -100,23 +125,26 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::UpdateCredentialRequest>,
     ) -> Result<Response<pb::UpdateCredentialResponse>, Status> {
-        let actor = actor(&request);
-        let req = request.into_inner();
-        let update = CredentialUpdate {
-            expires_at: req
-                .expires_at
-                .as_ref()
-                .map(|t| convert::from_timestamp("expires_at", t))
-                .transpose()?,
-            name: req.name,
-            description: req.description,
-            scopes: req.scopes.map(|l| l.values),
-            notify_emails: req.notify_emails.map(|l| l.values),
-        };
-        let view = self.engine.update(&actor, &req.id, update).await?;
-        Ok(Response::new(pb::UpdateCredentialResponse {
-            credential: Some(credential_to_pb(view)),
-        }))
+        observed("UpdateCredential", async move {
+            let actor = actor(&request);
+            let req = request.into_inner();
+            let update = CredentialUpdate {
+                expires_at: req
+                    .expires_at
+                    .as_ref()
+                    .map(|t| convert::from_timestamp("expires_at", t))
+                    .transpose()?,
+                name: req.name,
+                description: req.description,
+                scopes: req.scopes.map(|l| l.values),
+                notify_emails: req.notify_emails.map(|l| l.values),
+            };
+            let view = self.engine.update(&actor, &req.id, update).await?;
+            Ok(Response::new(pb::UpdateCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "RotateCredential"))]
@@ -124,18 +152,21 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::RotateCredentialRequest>,
     ) -> Result<Response<pb::RotateCredentialResponse>, Status> {
-        let actor = actor(&request);
-        let req = request.into_inner();
-        let window = req
-            .window
-            .as_ref()
-            .map(|d| convert::from_duration("window", d))
-            .transpose()?;
-        let (view, secret) = self.engine.rotate(&actor, &req.id, window).await?;
-        Ok(Response::new(pb::RotateCredentialResponse {
-            credential: Some(credential_to_pb(view)),
-            secret: secret.expose().to_string(),
-        }))
+        observed("RotateCredential", async move {
+            let actor = actor(&request);
+            let req = request.into_inner();
+            let window = req
+                .window
+                .as_ref()
+                .map(|d| convert::from_duration("window", d))
+                .transpose()?;
+            let (view, secret) = self.engine.rotate(&actor, &req.id, window).await?;
+            Ok(Response::new(pb::RotateCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+                secret: secret.expose().to_string(),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "CompleteRotation"))]
@@ -143,14 +174,17 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::CompleteRotationRequest>,
     ) -> Result<Response<pb::CompleteRotationResponse>, Status> {
-        let actor = actor(&request);
-        let view = self
-            .engine
-            .complete_rotation(&actor, &request.into_inner().id)
-            .await?;
-        Ok(Response::new(pb::CompleteRotationResponse {
-            credential: Some(credential_to_pb(view)),
-        }))
+        observed("CompleteRotation", async move {
+            let actor = actor(&request);
+            let view = self
+                .engine
+                .complete_rotation(&actor, &request.into_inner().id)
+                .await?;
+            Ok(Response::new(pb::CompleteRotationResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "RevokeCredential"))]
@@ -158,12 +192,15 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::RevokeCredentialRequest>,
     ) -> Result<Response<pb::RevokeCredentialResponse>, Status> {
-        let actor = actor(&request);
-        let req = request.into_inner();
-        let view = self.engine.revoke(&actor, &req.id, &req.reason).await?;
-        Ok(Response::new(pb::RevokeCredentialResponse {
-            credential: Some(credential_to_pb(view)),
-        }))
+        observed("RevokeCredential", async move {
+            let actor = actor(&request);
+            let req = request.into_inner();
+            let view = self.engine.revoke(&actor, &req.id, &req.reason).await?;
+            Ok(Response::new(pb::RevokeCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "DisableCredential"))]
@@ -171,12 +208,15 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::DisableCredentialRequest>,
     ) -> Result<Response<pb::DisableCredentialResponse>, Status> {
-        let actor = actor(&request);
-        let req = request.into_inner();
-        let view = self.engine.disable(&actor, &req.id, &req.reason).await?;
-        Ok(Response::new(pb::DisableCredentialResponse {
-            credential: Some(credential_to_pb(view)),
-        }))
+        observed("DisableCredential", async move {
+            let actor = actor(&request);
+            let req = request.into_inner();
+            let view = self.engine.disable(&actor, &req.id, &req.reason).await?;
+            Ok(Response::new(pb::DisableCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "ReactivateCredential"))]
@@ -184,14 +224,17 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::ReactivateCredentialRequest>,
     ) -> Result<Response<pb::ReactivateCredentialResponse>, Status> {
-        let actor = actor(&request);
-        let view = self
-            .engine
-            .reactivate(&actor, &request.into_inner().id)
-            .await?;
-        Ok(Response::new(pb::ReactivateCredentialResponse {
-            credential: Some(credential_to_pb(view)),
-        }))
+        observed("ReactivateCredential", async move {
+            let actor = actor(&request);
+            let view = self
+                .engine
+                .reactivate(&actor, &request.into_inner().id)
+                .await?;
+            Ok(Response::new(pb::ReactivateCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "DeleteCredential"))]
@@ -199,8 +242,11 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         &self,
         request: Request<pb::DeleteCredentialRequest>,
     ) -> Result<Response<pb::DeleteCredentialResponse>, Status> {
-        let actor = actor(&request);
-        self.engine.delete(&actor, &request.into_inner().id).await?;
-        Ok(Response::new(pb::DeleteCredentialResponse {}))
+        observed("DeleteCredential", async move {
+            let actor = actor(&request);
+            self.engine.delete(&actor, &request.into_inner().id).await?;
+            Ok(Response::new(pb::DeleteCredentialResponse {}))
+        })
+        .await
     }
 }

@@ -10,6 +10,7 @@ use super::convert;
 use super::pb;
 use crate::engine::Engine;
 use crate::lifecycle::VerifyOutcome;
+use crate::telemetry;
 
 /// Serves `CredentialVerifier` over one engine.
 #[derive(Debug, Clone)]
@@ -36,11 +37,19 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
         &self,
         request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, Status> {
+        let started = std::time::Instant::now();
         let req = request.into_inner();
         let account_id = Some(req.account_id.as_str()).filter(|a| !a.is_empty());
-        let verification = self
+        let verification = match self
             .engine
-            .verify(&req.secret, account_id, &req.required_scopes)?;
+            .verify(&req.secret, account_id, &req.required_scopes)
+        {
+            Ok(verification) => verification,
+            Err(e) => {
+                telemetry::verify("INVALID_REQUEST", started.elapsed());
+                return Err(e.into());
+            }
+        };
         let (result, retires_at, disabled_reason) = match verification.outcome {
             VerifyOutcome::Valid { retires_at } => (pb::VerifyResult::Valid, retires_at, None),
             VerifyOutcome::NotFound => (pb::VerifyResult::NotFound, None, None),
@@ -50,6 +59,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             VerifyOutcome::AccountMismatch => (pb::VerifyResult::AccountMismatch, None, None),
             VerifyOutcome::InsufficientScope => (pb::VerifyResult::InsufficientScope, None, None),
         };
+        telemetry::verify(result.as_str_name(), started.elapsed());
         let mut response = pb::VerifyResponse {
             result: result.into(),
             superseded: retires_at.is_some(),

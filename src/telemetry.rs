@@ -1,0 +1,104 @@
+//! Prometheus metrics: their names, their labels, and the exporter. Labels
+//! are small fixed sets (results, RPC names, status codes, transition kinds),
+//! never a credential id, an account or anything secret. Without
+//! `[metrics] listen` no recorder is installed and every call is a no-op.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::PrometheusBuilder;
+
+/// Verify results by result.
+pub const VERIFY_TOTAL: &str = "credd_verify_total";
+/// Verify latency in seconds, measured in the handler.
+pub const VERIFY_SECONDS: &str = "credd_verify_duration_seconds";
+/// Admin calls by RPC and gRPC status code.
+pub const ADMIN_CALLS_TOTAL: &str = "credd_admin_calls_total";
+/// Sweep duration in seconds.
+pub const SWEEP_SECONDS: &str = "credd_sweep_duration_seconds";
+/// Lifecycle transitions by kind.
+pub const TRANSITIONS_TOTAL: &str = "credd_lifecycle_transitions_total";
+/// Notices waiting in the outbox.
+pub const OUTBOX_DEPTH: &str = "credd_outbox_depth";
+/// Mail deliveries that failed, by `transient` or `permanent`.
+pub const DELIVERY_FAILURES_TOTAL: &str = "credd_mail_delivery_failures_total";
+/// Messages accepted by the mail transport.
+pub const MESSAGES_SENT_TOTAL: &str = "credd_mail_messages_sent_total";
+/// Size of the database on disk.
+pub const STORE_BYTES: &str = "credd_store_size_bytes";
+
+/// Installs the Prometheus recorder and serves `/metrics` on `listen`.
+///
+/// # Errors
+/// The exporter's message when the address cannot be bound or a recorder is
+/// already installed.
+pub fn install(listen: SocketAddr) -> Result<(), String> {
+    let buckets = [
+        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+        0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .set_buckets(&buckets)
+        .map_err(|e| e.to_string())?
+        .install()
+        .map_err(|e| e.to_string())
+}
+
+/// One Verify answered with `result` after `elapsed`.
+pub fn verify(result: &'static str, elapsed: Duration) {
+    counter!(VERIFY_TOTAL, "result" => result).increment(1);
+    histogram!(VERIFY_SECONDS).record(elapsed.as_secs_f64());
+}
+
+/// One admin call answered with `code`.
+pub fn admin_call(rpc: &'static str, code: tonic::Code) {
+    counter!(ADMIN_CALLS_TOTAL, "rpc" => rpc, "code" => code_name(code)).increment(1);
+}
+
+/// One sweep took `elapsed` and applied `transitions`.
+pub fn sweep<'a>(
+    elapsed: Duration,
+    transitions: impl IntoIterator<Item = (&'a &'static str, &'a usize)>,
+) {
+    histogram!(SWEEP_SECONDS).record(elapsed.as_secs_f64());
+    for (kind, n) in transitions {
+        counter!(TRANSITIONS_TOTAL, "kind" => *kind).increment(*n as u64);
+    }
+}
+
+/// A delivery round's outcome and the outbox depth after it.
+pub fn delivery(sent: usize, transient: usize, permanent: usize, outbox_depth: usize) {
+    counter!(MESSAGES_SENT_TOTAL).increment(sent as u64);
+    counter!(DELIVERY_FAILURES_TOTAL, "kind" => "transient").increment(transient as u64);
+    counter!(DELIVERY_FAILURES_TOTAL, "kind" => "permanent").increment(permanent as u64);
+    gauge!(OUTBOX_DEPTH).set(outbox_depth as f64);
+}
+
+/// The database's size on disk.
+pub fn store_size(bytes: u64) {
+    gauge!(STORE_BYTES).set(bytes as f64);
+}
+
+fn code_name(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::Ok => "OK",
+        tonic::Code::Cancelled => "CANCELLED",
+        tonic::Code::Unknown => "UNKNOWN",
+        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
+        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        tonic::Code::NotFound => "NOT_FOUND",
+        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
+        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
+        tonic::Code::Aborted => "ABORTED",
+        tonic::Code::OutOfRange => "OUT_OF_RANGE",
+        tonic::Code::Unimplemented => "UNIMPLEMENTED",
+        tonic::Code::Internal => "INTERNAL",
+        tonic::Code::Unavailable => "UNAVAILABLE",
+        tonic::Code::DataLoss => "DATA_LOSS",
+        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
