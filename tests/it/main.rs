@@ -9,6 +9,7 @@ mod hygiene;
 mod lifecycle;
 mod listing;
 mod mail;
+mod operations;
 mod rotation;
 mod smtp_server;
 mod support;

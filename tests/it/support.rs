@@ -168,6 +168,11 @@ impl Daemon {
     /// SIGTERM, then wait up to `limit` for a clean exit.
     pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
         self.signal(libc::SIGTERM);
+        self.wait_exit(limit)
+    }
+
+    /// Waits up to `limit` for the process to exit by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
         let mut child = self.child.take().expect("running daemon");
         let deadline = Instant::now() + limit;
         let status = loop {
