@@ -1,0 +1,1900 @@
+//! `cargo bench --bench credd_bench`: credd's speed goals, measured in one run
+//! on this machine, printed as a table and written as JSON
+//! (`target/credd-bench.json`).
+//!
+//! 1. Transport ceiling: a no-op `CredentialVerifier` (credd's own generated
+//!    server trait, answering a fixed VALID response without any lookup) vs
+//!    the real `VerifierService` over an engine with 10K credentials, both
+//!    served by tonic on 127.0.0.1, at 1, 16 and 64 concurrent requests.
+//! 2. Flat in store size: Verify (over gRPC, and `Engine::verify` called
+//!    directly) with 10K vs 1M stored credentials (and 10M when asked).
+//! 3. Sweep cost: `Engine::sweep` with 1K due among 1M vs 1K due among 1K.
+//! 4. Durable writes: acknowledged `CreateCredential` calls per second, 64
+//!    concurrent callers vs one serial caller (one flush per create).
+//! 5. Footprint: the real `credd` binary started on the 1M store: time to
+//!    READY (sd_notify datagram on a socket the bench listens on) and its RSS.
+//!
+//! Stores are filled through `Store::commit` directly (records built here,
+//! hashed with the store's pepper, one flush at the end), never through RPCs.
+//! Every measurement is closed-loop: each caller sends its next request when
+//! the previous one is answered.
+//!
+//! Environment (all optional): `CREDD_BENCH_LARGE` (1000000),
+//! `CREDD_BENCH_SMALL` (10000), `CREDD_BENCH_HUGE` (0 = skip; e.g. 10000000),
+//! `CREDD_BENCH_SECS` (3), `CREDD_BENCH_WARMUP_SECS` (0.5),
+//! `CREDD_BENCH_DUE` (1000), `CREDD_BENCH_SWEEP_ROUNDS` (5),
+//! `CREDD_BENCH_CACHE_MB` (256), `CREDD_BENCH_SAMPLE` (100000),
+//! `CREDD_BENCH_JSON` (target/credd-bench.json).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use comfy_table::{ContentArrangement, Table, presets};
+use credd::api::pb;
+use credd::api::pb::credential_admin_client::CredentialAdminClient;
+use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
+use credd::api::{AdminService, VerifierService};
+use credd::clock::{Clock, ManualClock, SystemClock};
+use credd::config::{self, Config, Overrides};
+use credd::engine::{Actor, Engine, NewCredential, validate};
+use credd::lifecycle::{
+    self, CredentialRecord, DeadlineEvent, Environment, Kind, SecretVersion, Status,
+};
+use credd::secret::{Pepper, Secret};
+use credd::store::Commit;
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+use tonic::transport::server::Router;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Response};
+
+/// Scopes every benchmark credential holds; Verify requires the first.
+const SCOPES: [&str; 2] = ["credentials:read", "reports:write"];
+
+// ---------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------
+
+struct Settings {
+    large: usize,
+    small: usize,
+    huge: usize,
+    secs: f64,
+    warmup: f64,
+    due: usize,
+    rounds: usize,
+    segments: usize,
+    cache_mb: u64,
+    sample: usize,
+    json: PathBuf,
+}
+
+fn env_or<T: FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(raw) => raw
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={raw:?} is not a valid number")),
+        Err(_) => default,
+    }
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+        Self {
+            large: env_or("CREDD_BENCH_LARGE", 1_000_000),
+            small: env_or("CREDD_BENCH_SMALL", 10_000),
+            huge: env_or("CREDD_BENCH_HUGE", 0),
+            secs: env_or("CREDD_BENCH_SECS", 3.0),
+            warmup: env_or("CREDD_BENCH_WARMUP_SECS", 0.5),
+            due: env_or("CREDD_BENCH_DUE", 1_000),
+            rounds: env_or("CREDD_BENCH_SWEEP_ROUNDS", 5).max(1),
+            segments: env_or("CREDD_BENCH_SEGMENTS", 3).max(1),
+            cache_mb: env_or("CREDD_BENCH_CACHE_MB", 256),
+            sample: env_or("CREDD_BENCH_SAMPLE", 100_000).max(1),
+            json: std::env::var_os("CREDD_BENCH_JSON")
+                .map_or_else(|| target.join("credd-bench.json"), PathBuf::from),
+        }
+    }
+
+    fn measure(&self) -> Duration {
+        Duration::from_secs_f64(self.secs)
+    }
+
+    fn warm(&self) -> Duration {
+        Duration::from_secs_f64(self.warmup)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------
+
+/// One closed-loop measurement.
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    ops: u64,
+    errors: u64,
+    secs: f64,
+    throughput: f64,
+    p50_us: f64,
+    p99_us: f64,
+    max_us: f64,
+}
+
+impl Stats {
+    fn from_latencies(mut lat_ns: Vec<u64>, errors: u64, secs: f64) -> Self {
+        lat_ns.sort_unstable();
+        let pct = |q: f64| -> f64 {
+            if lat_ns.is_empty() {
+                return f64::NAN;
+            }
+            let rank = ((q * lat_ns.len() as f64).ceil() as usize).clamp(1, lat_ns.len());
+            lat_ns[rank - 1] as f64 / 1_000.0
+        };
+        Stats {
+            ops: lat_ns.len() as u64,
+            errors,
+            secs,
+            throughput: lat_ns.len() as f64 / secs.max(1e-9),
+            p50_us: pct(0.50),
+            p99_us: pct(0.99),
+            max_us: lat_ns.last().map_or(f64::NAN, |v| *v as f64 / 1_000.0),
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "ops": self.ops,
+            "errors": self.errors,
+            "secs": round3(self.secs),
+            "throughput_per_s": round3(self.throughput),
+            "p50_us": round3(self.p50_us),
+            "p99_us": round3(self.p99_us),
+            "max_us": round3(self.max_us),
+        })
+    }
+}
+
+/// A row of the printed table (and of the JSON).
+struct Row {
+    section: &'static str,
+    scenario: String,
+    throughput: String,
+    p50: String,
+    p99: String,
+    versus: String,
+    goal: String,
+    /// None: informational, no goal.
+    pass: Option<bool>,
+    json: Value,
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<Row>,
+    findings: Vec<String>,
+}
+
+impl Report {
+    fn info(&mut self, section: &'static str, scenario: impl Into<String>, s: &Stats) {
+        self.push(Row {
+            section,
+            scenario: scenario.into(),
+            throughput: rate(s.throughput),
+            p50: micros(s.p50_us),
+            p99: micros(s.p99_us),
+            versus: "baseline".to_string(),
+            goal: String::new(),
+            pass: None,
+            json: s.json(),
+        });
+    }
+
+    fn push(&mut self, row: Row) {
+        let mark = match row.pass {
+            Some(true) => " PASS",
+            Some(false) => " MISS",
+            None => "",
+        };
+        eprintln!(
+            "[bench] {:<28} {:<58} {:>12} p50 {:>9} p99 {:>9} {}{}",
+            row.section, row.scenario, row.throughput, row.p50, row.p99, row.versus, mark
+        );
+        self.rows.push(row);
+    }
+}
+
+fn round3(x: f64) -> Value {
+    if x.is_finite() {
+        json!((x * 1000.0).round() / 1000.0)
+    } else {
+        Value::Null
+    }
+}
+
+fn rate(per_s: f64) -> String {
+    if !per_s.is_finite() {
+        return "-".to_string();
+    }
+    if per_s >= 10_000.0 {
+        format!("{:.1}K/s", per_s / 1_000.0)
+    } else {
+        format!("{per_s:.0}/s")
+    }
+}
+
+fn micros(us: f64) -> String {
+    if !us.is_finite() {
+        "-".to_string()
+    } else if us >= 1_000_000.0 {
+        format!("{:.2} s", us / 1_000_000.0)
+    } else if us >= 1_000.0 {
+        format!("{:.2} ms", us / 1_000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+// ---------------------------------------------------------------------------
+// Stores
+// ---------------------------------------------------------------------------
+
+/// A config as the daemon would load it, for a data directory.
+fn bench_config(data_dir: &Path, cache_mb: u64) -> Config {
+    config::load(
+        None,
+        vec![(
+            "CREDD_STORAGE_CACHE_CAPACITY_MB".to_string(),
+            cache_mb.to_string(),
+        )],
+        &Overrides {
+            data_dir: Some(data_dir.display().to_string()),
+            ..Overrides::default()
+        },
+    )
+    .expect("bench config")
+}
+
+/// An engine over a store plus a copy of its pepper (to hash filled secrets).
+struct Opened {
+    config: Config,
+    engine: Arc<Engine>,
+    pepper: Pepper,
+}
+
+fn open(data_dir: &Path, cache_mb: u64, clock: Arc<dyn Clock>) -> Opened {
+    let config = bench_config(data_dir, cache_mb);
+    let engine = Arc::new(credd::daemon::open_engine(&config, clock).expect("open engine"));
+    let pepper = Pepper::load_or_create(&config.pepper_file)
+        .expect("pepper")
+        .0;
+    Opened {
+        config,
+        engine,
+        pepper,
+    }
+}
+
+/// A second engine over the same store with its own clock (the sweep's).
+fn engine_with_clock(opened: &Opened, clock: Arc<dyn Clock>) -> Engine {
+    Engine::new(
+        opened.engine.store().clone(),
+        Pepper::load_or_create(&opened.config.pepper_file)
+            .expect("pepper")
+            .0,
+        clock,
+        opened.config.policy.clone(),
+        opened.config.key_prefix.clone(),
+    )
+}
+
+/// What to put in a store.
+struct FillPlan {
+    /// Ordinary credentials: created a day before `base`, nothing due for
+    /// about two months.
+    normal: usize,
+    /// Groups of credentials whose inactivity deadline falls a day or more
+    /// after `base`, one minute apart per group (swept with a manual clock).
+    due_groups: usize,
+    due_per_group: usize,
+    /// Plaintext secrets kept, spread evenly over the normal credentials.
+    sample: usize,
+}
+
+struct Filled {
+    /// Plaintext secrets of normal credentials (never of due ones).
+    sample: Vec<String>,
+    /// Inactivity deadline of each due group.
+    due_at: Vec<DateTime<Utc>>,
+    records: usize,
+    secs: f64,
+}
+
+fn build_record(
+    opened: &Opened,
+    account_id: String,
+    name: String,
+    created_at: DateTime<Utc>,
+) -> (CredentialRecord, Secret) {
+    let secret = Secret::generate(&opened.config.key_prefix, Environment::Live, Kind::ApiKey)
+        .expect("randomness");
+    let version = SecretVersion {
+        version: 1,
+        hash: opened.pepper.hash(secret.expose()).0,
+        hint: secret.hint(),
+        created_at,
+        retires_at: None,
+    };
+    let mut record = CredentialRecord {
+        id: validate::new_credential_id(),
+        account_id,
+        kind: Kind::ApiKey,
+        environment: Environment::Live,
+        name,
+        description: "benchmark credential".to_string(),
+        scopes: SCOPES.iter().map(|s| (*s).to_string()).collect(),
+        status: Status::Active,
+        disabled_reason: None,
+        status_reason: String::new(),
+        created_at,
+        updated_at: created_at,
+        expires_at: created_at + chrono::Duration::days(365),
+        last_used_at: None,
+        reactivated_at: None,
+        notify_emails: vec!["ops@example.com".to_string()],
+        versions: vec![version],
+        expiry_warned_for: None,
+        scheduled: Vec::new(),
+    };
+    record.scheduled = lifecycle::next_deadlines(&record, &opened.config.policy);
+    (record, secret)
+}
+
+fn commit(opened: &Opened, record: &CredentialRecord) {
+    let done = opened
+        .engine
+        .store()
+        .commit(None, Some(record), None)
+        .expect("commit");
+    assert_eq!(done, Commit::Done, "fresh id conflicted");
+}
+
+/// Fills through `Store::commit` on every core, then one flush.
+fn fill(rt: &Runtime, opened: &Opened, base: DateTime<Utc>, plan: &FillPlan) -> Filled {
+    let started = Instant::now();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let every = (plan.normal / plan.sample).max(1);
+    let normal_created = base - chrono::Duration::days(1);
+    let progress_every = 100_000;
+    let mut sample = Vec::new();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let mut kept = Vec::new();
+                    for i in (t..plan.normal).step_by(threads) {
+                        let (record, secret) = build_record(
+                            opened,
+                            format!("acct-{:07}", i / 100),
+                            format!("service key {i}"),
+                            normal_created,
+                        );
+                        commit(opened, &record);
+                        if i % every == 0 && kept.len() < plan.sample {
+                            kept.push(secret.expose().to_string());
+                        }
+                        if t == 0 && i > 0 && i % progress_every < threads {
+                            eprintln!(
+                                "[bench]   filled {i} of {} ({:.0}/s)",
+                                plan.normal,
+                                i as f64 / started.elapsed().as_secs_f64()
+                            );
+                        }
+                    }
+                    kept
+                })
+            })
+            .collect();
+        for handle in handles {
+            sample.extend(handle.join().expect("fill thread"));
+        }
+    });
+    let mut due_at = Vec::new();
+    for group in 0..plan.due_groups {
+        // Inactivity disable (2 months by default) a day or more after
+        // `base`, so neither the bench's system clock nor the daemon's start
+        // sweep finds them due.
+        let created = base - chrono::Duration::days(58) + chrono::Duration::minutes(group as i64);
+        let mut at = None;
+        for j in 0..plan.due_per_group {
+            let (record, _) = build_record(
+                opened,
+                format!("due-{group}-{}", j / 100),
+                format!("due key {group}/{j}"),
+                created,
+            );
+            if at.is_none() {
+                at = record
+                    .scheduled
+                    .iter()
+                    .find(|d| d.event == DeadlineEvent::InactivityDisable)
+                    .map(|d| d.at);
+            }
+            commit(opened, &record);
+        }
+        let at = at.expect("a due group has an inactivity deadline");
+        assert!(at > base, "due group must not be due at the start");
+        if let Some(previous) = due_at.last() {
+            assert!(at > *previous, "due groups must fall due one after another");
+        }
+        due_at.push(at);
+    }
+    rt.block_on(opened.engine.store().flush()).expect("flush");
+    Filled {
+        sample,
+        due_at,
+        records: plan.normal + plan.due_groups * plan.due_per_group,
+        secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Servers and load
+// ---------------------------------------------------------------------------
+
+/// The transport ceiling: credd's own Verify message types and codec, and a
+/// fixed VALID answer (the size of a real one) without any lookup.
+#[derive(Debug, Clone)]
+struct NoopVerifier {
+    response: pb::VerifyResponse,
+}
+
+#[tonic::async_trait]
+impl pb::credential_verifier_server::CredentialVerifier for NoopVerifier {
+    async fn verify(
+        &self,
+        _request: Request<pb::VerifyRequest>,
+    ) -> Result<Response<pb::VerifyResponse>, tonic::Status> {
+        Ok(Response::new(self.response.clone()))
+    }
+}
+
+fn noop_response() -> pb::VerifyResponse {
+    pb::VerifyResponse {
+        result: pb::VerifyResult::Valid.into(),
+        credential_id: validate::new_credential_id(),
+        account_id: "acct-0000042".to_string(),
+        kind: pb::Kind::ApiKey.into(),
+        environment: pb::Environment::Live.into(),
+        scopes: SCOPES.iter().map(|s| (*s).to_string()).collect(),
+        expires_at: Some(prost_types::Timestamp {
+            seconds: 1_900_000_000,
+            nanos: 0,
+        }),
+        ..Default::default()
+    }
+}
+
+/// A router served on 127.0.0.1:0 the way the daemon serves it
+/// (`serve_with_incoming_shutdown` over a bound `TcpListener`).
+struct Served {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+fn serve(rt: &Runtime, router: Router) -> Served {
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let _guard = rt.enter();
+    let task = rt.spawn(router.serve_with_incoming_shutdown(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    Served {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl Served {
+    fn shutdown(mut self, rt: &Runtime) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ =
+                rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), task).await });
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, n: usize) -> Vec<Channel> {
+    let mut channels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect");
+        channels.push(channel);
+    }
+    channels
+}
+
+/// Separate HTTP/2 connections for a concurrency level.
+fn channels_for(concurrency: usize) -> usize {
+    concurrency.clamp(1, 4)
+}
+
+type OpFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
+/// One request of caller `worker`, its `n`th; true when answered as expected.
+type Op = Arc<dyn Fn(usize, u64) -> OpFuture + Send + Sync>;
+
+/// Raw latencies of one or more measured segments.
+#[derive(Debug, Default)]
+struct Raw {
+    lat_ns: Vec<u64>,
+    errors: u64,
+    secs: f64,
+}
+
+impl Raw {
+    fn add(&mut self, other: Raw) {
+        self.lat_ns.extend(other.lat_ns);
+        self.errors += other.errors;
+        self.secs += other.secs;
+    }
+
+    fn stats(self) -> Stats {
+        Stats::from_latencies(self.lat_ns, self.errors, self.secs)
+    }
+}
+
+/// `concurrency` callers in a closed loop for warmup + measure; only calls
+/// started after the warmup are counted.
+async fn drive(concurrency: usize, warmup: Duration, measure: Duration, op: Op) -> Raw {
+    let start = Instant::now() + warmup;
+    let end = start + measure;
+    let mut handles = Vec::with_capacity(concurrency);
+    for worker in 0..concurrency {
+        let op = op.clone();
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(16_384);
+            let mut errors = 0u64;
+            let mut last = start;
+            let mut n = 0u64;
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let ok = op(worker, n).await;
+                n += 1;
+                let t1 = Instant::now();
+                if t0 >= start {
+                    lat.push((t1 - t0).as_nanos() as u64);
+                    errors += u64::from(!ok);
+                    last = last.max(t1);
+                }
+            }
+            (lat, errors, last)
+        }));
+    }
+    let mut raw = Raw::default();
+    let mut last = start;
+    for handle in handles {
+        let (lat, e, l) = handle.await.expect("load task");
+        raw.lat_ns.extend(lat);
+        raw.errors += e;
+        last = last.max(l);
+    }
+    raw.secs = last.saturating_duration_since(start).as_secs_f64();
+    raw
+}
+
+/// Warm-up of the `i`th segment: the full warm-up first, a short one after.
+fn segment_warmup(s: &Settings, i: usize) -> Duration {
+    if i == 0 {
+        s.warm()
+    } else {
+        s.warm().min(Duration::from_millis(100))
+    }
+}
+
+fn segment_len(s: &Settings) -> Duration {
+    Duration::from_secs_f64(s.secs / s.segments as f64)
+}
+
+/// A cheap deterministic pick in `0..len` for caller `w`'s `n`th call.
+fn pick(w: usize, n: u64, len: usize) -> usize {
+    let mut x =
+        (w as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.wrapping_add(0x632B_E59B_D9B4_E019);
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x % len as u64) as usize
+}
+
+fn verify_request(secret: String) -> pb::VerifyRequest {
+    pb::VerifyRequest {
+        secret,
+        account_id: String::new(),
+        required_scopes: vec![SCOPES[0].to_string()],
+    }
+}
+
+fn verify_op(channels: Vec<Channel>, keys: Arc<Vec<String>>) -> Op {
+    let clients: Vec<_> = channels
+        .into_iter()
+        .map(CredentialVerifierClient::new)
+        .collect();
+    Arc::new(move |w, n| {
+        let mut client = clients[w % clients.len()].clone();
+        let key = keys[pick(w, n, keys.len())].clone();
+        Box::pin(async move {
+            match client.verify(verify_request(key)).await {
+                Ok(answer) => answer.into_inner().result == i32::from(pb::VerifyResult::Valid),
+                Err(_) => false,
+            }
+        })
+    })
+}
+
+/// Verify over gRPC at `concurrency` against `addr`, in one run.
+fn grpc_verify(
+    rt: &Runtime,
+    s: &Settings,
+    addr: SocketAddr,
+    concurrency: usize,
+    keys: &Arc<Vec<String>>,
+) -> Stats {
+    rt.block_on(async {
+        let channels = connect(addr, channels_for(concurrency)).await;
+        drive(
+            concurrency,
+            s.warm(),
+            s.measure(),
+            verify_op(channels, keys.clone()),
+        )
+        .await
+        .stats()
+    })
+}
+
+/// Verify over gRPC at `concurrency` against `a` and `b` in alternating
+/// segments (so drifting load on the shared machine hits both alike).
+fn compare_grpc_verify(
+    rt: &Runtime,
+    s: &Settings,
+    concurrency: usize,
+    a: (SocketAddr, &Arc<Vec<String>>),
+    b: (SocketAddr, &Arc<Vec<String>>),
+) -> (Stats, Stats) {
+    rt.block_on(async {
+        let n = channels_for(concurrency);
+        let op_a = verify_op(connect(a.0, n).await, a.1.clone());
+        let op_b = verify_op(connect(b.0, n).await, b.1.clone());
+        let (mut raw_a, mut raw_b) = (Raw::default(), Raw::default());
+        for i in 0..s.segments {
+            let warm = segment_warmup(s, i);
+            raw_a.add(drive(concurrency, warm, segment_len(s), op_a.clone()).await);
+            raw_b.add(drive(concurrency, warm, segment_len(s), op_b.clone()).await);
+        }
+        (raw_a.stats(), raw_b.stats())
+    })
+}
+
+/// `Engine::verify` called in a loop on this thread: the store's cost alone.
+fn direct_verify(engine: &Engine, keys: &[String], warmup: Duration, measure: Duration) -> Raw {
+    let scopes = vec![SCOPES[0].to_string()];
+    let warm_end = Instant::now() + warmup;
+    let mut n = 0u64;
+    while Instant::now() < warm_end {
+        let _ = engine.verify(&keys[pick(0, n, keys.len())], None, &scopes);
+        n += 1;
+    }
+    let start = Instant::now();
+    let end = start + measure;
+    let mut raw = Raw {
+        lat_ns: Vec::with_capacity(1 << 20),
+        ..Raw::default()
+    };
+    loop {
+        let t0 = Instant::now();
+        if t0 >= end {
+            break;
+        }
+        let ok = matches!(
+            engine.verify(&keys[pick(0, n, keys.len())], None, &scopes),
+            Ok(v) if matches!(v.outcome, lifecycle::VerifyOutcome::Valid { .. })
+        );
+        n += 1;
+        raw.lat_ns.push(t0.elapsed().as_nanos() as u64);
+        raw.errors += u64::from(!ok);
+    }
+    raw.secs = start.elapsed().as_secs_f64();
+    raw
+}
+
+/// [`direct_verify`] on two engines in alternating segments.
+fn compare_direct_verify(
+    s: &Settings,
+    a: (&Engine, &[String]),
+    b: (&Engine, &[String]),
+) -> (Stats, Stats) {
+    let (mut raw_a, mut raw_b) = (Raw::default(), Raw::default());
+    for i in 0..s.segments {
+        let warm = segment_warmup(s, i);
+        raw_a.add(direct_verify(a.0, a.1, warm, segment_len(s)));
+        raw_b.add(direct_verify(b.0, b.1, warm, segment_len(s)));
+    }
+    (raw_a.stats(), raw_b.stats())
+}
+
+fn create_request(run: &str, w: usize, n: u64) -> pb::CreateCredentialRequest {
+    pb::CreateCredentialRequest {
+        // At most 50 per account: the default quota is 100 live credentials.
+        account_id: format!("{run}-{w}-{}", n / 50),
+        kind: pb::Kind::ApiKey.into(),
+        environment: pb::Environment::Live.into(),
+        name: format!("bench create {n}"),
+        description: "benchmark credential".to_string(),
+        scopes: SCOPES.iter().map(|s| (*s).to_string()).collect(),
+        lifetime: None,
+        notify_emails: vec!["ops@example.com".to_string()],
+    }
+}
+
+fn grpc_create(
+    rt: &Runtime,
+    s: &Settings,
+    addr: SocketAddr,
+    concurrency: usize,
+    run: &'static str,
+) -> Stats {
+    rt.block_on(async {
+        let clients: Vec<_> = connect(addr, channels_for(concurrency))
+            .await
+            .into_iter()
+            .map(CredentialAdminClient::new)
+            .collect();
+        let op: Op = Arc::new(move |w, n| {
+            let mut client = clients[w % clients.len()].clone();
+            Box::pin(async move {
+                client
+                    .create_credential(create_request(run, w, n))
+                    .await
+                    .is_ok_and(|r| !r.into_inner().secret.is_empty())
+            })
+        });
+        drive(concurrency, s.warm(), s.measure(), op).await.stats()
+    })
+}
+
+fn direct_create(rt: &Runtime, s: &Settings, engine: &Arc<Engine>, concurrency: usize) -> Stats {
+    let engine = engine.clone();
+    rt.block_on(async {
+        let op: Op = Arc::new(move |w, n| {
+            let engine = engine.clone();
+            Box::pin(async move {
+                let request = create_request("direct", w, n);
+                engine
+                    .create(
+                        &Actor::anonymous_admin(),
+                        NewCredential {
+                            account_id: request.account_id,
+                            kind: Kind::ApiKey,
+                            environment: Environment::Live,
+                            name: request.name,
+                            description: request.description,
+                            scopes: request.scopes,
+                            lifetime: None,
+                            notify_emails: request.notify_emails,
+                        },
+                    )
+                    .await
+                    .is_ok()
+            })
+        });
+        drive(concurrency, s.warm(), s.measure(), op).await.stats()
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The real daemon
+// ---------------------------------------------------------------------------
+
+/// A `credd` process started on a data directory, READY when returned.
+struct Daemon {
+    child: Child,
+    addr: SocketAddr,
+    /// Spawn to the READY datagram.
+    ready_secs: f64,
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn start_daemon(work: &Path, config_path: &Path, log: &Path) -> Daemon {
+    let socket_path = work.join("notify.sock");
+    let _ = std::fs::remove_file(&socket_path);
+    let socket = UnixDatagram::bind(&socket_path).expect("notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("socket timeout");
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("daemon log");
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credd"))
+        .arg("--config")
+        .arg(config_path)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env_remove("RUST_LOG")
+        .env_remove("CREDD_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .expect("spawn credd");
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match socket.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "credd sent no READY ({e}); its log:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+        };
+        let message = String::from_utf8_lossy(&buf[..n]).to_string();
+        if message.lines().any(|l| l == "READY=1") {
+            let ready_secs = started.elapsed().as_secs_f64();
+            let addr = message
+                .lines()
+                .find_map(|l| l.strip_prefix("STATUS=listening on "))
+                .and_then(|a| a.parse().ok())
+                .expect("READY carries the address");
+            return Daemon {
+                child,
+                addr,
+                ready_secs,
+            };
+        }
+    }
+}
+
+impl Daemon {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then wait; returns the seconds until exit.
+    fn terminate(mut self) -> f64 {
+        let started = Instant::now();
+        // SAFETY: kill(2) on our own child; no memory is touched.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "credd exited with {status}");
+                return started.elapsed().as_secs_f64();
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("credd did not stop within 60 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------
+
+struct Ctx {
+    s: Settings,
+    server_rt: Runtime,
+    client_rt: Runtime,
+    work: tempfile::TempDir,
+    base: DateTime<Utc>,
+    report: Report,
+    extra: serde_json::Map<String, Value>,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    a / b
+}
+
+fn count_label(n: usize) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000 && n % 1_000 == 0 {
+        format!("{}K", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// The small store: open and served from the transport rows to the flat rows,
+/// so the two store sizes can be measured in alternating segments.
+struct SmallStore {
+    opened: Opened,
+    keys: Arc<Vec<String>>,
+    server: Served,
+    label: String,
+}
+
+fn small_store(ctx: &mut Ctx) -> SmallStore {
+    eprintln!(
+        "[bench] filling the small store ({} credentials)",
+        ctx.s.small
+    );
+    let opened = open(
+        &ctx.work.path().join("small"),
+        ctx.s.cache_mb,
+        Arc::new(SystemClock),
+    );
+    let filled = fill(
+        &ctx.client_rt,
+        &opened,
+        ctx.base,
+        &FillPlan {
+            normal: ctx.s.small,
+            due_groups: 0,
+            due_per_group: 0,
+            sample: ctx.s.sample,
+        },
+    );
+    eprintln!(
+        "[bench]   {} credentials in {:.1} s",
+        filled.records, filled.secs
+    );
+    let server = serve(
+        &ctx.server_rt,
+        tonic::transport::Server::builder()
+            .add_service(VerifierService::new(opened.engine.clone()).into_server()),
+    );
+    SmallStore {
+        opened,
+        keys: Arc::new(filled.sample),
+        server,
+        label: count_label(filled.records),
+    }
+}
+
+/// 1: the no-op service vs Verify on the small store at 1, 16 and 64.
+fn transport(ctx: &mut Ctx, small: &SmallStore) {
+    eprintln!("[bench] transport ceiling");
+    let noop = serve(
+        &ctx.server_rt,
+        tonic::transport::Server::builder().add_service(
+            pb::credential_verifier_server::CredentialVerifierServer::new(NoopVerifier {
+                response: noop_response(),
+            }),
+        ),
+    );
+    let section = "1 transport ceiling";
+    for concurrency in [1usize, 16, 64] {
+        let (base, verify) = compare_grpc_verify(
+            &ctx.client_rt,
+            &ctx.s,
+            concurrency,
+            (noop.addr, &small.keys),
+            (small.server.addr, &small.keys),
+        );
+        let conns = channels_for(concurrency);
+        ctx.report.info(
+            section,
+            format!("no-op RPC (fixed VALID), c={concurrency}, {conns} conn"),
+            &base,
+        );
+        let thr = ratio(verify.throughput, base.throughput);
+        let p99 = ratio(verify.p99_us, base.p99_us);
+        let pass = thr >= 0.8 && p99 <= 1.5 && verify.errors == 0;
+        ctx.report.push(Row {
+            section,
+            scenario: format!(
+                "Verify, {} creds, c={concurrency}, {conns} conn",
+                small.label
+            ),
+            throughput: rate(verify.throughput),
+            p50: micros(verify.p50_us),
+            p99: micros(verify.p99_us),
+            versus: format!("thr {thr:.2}x, p99 {p99:.2}x"),
+            goal: "thr >= 0.8x, p99 <= 1.5x".to_string(),
+            pass: Some(pass),
+            json: json!({
+                "concurrency": concurrency,
+                "channels": conns,
+                "noop": base.json(),
+                "verify": verify.json(),
+                "throughput_ratio": round3(thr),
+                "p99_ratio": round3(p99),
+            }),
+        });
+        if !pass {
+            ctx.report.findings.push(format!(
+                "transport c={concurrency}: Verify reaches {thr:.2}x of the no-op throughput (goal >= 0.8x) with p99 {p99:.2}x of the no-op's (goal <= 1.5x); errors {}",
+                verify.errors
+            ));
+        }
+    }
+    noop.shutdown(&ctx.server_rt);
+}
+
+/// Serial 4 KiB writes made durable the way sled 0.34 does on Linux
+/// (`sync_file_range` with WAIT_BEFORE|WRITE|WAIT_AFTER) and with fdatasync:
+/// the disk's floor for one flush.
+fn disk_probe(dir: &Path, secs: f64) -> (Stats, Stats) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("disk-probe");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("probe file");
+    let block = [0x5au8; 4096];
+    let run = |durable: &dyn Fn(u64) -> std::io::Result<()>| -> Stats {
+        let mut raw = Raw::default();
+        let start = Instant::now();
+        let mut offset = 0u64;
+        while start.elapsed().as_secs_f64() < secs {
+            let t0 = Instant::now();
+            let ok = file.write_all_at(&block, offset).is_ok() && durable(offset).is_ok();
+            raw.lat_ns.push(t0.elapsed().as_nanos() as u64);
+            raw.errors += u64::from(!ok);
+            offset = (offset + 4096) % (64 << 20);
+        }
+        raw.secs = start.elapsed().as_secs_f64();
+        raw.stats()
+    };
+    let fd = file.as_raw_fd();
+    let range = run(&|offset| {
+        // SAFETY: sync_file_range(2) on an open descriptor we own.
+        let rc = unsafe {
+            libc::sync_file_range(
+                fd,
+                offset as libc::off64_t,
+                4096,
+                libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                    | libc::SYNC_FILE_RANGE_WRITE
+                    | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    });
+    let datasync = run(&|_| file.sync_data());
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    (range, datasync)
+}
+
+/// One record committed, then `Store::flush`, serially: the two halves of
+/// a create's storage cost.
+fn commit_flush_probe(ctx: &Ctx, opened: &Opened, secs: f64) -> (Stats, Stats) {
+    let (mut commits, mut flushes) = (Raw::default(), Raw::default());
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed().as_secs_f64() < secs {
+        let (record, _) = build_record(
+            opened,
+            format!("probe-{}", n / 50),
+            format!("probe {n}"),
+            ctx.base,
+        );
+        n += 1;
+        let t0 = Instant::now();
+        commit(opened, &record);
+        let t1 = Instant::now();
+        let ok = ctx
+            .client_rt
+            .block_on(opened.engine.store().flush())
+            .is_ok();
+        commits.lat_ns.push((t1 - t0).as_nanos() as u64);
+        flushes.lat_ns.push(t1.elapsed().as_nanos() as u64);
+        flushes.errors += u64::from(!ok);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    commits.secs = secs;
+    flushes.secs = secs;
+    (commits.stats(), flushes.stats())
+}
+
+/// 4: acknowledged creates per second.
+fn durable_writes(ctx: &mut Ctx) {
+    eprintln!("[bench] durable writes");
+    let section = "4 durable writes";
+    let dir = ctx.work.path().join("writes");
+    let opened = open(&dir, ctx.s.cache_mb, Arc::new(SystemClock));
+    let probe_secs = ctx.s.secs.min(1.0);
+    let (range, datasync) = disk_probe(&dir, probe_secs);
+    ctx.report.info(
+        section,
+        "disk floor: 4 KiB pwrite + sync_file_range, serial",
+        &range,
+    );
+    ctx.report.info(
+        section,
+        "disk floor: 4 KiB pwrite + fdatasync, serial",
+        &datasync,
+    );
+    let (commits, flushes) = commit_flush_probe(ctx, &opened, probe_secs);
+    ctx.report.info(
+        section,
+        "Store::commit of 1 record (7-tree transaction), serial",
+        &commits,
+    );
+    ctx.report.info(
+        section,
+        "Store::flush after that commit (group-commit thread)",
+        &flushes,
+    );
+    let admin = serve(
+        &ctx.server_rt,
+        tonic::transport::Server::builder()
+            .add_service(AdminService::new(opened.engine.clone()).into_server()),
+    );
+    let serial = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 1, "serial");
+    ctx.report.info(
+        section,
+        "CreateCredential, 1 caller (1 flush per create)",
+        &serial,
+    );
+    let concurrent = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 64, "c64");
+    let pass = concurrent.throughput >= 2_000.0 && concurrent.errors == 0;
+    ctx.report.push(Row {
+        section,
+        scenario: format!("CreateCredential, 64 callers, {} conn", channels_for(64)),
+        throughput: rate(concurrent.throughput),
+        p50: micros(concurrent.p50_us),
+        p99: micros(concurrent.p99_us),
+        versus: format!(
+            "{:.1}x serial",
+            ratio(concurrent.throughput, serial.throughput)
+        ),
+        goal: ">= 2,000/s".to_string(),
+        pass: Some(pass),
+        json: json!({
+            "serial": serial.json(),
+            "concurrent64": concurrent.json(),
+            "speedup": round3(ratio(concurrent.throughput, serial.throughput)),
+        }),
+    });
+    if !pass {
+        ctx.report.findings.push(format!(
+            "durable writes: {:.0} acknowledged creates/s with 64 callers (goal 2,000/s: {:.0}% of it); serial {:.0}/s; one Store::flush after one commit takes p50 {} (disk floor p50 {}); errors {}",
+            concurrent.throughput,
+            100.0 * concurrent.throughput / 2_000.0,
+            serial.throughput,
+            micros(flushes.p50_us),
+            micros(range.p50_us),
+            concurrent.errors
+        ));
+    }
+    admin.shutdown(&ctx.server_rt);
+    let direct = direct_create(&ctx.client_rt, &ctx.s, &opened.engine, 64);
+    ctx.report.push(Row {
+        section,
+        scenario: "Engine::create direct, 64 tasks (no gRPC)".to_string(),
+        throughput: rate(direct.throughput),
+        p50: micros(direct.p50_us),
+        p99: micros(direct.p99_us),
+        versus: format!(
+            "{:.2}x gRPC c=64",
+            ratio(direct.throughput, concurrent.throughput)
+        ),
+        goal: String::new(),
+        pass: None,
+        json: direct.json(),
+    });
+    ctx.extra.insert(
+        "writes_store_size_on_disk_bytes".to_string(),
+        json!(opened.engine.store().size_on_disk().ok()),
+    );
+    drop(opened);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One timed sweep; returns (seconds, due events, records touched).
+fn timed_sweep(rt: &Runtime, sweeper: &Engine) -> (f64, usize, usize) {
+    let started = Instant::now();
+    let report = rt.block_on(sweeper.sweep()).expect("sweep");
+    (
+        started.elapsed().as_secs_f64(),
+        report.due_events,
+        report.records_touched,
+    )
+}
+
+/// 3, small half: a fresh store of `due` credentials, all due.
+fn sweep_small_round(ctx: &Ctx, round: usize) -> f64 {
+    let dir = ctx.work.path().join(format!("sweep-small-{round}"));
+    let opened = open(&dir, ctx.s.cache_mb, Arc::new(SystemClock));
+    let filled = fill(
+        &ctx.client_rt,
+        &opened,
+        ctx.base,
+        &FillPlan {
+            normal: 0,
+            due_groups: 1,
+            due_per_group: ctx.s.due,
+            sample: 1,
+        },
+    );
+    let clock = Arc::new(ManualClock::new(
+        filled.due_at[0] + chrono::Duration::seconds(1),
+    ));
+    let sweeper = engine_with_clock(&opened, clock);
+    let (secs, due, touched) = timed_sweep(&ctx.client_rt, &sweeper);
+    assert_eq!(touched, ctx.s.due, "every due credential is swept");
+    assert!(due >= ctx.s.due);
+    drop(sweeper);
+    drop(opened);
+    let _ = std::fs::remove_dir_all(&dir);
+    secs
+}
+
+/// (median, min, max)
+fn spread(times: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (
+        sorted[sorted.len() / 2],
+        sorted.first().copied().unwrap_or(f64::NAN),
+        sorted.last().copied().unwrap_or(f64::NAN),
+    )
+}
+
+fn daemon_config(work: &Path, data_dir: &Path, cache_mb: u64) -> PathBuf {
+    let path = work.join("credd.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nlog_filter = \"info\"\n\n[storage]\ncache_capacity_mb = {cache_mb}\n",
+            data_dir.display()
+        ),
+    )
+    .expect("write daemon config");
+    path
+}
+
+fn footprint_row(
+    report: &mut Report,
+    scenario: String,
+    value: String,
+    second: String,
+    goal: &str,
+    pass: Option<bool>,
+    json: Value,
+) {
+    report.push(Row {
+        section: "5 footprint",
+        scenario,
+        throughput: String::new(),
+        p50: value,
+        p99: second,
+        versus: String::new(),
+        goal: goal.to_string(),
+        pass,
+        json,
+    });
+}
+
+/// 5 on the large store: the real credd binary, started three times.
+fn daemon_footprint(ctx: &mut Ctx, data_dir: &Path, n: usize, keys: &Arc<Vec<String>>) -> Stats {
+    let s = &ctx.s;
+    let config_path = daemon_config(ctx.work.path(), data_dir, s.cache_mb);
+    let log = ctx.work.path().join("credd-daemon.log");
+    eprintln!("[bench] starting credd on the large store");
+    let daemon = start_daemon(ctx.work.path(), &config_path, &log);
+    let first_ready = daemon.ready_secs;
+    let rss_ready = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
+    let on_daemon = grpc_verify(&ctx.client_rt, s, daemon.addr, 16, keys);
+    let rss_loaded = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
+    let hwm_loaded = proc_status_kib(daemon.pid(), "VmHWM:").unwrap_or(0);
+    let stop_secs = daemon.terminate();
+    let daemon = start_daemon(ctx.work.path(), &config_path, &log);
+    let second_ready = daemon.ready_secs;
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_idle = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
+    daemon.kill9();
+    let daemon = start_daemon(ctx.work.path(), &config_path, &log);
+    let third_ready = daemon.ready_secs;
+    let after_crash = ctx.client_rt.block_on(async {
+        let channels = connect(daemon.addr, 1).await;
+        drive(
+            1,
+            Duration::ZERO,
+            Duration::from_millis(300),
+            verify_op(channels, keys.clone()),
+        )
+        .await
+        .stats()
+    });
+    let stop_secs_2 = daemon.terminate();
+
+    let label = count_label(n);
+    for (what, secs) in [
+        ("credd start after the bench closed the store", first_ready),
+        ("credd restart after SIGTERM", second_ready),
+        ("credd restart after SIGKILL", third_ready),
+    ] {
+        let pass = secs < 3.0;
+        footprint_row(
+            &mut ctx.report,
+            format!("{what}: spawn -> READY, {label} creds"),
+            format!("{secs:.2} s"),
+            String::new(),
+            "< 3 s",
+            Some(pass),
+            json!({"ready_secs": round3(secs), "records": n}),
+        );
+        if !pass {
+            ctx.report.findings.push(format!(
+                "{what}: {secs:.2} s to READY with {label} credentials (goal < 3 s, {:.1}x over)",
+                secs / 3.0
+            ));
+        }
+    }
+    if after_crash.errors > 0 || after_crash.ops == 0 {
+        ctx.report.findings.push(format!(
+            "after the SIGKILL restart, {} of {} Verify calls did not answer VALID",
+            after_crash.errors, after_crash.ops
+        ));
+    }
+    footprint_row(
+        &mut ctx.report,
+        format!(
+            "credd VmRSS at READY / idle after restart, cache_capacity_mb={}",
+            s.cache_mb
+        ),
+        format!("{:.0} MiB", mib(rss_ready)),
+        format!("{:.0} MiB", mib(rss_idle)),
+        "",
+        None,
+        json!({"vm_rss_ready_kib": rss_ready, "vm_rss_idle_after_restart_kib": rss_idle}),
+    );
+    let pass = rss_loaded < 400 * 1024 && hwm_loaded < 400 * 1024;
+    footprint_row(
+        &mut ctx.report,
+        format!(
+            "credd VmRSS / VmHWM after {:.1} s of Verify c=16, {label} creds",
+            s.secs + s.warmup
+        ),
+        format!("{:.0} MiB", mib(rss_loaded)),
+        format!("{:.0} MiB peak", mib(hwm_loaded)),
+        "< 400 MiB",
+        Some(pass),
+        json!({"vm_rss_kib": rss_loaded, "vm_hwm_kib": hwm_loaded, "cache_capacity_mb": s.cache_mb}),
+    );
+    if !pass {
+        ctx.report.findings.push(format!(
+            "RSS with {label} credentials: {:.0} MiB (peak {:.0} MiB), goal < 400 MiB",
+            mib(rss_loaded),
+            mib(hwm_loaded)
+        ));
+    }
+    footprint_row(
+        &mut ctx.report,
+        "credd SIGTERM -> exit: after load / after crash restart".to_string(),
+        format!("{stop_secs:.2} s"),
+        format!("{stop_secs_2:.2} s"),
+        "",
+        None,
+        json!({"after_load_secs": round3(stop_secs), "after_crash_restart_secs": round3(stop_secs_2)}),
+    );
+    on_daemon
+}
+
+/// 2 (large half), 3, 5.
+fn large(ctx: &mut Ctx, small: &SmallStore) {
+    let due_total = ctx.s.rounds * ctx.s.due;
+    let normal = ctx.s.large.saturating_sub(due_total);
+    eprintln!("[bench] filling the large store ({normal} + {due_total} credentials due later)");
+    let data_dir = ctx.work.path().join("large");
+    let opened = open(&data_dir, ctx.s.cache_mb, Arc::new(SystemClock));
+    let filled = fill(
+        &ctx.client_rt,
+        &opened,
+        ctx.base,
+        &FillPlan {
+            normal,
+            due_groups: ctx.s.rounds,
+            due_per_group: ctx.s.due,
+            sample: ctx.s.sample,
+        },
+    );
+    let n = filled.records;
+    let label = count_label(n);
+    let bench_rss = proc_status_kib(std::process::id(), "VmRSS:").unwrap_or(0);
+    let disk = opened.engine.store().size_on_disk().unwrap_or(0);
+    ctx.report.push(Row {
+        section: "5 footprint",
+        scenario: format!(
+            "fill {label} via Store::commit, {} threads, 1 flush at the end",
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        ),
+        throughput: rate(n as f64 / filled.secs),
+        p50: format!("{:.1} s", filled.secs),
+        p99: String::new(),
+        versus: format!("{:.0} MiB on disk", disk as f64 / 1_048_576.0),
+        goal: String::new(),
+        pass: None,
+        json: json!({"records": n, "secs": round3(filled.secs), "size_on_disk_bytes": disk}),
+    });
+    footprint_row(
+        &mut ctx.report,
+        "bench process VmRSS after the fill (includes the bench's own memory)".to_string(),
+        format!("{:.0} MiB", mib(bench_rss)),
+        String::new(),
+        "",
+        None,
+        json!({"vm_rss_kib": bench_rss}),
+    );
+    drop(opened);
+    let keys = Arc::new(filled.sample);
+
+    let on_daemon = daemon_footprint(ctx, &data_dir, n, &keys);
+
+    // In-process again: reopen, Verify against both sizes, sweep.
+    let reopen_started = Instant::now();
+    let opened = open(&data_dir, ctx.s.cache_mb, Arc::new(SystemClock));
+    let listener = ctx
+        .server_rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let reopen_secs = reopen_started.elapsed().as_secs_f64();
+    drop(listener);
+    footprint_row(
+        &mut ctx.report,
+        format!("in-process reopen: open_engine + bind, {label} creds"),
+        format!("{reopen_secs:.2} s"),
+        String::new(),
+        "",
+        None,
+        json!({"secs": round3(reopen_secs)}),
+    );
+    let server = serve(
+        &ctx.server_rt,
+        tonic::transport::Server::builder()
+            .add_service(VerifierService::new(opened.engine.clone()).into_server()),
+    );
+    eprintln!("[bench] flat in store size");
+    let (small_grpc, large_grpc) = compare_grpc_verify(
+        &ctx.client_rt,
+        &ctx.s,
+        16,
+        (small.server.addr, &small.keys),
+        (server.addr, &keys),
+    );
+    server.shutdown(&ctx.server_rt);
+    let (small_direct, large_direct) = compare_direct_verify(
+        &ctx.s,
+        (&small.opened.engine, &small.keys),
+        (&opened.engine, &keys),
+    );
+    let section2 = "2 flat in store size";
+    flat_rows(
+        &mut ctx.report,
+        section2,
+        &format!("Verify gRPC c=16, {} conn", channels_for(16)),
+        (&small.label, &small_grpc),
+        (&label, &large_grpc),
+    );
+    flat_rows(
+        &mut ctx.report,
+        section2,
+        "Engine::verify direct, 1 thread",
+        (&small.label, &small_direct),
+        (&label, &large_direct),
+    );
+    ctx.report.push(Row {
+        section: section2,
+        scenario: format!("Verify gRPC c=16 against the credd process, {label}"),
+        throughput: rate(on_daemon.throughput),
+        p50: micros(on_daemon.p50_us),
+        p99: micros(on_daemon.p99_us),
+        versus: format!(
+            "{:.2}x in-process {label}",
+            ratio(on_daemon.throughput, large_grpc.throughput)
+        ),
+        goal: String::new(),
+        pass: None,
+        json: on_daemon.json(),
+    });
+
+    // Sweep: a small round, then a large round, alternately.
+    eprintln!(
+        "[bench] sweep: {} rounds of {} due among {} vs among {n}",
+        ctx.s.rounds, ctx.s.due, ctx.s.due
+    );
+    let clock = Arc::new(ManualClock::new(ctx.base));
+    let sweeper = engine_with_clock(&opened, clock.clone());
+    let (mut small_times, mut large_times) = (Vec::new(), Vec::new());
+    for (round, at) in filled.due_at.iter().enumerate() {
+        small_times.push(sweep_small_round(ctx, round));
+        clock.set(*at + chrono::Duration::seconds(1));
+        let (secs, due, touched) = timed_sweep(&ctx.client_rt, &sweeper);
+        assert_eq!(touched, ctx.s.due, "exactly one group is due per round");
+        assert!(due >= ctx.s.due);
+        large_times.push(secs);
+    }
+    let (small_med, small_min, small_max) = spread(&small_times);
+    let (large_med, large_min, large_max) = spread(&large_times);
+    let section3 = "3 sweep cost O(due)";
+    let due_label = count_label(ctx.s.due);
+    ctx.report.push(Row {
+        section: section3,
+        scenario: format!("sweep {due_label} due among {due_label} (fresh store each round)"),
+        throughput: rate(ctx.s.due as f64 / small_med),
+        p50: format!("{:.1} ms", small_med * 1e3),
+        p99: format!("max {:.1} ms", small_max * 1e3),
+        versus: "baseline".to_string(),
+        goal: String::new(),
+        pass: None,
+        json: json!({"rounds_secs": small_times, "median_secs": round3(small_med), "min_secs": round3(small_min), "max_secs": round3(small_max)}),
+    });
+    let r = ratio(large_med, small_med);
+    let pass = r <= 2.0;
+    ctx.report.push(Row {
+        section: section3,
+        scenario: format!("sweep {due_label} due among {label}"),
+        throughput: rate(ctx.s.due as f64 / large_med),
+        p50: format!("{:.1} ms", large_med * 1e3),
+        p99: format!("max {:.1} ms", large_max * 1e3),
+        versus: format!("{r:.2}x time"),
+        goal: "<= 2x".to_string(),
+        pass: Some(pass),
+        json: json!({"rounds_secs": large_times, "median_secs": round3(large_med), "min_secs": round3(large_min), "max_secs": round3(large_max), "time_ratio": round3(r)}),
+    });
+    if !pass {
+        ctx.report.findings.push(format!(
+            "sweep: {due_label} due among {label} takes {r:.2}x the time of {due_label} due among {due_label} (goal <= 2x); medians {:.1} ms vs {:.1} ms",
+            large_med * 1e3,
+            small_med * 1e3
+        ));
+    }
+    drop(sweeper);
+    drop(opened);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+fn flat_rows(
+    report: &mut Report,
+    section: &'static str,
+    what: &str,
+    small: (&str, &Stats),
+    large: (&str, &Stats),
+) {
+    report.info(section, format!("{what}, {} creds", small.0), small.1);
+    let thr = ratio(small.1.throughput, large.1.throughput);
+    let p99 = ratio(large.1.p99_us, small.1.p99_us);
+    let pass = thr <= 1.2 && large.1.errors == 0;
+    report.push(Row {
+        section,
+        scenario: format!("{what}, {} creds", large.0),
+        throughput: rate(large.1.throughput),
+        p50: micros(large.1.p50_us),
+        p99: micros(large.1.p99_us),
+        versus: format!("{}/{} thr {thr:.2}x, p99 {p99:.2}x", small.0, large.0),
+        goal: "thr within 1.2x".to_string(),
+        pass: Some(pass),
+        json: json!({
+            "small": small.1.json(),
+            "large": large.1.json(),
+            "small_over_large_throughput": round3(thr),
+            "large_over_small_p99": round3(p99),
+        }),
+    });
+    if !pass {
+        report.findings.push(format!(
+            "{what}: {} has {thr:.2}x less throughput than {} (goal within 1.2x), p99 {p99:.2}x; errors {}",
+            large.0, small.0, large.1.errors
+        ));
+    }
+}
+
+/// The optional 10M point of scenario 2 (`CREDD_BENCH_HUGE`).
+fn huge(ctx: &mut Ctx, small: &SmallStore) {
+    eprintln!(
+        "[bench] filling the huge store ({} credentials)",
+        ctx.s.huge
+    );
+    let dir = ctx.work.path().join("huge");
+    let opened = open(&dir, ctx.s.cache_mb, Arc::new(SystemClock));
+    let filled = fill(
+        &ctx.client_rt,
+        &opened,
+        ctx.base,
+        &FillPlan {
+            normal: ctx.s.huge,
+            due_groups: 0,
+            due_per_group: 0,
+            sample: ctx.s.sample,
+        },
+    );
+    let keys = Arc::new(filled.sample);
+    let label = count_label(filled.records);
+    let server = serve(
+        &ctx.server_rt,
+        tonic::transport::Server::builder()
+            .add_service(VerifierService::new(opened.engine.clone()).into_server()),
+    );
+    let (small_grpc, grpc) = compare_grpc_verify(
+        &ctx.client_rt,
+        &ctx.s,
+        16,
+        (small.server.addr, &small.keys),
+        (server.addr, &keys),
+    );
+    server.shutdown(&ctx.server_rt);
+    let (small_direct, direct) = compare_direct_verify(
+        &ctx.s,
+        (&small.opened.engine, &small.keys),
+        (&opened.engine, &keys),
+    );
+    let section = "2 flat in store size";
+    flat_rows(
+        &mut ctx.report,
+        section,
+        &format!("Verify gRPC c=16, {} conn", channels_for(16)),
+        (&small.label, &small_grpc),
+        (&label, &grpc),
+    );
+    flat_rows(
+        &mut ctx.report,
+        section,
+        "Engine::verify direct, 1 thread",
+        (&small.label, &small_direct),
+        (&label, &direct),
+    );
+    ctx.extra.insert(
+        "huge_fill".to_string(),
+        json!({"records": filled.records, "secs": round3(filled.secs)}),
+    );
+    drop(opened);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn runtime(name: &str) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn main() {
+    let s = Settings::from_env();
+    let work = tempfile::Builder::new()
+        .prefix("credd-bench-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("work dir");
+    // Like the daemon's default: info to a log file (the hot paths log
+    // nothing at info; creates log one line each, as in the daemon).
+    let log_file = std::fs::File::create(work.path().join("bench.log")).expect("bench log");
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(Mutex::new(log_file))
+        .with_ansi(false)
+        .init();
+    let started = Instant::now();
+    let load_start = loadavg();
+    eprintln!(
+        "[bench] credd bench: large={} small={} huge={} secs={} warmup={} due={} rounds={} cache={} MiB; work dir {}; loadavg {load_start}",
+        s.large,
+        s.small,
+        s.huge,
+        s.secs,
+        s.warmup,
+        s.due,
+        s.rounds,
+        s.cache_mb,
+        work.path().display()
+    );
+    let mut ctx = Ctx {
+        server_rt: runtime("server"),
+        client_rt: runtime("client"),
+        base: SystemClock.now(),
+        work,
+        report: Report::default(),
+        extra: serde_json::Map::new(),
+        s,
+    };
+
+    let small = small_store(&mut ctx);
+    transport(&mut ctx, &small);
+    durable_writes(&mut ctx);
+    large(&mut ctx, &small);
+    if ctx.s.huge > 0 {
+        huge(&mut ctx, &small);
+    }
+    small.server.shutdown(&ctx.server_rt);
+    drop(small.opened);
+
+    let wall = started.elapsed().as_secs_f64();
+    let load_end = loadavg();
+    print_and_write(&ctx, wall, &load_start, &load_end);
+}
+
+fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: &str) {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec![
+            "section",
+            "scenario",
+            "throughput",
+            "p50",
+            "p99",
+            "vs baseline",
+            "goal",
+            "result",
+        ]);
+    for row in &ctx.report.rows {
+        table.add_row(vec![
+            row.section.to_string(),
+            row.scenario.clone(),
+            row.throughput.clone(),
+            row.p50.clone(),
+            row.p99.clone(),
+            row.versus.clone(),
+            row.goal.clone(),
+            match row.pass {
+                Some(true) => "PASS".to_string(),
+                Some(false) => "MISS".to_string(),
+                None => "info".to_string(),
+            },
+        ]);
+    }
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!();
+    println!(
+        "credd benchmark: {cores} cores, {:.0} s wall, loadavg at start {load_start} / end {load_end}",
+        wall
+    );
+    println!("{table}");
+    println!("Notes:");
+    println!(
+        "- Closed loop: each caller sends its next request when the previous one is answered. Client and server share this machine's cores (separate 2-thread tokio runtimes, loopback TCP, servers built like the daemon's). Paired rows (no-op/Verify, small/large store) run in {} alternating segments totalling {} s each, after {} s of warm-up.",
+        ctx.s.segments, ctx.s.secs, ctx.s.warmup
+    );
+    println!(
+        "- 1: the no-op server implements credd's generated CredentialVerifier and returns a fixed VALID response of the same shape, with no lookup; Verify is the real VerifierService over an Engine on a sled store (cache_capacity_mb={}).",
+        ctx.s.cache_mb
+    );
+    println!(
+        "- 2: Verify of random keys drawn from up to {} plaintexts kept at fill time, spread evenly over the store, each VALID with one required scope; 'direct' is Engine::verify in a loop on one thread (no transport). Stores are filled with Store::commit (no audit rows).",
+        ctx.s.sample
+    );
+    println!(
+        "- 3: per round, one group of {} credentials falls due (inactivity disable) and Engine::sweep runs with a manual clock just past it; its time includes its per-batch flushes. The large store holds every round's group from the start.",
+        ctx.s.due
+    );
+    println!(
+        "- 4: CreateCredential over gRPC to the real AdminService; each answer comes after Store::flush (group commit), so every counted create is acknowledged durable. Serial: one caller, one flush per create. The probe rows time the pieces serially."
+    );
+    println!(
+        "- 5: the real credd binary ({}) on the large store; READY is its sd_notify datagram on a socket the bench listens on, timed from spawn (OS page cache warm: the store was just written). RSS is VmRSS/VmHWM from /proc/<pid>/status of that process alone.",
+        env!("CARGO_BIN_EXE_credd")
+    );
+    if !ctx.report.findings.is_empty() {
+        println!("Missed goals:");
+        for finding in &ctx.report.findings {
+            println!("- {finding}");
+        }
+    }
+
+    let rows: Vec<Value> = ctx
+        .report
+        .rows
+        .iter()
+        .map(|row| {
+            json!({
+                "section": row.section,
+                "scenario": row.scenario,
+                "throughput": row.throughput,
+                "p50": row.p50,
+                "p99": row.p99,
+                "vs_baseline": row.versus,
+                "goal": row.goal,
+                "pass": row.pass,
+                "data": row.json,
+            })
+        })
+        .collect();
+    let out = json!({
+        "generated_at": Utc::now().to_rfc3339(),
+        "machine": {"cores": cores, "loadavg_start": load_start, "loadavg_end": load_end},
+        "wall_secs": round3(wall),
+        "settings": {
+            "large": ctx.s.large,
+            "small": ctx.s.small,
+            "huge": ctx.s.huge,
+            "secs": ctx.s.secs,
+            "warmup_secs": ctx.s.warmup,
+            "due": ctx.s.due,
+            "sweep_rounds": ctx.s.rounds,
+            "cache_capacity_mb": ctx.s.cache_mb,
+            "sample": ctx.s.sample,
+        },
+        "rows": rows,
+        "missed": ctx.report.findings,
+        "extra": ctx.extra,
+    });
+    if let Some(parent) = ctx.s.json.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(
+        &ctx.s.json,
+        serde_json::to_string_pretty(&out).expect("json"),
+    )
+    .expect("write json");
+    println!("JSON: {}", ctx.s.json.display());
+}
