@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{error, info, warn};
 
@@ -157,12 +158,22 @@ pub async fn run_with_clock(
     });
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    // Small unary answers must not wait for Nagle's algorithm (40 ms stalls
+    // against delayed ACKs).
+    let incoming = TcpListenerStream::new(listener).map(|connection| {
+        if let Ok(stream) = &connection {
+            if let Err(e) = stream.set_nodelay(true) {
+                warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        }
+        connection
+    });
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(AdminService::new(engine.clone()).into_server())
         .add_service(VerifierService::new(engine.clone()).into_server())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        .serve_with_incoming_shutdown(incoming, async {
             let _ = server_stopped.await;
         });
     let mut server = tokio::spawn(server);

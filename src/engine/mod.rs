@@ -550,7 +550,14 @@ impl Engine {
                 .get(id)?
                 .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
             let (new, detail) = match decide(&current, now)? {
-                Change::Unchanged => return Ok(Some(self.view(current, now))),
+                Change::Unchanged => {
+                    // What we read may be another caller's change that is
+                    // committed but not yet flushed: answering OK before it
+                    // is on disk would acknowledge something a crash can
+                    // still undo.
+                    self.store.flush().await?;
+                    return Ok(Some(self.view(current, now)));
+                }
                 Change::Update(new, detail) => {
                     let mut new = *new;
                     new.updated_at = now;
