@@ -22,9 +22,14 @@
 //! Environment (all optional): `CREDD_BENCH_LARGE` (1000000),
 //! `CREDD_BENCH_SMALL` (10000), `CREDD_BENCH_HUGE` (0 = skip; e.g. 10000000),
 //! `CREDD_BENCH_SECS` (3), `CREDD_BENCH_WARMUP_SECS` (0.5),
-//! `CREDD_BENCH_DUE` (1000), `CREDD_BENCH_SWEEP_ROUNDS` (5),
-//! `CREDD_BENCH_CACHE_MB` (256), `CREDD_BENCH_SAMPLE` (100000),
-//! `CREDD_BENCH_JSON` (target/credd-bench.json).
+//! `CREDD_BENCH_DUE` (1000), `CREDD_BENCH_SWEEP_ROUNDS` (5), `CREDD_BENCH_SEGMENTS` (6),
+//! `CREDD_BENCH_CACHE_MB` (256: sled cache of every measured store and of
+//! the daemon), `CREDD_BENCH_FILL_CACHE_MB` (same as CACHE_MB: sled cache
+//! while filling the large store only), `CREDD_BENCH_DIAG_CACHE_MB` (1024: a diagnostic
+//! rerun of direct Verify on the large store with this cache; 0 skips it),
+//! `CREDD_BENCH_SAMPLE` (100000),
+//! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
+//! (comma list of transport, writes, large, huge; default all).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -73,8 +78,11 @@ struct Settings {
     rounds: usize,
     segments: usize,
     cache_mb: u64,
+    fill_cache_mb: u64,
+    diag_cache_mb: u64,
     sample: usize,
     json: PathBuf,
+    only: Vec<String>,
 }
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -100,12 +108,30 @@ impl Settings {
             warmup: env_or("CREDD_BENCH_WARMUP_SECS", 0.5),
             due: env_or("CREDD_BENCH_DUE", 1_000),
             rounds: env_or("CREDD_BENCH_SWEEP_ROUNDS", 5).max(1),
-            segments: env_or("CREDD_BENCH_SEGMENTS", 3).max(1),
+            segments: env_or("CREDD_BENCH_SEGMENTS", 6).max(1),
             cache_mb: env_or("CREDD_BENCH_CACHE_MB", 256),
+            fill_cache_mb: env_or(
+                "CREDD_BENCH_FILL_CACHE_MB",
+                env_or("CREDD_BENCH_CACHE_MB", 256),
+            ),
+            diag_cache_mb: env_or("CREDD_BENCH_DIAG_CACHE_MB", 1024),
             sample: env_or("CREDD_BENCH_SAMPLE", 100_000).max(1),
             json: std::env::var_os("CREDD_BENCH_JSON")
                 .map_or_else(|| target.join("credd-bench.json"), PathBuf::from),
+            only: std::env::var("CREDD_BENCH_ONLY")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
+    }
+
+    /// Whether a part (`transport`, `writes`, `large`, `huge`) is to run.
+    fn runs(&self, part: &str) -> bool {
+        (self.only.is_empty() && (part != "huge" || self.huge > 0))
+            || self.only.iter().any(|p| p == part)
     }
 
     fn measure(&self) -> Duration {
@@ -131,6 +157,9 @@ struct Stats {
     p50_us: f64,
     p99_us: f64,
     max_us: f64,
+    /// Process CPU time (every thread: client, server, sled) per call,
+    /// warm-up calls included.
+    cpu_us_per_op: f64,
 }
 
 impl Stats {
@@ -151,6 +180,7 @@ impl Stats {
             p50_us: pct(0.50),
             p99_us: pct(0.99),
             max_us: lat_ns.last().map_or(f64::NAN, |v| *v as f64 / 1_000.0),
+            cpu_us_per_op: f64::NAN,
         }
     }
 
@@ -163,6 +193,7 @@ impl Stats {
             "p50_us": round3(self.p50_us),
             "p99_us": round3(self.p99_us),
             "max_us": round3(self.max_us),
+            "process_cpu_us_per_op": round3(self.cpu_us_per_op),
         })
     }
 }
@@ -379,7 +410,8 @@ fn commit(opened: &Opened, record: &CredentialRecord) {
 fn fill(rt: &Runtime, opened: &Opened, base: DateTime<Utc>, plan: &FillPlan) -> Filled {
     let started = Instant::now();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let every = (plan.normal / plan.sample).max(1);
+    let every = plan.normal.div_ceil(plan.sample).max(1);
+    let keep_per_thread = plan.sample.div_ceil(threads);
     let normal_created = base - chrono::Duration::days(1);
     let progress_every = 100_000;
     let mut sample = Vec::new();
@@ -388,7 +420,8 @@ fn fill(rt: &Runtime, opened: &Opened, base: DateTime<Utc>, plan: &FillPlan) -> 
             .map(|t| {
                 scope.spawn(move || {
                     let mut kept = Vec::new();
-                    for i in (t..plan.normal).step_by(threads) {
+                    // The k-th record of this thread is kept when k % every == 0.
+                    for (k, i) in (t..plan.normal).step_by(threads).enumerate() {
                         let (record, secret) = build_record(
                             opened,
                             format!("acct-{:07}", i / 100),
@@ -396,7 +429,7 @@ fn fill(rt: &Runtime, opened: &Opened, base: DateTime<Utc>, plan: &FillPlan) -> 
                             normal_created,
                         );
                         commit(opened, &record);
-                        if i % every == 0 && kept.len() < plan.sample {
+                        if k % every == 0 && kept.len() < keep_per_thread {
                             kept.push(secret.expose().to_string());
                         }
                         if t == 0 && i > 0 && i % progress_every < threads {
@@ -500,18 +533,28 @@ struct Served {
 }
 
 fn serve(rt: &Runtime, router: Router) -> Served {
+    serve_with(rt, router, false)
+}
+
+/// [`serve`]; with `nodelay`, accepted sockets get TCP_NODELAY (a diagnostic
+/// variant: the daemon passes its listener stream to tonic unchanged, so its
+/// accepted sockets keep Nagle's algorithm on).
+fn serve_with(rt: &Runtime, router: Router, nodelay: bool) -> Served {
+    use tokio_stream::StreamExt;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let _guard = rt.enter();
-    let task = rt.spawn(router.serve_with_incoming_shutdown(
-        tokio_stream::wrappers::TcpListenerStream::new(listener),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(move |stream| {
+        if nodelay && let Ok(stream) = &stream {
+            let _ = stream.set_nodelay(true);
+        }
+        stream
+    });
+    let task = rt.spawn(router.serve_with_incoming_shutdown(incoming, async {
+        let _ = stopped.await;
+    }));
     Served {
         addr,
         stop: Some(stop),
@@ -560,6 +603,10 @@ struct Raw {
     lat_ns: Vec<u64>,
     errors: u64,
     secs: f64,
+    /// Calls made, warm-up included.
+    all_ops: u64,
+    /// Process CPU seconds over the same span, warm-up included.
+    cpu_secs: f64,
 }
 
 impl Raw {
@@ -567,16 +614,34 @@ impl Raw {
         self.lat_ns.extend(other.lat_ns);
         self.errors += other.errors;
         self.secs += other.secs;
+        self.all_ops += other.all_ops;
+        self.cpu_secs += other.cpu_secs;
     }
 
     fn stats(self) -> Stats {
-        Stats::from_latencies(self.lat_ns, self.errors, self.secs)
+        let cpu_us_per_op = self.cpu_secs * 1e6 / self.all_ops.max(1) as f64;
+        let mut stats = Stats::from_latencies(self.lat_ns, self.errors, self.secs);
+        stats.cpu_us_per_op = cpu_us_per_op;
+        stats
     }
+}
+
+/// CPU time of this whole process so far (user + system, all threads).
+fn process_cpu_secs() -> f64 {
+    // SAFETY: getrusage(2) fills the struct we pass; nothing else is touched.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// `concurrency` callers in a closed loop for warmup + measure; only calls
 /// started after the warmup are counted.
 async fn drive(concurrency: usize, warmup: Duration, measure: Duration, op: Op) -> Raw {
+    let cpu_before = process_cpu_secs();
     let start = Instant::now() + warmup;
     let end = start + measure;
     let mut handles = Vec::with_capacity(concurrency);
@@ -601,18 +666,20 @@ async fn drive(concurrency: usize, warmup: Duration, measure: Duration, op: Op) 
                     last = last.max(t1);
                 }
             }
-            (lat, errors, last)
+            (lat, errors, last, n)
         }));
     }
     let mut raw = Raw::default();
     let mut last = start;
     for handle in handles {
-        let (lat, e, l) = handle.await.expect("load task");
+        let (lat, e, l, n) = handle.await.expect("load task");
         raw.lat_ns.extend(lat);
         raw.errors += e;
+        raw.all_ops += n;
         last = last.max(l);
     }
     raw.secs = last.saturating_duration_since(start).as_secs_f64();
+    raw.cpu_secs = process_cpu_secs() - cpu_before;
     raw
 }
 
@@ -713,6 +780,7 @@ fn compare_grpc_verify(
 /// `Engine::verify` called in a loop on this thread: the store's cost alone.
 fn direct_verify(engine: &Engine, keys: &[String], warmup: Duration, measure: Duration) -> Raw {
     let scopes = vec![SCOPES[0].to_string()];
+    let cpu_before = process_cpu_secs();
     let warm_end = Instant::now() + warmup;
     let mut n = 0u64;
     while Instant::now() < warm_end {
@@ -739,6 +807,8 @@ fn direct_verify(engine: &Engine, keys: &[String], warmup: Duration, measure: Du
         raw.errors += u64::from(!ok);
     }
     raw.secs = start.elapsed().as_secs_f64();
+    raw.all_ops = n;
+    raw.cpu_secs = process_cpu_secs() - cpu_before;
     raw
 }
 
@@ -799,11 +869,16 @@ fn grpc_create(
 
 fn direct_create(rt: &Runtime, s: &Settings, engine: &Arc<Engine>, concurrency: usize) -> Stats {
     let engine = engine.clone();
+    let run: &'static str = if concurrency == 1 {
+        "direct1"
+    } else {
+        "direct"
+    };
     rt.block_on(async {
         let op: Op = Arc::new(move |w, n| {
             let engine = engine.clone();
             Box::pin(async move {
-                let request = create_request("direct", w, n);
+                let request = create_request(run, w, n);
                 engine
                     .create(
                         &Actor::anonymous_admin(),
@@ -833,6 +908,8 @@ fn direct_create(rt: &Runtime, s: &Settings, engine: &Arc<Engine>, concurrency: 
 /// A `credd` process started on a data directory, READY when returned.
 struct Daemon {
     child: Child,
+    /// Kept open so the daemon's STOPPING=1 has somewhere to go.
+    _notify: UnixDatagram,
     addr: SocketAddr,
     /// Spawn to the READY datagram.
     ready_secs: f64,
@@ -896,6 +973,7 @@ fn start_daemon(work: &Path, config_path: &Path, log: &Path) -> Daemon {
                 .expect("READY carries the address");
             return Daemon {
                 child,
+                _notify: socket,
                 addr,
                 ready_secs,
             };
@@ -1047,7 +1125,10 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
             throughput: rate(verify.throughput),
             p50: micros(verify.p50_us),
             p99: micros(verify.p99_us),
-            versus: format!("thr {thr:.2}x, p99 {p99:.2}x"),
+            versus: format!(
+                "thr {thr:.2}x, p99 {p99:.2}x, cpu/call {:+.0} µs",
+                verify.cpu_us_per_op - base.cpu_us_per_op
+            ),
             goal: "thr >= 0.8x, p99 <= 1.5x".to_string(),
             pass: Some(pass),
             json: json!({
@@ -1067,6 +1148,63 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
         }
     }
     noop.shutdown(&ctx.server_rt);
+
+    // Diagnostic: the same pair at c=64 with TCP_NODELAY on accepted sockets.
+    let noop = serve_with(
+        &ctx.server_rt,
+        tonic::transport::Server::builder().add_service(
+            pb::credential_verifier_server::CredentialVerifierServer::new(NoopVerifier {
+                response: noop_response(),
+            }),
+        ),
+        true,
+    );
+    let real = serve_with(
+        &ctx.server_rt,
+        tonic::transport::Server::builder()
+            .add_service(VerifierService::new(small.opened.engine.clone()).into_server()),
+        true,
+    );
+    let (base, verify) = compare_grpc_verify(
+        &ctx.client_rt,
+        &ctx.s,
+        64,
+        (noop.addr, &small.keys),
+        (real.addr, &small.keys),
+    );
+    noop.shutdown(&ctx.server_rt);
+    real.shutdown(&ctx.server_rt);
+    ctx.report.info(
+        section,
+        "diagnostic: no-op, c=64, server TCP_NODELAY (daemon: off)",
+        &base,
+    );
+    let thr = ratio(verify.throughput, base.throughput);
+    let p99 = ratio(verify.p99_us, base.p99_us);
+    ctx.report.push(Row {
+        section,
+        scenario: format!(
+            "diagnostic: Verify, {} creds, c=64, server TCP_NODELAY",
+            small.label
+        ),
+        throughput: rate(verify.throughput),
+        p50: micros(verify.p50_us),
+        p99: micros(verify.p99_us),
+        versus: format!(
+            "thr {thr:.2}x, p99 {p99:.2}x, cpu/call {:+.0} µs",
+            verify.cpu_us_per_op - base.cpu_us_per_op
+        ),
+        goal: String::new(),
+        pass: None,
+        json: json!({
+            "concurrency": 64,
+            "server_tcp_nodelay": true,
+            "noop": base.json(),
+            "verify": verify.json(),
+            "throughput_ratio": round3(thr),
+            "p99_ratio": round3(p99),
+        }),
+    });
 }
 
 /// Serial 4 KiB writes made durable the way sled 0.34 does on Linux
@@ -1226,6 +1364,49 @@ fn durable_writes(ctx: &mut Ctx) {
         ));
     }
     admin.shutdown(&ctx.server_rt);
+    let admin = serve_with(
+        &ctx.server_rt,
+        tonic::transport::Server::builder()
+            .add_service(AdminService::new(opened.engine.clone()).into_server()),
+        true,
+    );
+    let serial_nodelay = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 1, "serialnd");
+    let concurrent_nodelay = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 64, "c64nd");
+    admin.shutdown(&ctx.server_rt);
+    for (what, stats) in [
+        ("1 caller", &serial_nodelay),
+        ("64 callers", &concurrent_nodelay),
+    ] {
+        ctx.report.push(Row {
+            section,
+            scenario: format!(
+                "diagnostic: CreateCredential, {what}, server TCP_NODELAY (daemon: off)"
+            ),
+            throughput: rate(stats.throughput),
+            p50: micros(stats.p50_us),
+            p99: micros(stats.p99_us),
+            versus: format!(
+                "{:.2}x without",
+                ratio(
+                    stats.throughput,
+                    if what == "1 caller" {
+                        serial.throughput
+                    } else {
+                        concurrent.throughput
+                    }
+                )
+            ),
+            goal: String::new(),
+            pass: None,
+            json: json!({"server_tcp_nodelay": true, "stats": stats.json()}),
+        });
+    }
+    let direct_serial = direct_create(&ctx.client_rt, &ctx.s, &opened.engine, 1);
+    ctx.report.info(
+        section,
+        "Engine::create direct, 1 task (no gRPC)",
+        &direct_serial,
+    );
     let direct = direct_create(&ctx.client_rt, &ctx.s, &opened.engine, 64);
     ctx.report.push(Row {
         section,
@@ -1334,8 +1515,55 @@ fn footprint_row(
     });
 }
 
+/// Every key of `keys` verified once, by `concurrency` callers over the
+/// daemon's connection(s): warms the daemon's cache over the whole sample.
+fn verify_each_once(
+    rt: &Runtime,
+    addr: SocketAddr,
+    concurrency: usize,
+    keys: &Arc<Vec<String>>,
+) -> Stats {
+    rt.block_on(async {
+        let channels = connect(addr, channels_for(concurrency)).await;
+        let cpu_before = process_cpu_secs();
+        let started = Instant::now();
+        let mut handles = Vec::new();
+        for w in 0..concurrency {
+            let mut client = CredentialVerifierClient::new(channels[w % channels.len()].clone());
+            let keys = keys.clone();
+            handles.push(tokio::spawn(async move {
+                let mut raw = Raw::default();
+                for key in keys.iter().skip(w).step_by(concurrency) {
+                    let t0 = Instant::now();
+                    let ok = client
+                        .verify(verify_request(key.clone()))
+                        .await
+                        .is_ok_and(|a| a.into_inner().result == i32::from(pb::VerifyResult::Valid));
+                    raw.lat_ns.push(t0.elapsed().as_nanos() as u64);
+                    raw.errors += u64::from(!ok);
+                    raw.all_ops += 1;
+                }
+                raw
+            }));
+        }
+        let mut raw = Raw::default();
+        for handle in handles {
+            raw.add(handle.await.expect("verify task"));
+        }
+        raw.secs = started.elapsed().as_secs_f64();
+        raw.cpu_secs = process_cpu_secs() - cpu_before;
+        raw.stats()
+    })
+}
+
 /// 5 on the large store: the real credd binary, started three times.
-fn daemon_footprint(ctx: &mut Ctx, data_dir: &Path, n: usize, keys: &Arc<Vec<String>>) -> Stats {
+/// Returns the random-key Verify load against it, and the full pass.
+fn daemon_footprint(
+    ctx: &mut Ctx,
+    data_dir: &Path,
+    n: usize,
+    keys: &Arc<Vec<String>>,
+) -> (Stats, Stats) {
     let s = &ctx.s;
     let config_path = daemon_config(ctx.work.path(), data_dir, s.cache_mb);
     let log = ctx.work.path().join("credd-daemon.log");
@@ -1343,18 +1571,24 @@ fn daemon_footprint(ctx: &mut Ctx, data_dir: &Path, n: usize, keys: &Arc<Vec<Str
     let daemon = start_daemon(ctx.work.path(), &config_path, &log);
     let first_ready = daemon.ready_secs;
     let rss_ready = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
-    let on_daemon = grpc_verify(&ctx.client_rt, s, daemon.addr, 16, keys);
-    let rss_loaded = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
-    let hwm_loaded = proc_status_kib(daemon.pid(), "VmHWM:").unwrap_or(0);
-    let stop_secs = daemon.terminate();
-    let daemon = start_daemon(ctx.work.path(), &config_path, &log);
-    let second_ready = daemon.ready_secs;
-    std::thread::sleep(Duration::from_millis(500));
-    let rss_idle = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
+    let random_load = grpc_verify(&ctx.client_rt, s, daemon.addr, 16, keys);
+    let rss_random = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
+    eprintln!(
+        "[bench] verifying each of {} sample keys once against credd",
+        keys.len()
+    );
+    let full_pass = verify_each_once(&ctx.client_rt, daemon.addr, 16, keys);
+    let rss_full = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
+    let hwm_full = proc_status_kib(daemon.pid(), "VmHWM:").unwrap_or(0);
     daemon.kill9();
     let daemon = start_daemon(ctx.work.path(), &config_path, &log);
-    let third_ready = daemon.ready_secs;
-    let after_crash = ctx.client_rt.block_on(async {
+    let after_kill_ready = daemon.ready_secs;
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_idle = proc_status_kib(daemon.pid(), "VmRSS:").unwrap_or(0);
+    let stop_secs = daemon.terminate();
+    let daemon = start_daemon(ctx.work.path(), &config_path, &log);
+    let after_term_ready = daemon.ready_secs;
+    let check = ctx.client_rt.block_on(async {
         let channels = connect(daemon.addr, 1).await;
         drive(
             1,
@@ -1366,12 +1600,22 @@ fn daemon_footprint(ctx: &mut Ctx, data_dir: &Path, n: usize, keys: &Arc<Vec<Str
         .stats()
     });
     let stop_secs_2 = daemon.terminate();
+    let _ = std::fs::copy(&log, s.json.with_file_name("credd-bench-daemon.log"));
 
     let label = count_label(n);
     for (what, secs) in [
-        ("credd start after the bench closed the store", first_ready),
-        ("credd restart after SIGTERM", second_ready),
-        ("credd restart after SIGKILL", third_ready),
+        (
+            "credd first start after the fill (log since last open: the whole fill)",
+            first_ready,
+        ),
+        (
+            "credd restart after SIGKILL (little written since last open)",
+            after_kill_ready,
+        ),
+        (
+            "credd restart after SIGTERM (little written since last open)",
+            after_term_ready,
+        ),
     ] {
         let pass = secs < 3.0;
         footprint_row(
@@ -1390,54 +1634,56 @@ fn daemon_footprint(ctx: &mut Ctx, data_dir: &Path, n: usize, keys: &Arc<Vec<Str
             ));
         }
     }
-    if after_crash.errors > 0 || after_crash.ops == 0 {
+    if check.errors > 0 || check.ops == 0 || full_pass.errors > 0 {
         ctx.report.findings.push(format!(
-            "after the SIGKILL restart, {} of {} Verify calls did not answer VALID",
-            after_crash.errors, after_crash.ops
+            "Verify against restarted credd: {} of {} calls after the last restart and {} of {} in the full pass did not answer VALID",
+            check.errors, check.ops, full_pass.errors, full_pass.ops
         ));
     }
     footprint_row(
         &mut ctx.report,
         format!(
-            "credd VmRSS at READY / idle after restart, cache_capacity_mb={}",
+            "credd VmRSS at READY / after {:.1} s random Verify, cache_capacity_mb={}",
+            s.secs + s.warmup,
             s.cache_mb
         ),
         format!("{:.0} MiB", mib(rss_ready)),
-        format!("{:.0} MiB", mib(rss_idle)),
+        format!("{:.0} MiB", mib(rss_random)),
         "",
         None,
-        json!({"vm_rss_ready_kib": rss_ready, "vm_rss_idle_after_restart_kib": rss_idle}),
+        json!({"vm_rss_ready_kib": rss_ready, "vm_rss_after_random_verify_kib": rss_random, "vm_rss_idle_after_kill_restart_kib": rss_idle}),
     );
-    let pass = rss_loaded < 400 * 1024 && hwm_loaded < 400 * 1024;
+    let pass = rss_full < 400 * 1024 && hwm_full < 400 * 1024;
     footprint_row(
         &mut ctx.report,
         format!(
-            "credd VmRSS / VmHWM after {:.1} s of Verify c=16, {label} creds",
-            s.secs + s.warmup
+            "credd VmRSS / VmHWM after Verify of all {} sample keys, {label} creds",
+            count_label(keys.len())
         ),
-        format!("{:.0} MiB", mib(rss_loaded)),
-        format!("{:.0} MiB peak", mib(hwm_loaded)),
+        format!("{:.0} MiB", mib(rss_full)),
+        format!("{:.0} MiB peak", mib(hwm_full)),
         "< 400 MiB",
         Some(pass),
-        json!({"vm_rss_kib": rss_loaded, "vm_hwm_kib": hwm_loaded, "cache_capacity_mb": s.cache_mb}),
+        json!({"vm_rss_kib": rss_full, "vm_hwm_kib": hwm_full, "cache_capacity_mb": s.cache_mb, "keys": keys.len()}),
     );
     if !pass {
         ctx.report.findings.push(format!(
-            "RSS with {label} credentials: {:.0} MiB (peak {:.0} MiB), goal < 400 MiB",
-            mib(rss_loaded),
-            mib(hwm_loaded)
+            "RSS with {label} credentials: {:.0} MiB (peak {:.0} MiB) after verifying {} keys, goal < 400 MiB",
+            mib(rss_full),
+            mib(hwm_full),
+            keys.len()
         ));
     }
     footprint_row(
         &mut ctx.report,
-        "credd SIGTERM -> exit: after load / after crash restart".to_string(),
+        "credd SIGTERM -> exit, idle / after a short check".to_string(),
         format!("{stop_secs:.2} s"),
         format!("{stop_secs_2:.2} s"),
         "",
         None,
-        json!({"after_load_secs": round3(stop_secs), "after_crash_restart_secs": round3(stop_secs_2)}),
+        json!({"idle_secs": round3(stop_secs), "after_check_secs": round3(stop_secs_2)}),
     );
-    on_daemon
+    (random_load, full_pass)
 }
 
 /// 2 (large half), 3, 5.
@@ -1446,7 +1692,7 @@ fn large(ctx: &mut Ctx, small: &SmallStore) {
     let normal = ctx.s.large.saturating_sub(due_total);
     eprintln!("[bench] filling the large store ({normal} + {due_total} credentials due later)");
     let data_dir = ctx.work.path().join("large");
-    let opened = open(&data_dir, ctx.s.cache_mb, Arc::new(SystemClock));
+    let opened = open(&data_dir, ctx.s.fill_cache_mb, Arc::new(SystemClock));
     let filled = fill(
         &ctx.client_rt,
         &opened,
@@ -1465,8 +1711,9 @@ fn large(ctx: &mut Ctx, small: &SmallStore) {
     ctx.report.push(Row {
         section: "5 footprint",
         scenario: format!(
-            "fill {label} via Store::commit, {} threads, 1 flush at the end",
-            std::thread::available_parallelism().map_or(2, |n| n.get())
+            "fill {label} via Store::commit, {} threads, cache {} MiB, 1 flush",
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ctx.s.fill_cache_mb
         ),
         throughput: rate(n as f64 / filled.secs),
         p50: format!("{:.1} s", filled.secs),
@@ -1474,11 +1721,14 @@ fn large(ctx: &mut Ctx, small: &SmallStore) {
         versus: format!("{:.0} MiB on disk", disk as f64 / 1_048_576.0),
         goal: String::new(),
         pass: None,
-        json: json!({"records": n, "secs": round3(filled.secs), "size_on_disk_bytes": disk}),
+        json: json!({"records": n, "secs": round3(filled.secs), "size_on_disk_bytes": disk, "fill_cache_capacity_mb": ctx.s.fill_cache_mb}),
     });
     footprint_row(
         &mut ctx.report,
-        "bench process VmRSS after the fill (includes the bench's own memory)".to_string(),
+        format!(
+            "bench process VmRSS after the fill (sled cache_capacity {} MiB)",
+            ctx.s.fill_cache_mb
+        ),
         format!("{:.0} MiB", mib(bench_rss)),
         String::new(),
         "",
@@ -1488,7 +1738,7 @@ fn large(ctx: &mut Ctx, small: &SmallStore) {
     drop(opened);
     let keys = Arc::new(filled.sample);
 
-    let on_daemon = daemon_footprint(ctx, &data_dir, n, &keys);
+    let (on_daemon, full_pass) = daemon_footprint(ctx, &data_dir, n, &keys);
 
     // In-process again: reopen, Verify against both sizes, sweep.
     let reopen_started = Instant::now();
@@ -1556,6 +1806,20 @@ fn large(ctx: &mut Ctx, small: &SmallStore) {
         pass: None,
         json: on_daemon.json(),
     });
+    ctx.report.push(Row {
+        section: section2,
+        scenario: format!(
+            "Verify of each of {} keys once, c=16, credd process (cold)",
+            count_label(keys.len())
+        ),
+        throughput: rate(full_pass.throughput),
+        p50: micros(full_pass.p50_us),
+        p99: micros(full_pass.p99_us),
+        versus: String::new(),
+        goal: String::new(),
+        pass: None,
+        json: full_pass.json(),
+    });
 
     // Sweep: a small round, then a large round, alternately.
     eprintln!(
@@ -1610,6 +1874,43 @@ fn large(ctx: &mut Ctx, small: &SmallStore) {
     }
     drop(sweeper);
     drop(opened);
+
+    // Diagnostic: is the large store's Verify cost the sled cache's size?
+    if ctx.s.diag_cache_mb > 0 {
+        let opened = open(&data_dir, ctx.s.diag_cache_mb, Arc::new(SystemClock));
+        let (small_direct, large_direct) = compare_direct_verify(
+            &ctx.s,
+            (&small.opened.engine, &small.keys),
+            (&opened.engine, &keys),
+        );
+        let thr = ratio(small_direct.throughput, large_direct.throughput);
+        let p99 = ratio(large_direct.p99_us, small_direct.p99_us);
+        ctx.report.push(Row {
+            section: section2,
+            scenario: format!(
+                "diagnostic: Engine::verify direct, {label} creds, cache_capacity_mb={}",
+                ctx.s.diag_cache_mb
+            ),
+            throughput: rate(large_direct.throughput),
+            p50: micros(large_direct.p50_us),
+            p99: micros(large_direct.p99_us),
+            versus: format!(
+                "{}/{label} thr {thr:.2}x, p99 {p99:.2}x, cpu/call {:+.1} µs",
+                small.label,
+                large_direct.cpu_us_per_op - small_direct.cpu_us_per_op
+            ),
+            goal: String::new(),
+            pass: None,
+            json: json!({
+                "cache_capacity_mb": ctx.s.diag_cache_mb,
+                "small": small_direct.json(),
+                "large": large_direct.json(),
+                "small_over_large_throughput": round3(thr),
+                "large_over_small_p99": round3(p99),
+            }),
+        });
+        drop(opened);
+    }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
@@ -1630,7 +1931,12 @@ fn flat_rows(
         throughput: rate(large.1.throughput),
         p50: micros(large.1.p50_us),
         p99: micros(large.1.p99_us),
-        versus: format!("{}/{} thr {thr:.2}x, p99 {p99:.2}x", small.0, large.0),
+        versus: format!(
+            "{}/{} thr {thr:.2}x, p99 {p99:.2}x, cpu/call {:+.1} µs",
+            small.0,
+            large.0,
+            large.1.cpu_us_per_op - small.1.cpu_us_per_op
+        ),
         goal: "thr within 1.2x".to_string(),
         pass: Some(pass),
         json: json!({
@@ -1768,10 +2074,16 @@ fn main() {
     };
 
     let small = small_store(&mut ctx);
-    transport(&mut ctx, &small);
-    durable_writes(&mut ctx);
-    large(&mut ctx, &small);
-    if ctx.s.huge > 0 {
+    if ctx.s.runs("transport") {
+        transport(&mut ctx, &small);
+    }
+    if ctx.s.runs("writes") {
+        durable_writes(&mut ctx);
+    }
+    if ctx.s.runs("large") {
+        large(&mut ctx, &small);
+    }
+    if ctx.s.runs("huge") && ctx.s.huge > 0 {
         huge(&mut ctx, &small);
     }
     small.server.shutdown(&ctx.server_rt);
@@ -1783,6 +2095,9 @@ fn main() {
 }
 
 fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: &str) {
+    // Grouped by section (the run order differs); stable within a section.
+    let mut sorted: Vec<&Row> = ctx.report.rows.iter().collect();
+    sorted.sort_by_key(|row| row.section);
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -1797,7 +2112,7 @@ fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: &str) {
             "goal",
             "result",
         ]);
-    for row in &ctx.report.rows {
+    for row in &sorted {
         table.add_row(vec![
             row.section.to_string(),
             row.scenario.clone(),
@@ -1841,8 +2156,10 @@ fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: &str) {
         "- 4: CreateCredential over gRPC to the real AdminService; each answer comes after Store::flush (group commit), so every counted create is acknowledged durable. Serial: one caller, one flush per create. The probe rows time the pieces serially."
     );
     println!(
-        "- 5: the real credd binary ({}) on the large store; READY is its sd_notify datagram on a socket the bench listens on, timed from spawn (OS page cache warm: the store was just written). RSS is VmRSS/VmHWM from /proc/<pid>/status of that process alone.",
-        env!("CARGO_BIN_EXE_credd")
+        "- 5: the large store is filled in-process (sled cache {} MiB while filling), closed, then the real credd binary ({}) is started on it with cache_capacity_mb={}. READY is its sd_notify datagram on a socket the bench listens on, timed from spawn; the OS page cache is warm (the store was just written). sled 0.34 writes its snapshot only when a database is opened and replays the log written since the last open, so the first start after the fill replays the whole fill, and the restarts after it replay little. RSS is VmRSS/VmHWM from /proc/<pid>/status of that process alone.",
+        ctx.s.fill_cache_mb,
+        env!("CARGO_BIN_EXE_credd"),
+        ctx.s.cache_mb
     );
     if !ctx.report.findings.is_empty() {
         println!("Missed goals:");
@@ -1851,9 +2168,7 @@ fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: &str) {
         }
     }
 
-    let rows: Vec<Value> = ctx
-        .report
-        .rows
+    let rows: Vec<Value> = sorted
         .iter()
         .map(|row| {
             json!({
@@ -1882,7 +2197,11 @@ fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: &str) {
             "due": ctx.s.due,
             "sweep_rounds": ctx.s.rounds,
             "cache_capacity_mb": ctx.s.cache_mb,
+            "fill_cache_capacity_mb": ctx.s.fill_cache_mb,
+            "diag_cache_capacity_mb": ctx.s.diag_cache_mb,
+            "segments": ctx.s.segments,
             "sample": ctx.s.sample,
+            "only": ctx.s.only,
         },
         "rows": rows,
         "missed": ctx.report.findings,
