@@ -127,6 +127,22 @@ fn environment_code(environment: Environment) -> i32 {
     }
 }
 
+fn kind_from(code: i32) -> Result<Kind, Error> {
+    match code {
+        1 => Ok(Kind::ApiKey),
+        2 => Ok(Kind::Passcode),
+        _ => Err(Error::Corrupt("unknown kind")),
+    }
+}
+
+fn environment_from(code: i32) -> Result<Environment, Error> {
+    match code {
+        1 => Ok(Environment::Live),
+        2 => Ok(Environment::Test),
+        _ => Err(Error::Corrupt("unknown environment")),
+    }
+}
+
 pub(crate) fn status_code(status: Status) -> u8 {
     match status {
         Status::Active => 1,
@@ -219,16 +235,8 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
     let s = StoredCredential::decode(bytes).map_err(|_| Error::Corrupt("credential record"))?;
     let opt = |v: Option<i64>| v.map(time).transpose();
     Ok(CredentialRecord {
-        kind: match s.kind {
-            1 => Kind::ApiKey,
-            2 => Kind::Passcode,
-            _ => return Err(Error::Corrupt("unknown kind")),
-        },
-        environment: match s.environment {
-            1 => Environment::Live,
-            2 => Environment::Test,
-            _ => return Err(Error::Corrupt("unknown environment")),
-        },
+        kind: kind_from(s.kind)?,
+        environment: environment_from(s.environment)?,
         status: status_from(i64::from(s.status))?,
         disabled_reason: match s.disabled_reason {
             0 => None,
@@ -400,16 +408,8 @@ pub(crate) fn decode_notice(bytes: &[u8]) -> Result<OutboxNotice, Error> {
     Ok(OutboxNotice {
         kind: notice_from(i64::from(s.kind))?,
         deadline: time(s.deadline_us)?,
-        credential_kind: match s.credential_kind {
-            1 => Kind::ApiKey,
-            2 => Kind::Passcode,
-            _ => return Err(Error::Corrupt("unknown kind")),
-        },
-        environment: match s.environment {
-            1 => Environment::Live,
-            2 => Environment::Test,
-            _ => return Err(Error::Corrupt("unknown environment")),
-        },
+        credential_kind: kind_from(s.credential_kind)?,
+        environment: environment_from(s.environment)?,
         expires_at: time(s.expires_at_us)?,
         delete_at: s.delete_at_us.map(time).transpose()?,
         queued_at: time(s.queued_at_us)?,
