@@ -108,6 +108,31 @@ pub struct ScheduleConfig {
     pub usage_flush_interval: StdDuration,
 }
 
+/// `[auth]`, validated.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Where the first admin key is written on first start.
+    pub bootstrap_admin_key_file: PathBuf,
+    /// Whether Verify needs an admin key with the `verify` scope.
+    pub verifier_token: bool,
+    /// Failed admin authentications a peer may make at once.
+    pub failed_auth_burst: u32,
+    /// After the burst, one more failure is allowed every this long.
+    pub failed_auth_refill: StdDuration,
+}
+
+/// `[tls]`, validated: both files set, or TLS off.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key of the leaf.
+    pub key_file: PathBuf,
+    /// PEM CA certificates; when set, clients must present a certificate
+    /// signed by one of them (mTLS).
+    pub client_ca_file: Option<PathBuf>,
+}
+
 /// The validated configuration: the only type the rest of the code sees.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -135,6 +160,12 @@ pub struct Config {
     pub email: EmailConfig,
     /// Where Prometheus metrics are served; `None` (the default) disables them.
     pub metrics_listen: Option<SocketAddr>,
+    /// Admin authentication.
+    pub auth: AuthConfig,
+    /// TLS on the gRPC listener; `None` serves plain HTTP/2.
+    pub tls: Option<TlsConfig>,
+    /// A JSON-lines mirror of the audit log for a SIEM; `None` (default) off.
+    pub audit_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -192,12 +223,22 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("email", "max_notice_age", ValueType::Str),
     ("storage", "cache_capacity_mb", ValueType::Int),
     ("metrics", "listen", ValueType::Str),
+    ("auth", "bootstrap_admin_key_file", ValueType::Str),
+    ("auth", "verifier", ValueType::Str),
+    ("auth", "allow_open_verifier_on_network", ValueType::Bool),
+    ("auth", "failed_auth_burst", ValueType::Int),
+    ("auth", "failed_auth_refill", ValueType::Str),
+    ("tls", "cert_file", ValueType::Str),
+    ("tls", "key_file", ValueType::Str),
+    ("tls", "client_ca_file", ValueType::Str),
+    ("audit", "file", ValueType::Str),
 ];
 
 #[derive(Debug, Clone, Copy)]
 enum ValueType {
     Str,
     Int,
+    Bool,
     List,
 }
 
@@ -229,6 +270,45 @@ struct ConfigFile {
     storage: StorageFile,
     #[serde(default)]
     metrics: MetricsFile,
+    #[serde(default)]
+    auth: AuthFile,
+    #[serde(default)]
+    tls: TlsFile,
+    #[serde(default)]
+    audit: AuditFile,
+}
+
+/// `[auth]`: see [`AuthConfig`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFile {
+    /// Default `<data_dir>/admin.key`.
+    bootstrap_admin_key_file: Option<String>,
+    /// `open` or `token`; default `open` on a loopback listen address,
+    /// `token` otherwise.
+    verifier: Option<String>,
+    /// Default false: `open` on a non-loopback address is refused.
+    allow_open_verifier_on_network: Option<bool>,
+    /// Default 10.
+    failed_auth_burst: Option<i64>,
+    /// Default `6s` (10 a minute after the burst).
+    failed_auth_refill: Option<String>,
+}
+
+/// `[tls]`: off unless `cert_file` and `key_file` are set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    cert_file: Option<String>,
+    key_file: Option<String>,
+    client_ca_file: Option<String>,
+}
+
+/// `[audit]`: `file` mirrors the audit log as JSON lines.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditFile {
+    file: Option<String>,
 }
 
 /// `[metrics]`: off unless `listen` is set (e.g. `127.0.0.1:9464`).
@@ -338,6 +418,17 @@ pub fn load(
                     message: format!("expected a whole number, got {raw:?}"),
                 })?)
             }
+            ValueType::Bool => match raw.trim() {
+                "true" | "1" | "yes" => toml::Value::Boolean(true),
+                "false" | "0" | "no" => toml::Value::Boolean(false),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: dotted.clone(),
+                        origin: var.clone(),
+                        message: format!("expected true or false, got {raw:?}"),
+                    });
+                }
+            },
             ValueType::List => toml::Value::Array(
                 raw.split(',')
                     .map(str::trim)
@@ -652,7 +743,84 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
         })?),
     };
 
+    let a = file.auth;
+    let bootstrap_admin_key_file = a
+        .bootstrap_admin_key_file
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| data_dir.join("admin.key"), PathBuf::from);
+    let verifier_token = match a.verifier.as_deref() {
+        None => !listen.ip().is_loopback(),
+        Some("token") => true,
+        Some("open") => {
+            if !listen.ip().is_loopback() && !a.allow_open_verifier_on_network.unwrap_or(false) {
+                return Err(invalid(
+                    "auth.verifier",
+                    format!(
+                        "\"open\" lets anyone who reaches {listen} test keys; use \"token\", listen on a loopback address, or set auth.allow_open_verifier_on_network = true"
+                    ),
+                ));
+            }
+            false
+        }
+        Some(other) => {
+            return Err(invalid(
+                "auth.verifier",
+                format!("{other:?} is not \"open\" or \"token\""),
+            ));
+        }
+    };
+    let failed_auth_burst = a.failed_auth_burst.unwrap_or(10);
+    let failed_auth_burst = u32::try_from(failed_auth_burst)
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| {
+            invalid(
+                "auth.failed_auth_burst",
+                format!("{failed_auth_burst} must be between 1 and 1000000"),
+            )
+        })?;
+    let auth = AuthConfig {
+        bootstrap_admin_key_file,
+        verifier_token,
+        failed_auth_burst,
+        failed_auth_refill: fixed("auth.failed_auth_refill", a.failed_auth_refill, "6s")?,
+    };
+    let t = file.tls;
+    let non_empty = |v: Option<String>| v.filter(|p| !p.is_empty()).map(PathBuf::from);
+    let tls = match (non_empty(t.cert_file), non_empty(t.key_file)) {
+        (Some(cert_file), Some(key_file)) => Some(TlsConfig {
+            cert_file,
+            key_file,
+            client_ca_file: non_empty(t.client_ca_file),
+        }),
+        (None, None) => {
+            if t.client_ca_file.is_some_and(|p| !p.is_empty()) {
+                return Err(invalid(
+                    "tls.client_ca_file",
+                    "needs tls.cert_file and tls.key_file too".to_string(),
+                ));
+            }
+            None
+        }
+        (Some(_), None) => {
+            return Err(invalid(
+                "tls.key_file",
+                "is required when tls.cert_file is set".to_string(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "tls.cert_file",
+                "is required when tls.key_file is set".to_string(),
+            ));
+        }
+    };
+    let audit_file = non_empty(file.audit.file);
+
     Ok(Config {
+        auth,
+        tls,
+        audit_file,
         metrics_listen,
         listen,
         data_dir,

@@ -1,7 +1,15 @@
 //! Wires the daemon together: data directory, pepper, store, engine, the
 //! gRPC server (with health and reflection), background tasks, and an orderly
 //! shutdown: stop accepting, drain in-flight calls within the grace period,
-//! stop tasks, flush usage, flush the database.
+//! stop tasks, flush usage, flush the database. Submodules: the bootstrap
+//! admin key, TLS files, and the audit log's JSON-lines mirror.
+
+mod audit_mirror;
+mod bootstrap;
+mod tls;
+
+pub use bootstrap::issue_to_file;
+pub use tls::TlsError;
 
 use std::future::Future;
 use std::os::unix::fs::DirBuilderExt;
@@ -15,7 +23,10 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{error, info, warn};
 
-use crate::api::{AdminService, VerifierService, pb};
+use crate::api::{
+    AdminKeyService, AdminService, AuditService, Authenticator, Throttle, ThrottlePolicy,
+    VerifierService, pb,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
@@ -65,6 +76,20 @@ pub enum DaemonError {
     /// The sweep scheduler could not be set up.
     #[error("sweep scheduler: {0}")]
     Scheduler(String),
+    /// The bootstrap admin key could not be issued.
+    #[error("cannot issue an admin key: {0}")]
+    AdminKey(String),
+    /// The admin key file could not be written.
+    #[error("cannot write the admin key file {path}: {source}")]
+    KeyFile {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The TLS files are unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The reflection service could not be built.
     #[error("grpc reflection: {0}")]
     Reflection(String),
@@ -96,7 +121,9 @@ pub async fn run_with_clock(
         })?;
         info!(addr = %listen, "metrics served at /metrics");
     }
+    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
     let engine = Arc::new(open_engine(&config, clock)?);
+    bootstrap::ensure_admin_key(&engine, &config.auth.bootstrap_admin_key_file).await?;
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
     let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);
     let outbox_ready = Arc::new(tokio::sync::Notify::new());
@@ -128,7 +155,7 @@ pub async fn run_with_clock(
         .map_err(|e| DaemonError::Reflection(e.to_string()))?;
 
     let (stop_tasks, stop_rx) = watch::channel(false);
-    let tasks = vec![
+    let mut tasks = vec![
         (
             "usage-flush",
             spawn_usage_flusher(engine.clone(), &config, stop_rx.clone()),
@@ -144,6 +171,13 @@ pub async fn run_with_clock(
             ),
         ),
     ];
+    if let Some(path) = &config.audit_file {
+        tasks.push((
+            "audit-mirror",
+            audit_mirror::spawn(engine.clone(), path.clone(), stop_rx.clone()),
+        ));
+        info!(path = %path.display(), "audit log mirrored as JSON lines");
+    }
     let sweeper = Arc::new(Sweeper::new(
         engine.clone(),
         outbox_ready,
@@ -168,16 +202,54 @@ pub async fn run_with_clock(
         }
         connection
     });
-    let server = tonic::transport::Server::builder()
+    let throttle = Arc::new(Throttle::new(ThrottlePolicy {
+        burst: std::num::NonZeroU32::new(config.auth.failed_auth_burst)
+            .unwrap_or(std::num::NonZeroU32::MIN),
+        refill: config.auth.failed_auth_refill,
+    }));
+    let authenticated = Authenticator::new(engine.clone(), throttle.clone());
+    let verifier_gate = if config.auth.verifier_token {
+        authenticated.clone()
+    } else {
+        Authenticator::open(engine.clone(), throttle)
+    };
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| DaemonError::Server(format!("tls: {e}")))?;
+    }
+    let server = builder
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(AdminService::new(engine.clone()).into_server())
-        .add_service(VerifierService::new(engine.clone()).into_server())
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            AdminService::new(engine.clone()).into_server(),
+            authenticated.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            AdminKeyService::new(engine.clone()).into_server(),
+            authenticated.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            AuditService::new(engine.clone()).into_server(),
+            authenticated,
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            VerifierService::new(engine.clone(), config.auth.verifier_token).into_server(),
+            verifier_gate,
+        ))
         .serve_with_incoming_shutdown(incoming, async {
             let _ = server_stopped.await;
         });
     let mut server = tokio::spawn(server);
-    info!(addr = %local_addr, data_dir = %config.data_dir.display(), "credd listening");
+    info!(
+        addr = %local_addr,
+        data_dir = %config.data_dir.display(),
+        tls = config.tls.is_some(),
+        mtls = config.tls.as_ref().is_some_and(|t| t.client_ca_file.is_some()),
+        verifier = if config.auth.verifier_token { "token" } else { "open" },
+        "credd listening"
+    );
     // The store is open and the listener bound: tell systemd (a no-op
     // without NOTIFY_SOCKET).
     if let Err(e) = sd_notify::notify(&[

@@ -25,6 +25,8 @@ pub const OUTBOX_DEPTH: &str = "credd_outbox_depth";
 pub const DELIVERY_FAILURES_TOTAL: &str = "credd_mail_delivery_failures_total";
 /// Messages accepted by the mail transport.
 pub const MESSAGES_SENT_TOTAL: &str = "credd_mail_messages_sent_total";
+/// Admin authentications refused, by `missing`, `rejected` or `throttled`.
+pub const AUTH_FAILURES_TOTAL: &str = "credd_auth_failures_total";
 /// Size of the database on disk.
 pub const STORE_BYTES: &str = "credd_store_size_bytes";
 
@@ -50,6 +52,11 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
 pub fn verify(result: &'static str, elapsed: Duration) {
     counter!(VERIFY_TOTAL, "result" => result).increment(1);
     histogram!(VERIFY_SECONDS).record(elapsed.as_secs_f64());
+}
+
+/// One admin authentication refused.
+pub fn auth_failure(why: &'static str) {
+    counter!(AUTH_FAILURES_TOTAL, "why" => why).increment(1);
 }
 
 /// One admin call answered with `code`.

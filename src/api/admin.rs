@@ -9,7 +9,8 @@ use tracing::instrument;
 
 use super::convert::{self, credential_to_pb};
 use super::pb;
-use crate::engine::{Actor, CredentialUpdate, Engine, ListQuery, NewCredential};
+use super::auth::actor;
+use crate::engine::{CredentialUpdate, Engine, ListQuery, NewCredential};
 use crate::telemetry;
 
 /// Serves `CredentialAdmin` over one engine.
@@ -31,7 +32,7 @@ impl AdminService {
 }
 
 /// Runs one admin call and counts it by RPC and status code.
-async fn observed<T>(
+pub(super) async fn observed<T>(
     rpc: &'static str,
     call: impl std::future::Future<Output = Result<T, Status>>,
 ) -> Result<T, Status> {
@@ -45,10 +46,6 @@ async fn observed<T>(
     result
 }
 
-fn actor<T>(_request: &Request<T>) -> Actor {
-    Actor::anonymous_admin()
-}
-
 #[tonic::async_trait]
 impl pb::credential_admin_server::CredentialAdmin for AdminService {
     #[instrument(skip_all, fields(rpc = "CreateCredential"))]
@@ -57,7 +54,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::CreateCredentialRequest>,
     ) -> Result<Response<pb::CreateCredentialResponse>, Status> {
         observed("CreateCredential", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             let req = request.into_inner();
             let new = NewCredential {
                 kind: convert::kind_required(req.kind)?,
@@ -88,7 +85,8 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::GetCredentialRequest>,
     ) -> Result<Response<pb::GetCredentialResponse>, Status> {
         observed("GetCredential", async move {
-            let view = self.engine.get(&request.into_inner().id)?;
+            let actor = actor(&request)?;
+            let view = self.engine.get(&actor, &request.into_inner().id)?;
             Ok(Response::new(pb::GetCredentialResponse {
                 credential: Some(credential_to_pb(view)),
             }))
@@ -102,6 +100,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
         observed("ListCredentials", async move {
+            let actor = actor(&request)?;
             let req = request.into_inner();
             let query = ListQuery {
                 account_id: Some(req.account_id).filter(|a| !a.is_empty()),
@@ -111,7 +110,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 page_size: i64::from(req.page_size),
                 page_token: Some(req.page_token).filter(|t| !t.is_empty()),
             };
-            let page = self.engine.list(&query)?;
+            let page = self.engine.list(&actor, &query)?;
             Ok(Response::new(pb::ListCredentialsResponse {
                 credentials: page.credentials.into_iter().map(credential_to_pb).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
@@ -126,7 +125,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::UpdateCredentialRequest>,
     ) -> Result<Response<pb::UpdateCredentialResponse>, Status> {
         observed("UpdateCredential", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             let req = request.into_inner();
             let update = CredentialUpdate {
                 expires_at: req
@@ -153,7 +152,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::RotateCredentialRequest>,
     ) -> Result<Response<pb::RotateCredentialResponse>, Status> {
         observed("RotateCredential", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             let req = request.into_inner();
             let window = req
                 .window
@@ -175,7 +174,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::CompleteRotationRequest>,
     ) -> Result<Response<pb::CompleteRotationResponse>, Status> {
         observed("CompleteRotation", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             let view = self
                 .engine
                 .complete_rotation(&actor, &request.into_inner().id)
@@ -193,7 +192,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::RevokeCredentialRequest>,
     ) -> Result<Response<pb::RevokeCredentialResponse>, Status> {
         observed("RevokeCredential", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             let req = request.into_inner();
             let view = self.engine.revoke(&actor, &req.id, &req.reason).await?;
             Ok(Response::new(pb::RevokeCredentialResponse {
@@ -209,7 +208,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::DisableCredentialRequest>,
     ) -> Result<Response<pb::DisableCredentialResponse>, Status> {
         observed("DisableCredential", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             let req = request.into_inner();
             let view = self.engine.disable(&actor, &req.id, &req.reason).await?;
             Ok(Response::new(pb::DisableCredentialResponse {
@@ -225,7 +224,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::ReactivateCredentialRequest>,
     ) -> Result<Response<pb::ReactivateCredentialResponse>, Status> {
         observed("ReactivateCredential", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             let view = self
                 .engine
                 .reactivate(&actor, &request.into_inner().id)
@@ -243,7 +242,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         request: Request<pb::DeleteCredentialRequest>,
     ) -> Result<Response<pb::DeleteCredentialResponse>, Status> {
         observed("DeleteCredential", async move {
-            let actor = actor(&request);
+            let actor = actor(&request)?;
             self.engine.delete(&actor, &request.into_inner().id).await?;
             Ok(Response::new(pb::DeleteCredentialResponse {}))
         })

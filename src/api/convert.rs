@@ -46,6 +46,7 @@ pub(crate) fn kind_to_pb(kind: Kind) -> pb::Kind {
     match kind {
         Kind::ApiKey => pb::Kind::ApiKey,
         Kind::Passcode => pb::Kind::Passcode,
+        Kind::AdminKey => pb::Kind::AdminKey,
     }
 }
 
@@ -95,6 +96,7 @@ pub(crate) fn kind_filter(value: i32) -> Result<Option<Kind>, Status> {
         Ok(pb::Kind::Unspecified) => Ok(None),
         Ok(pb::Kind::ApiKey) => Ok(Some(Kind::ApiKey)),
         Ok(pb::Kind::Passcode) => Ok(Some(Kind::Passcode)),
+        Ok(pb::Kind::AdminKey) => Ok(Some(Kind::AdminKey)),
         Err(_) => Err(unknown("kind", value)),
     }
 }

@@ -3,11 +3,17 @@
 //! names tonic or the generated types; errors become `Status` in `status.rs`.
 
 mod admin;
+mod admin_keys;
+mod audit;
+mod auth;
 mod convert;
 mod status;
 mod verifier;
 
 pub use admin::AdminService;
+pub use admin_keys::AdminKeyService;
+pub use audit::AuditService;
+pub use auth::{Authenticator, Throttle, ThrottlePolicy};
 pub use verifier::VerifierService;
 
 /// The generated protobuf types and gRPC stubs of `credd.v1`.

@@ -15,6 +15,7 @@ impl From<Error> for Status {
             Error::NotFound { .. } => Status::not_found(err.to_string()),
             Error::FailedPrecondition(_) => Status::failed_precondition(err.to_string()),
             Error::QuotaExceeded { .. } => Status::resource_exhausted(err.to_string()),
+            Error::PermissionDenied(_) => Status::permission_denied(err.to_string()),
             // ---- SERVER ERRORS ----
             Error::Contention { .. } => Status::aborted(err.to_string()),
             Error::Storage(_) | Error::Random(_) => {
@@ -36,6 +37,10 @@ mod tests {
             (
                 Error::InvalidArgument("name is required".into()),
                 Code::InvalidArgument,
+            ),
+            (
+                Error::PermissionDenied("admin key k lacks the scope audit:read".into()),
+                Code::PermissionDenied,
             ),
             (
                 Error::NotFound {

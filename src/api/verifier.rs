@@ -16,12 +16,18 @@ use crate::telemetry;
 #[derive(Debug, Clone)]
 pub struct VerifierService {
     engine: Arc<Engine>,
+    /// Whether callers must hold an admin key with the `verify` scope.
+    token_required: bool,
 }
 
 impl VerifierService {
-    /// Wraps an engine.
-    pub fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+    /// Wraps an engine; with `token_required`, every call must have passed
+    /// an [`super::Authenticator`] with a key holding `verify`.
+    pub fn new(engine: Arc<Engine>, token_required: bool) -> Self {
+        Self {
+            engine,
+            token_required,
+        }
     }
 
     /// The tonic server for this service.
@@ -38,6 +44,9 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
         request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, Status> {
         let started = std::time::Instant::now();
+        if self.token_required {
+            self.engine.allow_verify(&super::auth::actor(&request)?)?;
+        }
         let req = request.into_inner();
         let account_id = Some(req.account_id.as_str()).filter(|a| !a.is_empty());
         let verification = match self

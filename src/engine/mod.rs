@@ -1,8 +1,13 @@
 //! The use cases: create, verify, rotate, revoke, disable, reactivate,
-//! update, delete, get, list, and draining usage. The engine validates input,
-//! asks `lifecycle` what a change means, and has `store` write it atomically,
-//! flushing before it answers. It knows neither tonic nor sled.
+//! update, delete, get, list, admin keys, the audit log, and draining usage.
+//! The engine checks that the actor may do what it asks (`access`), validates
+//! input, asks `lifecycle` what a change means, and has `store` write it
+//! atomically with its audit event, flushing before it answers. It knows
+//! neither tonic nor sled.
 
+pub mod access;
+mod admin_keys;
+mod audit_log;
 mod sweep;
 mod usage;
 pub mod validate;
@@ -20,6 +25,9 @@ use crate::lifecycle::{
 use crate::secret::{self, Pepper, Secret};
 use crate::store::{self, AuditEntry, Commit, NoticeKey, OutboxNotice, Store};
 
+pub use access::{Actor, Denied, Scope};
+pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
+pub use audit_log::AuditQuery;
 pub use sweep::{SWEEP_BATCH, SweepReport};
 pub use usage::UsageLog;
 
@@ -44,6 +52,9 @@ pub enum Error {
     /// The credential is not in a state that allows this.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller's admin key lacks a scope or is confined to another account.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The account holds its maximum of live credentials.
     #[error(
         "account {account_id} already has {limit} live credentials, the most it may hold; revoke or delete one first"
@@ -68,22 +79,6 @@ pub enum Error {
         /// The contended credential.
         id: String,
     },
-}
-
-/// Who asked for a change, as recorded in the audit log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
-
-impl Actor {
-    /// The lifecycle sweep and other automatic changes.
-    pub fn system() -> Self {
-        Actor("system".to_string())
-    }
-
-    /// An admin caller before admin keys exist.
-    pub fn anonymous_admin() -> Self {
-        Actor("admin".to_string())
-    }
 }
 
 /// A credential as shown to callers: the record plus what `now` makes of it.
@@ -314,14 +309,47 @@ impl Engine {
         actor: &Actor,
         request: NewCredential,
     ) -> Result<(CredentialView, Secret), Error> {
+        if request.kind == Kind::AdminKey {
+            return Err(Error::InvalidArgument(
+                "kind ADMIN_KEY is issued with CreateAdminKey, not CreateCredential".to_string(),
+            ));
+        }
         validate::account_id("account_id", &request.account_id)?;
+        self.authorize(
+            actor,
+            "credential.create",
+            "",
+            &request.account_id,
+            actor.allows(Scope::CredentialsWrite, Some(&request.account_id)),
+        )?;
+        let scopes = validate::scopes("scopes", &request.scopes)?;
+        let now = self.clock.now();
+        let default_expiry = self.policy.default_lifetime.after(now);
+        let max_expiry = self.max_expiry(now);
+        self.issue(actor, request, scopes, default_expiry, max_expiry, now)
+            .await
+    }
+
+    /// Writes a new credential of any kind once the caller is authorized and
+    /// its scopes are checked.
+    async fn issue(
+        &self,
+        actor: &Actor,
+        request: NewCredential,
+        scopes: Vec<String>,
+        default_expiry: DateTime<Utc>,
+        max_expiry: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(CredentialView, Secret), Error> {
         validate::name(&request.name)?;
         validate::description(&request.description)?;
-        let scopes = validate::scopes("scopes", &request.scopes)?;
         let notify_emails = validate::emails(&request.notify_emails)?;
-        let now = self.clock.now();
+        let max_lifetime = match request.kind {
+            Kind::AdminKey => admin_keys::MAX_LIFETIME.to_string(),
+            Kind::ApiKey | Kind::Passcode => self.policy.max_lifetime.to_string(),
+        };
         let expires_at = match request.lifetime {
-            None => self.policy.default_lifetime.after(now),
+            None => default_expiry,
             Some(lifetime) if lifetime <= Duration::zero() => {
                 return Err(Error::InvalidArgument(
                     "lifetime must be positive".to_string(),
@@ -329,11 +357,10 @@ impl Engine {
             }
             Some(lifetime) => now
                 .checked_add_signed(lifetime)
-                .filter(|t| *t <= self.max_expiry(now))
+                .filter(|t| *t <= max_expiry)
                 .ok_or_else(|| {
                     Error::InvalidArgument(format!(
-                        "lifetime exceeds the maximum of {}",
-                        self.policy.max_lifetime
+                        "lifetime exceeds the maximum of {max_lifetime}"
                     ))
                 })?,
         };
@@ -360,18 +387,21 @@ impl Engine {
             scheduled: Vec::new(),
         };
         record.scheduled = lifecycle::next_deadlines(&record, &self.policy);
-        let audit = AuditEntry {
-            at: now,
-            actor: actor.0.clone(),
-            action: "credential.create",
-            credential_id: record.id.clone(),
-            account_id: record.account_id.clone(),
-            detail: String::new(),
+        let action = match record.kind {
+            Kind::AdminKey => "admin_key.create",
+            Kind::ApiKey | Kind::Passcode => "credential.create",
         };
+        let detail = match record.kind {
+            Kind::AdminKey => format!("scopes: {}", record.scopes.join(" ")),
+            Kind::ApiKey | Kind::Passcode => String::new(),
+        };
+        let audit = audit_entry(actor, now, action, &record.id, &record.account_id, detail);
         {
             let _quota_guard = self.account_lock(&record.account_id).lock().await;
             let limit = self.policy.max_credentials_per_account;
-            if self.store.count_live(&record.account_id, now)? >= limit {
+            if record.kind != Kind::AdminKey
+                && self.store.count_live(&record.account_id, now)? >= limit
+            {
                 return Err(Error::QuotaExceeded {
                     account_id: record.account_id,
                     limit,
@@ -387,7 +417,8 @@ impl Engine {
             account_id = %record.account_id,
             kind = ?record.kind,
             environment = ?record.environment,
-            actor = %actor.0,
+            actor = %actor.id,
+            request_id = %actor.request_id,
             "credential created"
         );
         Ok((self.view(record, now), secret))
@@ -397,12 +428,17 @@ impl Engine {
     ///
     /// # Errors
     /// `InvalidArgument` for a malformed id, `NotFound`, or a storage failure.
-    pub fn get(&self, id: &str) -> Result<CredentialView, Error> {
+    pub fn get(&self, actor: &Actor, id: &str) -> Result<CredentialView, Error> {
         validate::credential_id(id)?;
+        if !actor.holds(Scope::CredentialsRead) {
+            let denied = actor.allows(Scope::CredentialsRead, None);
+            self.authorize(actor, "credential.get", id, "", denied)?;
+        }
         let record = self
             .store
             .get(id)?
             .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        self.authorize_on(actor, "credential.get", &record, Access::Read)?;
         Ok(self.view(record, self.clock.now()))
     }
 
@@ -410,10 +446,24 @@ impl Engine {
     ///
     /// # Errors
     /// `InvalidArgument` for bad filters, sizes or tokens, or a storage failure.
-    pub fn list(&self, query: &ListQuery) -> Result<Page, Error> {
+    pub fn list(&self, actor: &Actor, query: &ListQuery) -> Result<Page, Error> {
         if let Some(account_id) = &query.account_id {
             validate::account_id("account_id", account_id)?;
         }
+        if query.kind == Some(Kind::AdminKey) {
+            return Err(Error::InvalidArgument(
+                "admin keys are listed with ListAdminKeys, not ListCredentials".to_string(),
+            ));
+        }
+        // A key confined to one account lists that account when none is named.
+        let account = query.account_id.as_deref().or(actor.account());
+        self.authorize(
+            actor,
+            "credential.list",
+            "",
+            account.unwrap_or_default(),
+            actor.allows(Scope::CredentialsRead, account),
+        )?;
         let page_size = validate::page_size(query.page_size)?;
         let after = query
             .page_token
@@ -423,12 +473,10 @@ impl Engine {
         let now = self.clock.now();
         let mut credentials = Vec::with_capacity(page_size);
         let mut next_page_token = None;
-        for item in self
-            .store
-            .scan(query.account_id.as_deref(), after.as_deref())
-        {
+        for item in self.store.scan(account, after.as_deref()) {
             let view = self.view(item?, now);
-            let matches = query.status.is_none_or(|s| s == view.status)
+            let matches = view.record.kind != Kind::AdminKey
+                && query.status.is_none_or(|s| s == view.status)
                 && query.kind.is_none_or(|k| k == view.record.kind)
                 && query
                     .environment
@@ -484,6 +532,10 @@ impl Engine {
             debug!(result = "not_found", why = "malformed", "verify");
             return Ok(not_found);
         };
+        if shape.kind == Kind::AdminKey {
+            debug!(result = "not_found", why = "admin key", "verify");
+            return Ok(not_found);
+        }
         if shape.kind == Kind::Passcode && account_id.is_none() {
             return Err(Error::InvalidArgument(
                 "account_id is required to verify a passcode".to_string(),
@@ -502,6 +554,10 @@ impl Engine {
             debug!(result = "not_found", why = "dangling index", "verify");
             return Ok(not_found);
         };
+        if record.kind == Kind::AdminKey {
+            debug!(result = "not_found", why = "admin key", "verify");
+            return Ok(not_found);
+        }
         let Some(version) = record
             .versions
             .iter()
@@ -543,12 +599,17 @@ impl Engine {
         decide: impl Fn(&CredentialRecord, DateTime<Utc>) -> Result<Change, Error>,
     ) -> Result<Option<CredentialView>, Error> {
         validate::credential_id(id)?;
+        if !actor.holds(Scope::CredentialsWrite) && !actor.holds(Scope::AdminManage) {
+            let denied = actor.allows(Scope::CredentialsWrite, None);
+            self.authorize(actor, action, id, "", denied)?;
+        }
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now();
             let current = self
                 .store
                 .get(id)?
                 .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+            self.authorize_on(actor, action, &current, Access::Write)?;
             let (new, detail) = match decide(&current, now)? {
                 Change::Unchanged => {
                     // What we read may be another caller's change that is
@@ -566,14 +627,14 @@ impl Engine {
                 }
                 Change::Delete => (None, String::new()),
             };
-            let audit = AuditEntry {
-                at: now,
-                actor: actor.0.clone(),
+            let audit = audit_entry(
+                actor,
+                now,
                 action,
-                credential_id: current.id.clone(),
-                account_id: current.account_id.clone(),
-                detail: detail.clone(),
-            };
+                &current.id,
+                &current.account_id,
+                detail.clone(),
+            );
             match self
                 .store
                 .commit(Some(&current), new.as_ref(), Some(&audit))?
@@ -590,7 +651,8 @@ impl Engine {
                 from = ?current.status,
                 to = to.as_deref().unwrap_or("Deleted"),
                 detail = %detail,
-                actor = %actor.0,
+                actor = %actor.id,
+                request_id = %actor.request_id,
                 "credential changed"
             );
             return Ok(new.map(|n| self.view(n, now)));
@@ -960,14 +1022,14 @@ impl Engine {
                 new.disabled_reason = None;
                 new.status_reason = String::new();
                 new.reactivated_at = Some(used_at);
-                AuditEntry {
-                    at: used_at,
-                    actor: Actor::system().0,
-                    action: "lifecycle.reactivate_on_use",
-                    credential_id: current.id.clone(),
-                    account_id: current.account_id.clone(),
-                    detail: "used while being disabled for inactivity".to_string(),
-                }
+                audit_entry(
+                    &Actor::system(),
+                    used_at,
+                    "lifecycle.reactivate_on_use",
+                    &current.id,
+                    &current.account_id,
+                    "used while being disabled for inactivity".to_string(),
+                )
             });
             new.scheduled = lifecycle::next_deadlines(&new, &self.policy);
             if self
@@ -982,6 +1044,87 @@ impl Engine {
             }
         }
         Err(Error::Contention { id: id.to_string() })
+    }
+}
+
+/// Whether a use case reads or changes what it touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+impl Engine {
+    /// Turns a refusal into `PermissionDenied`, recording the attempt in the
+    /// audit log (outcome `denied`) and in the log.
+    fn authorize(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        credential_id: &str,
+        account_id: &str,
+        decision: Result<(), Denied>,
+    ) -> Result<(), Error> {
+        let Err(Denied(message)) = decision else {
+            return Ok(());
+        };
+        let mut entry = audit_entry(
+            actor,
+            self.clock.now(),
+            action,
+            credential_id,
+            account_id,
+            message.clone(),
+        );
+        entry.outcome = "denied";
+        if let Err(e) = self.store.append_audit(&entry) {
+            warn!(error = %e, "could not record a denied attempt in the audit log");
+        }
+        warn!(actor = %actor.id, request_id = %actor.request_id, action, credential_id, account_id, reason = %message, "permission denied");
+        Err(Error::PermissionDenied(message))
+    }
+
+    /// Checks the actor against an existing record: admin keys need
+    /// `admin:manage` from a global key; other credentials need
+    /// `credentials:read` or `credentials:write` on their account.
+    fn authorize_on(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        record: &CredentialRecord,
+        access: Access,
+    ) -> Result<(), Error> {
+        let decision = match (record.kind, access) {
+            (Kind::AdminKey, _) => actor.allows_key_management(),
+            (Kind::ApiKey | Kind::Passcode, Access::Read) => {
+                actor.allows(Scope::CredentialsRead, Some(&record.account_id))
+            }
+            (Kind::ApiKey | Kind::Passcode, Access::Write) => {
+                actor.allows(Scope::CredentialsWrite, Some(&record.account_id))
+            }
+        };
+        self.authorize(actor, action, &record.id, &record.account_id, decision)
+    }
+}
+
+/// An audit entry for a change made by `actor`.
+fn audit_entry(
+    actor: &Actor,
+    at: DateTime<Utc>,
+    action: &'static str,
+    credential_id: &str,
+    account_id: &str,
+    detail: String,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: actor.id.clone(),
+        action,
+        credential_id: credential_id.to_string(),
+        account_id: account_id.to_string(),
+        detail,
+        outcome: "ok",
+        request_id: actor.request_id.clone(),
     }
 }
 

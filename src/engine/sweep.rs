@@ -137,6 +137,8 @@ impl Engine {
                         credential_id: current.id.clone(),
                         account_id: current.account_id.clone(),
                         detail: format!("{from:?} -> {to:?}"),
+                        outcome: "ok",
+                        request_id: String::new(),
                     };
                     from = *to;
                     entry

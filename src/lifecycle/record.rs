@@ -10,6 +10,9 @@ pub enum Kind {
     ApiKey,
     /// Presented with its account id, always.
     Passcode,
+    /// Authenticates callers of the admin API (`authorization: Bearer`); its
+    /// scopes say what it may do. Never accepted by Verify.
+    AdminKey,
 }
 
 /// Every credential belongs to one environment, visible in the key itself.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{
+use super::{Kind, 
     CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Policy, SecretVersion, Status,
 };
 
@@ -149,10 +149,14 @@ pub fn next_deadlines(record: &CredentialRecord, policy: &Policy) -> Vec<Deadlin
         Status::Expired | Status::Revoked => {}
     }
     if record.status == Status::Active {
-        deadlines.push(Deadline {
-            at: policy.inactivity_disable_after.after(inactive_from),
-            event: DeadlineEvent::InactivityDisable,
-        });
+        // An unused admin key is a break-glass key, not an abandoned one: it
+        // stays usable until it expires or is revoked.
+        if record.kind != Kind::AdminKey {
+            deadlines.push(Deadline {
+                at: policy.inactivity_disable_after.after(inactive_from),
+                event: DeadlineEvent::InactivityDisable,
+            });
+        }
     } else {
         deadlines.push(Deadline {
             at: policy.inactivity_delete_after.after(inactive_from),

@@ -285,6 +285,8 @@ impl Mailer {
             credential_id: notice.credential_id.clone(),
             account_id: notice.account_id.clone(),
             detail,
+            outcome: "ok",
+            request_id: String::new(),
         }
     }
 

@@ -91,6 +91,7 @@ fn kind_word(kind: Kind) -> &'static str {
     match kind {
         Kind::ApiKey => "api",
         Kind::Passcode => "passcode",
+        Kind::AdminKey => "admin key",
     }
 }
 

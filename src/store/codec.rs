@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AuditEntry, Error, OutboxNotice};
+use super::{AuditEntry, AuditEvent, Error, OutboxNotice};
 use crate::lifecycle::{
     CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
     SecretVersion, Status,
@@ -103,6 +103,8 @@ pub(crate) struct StoredAuditEvent {
     pub outcome: String,
     #[prost(string, tag = "7")]
     pub detail: String,
+    #[prost(string, tag = "8")]
+    pub request_id: String,
 }
 
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
@@ -117,6 +119,7 @@ fn kind_code(kind: Kind) -> i32 {
     match kind {
         Kind::ApiKey => 1,
         Kind::Passcode => 2,
+        Kind::AdminKey => 3,
     }
 }
 
@@ -131,6 +134,7 @@ fn kind_from(code: i32) -> Result<Kind, Error> {
     match code {
         1 => Ok(Kind::ApiKey),
         2 => Ok(Kind::Passcode),
+        3 => Ok(Kind::AdminKey),
         _ => Err(Error::Corrupt("unknown kind")),
     }
 }
@@ -429,8 +433,25 @@ pub(crate) fn encode_audit(audit: &AuditEntry) -> Vec<u8> {
         action: audit.action.to_string(),
         credential_id: audit.credential_id.clone(),
         account_id: audit.account_id.clone(),
-        outcome: "ok".to_string(),
+        outcome: audit.outcome.to_string(),
         detail: audit.detail.clone(),
+        request_id: audit.request_id.clone(),
     }
     .encode_to_vec()
+}
+
+pub(crate) fn decode_audit(seq: u64, bytes: &[u8]) -> Result<AuditEvent, Error> {
+    use prost::Message;
+    let s = StoredAuditEvent::decode(bytes).map_err(|_| Error::Corrupt("audit event"))?;
+    Ok(AuditEvent {
+        seq,
+        at: time(s.at_us)?,
+        actor: s.actor,
+        action: s.action,
+        credential_id: s.credential_id,
+        account_id: s.account_id,
+        outcome: s.outcome,
+        detail: s.detail,
+        request_id: s.request_id,
+    })
 }

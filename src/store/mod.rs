@@ -78,6 +78,76 @@ pub struct AuditEntry {
     pub account_id: String,
     /// Free-text detail (reasons, changed fields); never a secret.
     pub detail: String,
+    /// `ok` for a change that was made, `denied` for a refused attempt.
+    pub outcome: &'static str,
+    /// The caller's `x-request-id`, or one credd made up; empty for the sweep.
+    pub request_id: String,
+}
+
+/// An audit event as read back, with its position in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Position in the log; increases with every event written.
+    pub seq: u64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Admin key id, or `system`.
+    pub actor: String,
+    /// What was done, e.g. `credential.revoke`.
+    pub action: String,
+    /// The credential concerned (empty for events about none).
+    pub credential_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// `ok` or `denied`.
+    pub outcome: String,
+    /// Reasons, changed fields, refusal messages; never a secret.
+    pub detail: String,
+    /// The request that caused it.
+    pub request_id: String,
+}
+
+/// Which audit events to return; unset fields match anything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Exact credential id.
+    pub credential_id: Option<String>,
+    /// Exact account id.
+    pub account_id: Option<String>,
+    /// Exact actor.
+    pub actor: Option<String>,
+    /// Exact action.
+    pub action: Option<String>,
+    /// Events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Events before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Exact outcome (`ok` or `denied`).
+    pub outcome: Option<String>,
+}
+
+impl AuditFilter {
+    fn matches(&self, event: &AuditEvent) -> bool {
+        fn same(want: Option<&String>, have: &str) -> bool {
+            want.is_none_or(|w| w == have)
+        }
+        same(self.credential_id.as_ref(), &event.credential_id)
+            && same(self.account_id.as_ref(), &event.account_id)
+            && same(self.actor.as_ref(), &event.actor)
+            && same(self.action.as_ref(), &event.action)
+            && same(self.outcome.as_ref(), &event.outcome)
+            && self.since.is_none_or(|t| event.at >= t)
+            && self.until.is_none_or(|t| event.at < t)
+    }
+}
+
+/// One page of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    /// Matching events in log order.
+    pub events: Vec<AuditEvent>,
+    /// Continue after this position; None when the log has been read to its end.
+    pub next_after: Option<u64>,
 }
 
 /// A notice waiting in the `outbox` tree. Holds what a mail needs, so it
@@ -590,6 +660,84 @@ impl Store {
     /// Number of entries in the deadline index (for tests and metrics).
     pub fn deadline_count(&self) -> usize {
         self.deadlines.len()
+    }
+
+    /// Appends an audit event on its own (a refused attempt, which changes
+    /// nothing else). Durable at the next flush.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), Error> {
+        let seq = self.db.generate_id()?;
+        self.audit
+            .insert(&seq.to_be_bytes()[..], codec::encode_audit(entry))?;
+        Ok(())
+    }
+
+    /// Up to `limit` events matching `filter` after position `after`, reading
+    /// at most `max_scanned` events: a sparse filter over a long log returns
+    /// a short (even empty) page with a position to continue from, rather
+    /// than reading the whole log in one call.
+    ///
+    /// # Errors
+    /// sled errors and undecodable events.
+    pub fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        after: Option<u64>,
+        limit: usize,
+        max_scanned: usize,
+    ) -> Result<AuditPage, Error> {
+        let start = match after {
+            Some(seq) => std::ops::Bound::Excluded(seq.to_be_bytes().to_vec()),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut events = Vec::new();
+        let mut last_seq = None;
+        let mut n_scanned = 0;
+        for item in self
+            .audit
+            .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+        {
+            let (key, value) = item?;
+            if events.len() == limit || n_scanned == max_scanned {
+                // More of the log remains: continue after the last one read.
+                return Ok(AuditPage {
+                    events,
+                    next_after: last_seq,
+                });
+            }
+            let seq = <[u8; 8]>::try_from(key.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Corrupt("audit key"))?;
+            let event = codec::decode_audit(seq, &value)?;
+            n_scanned += 1;
+            last_seq = Some(seq);
+            if filter.matches(&event) {
+                events.push(event);
+            }
+        }
+        Ok(AuditPage {
+            events,
+            next_after: None,
+        })
+    }
+
+    /// Reads a `meta` value.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Writes a `meta` value (durable at the next flush).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        self.meta.insert(key.as_bytes(), value)?;
+        Ok(())
     }
 
     /// Number of audit entries (for tests and metrics).

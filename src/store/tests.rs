@@ -107,6 +107,8 @@ fn audit(id: &str) -> AuditEntry {
         credential_id: id.to_string(),
         account_id: "acme".to_string(),
         detail: String::new(),
+        outcome: "ok",
+        request_id: "req-1".to_string(),
     }
 }
 

@@ -1,0 +1,235 @@
+//! Who is asking and what they may do: the [`Actor`] every use case receives,
+//! the admin [`Scope`]s, and the one rule that decides whether an actor may
+//! act on an account. The api layer authenticates and builds the actor; the
+//! engine's use cases call [`Actor::allows`] before they read or change
+//! anything, so scope checks live in one place and not in handlers.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// What an admin key may do. Stored as the key's scopes, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Get and list credentials.
+    CredentialsRead,
+    /// Create, update, rotate, revoke, disable, reactivate and delete credentials.
+    CredentialsWrite,
+    /// List audit events.
+    AuditRead,
+    /// Create, list and revoke admin keys.
+    AdminManage,
+    /// Call Verify when `[auth] verifier = "token"`.
+    Verify,
+}
+
+impl Scope {
+    /// Every scope, in the order they are documented.
+    pub const ALL: [Scope; 5] = [
+        Scope::CredentialsRead,
+        Scope::CredentialsWrite,
+        Scope::AuditRead,
+        Scope::AdminManage,
+        Scope::Verify,
+    ];
+
+    /// Scopes an account-scoped management key may hold: what an account's
+    /// own integration needs for its own credentials and history.
+    pub const ACCOUNT: [Scope; 3] = [
+        Scope::CredentialsRead,
+        Scope::CredentialsWrite,
+        Scope::AuditRead,
+    ];
+
+    /// The name used in keys, requests and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::CredentialsRead => "credentials:read",
+            Scope::CredentialsWrite => "credentials:write",
+            Scope::AuditRead => "audit:read",
+            Scope::AdminManage => "admin:manage",
+            Scope::Verify => "verify",
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn parse(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an actor is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Grant {
+    /// The sweep, the mailer, bootstrap and embedding code: everything.
+    Unrestricted,
+    /// An admin key: its scopes, on every account or on one.
+    Key {
+        scopes: BTreeSet<Scope>,
+        account_id: Option<String>,
+    },
+}
+
+/// Who asked, as the audit log records it, and what they may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// `system`, or the id of the admin key that authenticated the call.
+    pub id: String,
+    /// The caller's `x-request-id`, or one made up for the call.
+    pub request_id: String,
+    grant: Grant,
+}
+
+/// Why an actor may not do something; the message names what was missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied(pub String);
+
+impl Actor {
+    /// The lifecycle sweep and other automatic changes.
+    pub fn system() -> Self {
+        Self::unrestricted("system")
+    }
+
+    /// An actor allowed everything, under an audit name of the caller's
+    /// choosing (bootstrap, embedding, tests and benchmarks).
+    pub fn unrestricted(id: &str) -> Self {
+        Actor {
+            id: id.to_string(),
+            request_id: String::new(),
+            grant: Grant::Unrestricted,
+        }
+    }
+
+    /// The caller behind an authenticated admin key.
+    pub fn admin_key(
+        key_id: &str,
+        scopes: impl IntoIterator<Item = Scope>,
+        account_id: Option<String>,
+        request_id: String,
+    ) -> Self {
+        Actor {
+            id: key_id.to_string(),
+            request_id,
+            grant: Grant::Key {
+                scopes: scopes.into_iter().collect(),
+                account_id,
+            },
+        }
+    }
+
+    /// The one account this actor is confined to, if any.
+    pub fn account(&self) -> Option<&str> {
+        match &self.grant {
+            Grant::Unrestricted => None,
+            Grant::Key { account_id, .. } => account_id.as_deref(),
+        }
+    }
+
+    /// Whether the actor holds `scope` (on some account).
+    pub fn holds(&self, scope: Scope) -> bool {
+        match &self.grant {
+            Grant::Unrestricted => true,
+            Grant::Key { scopes, .. } => scopes.contains(&scope),
+        }
+    }
+
+    /// Whether the actor may use `scope` on `account` (None: on every
+    /// account at once, as an unfiltered listing does).
+    ///
+    /// # Errors
+    /// [`Denied`] naming the missing scope or the account it may not touch.
+    pub fn allows(&self, scope: Scope, account: Option<&str>) -> Result<(), Denied> {
+        let Grant::Key {
+            scopes, account_id, ..
+        } = &self.grant
+        else {
+            return Ok(());
+        };
+        if !scopes.contains(&scope) {
+            return Err(Denied(format!(
+                "admin key {} lacks the scope {scope}",
+                self.id
+            )));
+        }
+        match (account_id, account) {
+            (None, _) => Ok(()),
+            (Some(own), Some(target)) if own == target => Ok(()),
+            (Some(own), Some(target)) => Err(Denied(format!(
+                "admin key {} may act only on account {own}, not on account {target}",
+                self.id
+            ))),
+            (Some(own), None) => Err(Denied(format!(
+                "admin key {} may act only on account {own}; name that account",
+                self.id
+            ))),
+        }
+    }
+
+    /// Whether the actor may manage admin keys on `account` (None: global
+    /// keys). Account-scoped keys never manage admin keys.
+    ///
+    /// # Errors
+    /// [`Denied`] naming what is missing.
+    pub fn allows_key_management(&self) -> Result<(), Denied> {
+        if let Some(own) = self.account() {
+            return Err(Denied(format!(
+                "admin key {} is scoped to account {own} and cannot manage admin keys",
+                self.id
+            )));
+        }
+        self.allows(Scope::AdminManage, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_names_round_trip() {
+        for scope in Scope::ALL {
+            assert_eq!(Scope::parse(scope.name()), Some(scope));
+        }
+        assert_eq!(Scope::parse("credentials:admin"), None);
+    }
+
+    #[test]
+    fn a_key_needs_the_scope_and_the_account() {
+        let global = Actor::admin_key("k1", [Scope::CredentialsRead], None, String::new());
+        assert!(global.allows(Scope::CredentialsRead, Some("acme")).is_ok());
+        assert!(global.allows(Scope::CredentialsRead, None).is_ok());
+        let denied = global.allows(Scope::CredentialsWrite, Some("acme"));
+        assert_eq!(
+            denied,
+            Err(Denied(
+                "admin key k1 lacks the scope credentials:write".to_string()
+            ))
+        );
+
+        let scoped = Actor::admin_key(
+            "k2",
+            [Scope::CredentialsRead, Scope::CredentialsWrite],
+            Some("acme".to_string()),
+            String::new(),
+        );
+        assert!(scoped.allows(Scope::CredentialsWrite, Some("acme")).is_ok());
+        let other = scoped.allows(Scope::CredentialsWrite, Some("globex"));
+        assert!(other.is_err_and(|d| d.0.contains("not on account globex")));
+        assert!(scoped.allows(Scope::CredentialsRead, None).is_err());
+        assert!(scoped.allows_key_management().is_err());
+    }
+
+    #[test]
+    fn system_may_do_everything() {
+        let system = Actor::system();
+        for scope in Scope::ALL {
+            assert!(system.allows(scope, Some("any")).is_ok());
+        }
+        assert!(system.allows_key_management().is_ok());
+    }
+}
