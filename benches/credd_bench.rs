@@ -881,7 +881,7 @@ fn direct_create(rt: &Runtime, s: &Settings, engine: &Arc<Engine>, concurrency: 
                 let request = create_request(run, w, n);
                 engine
                     .create(
-                        &Actor::anonymous_admin(),
+                        &Actor::unrestricted("admin"),
                         NewCredential {
                             account_id: request.account_id,
                             kind: Kind::ApiKey,
@@ -1077,7 +1077,7 @@ fn small_store(ctx: &mut Ctx) -> SmallStore {
     let server = serve(
         &ctx.server_rt,
         tonic::transport::Server::builder()
-            .add_service(VerifierService::new(opened.engine.clone()).into_server()),
+            .add_service(VerifierService::new(opened.engine.clone(), false).into_server()),
     );
     SmallStore {
         opened,
@@ -1162,7 +1162,7 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
     let real = serve_with(
         &ctx.server_rt,
         tonic::transport::Server::builder()
-            .add_service(VerifierService::new(small.opened.engine.clone()).into_server()),
+            .add_service(VerifierService::new(small.opened.engine.clone(), false).into_server()),
         true,
     );
     let (base, verify) = compare_grpc_verify(
@@ -1761,7 +1761,7 @@ fn large(ctx: &mut Ctx, small: &SmallStore) {
     let server = serve(
         &ctx.server_rt,
         tonic::transport::Server::builder()
-            .add_service(VerifierService::new(opened.engine.clone()).into_server()),
+            .add_service(VerifierService::new(opened.engine.clone(), false).into_server()),
     );
     eprintln!("[bench] flat in store size");
     let (small_grpc, large_grpc) = compare_grpc_verify(
@@ -1978,7 +1978,7 @@ fn huge(ctx: &mut Ctx, small: &SmallStore) {
     let server = serve(
         &ctx.server_rt,
         tonic::transport::Server::builder()
-            .add_service(VerifierService::new(opened.engine.clone()).into_server()),
+            .add_service(VerifierService::new(opened.engine.clone(), false).into_server()),
     );
     let (small_grpc, grpc) = compare_grpc_verify(
         &ctx.client_rt,

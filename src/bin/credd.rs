@@ -28,6 +28,22 @@ struct Args {
     /// Log format: plain or json (overrides `log_format`).
     #[arg(long)]
     log_format: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve (the default).
+    Run,
+    /// Recovery while the daemon is stopped: issue a new admin key holding
+    /// every scope and write it to a file (mode 0600). For a lost or expired
+    /// key; needs the data directory and pepper, like the daemon.
+    IssueAdminKey {
+        /// Where to write the key.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +71,18 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(Command::IssueAdminKey { out }) = args.command {
+        return match runtime.block_on(issue_admin_key(&config, &out)) {
+            Ok(id) => {
+                println!("wrote admin key {id} to {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("credd: {err}");
+                ExitCode::from(1)
+            }
+        };
+    }
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -88,6 +116,16 @@ async fn run(config: Config) -> Result<(), credd::daemon::DaemonError> {
         });
     };
     credd::daemon::run(config, shutdown).await
+}
+
+async fn issue_admin_key(
+    config: &Config,
+    out: &std::path::Path,
+) -> Result<String, credd::daemon::DaemonError> {
+    let engine = credd::daemon::open_engine(config, std::sync::Arc::new(credd::clock::SystemClock))?;
+    let id = credd::daemon::issue_to_file(&engine, out, "recovery").await?;
+    engine.store().flush().await?;
+    Ok(id)
 }
 
 fn signal_error(source: std::io::Error) -> credd::daemon::DaemonError {

@@ -2,7 +2,7 @@ use super::*;
 
 use std::os::unix::fs::PermissionsExt;
 
-const KINDS: [Kind; 2] = [Kind::ApiKey, Kind::Passcode];
+const KINDS: [Kind; 3] = [Kind::ApiKey, Kind::Passcode, Kind::AdminKey];
 const ENVIRONMENTS: [Environment; 2] = [Environment::Live, Environment::Test];
 
 fn generate(prefix: &str, environment: Environment, kind: Kind) -> Secret {
@@ -40,6 +40,7 @@ fn generated_format_for_every_kind_and_environment() {
                 let kind_tag = match kind {
                     Kind::ApiKey => "api",
                     Kind::Passcode => "pass",
+                    Kind::AdminKey => "admin",
                 };
                 let head = format!("{prefix}_{env}_{kind_tag}_");
                 assert!(

@@ -19,7 +19,7 @@ fn at(seconds: i64) -> Option<prost_types::Timestamp> {
 }
 
 async fn list_account(
-    admin: &mut pb::credential_admin_client::CredentialAdminClient<tonic::transport::Channel>,
+    admin: &mut support::Admin,
     account: &str,
 ) -> pb::ListCredentialsResponse {
     admin

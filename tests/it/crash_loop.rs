@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use credd::api::pb;
-use credd::api::pb::credential_admin_client::CredentialAdminClient;
 use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
 use rand::Rng;
 use tonic::Code;
@@ -143,6 +142,8 @@ struct Model {
 #[derive(Debug, Default)]
 struct Shared {
     model: Mutex<Model>,
+    /// The daemon's bootstrap admin key.
+    admin_key: std::sync::OnceLock<String>,
     /// Set just before the kill: errors after it are expected, and the
     /// clients send nothing more (so what is in flight is what the kill hit).
     killed: AtomicBool,
@@ -162,6 +163,10 @@ struct Shared {
 }
 
 impl Shared {
+    fn admin_key(&self) -> String {
+        self.admin_key.get().cloned().unwrap_or_default()
+    }
+
     fn model(&self) -> MutexGuard<'_, Model> {
         self.model.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -246,6 +251,7 @@ async fn acknowledged_changes_survive_repeated_kill_9_under_load() {
     let started = Instant::now();
     let mut daemon = support::start_with_env(dir.path(), CONFIG, &[("RUST_LOG", LOG_FILTER)]);
     let shared = Arc::new(Shared::default());
+    let _ = shared.admin_key.set(daemon.admin_key());
     let mut kills = 0usize;
     let mut kills_mid_request = 0usize;
     // Kills at a random moment, after the k-th ack, after a raced ack.
@@ -430,7 +436,7 @@ async fn acknowledged_changes_survive_repeated_kill_9_under_load() {
 /// One client: creates (up to its cap), rotates, revokes and verifies random
 /// credentials of the model until the kill.
 async fn worker(shared: Arc<Shared>, channel: Channel, life: usize, worker_no: usize) {
-    let mut admin = CredentialAdminClient::new(channel.clone());
+    let mut admin = support::admin_on(channel.clone(), &shared.admin_key());
     let mut verifier = CredentialVerifierClient::new(channel);
     let account = format!("crash-{life}-{worker_no}");
     let mut created = 0usize;
@@ -455,7 +461,7 @@ async fn worker(shared: Arc<Shared>, channel: Channel, life: usize, worker_no: u
 
 async fn create(
     shared: &Shared,
-    admin: &mut CredentialAdminClient<Channel>,
+    admin: &mut support::Admin,
     account: &str,
     life: usize,
     n: usize,
@@ -498,7 +504,7 @@ async fn create(
 }
 
 /// Rotates a credential with no rotation known; false if there is none.
-async fn rotate(shared: &Shared, admin: &mut CredentialAdminClient<Channel>) -> bool {
+async fn rotate(shared: &Shared, admin: &mut support::Admin) -> bool {
     let Some((idx, cred)) =
         shared.pick(|c| c.rotated.is_none() && !c.rotated_unseen && c.revoked != Revoked::Yes)
     else {
@@ -541,7 +547,7 @@ async fn rotate(shared: &Shared, admin: &mut CredentialAdminClient<Channel>) -> 
 /// Revokes a random credential (mostly one not known to be revoked, as only
 /// those can change), sometimes twice at once as a retrying client would;
 /// false if there is none.
-async fn revoke(shared: &Shared, admin: &mut CredentialAdminClient<Channel>) -> bool {
+async fn revoke(shared: &Shared, admin: &mut support::Admin) -> bool {
     let fresh_only = rand::rng().random_bool(0.8);
     let picked = if fresh_only {
         shared.pick(|c| c.revoked != Revoked::Yes)
@@ -575,7 +581,7 @@ async fn revoke(shared: &Shared, admin: &mut CredentialAdminClient<Channel>) -> 
 /// this call and its twin, if any, until they answer.
 async fn revoke_once(
     shared: &Shared,
-    admin: &mut CredentialAdminClient<Channel>,
+    admin: &mut support::Admin,
     idx: usize,
     id: &str,
     pending: &AtomicUsize,
@@ -666,7 +672,7 @@ async fn check(daemon: &support::Daemon, shared: &Shared) -> Vec<Violation> {
 
     // The listing: every acknowledged credential, and no more extras than
     // creates whose answer never came.
-    let mut admin = CredentialAdminClient::new(channel.clone());
+    let mut admin = support::admin_on(channel.clone(), &shared.admin_key());
     match list_all(shared, &mut admin).await {
         Ok(listed) => {
             let known: HashSet<&str> = creds.iter().map(|(_, c)| c.id.as_str()).collect();
@@ -713,8 +719,9 @@ async fn check(daemon: &support::Daemon, shared: &Shared) -> Vec<Violation> {
     for chunk in creds.chunks(chunk_len) {
         let chunk = chunk.to_vec();
         let channel = daemon.channel().await;
+        let key = shared.admin_key();
         tasks.spawn(async move {
-            let mut admin = CredentialAdminClient::new(channel.clone());
+            let mut admin = support::admin_on(channel.clone(), &key);
             let mut verifier = CredentialVerifierClient::new(channel);
             let mut violations = Vec::new();
             let mut resolutions = Vec::new();
@@ -755,7 +762,7 @@ async fn check(daemon: &support::Daemon, shared: &Shared) -> Vec<Violation> {
 /// Every credential, all pages.
 async fn list_all(
     shared: &Shared,
-    admin: &mut CredentialAdminClient<Channel>,
+    admin: &mut support::Admin,
 ) -> Result<Vec<pb::Credential>, tonic::Status> {
     let mut all = Vec::new();
     let mut page_token = String::new();
@@ -777,7 +784,7 @@ async fn list_all(
 
 /// Checks one credential; returns what it shows about unknown outcomes.
 async fn check_one(
-    admin: &mut CredentialAdminClient<Channel>,
+    admin: &mut support::Admin,
     verifier: &mut CredentialVerifierClient<Channel>,
     idx: usize,
     cred: &Cred,

@@ -22,7 +22,7 @@ use tonic::transport::Channel;
 
 use crate::support::{self, Daemon};
 
-type Admin = pb::credential_admin_client::CredentialAdminClient<Channel>;
+use crate::support::Admin;
 type Verifier = pb::credential_verifier_client::CredentialVerifierClient<Channel>;
 
 /// How late a transition may be seen after its deadline: two sweep intervals

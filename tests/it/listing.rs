@@ -7,7 +7,7 @@ use tonic::Code;
 
 use crate::support;
 
-type Admin = pb::credential_admin_client::CredentialAdminClient<tonic::transport::Channel>;
+use crate::support::Admin;
 
 /// What a test knows about one credential it made.
 #[derive(Debug, Clone)]

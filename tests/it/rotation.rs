@@ -7,7 +7,7 @@ use tonic::Code;
 
 use crate::support::{self, UNKNOWN_ID};
 
-type Admin = pb::credential_admin_client::CredentialAdminClient<tonic::transport::Channel>;
+use crate::support::Admin;
 
 /// A schedule whose sweep fires on 1 January only: apart from the one at
 /// start (before anything is due), no sweep runs during a test.

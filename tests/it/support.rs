@@ -12,9 +12,55 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use credd::api::pb;
+use credd::api::pb::admin_key_admin_client::AdminKeyAdminClient;
+use credd::api::pb::audit_log_client::AuditLogClient;
 use credd::api::pb::credential_admin_client::CredentialAdminClient;
 use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// Adds `authorization: Bearer <key>` (when there is a key) to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    /// `Bearer <key>`, or no header at all for `None`.
+    pub fn new(key: Option<&str>) -> Self {
+        Bearer(key.map(|k| format!("Bearer {k}").parse().expect("ascii key")))
+    }
+
+    /// An `authorization` header with exactly this value.
+    pub fn raw(value: &str) -> Self {
+        Bearer(Some(value.parse().expect("ascii header")))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel whose calls carry an admin key.
+pub type Authed = InterceptedService<Channel, Bearer>;
+/// `CredentialAdmin` with an admin key.
+pub type Admin = CredentialAdminClient<Authed>;
+/// `AdminKeyAdmin` with an admin key.
+pub type AdminKeys = AdminKeyAdminClient<Authed>;
+/// `AuditLog` with an admin key.
+pub type Audit = AuditLogClient<Authed>;
+/// `CredentialVerifier` with an admin key (for `verifier = "token"`).
+pub type AuthedVerifier = CredentialVerifierClient<Authed>;
+
+/// A `CredentialAdmin` client on `channel` presenting `key`.
+pub fn admin_on(channel: Channel, key: &str) -> Admin {
+    CredentialAdminClient::with_interceptor(channel, Bearer::new(Some(key)))
+}
 
 /// How long a daemon may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -133,9 +179,32 @@ impl Daemon {
             .expect("connect to credd")
     }
 
-    /// A connected admin client.
-    pub async fn admin(&self) -> CredentialAdminClient<Channel> {
-        CredentialAdminClient::new(self.channel().await)
+    /// The bootstrap admin key the daemon wrote on its first start.
+    pub fn admin_key(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("admin.key"))
+            .expect("bootstrap admin key file")
+            .trim()
+            .to_string()
+    }
+
+    /// A connected admin client presenting the bootstrap admin key.
+    pub async fn admin(&self) -> Admin {
+        admin_on(self.channel().await, &self.admin_key())
+    }
+
+    /// A connected admin client presenting `key` (None: no header).
+    pub async fn admin_as(&self, key: Option<&str>) -> Admin {
+        CredentialAdminClient::with_interceptor(self.channel().await, Bearer::new(key))
+    }
+
+    /// A connected `AdminKeyAdmin` client presenting `key`.
+    pub async fn admin_keys_as(&self, key: Option<&str>) -> AdminKeys {
+        AdminKeyAdminClient::with_interceptor(self.channel().await, Bearer::new(key))
+    }
+
+    /// A connected `AuditLog` client presenting `key`.
+    pub async fn audit_as(&self, key: Option<&str>) -> Audit {
+        AuditLogClient::with_interceptor(self.channel().await, Bearer::new(key))
     }
 
     /// A connected verifier client.
@@ -286,7 +355,7 @@ pub const UNKNOWN_ID: &str = "cred_01ARZ3NDEKTSV4RRFFQ69G5FAV";
 
 /// Creates a credential; returns it and its plaintext secret.
 pub async fn create(
-    admin: &mut CredentialAdminClient<Channel>,
+    admin: &mut Admin,
     request: pb::CreateCredentialRequest,
 ) -> (pb::Credential, String) {
     let response = admin
@@ -301,7 +370,7 @@ pub async fn create(
 }
 
 /// Reads a credential that must exist.
-pub async fn get(admin: &mut CredentialAdminClient<Channel>, id: &str) -> pb::Credential {
+pub async fn get(admin: &mut Admin, id: &str) -> pb::Credential {
     admin
         .get_credential(pb::GetCredentialRequest { id: id.to_string() })
         .await

@@ -81,7 +81,7 @@ impl Harness {
         let (view, secret) = self
             .engine
             .create(
-                &Actor::anonymous_admin(),
+                &Actor::unrestricted("admin"),
                 NewCredential {
                     account_id: account.to_string(),
                     kind: Kind::ApiKey,
@@ -291,7 +291,7 @@ async fn new_expiry_date_gets_its_own_warning() {
     assert!(matches!(h.outcome(&secret), VerifyOutcome::Valid { .. }));
     h.engine
         .update(
-            &Actor::anonymous_admin(),
+            &Actor::unrestricted("admin"),
             &a,
             CredentialUpdate {
                 expires_at: Some(t(60)),
@@ -326,7 +326,7 @@ async fn deleted_credential_is_gone_everywhere() {
     let (gone, gone_secret) = h.create(None).await;
     h.set(31);
     h.sweep().await;
-    assert_eq!(h.engine.get(&gone).unwrap().status, Status::Disabled);
+    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &gone).unwrap().status, Status::Disabled);
     h.set(45);
     let (kept, _) = h.create(None).await; // disabled at +75
     let scheduled = h.record(&gone).unwrap().scheduled;
@@ -342,7 +342,7 @@ async fn deleted_credential_is_gone_everywhere() {
     assert_eq!(report.transitions, transitions(&[("delete_inactivity", 1)]));
 
     assert!(matches!(
-        h.engine.get(&gone),
+        h.engine.get(&Actor::unrestricted("admin"), &gone),
         Err(Error::NotFound { id }) if id == gone
     ));
     let v = h.engine.verify(gone_secret.expose(), None, &[]).unwrap();
@@ -358,7 +358,7 @@ async fn deleted_credential_is_gone_everywhere() {
     assert_eq!(h.engine.store().count_live("acme", t(70)).unwrap(), 1);
     let listed: Vec<String> = h
         .engine
-        .list(&ListQuery {
+        .list(&Actor::unrestricted("admin"), &ListQuery {
             account_id: Some("acme".to_string()),
             ..ListQuery::default()
         })
@@ -407,7 +407,7 @@ async fn unflushed_use_prevents_inactivity_disable() {
         report.transitions,
         transitions(&[("disable_inactivity", 1)])
     );
-    assert_eq!(h.engine.get(&used).unwrap().status, Status::Active);
+    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &used).unwrap().status, Status::Active);
     assert_eq!(h.record(&used).unwrap().last_used_at, Some(t(29)));
     let idle_record = h.record(&idle).unwrap();
     assert_eq!(idle_record.status, Status::Disabled);
@@ -418,10 +418,10 @@ async fn unflushed_use_prevents_inactivity_disable() {
 
     h.clock.set(t(59) - Duration::microseconds(1));
     assert_idle(&h.sweep().await);
-    assert_eq!(h.engine.get(&used).unwrap().status, Status::Active);
+    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &used).unwrap().status, Status::Active);
     h.set(59);
     h.sweep().await;
-    assert_eq!(h.engine.get(&used).unwrap().status, Status::Disabled);
+    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &used).unwrap().status, Status::Disabled);
     assert_eq!(
         h.notice(&used, NoticeKind::DisabledInactivity).delete_at,
         Some(t(99))
@@ -438,7 +438,7 @@ async fn ended_rotation_window_is_tidied() {
     h.set(1);
     let (_, new_secret) = h
         .engine
-        .rotate(&Actor::anonymous_admin(), &id, None)
+        .rotate(&Actor::unrestricted("admin"), &id, None)
         .await
         .unwrap();
     assert_eq!(h.record(&id).unwrap().versions.len(), 2);

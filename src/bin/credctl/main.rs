@@ -1,19 +1,31 @@
 //! credctl: the administrator's command line for credd, over gRPC. Every
-//! admin RPC plus `verify`, as readable tables or `--json`.
+//! admin RPC plus `verify`, admin keys and the audit log, as readable
+//! tables or `--json`. It authenticates with the admin key in
+//! `--admin-key-file` and speaks TLS or mTLS when given the files.
+
+mod output;
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
-use serde_json::{Value, json};
-use tonic::transport::Channel;
+use serde_json::json;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use credd::api::pb;
+use credd::api::pb::admin_key_admin_client::AdminKeyAdminClient;
+use credd::api::pb::audit_log_client::AuditLogClient;
 use credd::api::pb::credential_admin_client::CredentialAdminClient;
 use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
 use credd::lifecycle::Span;
+use output::Output;
+
+/// Where credctl looks for the admin key when no flag or variable names one.
+const DEFAULT_ADMIN_KEY_FILE: &str = "./credd-data/admin.key";
 
 /// Administer credd: create, inspect, rotate and retire credentials.
 #[derive(Debug, Parser)]
@@ -30,8 +42,75 @@ struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// File holding the admin key (default ./credd-data/admin.key, the
+    /// key a first start of credd with default settings writes).
+    #[arg(long, env = "CREDD_ADMIN_KEY_FILE", global = true)]
+    admin_key_file: Option<PathBuf>,
+    /// PEM CA certificate to check credd's TLS certificate with (turns TLS on).
+    #[arg(long, env = "CREDD_CA_FILE", global = true)]
+    ca_file: Option<PathBuf>,
+    /// PEM client certificate for mTLS (with --key-file).
+    #[arg(long, env = "CREDD_CERT_FILE", global = true, requires = "key_file")]
+    cert_file: Option<PathBuf>,
+    /// PEM private key of --cert-file.
+    #[arg(long, env = "CREDD_KEY_FILE", global = true, requires = "cert_file")]
+    key_file: Option<PathBuf>,
+    /// Name to expect in credd's certificate (default: the host of --addr).
+    #[arg(long, env = "CREDD_TLS_DOMAIN", global = true)]
+    tls_domain: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminKeyCommand {
+    /// Issue an admin key; it is printed once.
+    Create {
+        /// Short name.
+        #[arg(long)]
+        name: String,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A scope: credentials:read, credentials:write, audit:read,
+        /// admin:manage or verify (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Confine the key to this account's credentials (a management key).
+        #[arg(long, default_value = "")]
+        account: String,
+        /// Lifetime such as 365d (default and most: ten years).
+        #[arg(long)]
+        lifetime: Option<String>,
+        /// Who is warned before it expires (repeat for several).
+        #[arg(long = "notify")]
+        notify_emails: Vec<String>,
+    },
+    /// Show one admin key.
+    Get {
+        /// Admin key id.
+        id: String,
+    },
+    /// List the global admin keys, or one account's management keys.
+    List {
+        /// The account whose management keys to list.
+        #[arg(long, default_value = "")]
+        account: String,
+    },
+    /// Revoke an admin key; calls made with it fail from now on.
+    Revoke {
+        /// Admin key id.
+        id: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutcomeArg {
+    Ok,
+    Denied,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -177,6 +256,42 @@ enum Command {
         /// Credential id.
         id: String,
     },
+    /// Manage admin keys (needs admin:manage).
+    #[command(subcommand)]
+    AdminKey(AdminKeyCommand),
+    /// Read the audit log, oldest first (needs audit:read).
+    Audit {
+        /// Only this credential.
+        #[arg(long, default_value = "")]
+        credential: String,
+        /// Only this account.
+        #[arg(long, default_value = "")]
+        account: String,
+        /// Only this actor (`system` or an admin key id).
+        #[arg(long, default_value = "")]
+        actor: String,
+        /// Only this action, e.g. credential.revoke.
+        #[arg(long, default_value = "")]
+        action: String,
+        /// Only ok or only denied attempts.
+        #[arg(long, value_enum)]
+        outcome: Option<OutcomeArg>,
+        /// At or after, RFC 3339.
+        #[arg(long)]
+        since: Option<DateTime<Utc>>,
+        /// Before, RFC 3339.
+        #[arg(long)]
+        until: Option<DateTime<Utc>>,
+        /// Page size, 1 to 1000.
+        #[arg(long, default_value_t = 100)]
+        page_size: i32,
+        /// Continue from a previous page.
+        #[arg(long, default_value = "")]
+        page_token: String,
+        /// Follow page tokens to the end.
+        #[arg(long)]
+        all: bool,
+    },
     /// Check a secret as a verifying service would. Reads the secret from
     /// stdin when none is given, so it stays out of shell history.
     Verify {
@@ -216,6 +331,46 @@ fn status_error(status: tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
+/// Adds `authorization: Bearer <admin key>` to every call, when credctl has
+/// a key.
+#[derive(Clone)]
+struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Reads the admin key. A file named by flag or variable must exist; the
+/// default one may be missing (Verify on an open verifier needs no key).
+fn load_admin_key(flag: Option<&PathBuf>) -> Result<Bearer, String> {
+    let path = flag
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ADMIN_KEY_FILE));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && flag.is_none() => {
+            return Ok(Bearer(None));
+        }
+        Err(e) => {
+            return Err(format!(
+                "cannot read the admin key file {}: {e}",
+                path.display()
+            ));
+        }
+    };
+    let value = format!("Bearer {}", text.trim())
+        .parse()
+        .map_err(|_| format!("{} does not hold an admin key", path.display()))?;
+    Ok(Bearer(Some(value)))
+}
+
 fn duration_arg(flag: &str, text: &str) -> Result<prost_types::Duration, String> {
     match text.parse::<Span>().map_err(|e| format!("--{flag}: {e}"))? {
         Span::Fixed(d) => Ok(prost_types::Duration {
@@ -251,22 +406,49 @@ fn status_pb(status: StatusArg) -> pb::Status {
     }
 }
 
-async fn connect(addr: &str) -> Result<Channel, String> {
-    let url = if addr.contains("://") {
-        addr.to_string()
+fn read_pem(flag: &str, path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("--{flag} {}: {e}", path.display()))
+}
+
+async fn connect(cli: &Cli) -> Result<Channel, String> {
+    let tls = cli.ca_file.is_some() || cli.cert_file.is_some();
+    let url = if cli.addr.contains("://") {
+        cli.addr.clone()
+    } else if tls {
+        format!("https://{}", cli.addr)
     } else {
-        format!("http://{addr}")
+        format!("http://{}", cli.addr)
     };
-    Channel::from_shared(url.clone())
-        .map_err(|e| format!("bad --addr {url:?}: {e}"))?
+    let mut endpoint =
+        Channel::from_shared(url.clone()).map_err(|e| format!("bad --addr {url:?}: {e}"))?;
+    if tls || url.starts_with("https://") {
+        let mut config = ClientTlsConfig::new();
+        if let Some(ca) = &cli.ca_file {
+            config = config.ca_certificate(Certificate::from_pem(read_pem("ca-file", ca)?));
+        }
+        if let (Some(cert), Some(key)) = (&cli.cert_file, &cli.key_file) {
+            config = config.identity(Identity::from_pem(
+                read_pem("cert-file", cert)?,
+                read_pem("key-file", key)?,
+            ));
+        }
+        if let Some(domain) = &cli.tls_domain {
+            config = config.domain_name(domain.clone());
+        }
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| format!("tls setup: {e}"))?;
+    }
+    endpoint
         .connect()
         .await
         .map_err(|e| format!("cannot connect to credd at {url}: {e}"))
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let channel = connect(&cli.addr).await?;
-    let mut admin = CredentialAdminClient::new(channel.clone());
+    let channel = connect(&cli).await?;
+    let bearer = load_admin_key(cli.admin_key_file.as_ref())?;
+    let mut admin = CredentialAdminClient::with_interceptor(channel.clone(), bearer.clone());
     let out = Output { json: cli.json };
     match cli.command {
         Command::Create {
@@ -434,7 +616,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     text.trim().to_string()
                 }
             };
-            let response = CredentialVerifierClient::new(channel)
+            let response = CredentialVerifierClient::with_interceptor(channel, bearer)
                 .verify(pb::VerifyRequest {
                     secret,
                     account_id: account,
@@ -445,202 +627,132 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .into_inner();
             out.verification(&response);
         }
+        Command::AdminKey(command) => {
+            admin_key(AdminKeyAdminClient::with_interceptor(channel, bearer), command, &out)
+                .await?;
+        }
+        Command::Audit {
+            credential,
+            account,
+            actor,
+            action,
+            outcome,
+            since,
+            until,
+            page_size,
+            mut page_token,
+            all,
+        } => {
+            let mut client = AuditLogClient::with_interceptor(channel, bearer);
+            let timestamp = |t: DateTime<Utc>| prost_types::Timestamp {
+                seconds: t.timestamp(),
+                nanos: 0,
+            };
+            let mut events = Vec::new();
+            loop {
+                let response = client
+                    .list_audit_events(pb::ListAuditEventsRequest {
+                        credential_id: credential.clone(),
+                        account_id: account.clone(),
+                        actor: actor.clone(),
+                        action: action.clone(),
+                        since: since.map(timestamp),
+                        until: until.map(timestamp),
+                        outcome: match outcome {
+                            None => pb::AuditOutcome::Unspecified,
+                            Some(OutcomeArg::Ok) => pb::AuditOutcome::Ok,
+                            Some(OutcomeArg::Denied) => pb::AuditOutcome::Denied,
+                        }
+                        .into(),
+                        page_size,
+                        page_token: page_token.clone(),
+                    })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner();
+                events.extend(response.events);
+                page_token = response.next_page_token;
+                if page_token.is_empty() || (!all && !events.is_empty()) {
+                    break;
+                }
+            }
+            out.audit(&events, &page_token);
+        }
     }
     Ok(())
 }
 
-/// Renders responses as tables or JSON.
-struct Output {
-    json: bool,
-}
+type AdminKeys = AdminKeyAdminClient<
+    tonic::service::interceptor::InterceptedService<Channel, Bearer>,
+>;
 
-fn time(t: Option<&prost_types::Timestamp>) -> String {
-    t.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
-fn enum_name(name: Option<&str>) -> String {
-    name.unwrap_or("UNKNOWN").to_string()
-}
-
-fn kind_name(value: i32) -> String {
-    enum_name(pb::Kind::try_from(value).ok().map(|k| k.as_str_name()))
-}
-
-fn env_name(value: i32) -> String {
-    enum_name(
-        pb::Environment::try_from(value)
-            .ok()
-            .map(|k| k.as_str_name()),
-    )
-}
-
-fn status_name(value: i32) -> String {
-    enum_name(pb::Status::try_from(value).ok().map(|k| k.as_str_name()))
-}
-
-fn reason_name(value: i32) -> String {
-    enum_name(
-        pb::DisabledReason::try_from(value)
-            .ok()
-            .map(|k| k.as_str_name()),
-    )
-}
-
-fn credential_json(c: &pb::Credential) -> Value {
-    json!({
-        "id": c.id,
-        "account_id": c.account_id,
-        "kind": kind_name(c.kind),
-        "environment": env_name(c.environment),
-        "name": c.name,
-        "description": c.description,
-        "scopes": c.scopes,
-        "status": status_name(c.status),
-        "disabled_reason": reason_name(c.disabled_reason),
-        "status_reason": c.status_reason,
-        "created_at": time(c.created_at.as_ref()),
-        "updated_at": time(c.updated_at.as_ref()),
-        "expires_at": time(c.expires_at.as_ref()),
-        "last_used_at": time(c.last_used_at.as_ref()),
-        "reactivated_at": time(c.reactivated_at.as_ref()),
-        "secret_hint": c.secret_hint,
-        "previous_secret_hint": c.previous_secret_hint,
-        "rotation_retires_at": time(c.rotation_retires_at.as_ref()),
-        "notify_emails": c.notify_emails,
-    })
-}
-
-impl Output {
-    fn credential(&self, credential: Option<pb::Credential>) {
-        let Some(c) = credential else { return };
-        let value = credential_json(&c);
-        if self.json {
-            println!("{value}");
-            return;
+async fn admin_key(
+    mut client: AdminKeys,
+    command: AdminKeyCommand,
+    out: &Output,
+) -> Result<(), String> {
+    match command {
+        AdminKeyCommand::Create {
+            name,
+            description,
+            scopes,
+            account,
+            lifetime,
+            notify_emails,
+        } => {
+            let lifetime = lifetime.map(|l| duration_arg("lifetime", &l)).transpose()?;
+            let response = client
+                .create_admin_key(pb::CreateAdminKeyRequest {
+                    account_id: account,
+                    name,
+                    description,
+                    scopes,
+                    lifetime,
+                    notify_emails,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            out.credential_with_secret(response.admin_key, &response.secret);
         }
-        let mut table = Table::new();
-        table.load_preset(UTF8_BORDERS_ONLY);
-        if let Value::Object(fields) = value {
-            for (key, value) in fields {
-                let shown = match value {
-                    Value::String(s) => s,
-                    Value::Array(items) => items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    other => other.to_string(),
-                };
-                if !shown.is_empty() && !shown.ends_with("_UNSPECIFIED") {
-                    table.add_row(vec![key, shown]);
+        AdminKeyCommand::Get { id } => {
+            let response = client
+                .get_admin_key(pb::GetAdminKeyRequest { id })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            out.credential(response.admin_key);
+        }
+        AdminKeyCommand::List { account } => {
+            let mut keys = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let response = client
+                    .list_admin_keys(pb::ListAdminKeysRequest {
+                        account_id: account.clone(),
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner();
+                keys.extend(response.admin_keys);
+                page_token = response.next_page_token;
+                if page_token.is_empty() {
+                    break;
                 }
             }
+            out.list(&keys, "");
         }
-        println!("{table}");
-    }
-
-    fn credential_with_secret(&self, credential: Option<pb::Credential>, secret: &str) {
-        if self.json {
-            let mut value = credential
-                .as_ref()
-                .map(credential_json)
-                .unwrap_or(json!({}));
-            value["secret"] = Value::String(secret.to_string());
-            println!("{value}");
-            return;
-        }
-        self.credential(credential);
-        println!("secret: {secret}");
-        println!("This secret is shown once. Store it now; credd keeps only a hash.");
-    }
-
-    fn list(&self, credentials: &[pb::Credential], next_page_token: &str) {
-        if self.json {
-            let items: Vec<Value> = credentials.iter().map(credential_json).collect();
-            println!(
-                "{}",
-                json!({ "credentials": items, "next_page_token": next_page_token })
-            );
-            return;
-        }
-        let mut table = Table::new();
-        table.load_preset(UTF8_BORDERS_ONLY);
-        table.set_header(vec![
-            "ID",
-            "ACCOUNT",
-            "KIND",
-            "ENV",
-            "NAME",
-            "STATUS",
-            "HINT",
-            "EXPIRES",
-            "LAST USED",
-        ]);
-        for c in credentials {
-            table.add_row(vec![
-                c.id.clone(),
-                c.account_id.clone(),
-                kind_name(c.kind).trim_start_matches("KIND_").to_string(),
-                env_name(c.environment)
-                    .trim_start_matches("ENVIRONMENT_")
-                    .to_string(),
-                c.name.clone(),
-                status_name(c.status)
-                    .trim_start_matches("STATUS_")
-                    .to_string(),
-                c.secret_hint.clone(),
-                time(c.expires_at.as_ref()),
-                time(c.last_used_at.as_ref()),
-            ]);
-        }
-        println!("{table}");
-        if !next_page_token.is_empty() {
-            println!("more: --page-token {next_page_token}");
+        AdminKeyCommand::Revoke { id, reason } => {
+            let response = client
+                .revoke_admin_key(pb::RevokeAdminKeyRequest { id, reason })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            out.credential(response.admin_key);
         }
     }
-
-    fn verification(&self, r: &pb::VerifyResponse) {
-        let result = enum_name(
-            pb::VerifyResult::try_from(r.result)
-                .ok()
-                .map(|k| k.as_str_name()),
-        );
-        let value = json!({
-            "result": result,
-            "credential_id": r.credential_id,
-            "account_id": r.account_id,
-            "kind": kind_name(r.kind),
-            "environment": env_name(r.environment),
-            "scopes": r.scopes,
-            "expires_at": time(r.expires_at.as_ref()),
-            "superseded": r.superseded,
-            "retires_at": time(r.retires_at.as_ref()),
-            "disabled_reason": reason_name(r.disabled_reason),
-        });
-        if self.json {
-            println!("{value}");
-            return;
-        }
-        let mut table = Table::new();
-        table.load_preset(UTF8_BORDERS_ONLY);
-        table.add_row(vec![
-            "result".to_string(),
-            result.trim_start_matches("VERIFY_RESULT_").to_string(),
-        ]);
-        if !r.credential_id.is_empty() {
-            table.add_row(vec!["credential_id".to_string(), r.credential_id.clone()]);
-            table.add_row(vec!["account_id".to_string(), r.account_id.clone()]);
-            table.add_row(vec!["scopes".to_string(), r.scopes.join(", ")]);
-            table.add_row(vec!["expires_at".to_string(), time(r.expires_at.as_ref())]);
-        }
-        if r.superseded {
-            table.add_row(vec![
-                "superseded_until".to_string(),
-                time(r.retires_at.as_ref()),
-            ]);
-        }
-        println!("{table}");
-    }
+    Ok(())
 }
+
