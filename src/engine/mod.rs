@@ -431,8 +431,7 @@ impl Engine {
     pub fn get(&self, actor: &Actor, id: &str) -> Result<CredentialView, Error> {
         validate::credential_id(id)?;
         if !actor.holds(Scope::CredentialsRead) {
-            let denied = actor.allows(Scope::CredentialsRead, None);
-            self.authorize(actor, "credential.get", id, "", denied)?;
+            return self.deny_unscoped(actor, "credential.get", id, Scope::CredentialsRead);
         }
         let record = self
             .store
@@ -600,8 +599,7 @@ impl Engine {
     ) -> Result<Option<CredentialView>, Error> {
         validate::credential_id(id)?;
         if !actor.holds(Scope::CredentialsWrite) && !actor.holds(Scope::AdminManage) {
-            let denied = actor.allows(Scope::CredentialsWrite, None);
-            self.authorize(actor, action, id, "", denied)?;
+            return self.deny_unscoped(actor, action, id, Scope::CredentialsWrite);
         }
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now();
@@ -1082,6 +1080,29 @@ impl Engine {
         }
         warn!(actor = %actor.id, request_id = %actor.request_id, action, credential_id, account_id, reason = %message, "permission denied");
         Err(Error::PermissionDenied(message))
+    }
+
+    /// Refuses an actor that lacks `scope` altogether, before anything is
+    /// read on its behalf; the audit event still names the account.
+    fn deny_unscoped<T>(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        id: &str,
+        scope: Scope,
+    ) -> Result<T, Error> {
+        let account = self
+            .store
+            .get(id)
+            .ok()
+            .flatten()
+            .map(|r| r.account_id)
+            .unwrap_or_default();
+        self.authorize(actor, action, id, &account, actor.allows(scope, None))?;
+        Err(Error::PermissionDenied(format!(
+            "admin key {} lacks the scope {scope}",
+            actor.id
+        )))
     }
 
     /// Checks the actor against an existing record: admin keys need

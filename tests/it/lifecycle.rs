@@ -292,7 +292,7 @@ async fn unused_credential_is_disabled_expired_and_deleted_on_time() {
     stop(&mut daemon);
     let store = open_store(&daemon.data_dir);
     assert!(store.get(&id).expect("get").is_none());
-    assert_eq!(store.deadline_count(), 0);
+    assert_eq!(store.deadline_count(), support::BOOTSTRAP_KEY_DEADLINES);
     let pepper = pepper_of(&daemon.data_dir);
     assert_eq!(
         store
@@ -672,7 +672,11 @@ async fn kill9_during_sweeps_leaves_no_half_transition_or_duplicate_notice() {
 
     let store = open_store(&daemon.data_dir);
     let pepper = pepper_of(&daemon.data_dir);
-    assert_eq!(store.deadline_count(), 0, "deadlines left behind");
+    assert_eq!(
+        store.deadline_count(),
+        support::BOOTSTRAP_KEY_DEADLINES,
+        "deadlines left behind"
+    );
     assert_eq!(store.count_live(ACCOUNT, Utc::now()).expect("count"), 0);
     assert_eq!(store.scan(Some(ACCOUNT), None).count(), 0);
     let by_key = notices_by_key(&store);

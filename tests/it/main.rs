@@ -3,6 +3,8 @@
 //! through the generated gRPC clients. One test binary, many modules.
 
 mod admin;
+mod audit;
+mod auth;
 mod crash_loop;
 mod durability;
 mod hygiene;
@@ -13,4 +15,5 @@ mod operations;
 mod rotation;
 mod smtp_server;
 mod support;
+mod tls;
 mod verify;

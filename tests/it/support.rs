@@ -62,6 +62,10 @@ pub fn admin_on(channel: Channel, key: &str) -> Admin {
     CredentialAdminClient::with_interceptor(channel, Bearer::new(Some(key)))
 }
 
+/// Deadlines the bootstrap admin key has in the index (expiry warning and
+/// expiry; admin keys are not disabled for inactivity).
+pub const BOOTSTRAP_KEY_DEADLINES: usize = 2;
+
 /// How long a daemon may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
