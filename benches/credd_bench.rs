@@ -46,7 +46,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use credd::api::pb;
 use credd::api::pb::credential_admin_client::CredentialAdminClient;
 use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
-use credd::api::{AdminService, VerifierService};
+use credd::api::{AdminService, Authenticator, Throttle, ThrottlePolicy, VerifierService};
 use credd::clock::{Clock, ManualClock, SystemClock};
 use credd::config::{self, Config, Overrides};
 use credd::engine::{Actor, Engine, NewCredential, validate};
@@ -841,18 +841,51 @@ fn create_request(run: &str, w: usize, n: u64) -> pb::CreateCredentialRequest {
     }
 }
 
+/// `AdminService` behind the daemon's own authenticator, and a key for it:
+/// the create benchmarks pay for authentication as real callers do.
+fn authenticated_admin(rt: &Runtime, engine: &Arc<Engine>) -> (Router, String) {
+    let (_, key) = rt
+        .block_on(engine.issue_root_admin_key(&Actor::system(), "bench"))
+        .expect("bench admin key");
+    let throttle = Arc::new(Throttle::new(ThrottlePolicy {
+        burst: std::num::NonZeroU32::MIN,
+        refill: Duration::from_secs(60),
+    }));
+    let router = tonic::transport::Server::builder().add_service(
+        tonic::service::interceptor::InterceptedService::new(
+            AdminService::new(engine.clone()).into_server(),
+            Authenticator::new(engine.clone(), throttle),
+        ),
+    );
+    (router, key.expose().to_string())
+}
+
 fn grpc_create(
     rt: &Runtime,
     s: &Settings,
+    key: &str,
     addr: SocketAddr,
     concurrency: usize,
     run: &'static str,
 ) -> Stats {
     rt.block_on(async {
+        let bearer: tonic::metadata::MetadataValue<_> =
+            format!("Bearer {key}").parse().expect("ascii key");
         let clients: Vec<_> = connect(addr, channels_for(concurrency))
             .await
             .into_iter()
-            .map(CredentialAdminClient::new)
+            .map(|channel| {
+                let bearer = bearer.clone();
+                CredentialAdminClient::with_interceptor(
+                    channel,
+                    move |mut request: tonic::Request<()>| {
+                        request
+                            .metadata_mut()
+                            .insert("authorization", bearer.clone());
+                        Ok(request)
+                    },
+                )
+            })
             .collect();
         let op: Op = Arc::new(move |w, n| {
             let mut client = clients[w % clients.len()].clone();
@@ -1321,18 +1354,15 @@ fn durable_writes(ctx: &mut Ctx) {
         "Store::flush after that commit (group-commit thread)",
         &flushes,
     );
-    let admin = serve(
-        &ctx.server_rt,
-        tonic::transport::Server::builder()
-            .add_service(AdminService::new(opened.engine.clone()).into_server()),
-    );
-    let serial = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 1, "serial");
+    let (router, key) = authenticated_admin(&ctx.server_rt, &opened.engine);
+    let admin = serve(&ctx.server_rt, router);
+    let serial = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 1, "serial");
     ctx.report.info(
         section,
         "CreateCredential, 1 caller (1 flush per create)",
         &serial,
     );
-    let concurrent = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 64, "c64");
+    let concurrent = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 64, "c64");
     let pass = concurrent.throughput >= 2_000.0 && concurrent.errors == 0;
     ctx.report.push(Row {
         section,
@@ -1364,14 +1394,10 @@ fn durable_writes(ctx: &mut Ctx) {
         ));
     }
     admin.shutdown(&ctx.server_rt);
-    let admin = serve_with(
-        &ctx.server_rt,
-        tonic::transport::Server::builder()
-            .add_service(AdminService::new(opened.engine.clone()).into_server()),
-        true,
-    );
-    let serial_nodelay = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 1, "serialnd");
-    let concurrent_nodelay = grpc_create(&ctx.client_rt, &ctx.s, admin.addr, 64, "c64nd");
+    let (router, _) = authenticated_admin(&ctx.server_rt, &opened.engine);
+    let admin = serve_with(&ctx.server_rt, router, true);
+    let serial_nodelay = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 1, "serialnd");
+    let concurrent_nodelay = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 64, "c64nd");
     admin.shutdown(&ctx.server_rt);
     for (what, stats) in [
         ("1 caller", &serial_nodelay),

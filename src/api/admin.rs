@@ -7,9 +7,9 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
+use super::auth::actor;
 use super::convert::{self, credential_to_pb};
 use super::pb;
-use super::auth::actor;
 use crate::engine::{CredentialUpdate, Engine, ListQuery, NewCredential};
 use crate::telemetry;
 

@@ -218,9 +218,7 @@ fn throttled(wait: Duration) -> Status {
     let seconds = wait.as_secs_f64().ceil().max(1.0);
     Status::with_error_details(
         Code::ResourceExhausted,
-        format!(
-            "too many failed authentications from this address; retry in {seconds:.0}s"
-        ),
+        format!("too many failed authentications from this address; retry in {seconds:.0}s"),
         ErrorDetails::with_retry_info(Some(wait)),
     )
 }
@@ -271,7 +269,9 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(throttle.failed(a), None);
         }
-        let wait = throttle.failed(a).expect("the fourth failure is over budget");
+        let wait = throttle
+            .failed(a)
+            .expect("the fourth failure is over budget");
         assert!(wait > Duration::from_secs(50));
         assert!(throttle.wait(a).is_some());
         assert!(throttle.wait(b).is_none());

@@ -122,7 +122,8 @@ async fn issue_admin_key(
     config: &Config,
     out: &std::path::Path,
 ) -> Result<String, credd::daemon::DaemonError> {
-    let engine = credd::daemon::open_engine(config, std::sync::Arc::new(credd::clock::SystemClock))?;
+    let engine =
+        credd::daemon::open_engine(config, std::sync::Arc::new(credd::clock::SystemClock))?;
     let id = credd::daemon::issue_to_file(&engine, out, "recovery").await?;
     engine.store().flush().await?;
     Ok(id)

@@ -25,7 +25,11 @@ const BATCH: usize = 1000;
 const PERIOD: Duration = Duration::from_secs(1);
 
 /// Starts the mirror; it catches up at once and drains once more on stop.
-pub fn spawn(engine: Arc<Engine>, path: PathBuf, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn spawn(
+    engine: Arc<Engine>,
+    path: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(PERIOD);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

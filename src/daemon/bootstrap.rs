@@ -39,7 +39,11 @@ pub async fn ensure_admin_key(engine: &Engine, path: &Path) -> Result<Option<Str
 ///
 /// # Errors
 /// Storage failures and a key file that cannot be written.
-pub async fn issue_to_file(engine: &Engine, path: &Path, name: &str) -> Result<String, DaemonError> {
+pub async fn issue_to_file(
+    engine: &Engine,
+    path: &Path,
+    name: &str,
+) -> Result<String, DaemonError> {
     let (view, secret) = engine
         .issue_root_admin_key(&Actor::system(), name)
         .await

@@ -7,9 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use tracing::{debug, info};
 
-use super::{
-    Access, Actor, CredentialView, Engine, Error, NewCredential, Page, Scope, validate,
-};
+use super::{Access, Actor, CredentialView, Engine, Error, NewCredential, Page, Scope, validate};
 use crate::lifecycle::{self, Environment, Kind, VerifyOutcome};
 use crate::secret::{self, Secret};
 

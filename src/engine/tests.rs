@@ -103,7 +103,15 @@ async fn create_then_verify_valid() {
     assert_eq!(view.record.versions.len(), 1);
     assert!(!format!("{view:?}").contains(secret.expose()));
     assert!(!format!("{secret:?}").contains(secret.expose()));
-    assert!(!format!("{:?}", h.engine.get(&Actor::unrestricted("admin"), &view.record.id).unwrap()).contains(secret.expose()));
+    assert!(
+        !format!(
+            "{:?}",
+            h.engine
+                .get(&Actor::unrestricted("admin"), &view.record.id)
+                .unwrap()
+        )
+        .contains(secret.expose())
+    );
 
     let v = h
         .engine
@@ -228,7 +236,10 @@ async fn expired_exactly_at_expires_at_without_sweep() {
     assert_eq!(v.outcome, VerifyOutcome::Expired);
     assert_eq!(v.credential.unwrap().id, view.record.id);
     assert_eq!(
-        h.engine.get(&Actor::unrestricted("admin"), &view.record.id).unwrap().status,
+        h.engine
+            .get(&Actor::unrestricted("admin"), &view.record.id)
+            .unwrap()
+            .status,
         Status::Expired
     );
     // Nothing was written: the stored status is still ACTIVE.
@@ -392,10 +403,13 @@ async fn concurrent_creates_respect_quota() {
     assert_eq!(h.engine.store().count_live("acme", t0()).unwrap(), 5);
     let page = h
         .engine
-        .list(&Actor::unrestricted("admin"), &ListQuery {
-            account_id: Some("acme".to_string()),
-            ..ListQuery::default()
-        })
+        .list(
+            &Actor::unrestricted("admin"),
+            &ListQuery {
+                account_id: Some("acme".to_string()),
+                ..ListQuery::default()
+            },
+        )
         .unwrap();
     assert_eq!(page.credentials.len(), 5);
 }
@@ -503,7 +517,13 @@ async fn rotation_window_lapses_without_sweep() {
         h.outcome(&second),
         VerifyOutcome::Valid { retires_at: None }
     );
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &id).unwrap().rotation_retires_at, None);
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &id)
+            .unwrap()
+            .rotation_retires_at,
+        None
+    );
 
     let (rotated, third) = h.engine.rotate(&admin(), &id, None).await.unwrap();
     let retires_at = h.engine.now() + Duration::days(7);
@@ -783,7 +803,13 @@ async fn update_expiry_is_checked() {
             "{result:?}"
         );
     }
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &id).unwrap().record, view.record);
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &id)
+            .unwrap()
+            .record,
+        view.record
+    );
 
     h.engine.revoke(&admin(), &id, "").await.unwrap();
     let result = h
@@ -821,7 +847,10 @@ async fn delete_removes_everything() {
     let (keep, kept_secret) = h.create("acme").await;
     let id = view.record.id;
     h.engine.delete(&admin(), &id).await.unwrap();
-    assert!(matches!(h.engine.get(&Actor::unrestricted("admin"), &id), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        h.engine.get(&Actor::unrestricted("admin"), &id),
+        Err(Error::NotFound { .. })
+    ));
     assert_eq!(h.outcome(&secret), VerifyOutcome::NotFound);
     let result = h.engine.delete(&admin(), &id).await;
     assert!(
@@ -856,7 +885,10 @@ async fn malformed_and_unknown_ids() {
         "CRED_01ARZ3NDEKTSV4RRFFQ69G5FAV",
     ] {
         assert!(
-            matches!(h.engine.get(&Actor::unrestricted("admin"), bad), Err(Error::InvalidArgument(_))),
+            matches!(
+                h.engine.get(&Actor::unrestricted("admin"), bad),
+                Err(Error::InvalidArgument(_))
+            ),
             "{bad:?}"
         );
         assert!(matches!(
@@ -896,7 +928,10 @@ async fn malformed_and_unknown_ids() {
 fn list_all(h: &Harness, mut query: ListQuery) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     loop {
-        let page = h.engine.list(&Actor::unrestricted("admin"), &query).unwrap();
+        let page = h
+            .engine
+            .list(&Actor::unrestricted("admin"), &query)
+            .unwrap();
         pages.push(
             page.credentials
                 .iter()
@@ -989,7 +1024,10 @@ async fn list_pages_and_filters() {
         query.page_size = 3;
         let mut out = Vec::new();
         loop {
-            let page = h.engine.list(&Actor::unrestricted("admin"), &query).unwrap();
+            let page = h
+                .engine
+                .list(&Actor::unrestricted("admin"), &query)
+                .unwrap();
             out.extend(page.credentials);
             match page.next_page_token {
                 Some(token) => query.page_token = Some(token),
@@ -1070,30 +1108,39 @@ async fn list_pages_and_filters() {
 
     // Malformed requests.
     for token in ["garbage", "", "djE6bm9wZQ"] {
-        let result = h.engine.list(&Actor::unrestricted("admin"), &ListQuery {
-            account_id: Some("acme".to_string()),
-            page_token: Some(token.to_string()),
-            ..ListQuery::default()
-        });
+        let result = h.engine.list(
+            &Actor::unrestricted("admin"),
+            &ListQuery {
+                account_id: Some("acme".to_string()),
+                page_token: Some(token.to_string()),
+                ..ListQuery::default()
+            },
+        );
         assert!(
             matches!(result, Err(Error::InvalidArgument(ref m)) if m.contains("page_token")),
             "{token:?}: {result:?}"
         );
     }
     for size in [1001, -1] {
-        let result = h.engine.list(&Actor::unrestricted("admin"), &ListQuery {
-            page_size: size,
-            ..ListQuery::default()
-        });
+        let result = h.engine.list(
+            &Actor::unrestricted("admin"),
+            &ListQuery {
+                page_size: size,
+                ..ListQuery::default()
+            },
+        );
         assert!(
             matches!(result, Err(Error::InvalidArgument(ref m)) if m.contains("page_size")),
             "{result:?}"
         );
     }
-    let result = h.engine.list(&Actor::unrestricted("admin"), &ListQuery {
-        account_id: Some("bad account".to_string()),
-        ..ListQuery::default()
-    });
+    let result = h.engine.list(
+        &Actor::unrestricted("admin"),
+        &ListQuery {
+            account_id: Some("bad account".to_string()),
+            ..ListQuery::default()
+        },
+    );
     assert!(
         matches!(result, Err(Error::InvalidArgument(_))),
         "{result:?}"
@@ -1101,10 +1148,13 @@ async fn list_pages_and_filters() {
     // page_size 0 means 100: everything of one account on one page.
     let page = h
         .engine
-        .list(&Actor::unrestricted("admin"), &ListQuery {
-            account_id: Some("acme".to_string()),
-            ..ListQuery::default()
-        })
+        .list(
+            &Actor::unrestricted("admin"),
+            &ListQuery {
+                account_id: Some("acme".to_string()),
+                ..ListQuery::default()
+            },
+        )
         .unwrap();
     assert_eq!(page.credentials.len(), 13);
     assert!(page.next_page_token.is_none());
@@ -1139,13 +1189,22 @@ async fn usage_is_pending_then_flushed() {
         .unwrap();
     assert_eq!(v.outcome, VerifyOutcome::AccountMismatch);
 
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &id).unwrap().last_used_at, Some(used_at));
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &id)
+            .unwrap()
+            .last_used_at,
+        Some(used_at)
+    );
     assert_eq!(
         h.engine.store().get(&id).unwrap().unwrap().last_used_at,
         None
     );
     assert_eq!(
-        h.engine.get(&Actor::unrestricted("admin"), &disabled.record.id).unwrap().last_used_at,
+        h.engine
+            .get(&Actor::unrestricted("admin"), &disabled.record.id)
+            .unwrap()
+            .last_used_at,
         None
     );
     let audits = h.audits();
@@ -1173,7 +1232,13 @@ async fn usage_is_pending_then_flushed() {
             .last_used_at,
         None
     );
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &id).unwrap().last_used_at, Some(used_at));
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &id)
+            .unwrap()
+            .last_used_at,
+        Some(used_at)
+    );
     assert_eq!(h.engine.flush_usage().await.unwrap(), 0);
 
     // Survives closing and reopening the database.
@@ -1225,7 +1290,9 @@ async fn every_change_is_audited() {
     assert_eq!(h.audits(), 6);
     h.engine.verify(secret.expose(), None, &[]).unwrap();
     h.engine.get(&Actor::unrestricted("admin"), &id).unwrap();
-    h.engine.list(&Actor::unrestricted("admin"), &ListQuery::default()).unwrap();
+    h.engine
+        .list(&Actor::unrestricted("admin"), &ListQuery::default())
+        .unwrap();
     h.engine.flush_usage().await.unwrap();
     assert_eq!(h.audits(), 6);
     h.engine.revoke(&admin(), &id, "").await.unwrap();

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Kind, 
-    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Policy, SecretVersion, Status,
+use super::{
+    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Kind, Policy, SecretVersion, Status,
 };
 
 /// The status to show and enforce at `now`: an ACTIVE or DISABLED credential

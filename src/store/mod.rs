@@ -694,10 +694,10 @@ impl Store {
         };
         let mut events = Vec::new();
         let mut last_seq = None;
-        let mut n_scanned = 0;
-        for item in self
+        for (n_scanned, item) in self
             .audit
             .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+            .enumerate()
         {
             let (key, value) = item?;
             if events.len() == limit || n_scanned == max_scanned {
@@ -711,7 +711,6 @@ impl Store {
                 .map(u64::from_be_bytes)
                 .map_err(|_| Error::Corrupt("audit key"))?;
             let event = codec::decode_audit(seq, &value)?;
-            n_scanned += 1;
             last_seq = Some(seq);
             if filter.matches(&event) {
                 events.push(event);

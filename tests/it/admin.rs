@@ -18,10 +18,7 @@ fn at(seconds: i64) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp { seconds, nanos: 0 })
 }
 
-async fn list_account(
-    admin: &mut support::Admin,
-    account: &str,
-) -> pb::ListCredentialsResponse {
+async fn list_account(admin: &mut support::Admin, account: &str) -> pb::ListCredentialsResponse {
     admin
         .list_credentials(pb::ListCredentialsRequest {
             account_id: account.to_string(),

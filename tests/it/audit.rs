@@ -10,7 +10,10 @@ use tonic::Code;
 
 use crate::support::{self, Audit};
 
-async fn list_all(audit: &mut Audit, mut request: pb::ListAuditEventsRequest) -> Vec<pb::AuditEvent> {
+async fn list_all(
+    audit: &mut Audit,
+    mut request: pb::ListAuditEventsRequest,
+) -> Vec<pb::AuditEvent> {
     let mut events = Vec::new();
     loop {
         let page = audit
@@ -43,10 +46,7 @@ fn actions(events: &[pb::AuditEvent]) -> Vec<&str> {
 async fn every_action_is_one_event_with_its_actor() {
     let dir = support::temp_dir();
     let mirror = dir.path().join("audit.jsonl");
-    let config = format!(
-        "[audit]\nfile = {:?}\n",
-        mirror.display().to_string()
-    );
+    let config = format!("[audit]\nfile = {:?}\n", mirror.display().to_string());
     let daemon = support::start(dir.path(), &config);
     let root = daemon.admin_key();
     let mut keys = daemon.admin_keys_as(Some(&root)).await;
@@ -186,10 +186,17 @@ async fn every_action_is_one_event_with_its_actor() {
     }
     assert_eq!(denied[0].actor, reader_id);
     assert_eq!(denied[0].outcome, pb::AuditOutcome::Denied as i32);
-    assert!(denied[0].detail.contains("credentials:write"), "{}", denied[0].detail);
+    assert!(
+        denied[0].detail.contains("credentials:write"),
+        "{}",
+        denied[0].detail
+    );
     assert!(done[3].detail.contains("suspicious traffic"));
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seq increases: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seq increases: {seqs:?}"
+    );
 
     // Filters: actor, action, outcome, account, time range; pages of two.
     let by_root = list_all(
@@ -246,12 +253,12 @@ async fn every_action_is_one_event_with_its_actor() {
     }
     assert_eq!(paged, events, "pages of two give the same events");
     assert!(n_pages >= 4);
-    let middle = events[3].at.clone();
+    let middle = events[3].at;
     let before_middle = list_all(
         &mut audit,
         pb::ListAuditEventsRequest {
             credential_id: id.clone(),
-            until: middle.clone(),
+            until: middle,
             ..Default::default()
         },
     )

@@ -169,7 +169,10 @@ async fn call_every_rpc(
         ),
         (
             "ListAdminKeys",
-            code(keys.list_admin_keys(pb::ListAdminKeysRequest::default()).await),
+            code(
+                keys.list_admin_keys(pb::ListAdminKeysRequest::default())
+                    .await,
+            ),
         ),
         (
             "RevokeAdminKey",
@@ -231,7 +234,8 @@ async fn every_admin_rpc_refuses_callers_without_the_right_key() {
     let (acme_cred, _) = support::create(&mut admin, support::api_key("acme", "acme key")).await;
     let (globex_cred, _) =
         support::create(&mut admin, support::api_key("globex", "globex key")).await;
-    let (revoked_id, revoked) = admin_key(&mut keys, "", &["credentials:read", "credentials:write"]).await;
+    let (revoked_id, revoked) =
+        admin_key(&mut keys, "", &["credentials:read", "credentials:write"]).await;
     keys.revoke_admin_key(pb::RevokeAdminKeyRequest {
         id: revoked_id.clone(),
         reason: "rotated out".to_string(),
@@ -259,10 +263,22 @@ async fn every_admin_rpc_refuses_callers_without_the_right_key() {
     let cases: Vec<(&str, Option<String>, Code)> = vec![
         ("no key", None, Code::Unauthenticated),
         ("a mistyped key", Some(unknown), Code::Unauthenticated),
-        ("another daemon's key", Some(well_formed_unknown), Code::Unauthenticated),
-        ("not a key at all", Some("hunter2".to_string()), Code::Unauthenticated),
+        (
+            "another daemon's key",
+            Some(well_formed_unknown),
+            Code::Unauthenticated,
+        ),
+        (
+            "not a key at all",
+            Some("hunter2".to_string()),
+            Code::Unauthenticated,
+        ),
         ("a revoked key", Some(revoked), Code::Unauthenticated),
-        ("a key without the scopes", Some(nothing), Code::PermissionDenied),
+        (
+            "a key without the scopes",
+            Some(nothing),
+            Code::PermissionDenied,
+        ),
     ];
     for (what, key, expected) in cases {
         let key = key.as_deref();
@@ -287,7 +303,11 @@ async fn every_admin_rpc_refuses_callers_without_the_right_key() {
     )
     .await;
     for (rpc, code) in results {
-        assert_eq!(code, Code::PermissionDenied, "{rpc} with acme's key on globex");
+        assert_eq!(
+            code,
+            Code::PermissionDenied,
+            "{rpc} with acme's key on globex"
+        );
     }
     // A malformed header is refused the same way.
     let mut raw = pb::credential_admin_client::CredentialAdminClient::with_interceptor(
@@ -303,7 +323,11 @@ async fn every_admin_rpc_refuses_callers_without_the_right_key() {
         "Basic instead of Bearer",
     );
 
-    assert_eq!(snapshot(&daemon).await, before, "a refused call changed something");
+    assert_eq!(
+        snapshot(&daemon).await,
+        before,
+        "a refused call changed something"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,8 +399,12 @@ async fn an_account_key_manages_its_own_account() {
     let (globex_cred, _) =
         support::create(&mut root_admin, support::api_key("globex", "theirs")).await;
     let mut keys = daemon.admin_keys_as(Some(&daemon.admin_key())).await;
-    let (key_id, acme_key) =
-        admin_key(&mut keys, "acme", &["credentials:read", "credentials:write"]).await;
+    let (key_id, acme_key) = admin_key(
+        &mut keys,
+        "acme",
+        &["credentials:read", "credentials:write"],
+    )
+    .await;
     let listed = keys
         .list_admin_keys(pb::ListAdminKeysRequest {
             account_id: "acme".to_string(),
@@ -402,7 +430,10 @@ async fn an_account_key_manages_its_own_account() {
         .expect("list own")
         .into_inner();
     assert_eq!(
-        page.credentials.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        page.credentials
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
         [own.id.as_str()]
     );
     acme.rotate_credential(pb::RotateCredentialRequest {
@@ -485,7 +516,10 @@ async fn the_bootstrap_key_is_written_once_with_mode_0600() {
     let dir = support::temp_dir();
     let mut daemon = support::start(dir.path(), "");
     let path = daemon.data_dir.join("admin.key");
-    let mode = std::fs::metadata(&path).expect("key file").permissions().mode();
+    let mode = std::fs::metadata(&path)
+        .expect("key file")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "admin.key mode {mode:o}");
     let key = daemon.admin_key();
     assert!(key.starts_with("credd_live_admin_"), "format of the key");
@@ -520,7 +554,10 @@ async fn the_bootstrap_key_is_written_once_with_mode_0600() {
     daemon.kill9();
     daemon.restart();
     assert_eq!(daemon.admin_key(), key, "the key file was rewritten");
-    assert_eq!(std::fs::metadata(&path).expect("key file").modified().ok(), modified);
+    assert_eq!(
+        std::fs::metadata(&path).expect("key file").modified().ok(),
+        modified
+    );
     daemon
         .admin()
         .await
@@ -544,7 +581,11 @@ async fn a_token_verifier_needs_the_verify_scope() {
     let request = || support::verify_req(&secret, "", &[]);
 
     let mut open = daemon.verifier().await;
-    support::expect_code(open.verify(request()).await, Code::Unauthenticated, "no key");
+    support::expect_code(
+        open.verify(request()).await,
+        Code::Unauthenticated,
+        "no key",
+    );
     let verifier = |key: String| {
         let channel = daemon.channel();
         async move {
@@ -572,7 +613,11 @@ async fn a_token_verifier_needs_the_verify_scope() {
 fn an_open_verifier_on_a_network_address_is_refused() {
     let dir = support::temp_dir();
     let config = dir.path().join("credd.toml");
-    std::fs::write(&config, "listen = \"0.0.0.0:0\"\n[auth]\nverifier = \"open\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "listen = \"0.0.0.0:0\"\n[auth]\nverifier = \"open\"\n",
+    )
+    .unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_credd"))
         .arg("--config")
         .arg(&config)
@@ -611,7 +656,11 @@ async fn failed_attempts_are_throttled_per_peer() {
         Code::ResourceExhausted,
         "the fourth wrong key",
     );
-    assert!(status.message().contains("retry in"), "{}", status.message());
+    assert!(
+        status.message().contains("retry in"),
+        "{}",
+        status.message()
+    );
     let retry = status
         .get_details_retry_info()
         .and_then(|r| r.retry_delay)

@@ -459,13 +459,7 @@ async fn worker(shared: Arc<Shared>, channel: Channel, life: usize, worker_no: u
     }
 }
 
-async fn create(
-    shared: &Shared,
-    admin: &mut support::Admin,
-    account: &str,
-    life: usize,
-    n: usize,
-) {
+async fn create(shared: &Shared, admin: &mut support::Admin, account: &str, life: usize, n: usize) {
     let passcode = rand::rng().random_bool(0.5);
     let name = format!("crash {life}.{n}");
     let request = if passcode {

@@ -63,7 +63,10 @@ fn write(dir: &Path, name: &str, pem: &str) -> PathBuf {
 
 /// Server files for `ca`, and the `[tls]` section naming them.
 fn server_files(dir: &Path, ca: &Ca, client_ca: Option<&Ca>) -> String {
-    let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth);
+    let (cert, key) = ca.leaf(
+        &["localhost", "127.0.0.1"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
     let cert = write(dir, "server-cert", &cert);
     let key = write(dir, "server-key", &key);
     let mut config = format!(
@@ -73,7 +76,10 @@ fn server_files(dir: &Path, ca: &Ca, client_ca: Option<&Ca>) -> String {
     );
     if let Some(client_ca) = client_ca {
         let path = write(dir, "client-ca", &client_ca.pem);
-        config.push_str(&format!("client_ca_file = {:?}\n", path.display().to_string()));
+        config.push_str(&format!(
+            "client_ca_file = {:?}\n",
+            path.display().to_string()
+        ));
     }
     config
 }
@@ -99,7 +105,10 @@ async fn connect(
 
 /// Whether a call over `channel` gets through (a refused handshake fails
 /// either at connect or at the first call, depending on TLS 1.3 timing).
-async fn call_works(daemon: &support::Daemon, channel: Result<Channel, tonic::transport::Error>) -> bool {
+async fn call_works(
+    daemon: &support::Daemon,
+    channel: Result<Channel, tonic::transport::Error>,
+) -> bool {
     let Ok(channel) = channel else { return false };
     support::admin_on(channel, &daemon.admin_key())
         .list_credentials(pb::ListCredentialsRequest::default())
@@ -175,8 +184,18 @@ fn unusable_certificate_files_stop_the_daemon_at_start() {
     let garbage = write(dir.path(), "garbage", "not a certificate");
     let missing = dir.path().join("missing.pem");
     let cases = [
-        ("a key of another certificate", &cert, &other_key, "other-key.pem"),
-        ("a file that is not PEM", &garbage, &other_key, "garbage.pem"),
+        (
+            "a key of another certificate",
+            &cert,
+            &other_key,
+            "other-key.pem",
+        ),
+        (
+            "a file that is not PEM",
+            &garbage,
+            &other_key,
+            "garbage.pem",
+        ),
         ("a missing file", &missing, &other_key, "missing.pem"),
     ];
     for (what, cert_file, key_file, named) in cases {
@@ -199,6 +218,9 @@ fn unusable_certificate_files_stop_the_daemon_at_start() {
         );
         let status = status.unwrap_or_else(|| panic!("{what}: credd kept running"));
         assert!(!status.success(), "{what}: credd started");
-        assert!(log.contains(named), "{what}: the log does not name {named}:\n{log}");
+        assert!(
+            log.contains(named),
+            "{what}: the log does not name {named}:\n{log}"
+        );
     }
 }

@@ -337,7 +337,10 @@ fn status_error(status: tonic::Status) -> String {
 struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(value) = &self.0 {
             request
                 .metadata_mut()
@@ -628,8 +631,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             out.verification(&response);
         }
         Command::AdminKey(command) => {
-            admin_key(AdminKeyAdminClient::with_interceptor(channel, bearer), command, &out)
-                .await?;
+            admin_key(
+                AdminKeyAdminClient::with_interceptor(channel, bearer),
+                command,
+                &out,
+            )
+            .await?;
         }
         Command::Audit {
             credential,
@@ -682,9 +689,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
-type AdminKeys = AdminKeyAdminClient<
-    tonic::service::interceptor::InterceptedService<Channel, Bearer>,
->;
+type AdminKeys =
+    AdminKeyAdminClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>>;
 
 async fn admin_key(
     mut client: AdminKeys,
@@ -755,4 +761,3 @@ async fn admin_key(
     }
     Ok(())
 }
-

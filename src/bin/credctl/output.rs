@@ -196,7 +196,14 @@ impl Output {
         let mut table = Table::new();
         table.load_preset(UTF8_BORDERS_ONLY);
         table.set_header(vec![
-            "SEQ", "AT", "ACTOR", "ACTION", "CREDENTIAL", "ACCOUNT", "OUTCOME", "DETAIL",
+            "SEQ",
+            "AT",
+            "ACTOR",
+            "ACTION",
+            "CREDENTIAL",
+            "ACCOUNT",
+            "OUTCOME",
+            "DETAIL",
         ]);
         for e in events {
             table.add_row(vec![

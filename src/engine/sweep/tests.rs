@@ -326,7 +326,13 @@ async fn deleted_credential_is_gone_everywhere() {
     let (gone, gone_secret) = h.create(None).await;
     h.set(31);
     h.sweep().await;
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &gone).unwrap().status, Status::Disabled);
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &gone)
+            .unwrap()
+            .status,
+        Status::Disabled
+    );
     h.set(45);
     let (kept, _) = h.create(None).await; // disabled at +75
     let scheduled = h.record(&gone).unwrap().scheduled;
@@ -358,10 +364,13 @@ async fn deleted_credential_is_gone_everywhere() {
     assert_eq!(h.engine.store().count_live("acme", t(70)).unwrap(), 1);
     let listed: Vec<String> = h
         .engine
-        .list(&Actor::unrestricted("admin"), &ListQuery {
-            account_id: Some("acme".to_string()),
-            ..ListQuery::default()
-        })
+        .list(
+            &Actor::unrestricted("admin"),
+            &ListQuery {
+                account_id: Some("acme".to_string()),
+                ..ListQuery::default()
+            },
+        )
         .unwrap()
         .credentials
         .into_iter()
@@ -407,7 +416,13 @@ async fn unflushed_use_prevents_inactivity_disable() {
         report.transitions,
         transitions(&[("disable_inactivity", 1)])
     );
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &used).unwrap().status, Status::Active);
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &used)
+            .unwrap()
+            .status,
+        Status::Active
+    );
     assert_eq!(h.record(&used).unwrap().last_used_at, Some(t(29)));
     let idle_record = h.record(&idle).unwrap();
     assert_eq!(idle_record.status, Status::Disabled);
@@ -418,10 +433,22 @@ async fn unflushed_use_prevents_inactivity_disable() {
 
     h.clock.set(t(59) - Duration::microseconds(1));
     assert_idle(&h.sweep().await);
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &used).unwrap().status, Status::Active);
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &used)
+            .unwrap()
+            .status,
+        Status::Active
+    );
     h.set(59);
     h.sweep().await;
-    assert_eq!(h.engine.get(&Actor::unrestricted("admin"), &used).unwrap().status, Status::Disabled);
+    assert_eq!(
+        h.engine
+            .get(&Actor::unrestricted("admin"), &used)
+            .unwrap()
+            .status,
+        Status::Disabled
+    );
     assert_eq!(
         h.notice(&used, NoticeKind::DisabledInactivity).delete_at,
         Some(t(99))
