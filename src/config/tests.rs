@@ -603,3 +603,93 @@ fn other_invalid_values_name_their_key() {
         assert_eq!(got, key, "{text}");
     }
 }
+
+fn invalid_key(result: Result<Config, ConfigError>) -> String {
+    match result {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("expected an invalid key, got {other:?}"),
+    }
+}
+
+/// The verifier is open on loopback and needs a token elsewhere by default;
+/// an explicitly open verifier on a network address needs an explicit yes.
+#[test]
+fn verifier_mode_follows_the_listen_address() {
+    let loopback = load_text("").unwrap();
+    assert!(!loopback.auth.verifier_token);
+    assert_eq!(
+        loopback.auth.bootstrap_admin_key_file,
+        PathBuf::from("./credd-data/admin.key")
+    );
+    let network = load_text("listen = \"0.0.0.0:50051\"\n").unwrap();
+    assert!(network.auth.verifier_token);
+    assert_eq!(
+        invalid_key(load_text(
+            "listen = \"0.0.0.0:50051\"\n[auth]\nverifier = \"open\"\n"
+        )),
+        "auth.verifier"
+    );
+    let allowed = load_text(
+        "listen = \"0.0.0.0:50051\"\n[auth]\nverifier = \"open\"\nallow_open_verifier_on_network = true\n",
+    )
+    .unwrap();
+    assert!(!allowed.auth.verifier_token);
+    let from_env = load(
+        None,
+        env(&[
+            ("CREDD_AUTH_VERIFIER", "token"),
+            ("CREDD_AUTH_FAILED_AUTH_BURST", "3"),
+            ("CREDD_AUTH_ALLOW_OPEN_VERIFIER_ON_NETWORK", "yes"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert!(from_env.auth.verifier_token);
+    assert_eq!(from_env.auth.failed_auth_burst, 3);
+    let bad_bool = load(
+        None,
+        env(&[("CREDD_AUTH_ALLOW_OPEN_VERIFIER_ON_NETWORK", "maybe")]),
+        &Overrides::default(),
+    );
+    assert_eq!(invalid_key(bad_bool), "auth.allow_open_verifier_on_network");
+    assert_eq!(
+        invalid_key(load_text("[auth]\nverifier = \"sometimes\"\n")),
+        "auth.verifier"
+    );
+    assert_eq!(
+        invalid_key(load_text("[auth]\nfailed_auth_burst = 0\n")),
+        "auth.failed_auth_burst"
+    );
+}
+
+/// TLS needs both files; a client CA alone is refused; the audit mirror is
+/// off unless named.
+#[test]
+fn tls_and_audit_file_settings() {
+    let config = load_text("").unwrap();
+    assert!(config.tls.is_none());
+    assert!(config.audit_file.is_none());
+    let config = load_text(
+        "[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\nclient_ca_file = \"ca.pem\"\n[audit]\nfile = \"/var/log/credd/audit.jsonl\"\n",
+    )
+    .unwrap();
+    let tls = config.tls.unwrap();
+    assert_eq!(tls.cert_file, PathBuf::from("c.pem"));
+    assert_eq!(tls.client_ca_file, Some(PathBuf::from("ca.pem")));
+    assert_eq!(
+        config.audit_file,
+        Some(PathBuf::from("/var/log/credd/audit.jsonl"))
+    );
+    assert_eq!(
+        invalid_key(load_text("[tls]\ncert_file = \"c.pem\"\n")),
+        "tls.key_file"
+    );
+    assert_eq!(
+        invalid_key(load_text("[tls]\nkey_file = \"k.pem\"\n")),
+        "tls.cert_file"
+    );
+    assert_eq!(
+        invalid_key(load_text("[tls]\nclient_ca_file = \"ca.pem\"\n")),
+        "tls.client_ca_file"
+    );
+}

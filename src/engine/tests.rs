@@ -1434,3 +1434,5 @@ async fn changes_survive_reopen() {
     let v = engine.verify(revoked_secret.expose(), None, &[]).unwrap();
     assert_eq!(v.outcome, VerifyOutcome::Revoked);
 }
+
+mod admin_keys;

@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod auth;
 mod crash_loop;
+mod credctl;
 mod durability;
 mod hygiene;
 mod lifecycle;

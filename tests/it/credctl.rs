@@ -1,0 +1,137 @@
+//! credctl against the real daemon: it finds the bootstrap key where a first
+//! start with default settings leaves it (./credd-data/admin.key), manages
+//! admin keys, reads the audit log, and fails with a clear message without a
+//! usable key.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support;
+
+/// Runs credctl in `cwd` with `args`; returns (success, stdout, stderr).
+fn credctl(cwd: &Path, addr: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_credctl"));
+    command
+        .current_dir(cwd)
+        .env_remove("CREDD_ADMIN_KEY_FILE")
+        .env_remove("CREDD_ADDR")
+        .arg("--addr")
+        .arg(addr)
+        .args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("run credctl");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credctl_uses_the_bootstrap_key_and_manages_admin_keys() {
+    let dir = support::temp_dir();
+    let daemon = support::start(dir.path(), "");
+    // The default key path is ./credd-data/admin.key.
+    std::os::unix::fs::symlink(&daemon.data_dir, dir.path().join("credd-data")).unwrap();
+    let addr = daemon.addr.to_string();
+    let cwd = dir.path();
+
+    let (ok, out, err) = credctl(
+        cwd,
+        &addr,
+        &["--json", "create", "--account", "acme", "--name", "orders"],
+        &[],
+    );
+    assert!(ok, "create: {err}");
+    let created = json(&out);
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let (ok, out, err) = credctl(
+        cwd,
+        &addr,
+        &[
+            "--json",
+            "admin-key",
+            "create",
+            "--name",
+            "auditor",
+            "--scope",
+            "audit:read",
+        ],
+        &[],
+    );
+    assert!(ok, "admin-key create: {err}");
+    let auditor = json(&out);
+    assert_eq!(auditor["kind"], "KIND_ADMIN_KEY");
+    let auditor_key = auditor["secret"].as_str().unwrap().to_string();
+    let auditor_id = auditor["id"].as_str().unwrap().to_string();
+    let key_file = dir.path().join("auditor.key");
+    std::fs::write(&key_file, format!("{auditor_key}\n")).unwrap();
+
+    let (ok, out, err) = credctl(cwd, &addr, &["--json", "admin-key", "list"], &[]);
+    assert!(ok, "admin-key list: {err}");
+    let listed = json(&out);
+    assert_eq!(listed["credentials"].as_array().unwrap().len(), 2);
+
+    // The auditor reads the audit log (through the environment variable)...
+    let key_env = [("CREDD_ADMIN_KEY_FILE", key_file.to_str().unwrap())];
+    let (ok, out, err) = credctl(
+        cwd,
+        &addr,
+        &["--json", "audit", "--credential", &id, "--all"],
+        &key_env,
+    );
+    assert!(ok, "audit: {err}");
+    let events = json(&out);
+    let actions: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["credential.create"]);
+    // ...and may not revoke anything.
+    let (ok, _, err) = credctl(cwd, &addr, &["revoke", &id], &key_env);
+    assert!(!ok);
+    assert!(
+        err.contains("PermissionDenied") && err.contains("credentials:write"),
+        "{err}"
+    );
+
+    let (ok, _, err) = credctl(cwd, &addr, &["admin-key", "revoke", &auditor_id], &[]);
+    assert!(ok, "admin-key revoke: {err}");
+    let (ok, _, err) = credctl(
+        cwd,
+        &addr,
+        &["audit", "--admin-key-file", key_file.to_str().unwrap()],
+        &[],
+    );
+    assert!(!ok);
+    assert!(err.contains("Unauthenticated"), "{err}");
+
+    // A named key file that does not exist is an error of its own.
+    let (ok, _, err) = credctl(
+        cwd,
+        &addr,
+        &["list", "--admin-key-file", "/nonexistent/admin.key"],
+        &[],
+    );
+    assert!(!ok);
+    assert!(err.contains("/nonexistent/admin.key"), "{err}");
+    // No key at all: the daemon's answer says what to send.
+    let elsewhere = support::temp_dir();
+    let (ok, _, err) = credctl(elsewhere.path(), &addr, &["list"], &[]);
+    assert!(!ok);
+    assert!(
+        err.contains("Unauthenticated") && err.contains("Bearer"),
+        "{err}"
+    );
+}
