@@ -179,3 +179,46 @@ async fn sigterm_under_load_drains_and_exits_zero() {
     let logs = daemon.logs();
     assert!(logs.contains("database flushed; credd stopped"), "{logs}");
 }
+
+/// A call whose request never finishes keeps the drain waiting for the whole
+/// grace period; a second SIGTERM ends the process at once (exit 130).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_exits_at_once() {
+    let dir = support::temp_dir();
+    let mut daemon = support::start(dir.path(), "shutdown_grace = \"120s\"\n");
+    // An HTTP/2 request whose body never ends: in flight until the client
+    // gives up, which it does not.
+    let tcp = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let request = http::Request::post(format!(
+        "http://{}/credd.v1.CredentialVerifier/Verify",
+        daemon.addr
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .unwrap();
+    let (_response, mut body) = client.send_request(request, false).unwrap();
+    // Half a gRPC frame header: the handler is waiting for the rest.
+    body.send_data(bytes::Bytes::from_static(&[0, 0]), false)
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    daemon.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        daemon.logs().contains("shutdown requested"),
+        "{}",
+        daemon.logs()
+    );
+    let started = std::time::Instant::now();
+    daemon.signal(libc::SIGTERM);
+    let status = tokio::task::spawn_blocking(move || daemon.wait_exit(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(body);
+}
