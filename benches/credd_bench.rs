@@ -333,6 +333,7 @@ fn engine_with_clock(opened: &Opened, clock: Arc<dyn Clock>) -> Engine {
         opened.config.policy.clone(),
         opened.config.key_prefix.clone(),
     )
+    .expect("engine")
 }
 
 /// What to put in a store.

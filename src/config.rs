@@ -208,6 +208,7 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("policy", "rotation_default_window", ValueType::Str),
     ("policy", "rotation_max_window", ValueType::Str),
     ("policy", "max_credentials_per_account", ValueType::Int),
+    ("policy", "auto_create_accounts", ValueType::Bool),
     ("schedule", "sweep", ValueType::Str),
     ("schedule", "usage_flush_interval", ValueType::Str),
     ("email", "transport", ValueType::Str),
@@ -330,6 +331,7 @@ struct PolicyFile {
     rotation_default_window: Option<String>,
     rotation_max_window: Option<String>,
     max_credentials_per_account: Option<i64>,
+    auto_create_accounts: Option<bool>,
 }
 
 /// `[schedule]`: sweep default `0 */5 * * * *`, flush default `30s`.
@@ -622,6 +624,9 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
                     )
                 })?,
         },
+        auto_create_accounts: p
+            .auto_create_accounts
+            .unwrap_or(standard.auto_create_accounts),
     };
     // Spans of months and days compare differently on different dates; any
     // fixed reference date gives the intended ordering for sane policies.

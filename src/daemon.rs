@@ -24,7 +24,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{error, info, warn};
 
 use crate::api::{
-    AdminKeyService, AdminService, AuditService, Authenticator, Throttle, ThrottlePolicy,
+    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, Throttle, ThrottlePolicy,
     VerifierService, pb,
 };
 use crate::clock::{Clock, SystemClock};
@@ -76,6 +76,9 @@ pub enum DaemonError {
     /// The sweep scheduler could not be set up.
     #[error("sweep scheduler: {0}")]
     Scheduler(String),
+    /// The engine could not load its state.
+    #[error("cannot load the engine's state: {0}")]
+    Engine(String),
     /// The bootstrap admin key could not be issued.
     #[error("cannot issue an admin key: {0}")]
     AdminKey(String),
@@ -231,6 +234,10 @@ pub async fn run_with_clock(
             authenticated.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
+            AccountService::new(engine.clone()).into_server(),
+            authenticated.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
             AuditService::new(engine.clone()).into_server(),
             authenticated,
         ))
@@ -337,13 +344,14 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
         pepper.fingerprint(),
     )?;
     info!(path = %config.db_dir().display(), "store open");
-    Ok(Engine::new(
+    Engine::new(
         store,
         pepper,
         clock,
         config.policy.clone(),
         config.key_prefix.clone(),
-    ))
+    )
+    .map_err(|e| DaemonError::Engine(e.to_string()))
 }
 
 fn create_private_dir(path: &Path) -> Result<(), DaemonError> {

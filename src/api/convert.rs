@@ -62,6 +62,7 @@ pub(crate) fn disabled_reason_to_pb(reason: Option<DisabledReason>) -> pb::Disab
         None => pb::DisabledReason::Unspecified,
         Some(DisabledReason::Admin) => pb::DisabledReason::Admin,
         Some(DisabledReason::Inactivity) => pb::DisabledReason::Inactivity,
+        Some(DisabledReason::AccountSuspended) => pb::DisabledReason::AccountSuspended,
     }
 }
 

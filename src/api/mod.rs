@@ -2,6 +2,7 @@
 //! calls and engine answers into protobuf responses. The only module that
 //! names tonic or the generated types; errors become `Status` in `status.rs`.
 
+mod accounts;
 mod admin;
 mod admin_keys;
 mod audit;
@@ -10,6 +11,7 @@ mod convert;
 mod status;
 mod verifier;
 
+pub use accounts::AccountService;
 pub use admin::AdminService;
 pub use admin_keys::AdminKeyService;
 pub use audit::AuditService;

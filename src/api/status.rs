@@ -12,7 +12,10 @@ impl From<Error> for Status {
         match &err {
             // ---- CLIENT ERRORS ----
             Error::InvalidArgument(_) => Status::invalid_argument(err.to_string()),
-            Error::NotFound { .. } => Status::not_found(err.to_string()),
+            Error::NotFound { .. } | Error::AccountNotFound { .. } => {
+                Status::not_found(err.to_string())
+            }
+            Error::AlreadyExists(_) => Status::already_exists(err.to_string()),
             Error::FailedPrecondition(_) => Status::failed_precondition(err.to_string()),
             Error::QuotaExceeded { .. } => Status::resource_exhausted(err.to_string()),
             Error::PermissionDenied(_) => Status::permission_denied(err.to_string()),

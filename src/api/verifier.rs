@@ -59,7 +59,12 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
                 return Err(e.into());
             }
         };
+        let mut retry_after = None;
         let (result, retires_at, disabled_reason) = match verification.outcome {
+            VerifyOutcome::RateLimited { retry_after: wait } => {
+                retry_after = Some(wait);
+                (pb::VerifyResult::RateLimited, None, None)
+            }
             VerifyOutcome::Valid { retires_at } => (pb::VerifyResult::Valid, retires_at, None),
             VerifyOutcome::NotFound => (pb::VerifyResult::NotFound, None, None),
             VerifyOutcome::Expired => (pb::VerifyResult::Expired, None, None),
@@ -74,6 +79,10 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             superseded: retires_at.is_some(),
             retires_at: retires_at.map(convert::timestamp),
             disabled_reason: convert::disabled_reason_to_pb(disabled_reason).into(),
+            retry_after: retry_after.map(|wait| prost_types::Duration {
+                seconds: i64::try_from(wait.as_secs()).unwrap_or(i64::MAX),
+                nanos: i32::try_from(wait.subsec_nanos()).unwrap_or(0),
+            }),
             ..Default::default()
         };
         if let Some(credential) = verification.credential {

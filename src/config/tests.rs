@@ -190,6 +190,7 @@ cache_capacity_mb = 64
             rotation_default_window: Span::Fixed(Duration::hours(12)),
             rotation_max_window: Span::Fixed(Duration::weeks(2)),
             max_credentials_per_account: 7,
+            auto_create_accounts: true,
         }
     );
     assert_eq!(c.schedule.sweep, "*/10 * * * * *");
@@ -243,6 +244,7 @@ usage_flush_interval = "1s"
             rotation_default_window: fixed(3),
             rotation_max_window: fixed(30),
             max_credentials_per_account: 2,
+            auto_create_accounts: true,
         }
     );
     assert_eq!(c.schedule.usage_flush_interval, StdDuration::from_secs(1));

@@ -20,24 +20,31 @@ pub enum Scope {
     AdminManage,
     /// Call Verify when `[auth] verifier = "token"`.
     Verify,
+    /// Get and list accounts (an account-scoped key: its own).
+    AccountsRead,
+    /// Create, update, suspend and resume accounts.
+    AccountsWrite,
 }
 
 impl Scope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 7] = [
         Scope::CredentialsRead,
         Scope::CredentialsWrite,
         Scope::AuditRead,
         Scope::AdminManage,
         Scope::Verify,
+        Scope::AccountsRead,
+        Scope::AccountsWrite,
     ];
 
     /// Scopes an account-scoped management key may hold: what an account's
     /// own integration needs for its own credentials and history.
-    pub const ACCOUNT: [Scope; 3] = [
+    pub const ACCOUNT: [Scope; 4] = [
         Scope::CredentialsRead,
         Scope::CredentialsWrite,
         Scope::AuditRead,
+        Scope::AccountsRead,
     ];
 
     /// The name used in keys, requests and messages.
@@ -48,6 +55,8 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::AdminManage => "admin:manage",
             Scope::Verify => "verify",
+            Scope::AccountsRead => "accounts:read",
+            Scope::AccountsWrite => "accounts:write",
         }
     }
 

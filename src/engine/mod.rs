@@ -6,6 +6,7 @@
 //! neither tonic nor sled.
 
 pub mod access;
+mod accounts;
 mod admin_keys;
 mod audit_log;
 mod sweep;
@@ -26,6 +27,7 @@ use crate::secret::{self, Pepper, Secret};
 use crate::store::{self, AuditEntry, Commit, NoticeKey, OutboxNotice, Store};
 
 pub use access::{Actor, Denied, Scope};
+pub use accounts::{AccountPage, AccountUpdate, NewAccount};
 pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
 pub use audit_log::AuditQuery;
 pub use sweep::{SWEEP_BATCH, SweepReport};
@@ -49,6 +51,15 @@ pub enum Error {
         /// The id asked for.
         id: String,
     },
+    /// No account has this id.
+    #[error("account {id} not found; create it with CreateAccount")]
+    AccountNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The thing to create exists already.
+    #[error("{0}")]
+    AlreadyExists(String),
     /// The credential is not in a state that allows this.
     #[error("{0}")]
     FailedPrecondition(String),
@@ -209,6 +220,8 @@ pub struct Engine {
     /// Serialises count-then-insert per account, so two concurrent creates
     /// cannot both take the last quota slot.
     account_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Every account, for Verify's status and rate-limit checks.
+    accounts: accounts::AccountDirectory,
 }
 
 impl std::fmt::Debug for Engine {
@@ -221,15 +234,19 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Builds an engine.
+    /// Builds an engine and loads the account directory.
+    ///
+    /// # Errors
+    /// Storage failures reading the accounts.
     pub fn new(
         store: Store,
         pepper: Pepper,
         clock: Arc<dyn Clock>,
         policy: Policy,
         key_prefix: String,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            accounts: accounts::AccountDirectory::load(&store)?,
             store,
             pepper,
             clock,
@@ -239,7 +256,7 @@ impl Engine {
             account_locks: (0..ACCOUNT_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
-        }
+        })
     }
 
     /// The store, for the daemon's shutdown flush and for tests.
@@ -364,6 +381,9 @@ impl Engine {
                     ))
                 })?,
         };
+        if request.kind != Kind::AdminKey {
+            self.ensure_account(actor, &request.account_id, now).await?;
+        }
         let (secret, version) = self.new_version(request.environment, request.kind, 1, now)?;
         let mut record = CredentialRecord {
             id: validate::new_credential_id(),
@@ -398,7 +418,12 @@ impl Engine {
         let audit = audit_entry(actor, now, action, &record.id, &record.account_id, detail);
         {
             let _quota_guard = self.account_lock(&record.account_id).lock().await;
-            let limit = self.policy.max_credentials_per_account;
+            let limit = self
+                .accounts
+                .get(&record.account_id)
+                .map_or(self.policy.max_credentials_per_account, |a| {
+                    a.record.quota(&self.policy)
+                });
             if record.kind != Kind::AdminKey
                 && self.store.count_live(&record.account_id, now)? >= limit
             {
@@ -566,7 +591,20 @@ impl Engine {
             return Ok(not_found);
         };
         let now = self.clock.now();
-        let outcome = lifecycle::decide_verify(&record, version, account_id, required_scopes, now);
+        let mut outcome =
+            lifecycle::decide_verify(&record, version, account_id, required_scopes, now);
+        // The account's status and budget apply once the caller has shown a
+        // secret of this account: a foreign or unknown one learns nothing.
+        let shown = !matches!(
+            outcome,
+            VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
+        );
+        if let Some(account) = self.accounts.get(&record.account_id).filter(|_| shown) {
+            outcome = match account.take() {
+                Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
+                None => lifecycle::apply_account_status(outcome, account.record.status),
+            };
+        }
         debug!(credential_id = %record.id, result = ?outcome, "verify");
         let credential = match outcome {
             VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch => None,

@@ -144,10 +144,15 @@ impl Engine {
                     entry
                 })
                 .collect();
+            let account_contacts = self
+                .accounts
+                .get(&base.account_id)
+                .map(|a| a.record.contact_emails.clone())
+                .unwrap_or_default();
             let notices: Vec<OutboxNotice> = plan
                 .notices
                 .iter()
-                .map(|n| outbox_notice(&base, n, now))
+                .map(|n| outbox_notice(&base, n, &account_contacts, now))
                 .collect();
             if self
                 .store
@@ -197,11 +202,19 @@ fn step_action(step: &'static str) -> &'static str {
     }
 }
 
+/// The notice to queue: to the credential's contacts and its account's.
 fn outbox_notice(
     record: &CredentialRecord,
     notice: &PlannedNotice,
+    account_contacts: &[String],
     now: DateTime<Utc>,
 ) -> OutboxNotice {
+    let mut recipients = record.notify_emails.clone();
+    for contact in account_contacts {
+        if !recipients.iter().any(|r| r.eq_ignore_ascii_case(contact)) {
+            recipients.push(contact.clone());
+        }
+    }
     OutboxNotice {
         kind: notice.kind,
         deadline: notice.deadline,
@@ -216,7 +229,7 @@ fn outbox_notice(
             .unwrap_or_default(),
         expires_at: record.expires_at,
         delete_at: notice.delete_at,
-        recipients: record.notify_emails.clone(),
+        recipients,
         queued_at: now,
     }
 }

@@ -3,11 +3,13 @@
 //! function takes `now` as an argument, so each rule is a plain unit test.
 //! Persisting the outcome is the store's job; deciding when to ask is the engine's.
 
+mod account;
 mod plan;
 mod policy;
 mod record;
 mod rules;
 
+pub use account::{AccountRecord, AccountStatus, RateLimit};
 pub use plan::{Plan, PlannedNotice, Step, plan_due};
 pub use policy::{Policy, Span, SpanParseError};
 pub use record::{
@@ -15,6 +17,6 @@ pub use record::{
     SecretVersion, Status,
 };
 pub use rules::{
-    RotationState, VerifyOutcome, decide_verify, effective_status, inactive_since, is_live,
+    RotationState, VerifyOutcome, apply_account_status, decide_verify, effective_status, inactive_since, is_live,
     next_deadlines, rotation_state,
 };

@@ -140,8 +140,12 @@ pub struct Policy {
     pub rotation_default_window: Span,
     /// Longest rotation window a caller may ask for.
     pub rotation_max_window: Span,
-    /// Live (ACTIVE or DISABLED) credentials an account may hold.
+    /// Live (ACTIVE or DISABLED) credentials an account may hold, unless
+    /// the account overrides it.
     pub max_credentials_per_account: u32,
+    /// Creating a credential for an unknown account creates the account;
+    /// off: it is NOT_FOUND.
+    pub auto_create_accounts: bool,
 }
 
 impl Policy {
@@ -156,6 +160,7 @@ impl Policy {
             rotation_default_window: Span::Fixed(Duration::days(7)),
             rotation_max_window: Span::Fixed(Duration::days(30)),
             max_credentials_per_account: 100,
+            auto_create_accounts: true,
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum DisabledReason {
     Admin,
     /// It was unused for the policy's `inactivity_disable_after`.
     Inactivity,
+    /// Its account is suspended (never stored on a credential: Verify
+    /// reports it while the account is suspended).
+    AccountSuspended,
 }
 
 /// One secret of a credential. A credential holds one, or two during a

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{
+    AccountStatus,
     CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Kind, Policy, SecretVersion, Status,
 };
 
@@ -92,6 +93,25 @@ pub enum VerifyOutcome {
     AccountMismatch,
     /// Lacks a required scope.
     InsufficientScope,
+    /// The account used up its request budget; room again after `retry_after`.
+    RateLimited {
+        /// How long until the account's bucket has room.
+        retry_after: std::time::Duration,
+    },
+}
+
+/// What a suspended account makes of a Verify answer: a credential that
+/// would verify, or be refused for scope or an admin disable, is DISABLED
+/// with reason ACCOUNT_SUSPENDED; final states (expired, revoked) and
+/// unknown or foreign secrets keep their answer.
+pub fn apply_account_status(outcome: VerifyOutcome, status: AccountStatus) -> VerifyOutcome {
+    match (status, outcome) {
+        (
+            AccountStatus::Suspended,
+            VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope | VerifyOutcome::Disabled(_),
+        ) => VerifyOutcome::Disabled(DisabledReason::AccountSuspended),
+        (_, outcome) => outcome,
+    }
 }
 
 /// Decides a Verify. Account first, so a caller with the wrong account learns

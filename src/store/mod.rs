@@ -5,8 +5,9 @@
 //!
 //! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
-//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`.
+//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`.
 
+mod accounts;
 mod codec;
 mod group_commit;
 
@@ -235,6 +236,8 @@ pub struct Store {
     notices_sent: sled::Tree,
     audit: sled::Tree,
     meta: sled::Tree,
+    /// Account id -> account record.
+    accounts: sled::Tree,
 }
 
 enum Abort {
@@ -279,6 +282,7 @@ impl Store {
             notices_sent: db.open_tree("notices_sent")?,
             audit: db.open_tree("audit")?,
             meta: db.open_tree("meta")?,
+            accounts: db.open_tree("accounts")?,
             group_commit: Arc::new(
                 group_commit::GroupCommit::start(db.clone())
                     .map_err(|e| Error::Flush(e.to_string()))?,

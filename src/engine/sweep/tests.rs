@@ -53,6 +53,7 @@ fn policy() -> Policy {
         rotation_default_window: secs(10),
         rotation_max_window: secs(50),
         max_credentials_per_account: 100,
+        auto_create_accounts: true,
     }
 }
 
@@ -66,7 +67,8 @@ fn harness() -> Harness {
         clock.clone() as Arc<dyn Clock>,
         policy(),
         "credd".to_string(),
-    );
+    )
+    .unwrap();
     Harness {
         engine: Arc::new(engine),
         clock,

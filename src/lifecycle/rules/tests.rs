@@ -698,6 +698,7 @@ fn deadlines_with_second_spans() {
         rotation_default_window: Span::Fixed(Duration::seconds(3)),
         rotation_max_window: Span::Fixed(Duration::seconds(30)),
         max_credentials_per_account: 2,
+        auto_create_accounts: true,
     };
     assert_eq!(
         next_deadlines(&r, &policy),
