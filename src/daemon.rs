@@ -24,8 +24,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{error, info, warn};
 
 use crate::api::{
-    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, Throttle, ThrottlePolicy,
-    VerifierService, pb,
+    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, Throttle,
+    ThrottlePolicy, VerifierService, pb,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;

@@ -153,9 +153,7 @@ impl pb::account_admin_server::AccountAdmin for AccountService {
             let update = AccountUpdate {
                 display_name: req.display_name,
                 contact_emails: req.contact_emails.map(|l| l.values),
-                max_live_credentials: req
-                    .max_live_credentials
-                    .map(|n| Some(n).filter(|n| *n > 0)),
+                max_live_credentials: req.max_live_credentials.map(|n| Some(n).filter(|n| *n > 0)),
                 rate_limit: rate,
             };
             let account = self.engine.update_account(&actor, &req.id, update).await?;

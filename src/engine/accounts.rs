@@ -34,7 +34,9 @@ impl AccountState {
         let limiter = record.rate_limit.and_then(|limit| {
             let rate = NonZeroU32::new(limit.per_second)?;
             let burst = NonZeroU32::new(limit.burst).unwrap_or(rate);
-            Some(RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)))
+            Some(RateLimiter::direct(
+                Quota::per_second(rate).allow_burst(burst),
+            ))
         });
         AccountState { record, limiter }
     }

@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::lifecycle::{DeadlineEvent, Span};
+use crate::lifecycle::{AccountStatus, DeadlineEvent, RateLimit, Span};
 
 struct Harness {
     engine: Arc<Engine>,
@@ -1450,3 +1450,5 @@ async fn changes_survive_reopen() {
 }
 
 mod admin_keys;
+
+mod accounts;

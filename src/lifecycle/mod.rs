@@ -17,6 +17,6 @@ pub use record::{
     SecretVersion, Status,
 };
 pub use rules::{
-    RotationState, VerifyOutcome, apply_account_status, decide_verify, effective_status, inactive_since, is_live,
-    next_deadlines, rotation_state,
+    RotationState, VerifyOutcome, apply_account_status, decide_verify, effective_status,
+    inactive_since, is_live, next_deadlines, rotation_state,
 };

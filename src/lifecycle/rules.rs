@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    AccountStatus,
-    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Kind, Policy, SecretVersion, Status,
+    AccountStatus, CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Kind, Policy,
+    SecretVersion, Status,
 };
 
 /// The status to show and enforce at `now`: an ACTIVE or DISABLED credential
@@ -108,7 +108,9 @@ pub fn apply_account_status(outcome: VerifyOutcome, status: AccountStatus) -> Ve
     match (status, outcome) {
         (
             AccountStatus::Suspended,
-            VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope | VerifyOutcome::Disabled(_),
+            VerifyOutcome::Valid { .. }
+            | VerifyOutcome::InsufficientScope
+            | VerifyOutcome::Disabled(_),
         ) => VerifyOutcome::Disabled(DisabledReason::AccountSuspended),
         (_, outcome) => outcome,
     }

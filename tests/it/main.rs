@@ -2,6 +2,7 @@
 //! ephemeral loopback port with its own data directory and talks to it
 //! through the generated gRPC clients. One test binary, many modules.
 
+mod accounts;
 mod admin;
 mod audit;
 mod auth;

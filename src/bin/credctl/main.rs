@@ -3,6 +3,7 @@
 //! tables or `--json`. It authenticates with the admin key in
 //! `--admin-key-file` and speaks TLS or mTLS when given the files.
 
+mod accounts;
 mod output;
 
 use std::io::Read;
@@ -256,6 +257,9 @@ enum Command {
         /// Credential id.
         id: String,
     },
+    /// Manage accounts (needs accounts:read / accounts:write).
+    #[command(subcommand)]
+    Account(accounts::AccountCommand),
     /// Manage admin keys (needs admin:manage).
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
@@ -327,14 +331,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn status_error(status: tonic::Status) -> String {
+pub(crate) fn status_error(status: tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
 /// Adds `authorization: Bearer <admin key>` to every call, when credctl has
 /// a key.
 #[derive(Clone)]
-struct Bearer(Option<MetadataValue<Ascii>>);
+pub(crate) struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for Bearer {
     fn call(
@@ -629,6 +633,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(status_error)?
                 .into_inner();
             out.verification(&response);
+        }
+        Command::Account(command) => {
+            let client =
+                pb::account_admin_client::AccountAdminClient::with_interceptor(channel, bearer);
+            accounts::run(client, command, &out).await?;
         }
         Command::AdminKey(command) => {
             admin_key(
