@@ -541,6 +541,8 @@ async fn the_bootstrap_key_is_written_once_with_mode_0600() {
     assert_eq!(
         scopes,
         [
+            "accounts:read",
+            "accounts:write",
             "admin:manage",
             "audit:read",
             "credentials:read",
