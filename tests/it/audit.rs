@@ -251,7 +251,10 @@ async fn every_action_is_one_event_with_its_actor() {
         }
         request.page_token = page.next_page_token;
     }
-    assert_eq!(paged, events, "pages of two give the same events");
+    // The account's own creation (with its first credential) comes first.
+    assert_eq!(paged[0].action, "account.create");
+    assert_eq!(paged[0].actor, operator_id);
+    assert_eq!(&paged[1..], events, "pages of two give the same events");
     assert!(n_pages >= 4);
     let middle = events[3].at;
     let before_middle = list_all(

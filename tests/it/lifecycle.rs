@@ -315,8 +315,9 @@ async fn unused_credential_is_disabled_expired_and_deleted_on_time() {
         delete_at
     );
     // The audit log keeps the creation and every transition, after the
-    // bootstrap admin key's creation.
-    assert_eq!(store.audit_count(), 1 + 5);
+    // bootstrap admin key's creation and the account's (made with its first
+    // credential).
+    assert_eq!(store.audit_count(), 2 + 5);
 }
 
 /// A credential verified about once a second stays ACTIVE well past the
@@ -727,6 +728,6 @@ async fn kill9_during_sweeps_leaves_no_half_transition_or_duplicate_notice() {
         expected_audits += 3 + usize::from(disable_first);
     }
     eprintln!("{disabled_first} of {N} were disabled before they expired");
-    // And the bootstrap admin key's creation.
-    assert_eq!(store.audit_count(), 1 + expected_audits, "audit entries");
+    // And the bootstrap admin key's creation and the account's.
+    assert_eq!(store.audit_count(), 2 + expected_audits, "audit entries");
 }

@@ -1123,10 +1123,10 @@ async fn notices_older_than_max_notice_age_are_dropped() {
     let (pepper, _) = Pepper::load_or_create(&daemon.data_dir.join("pepper")).expect("pepper");
     let store = Store::open(&daemon.data_dir.join("db"), 64 << 20, pepper.fingerprint())
         .expect("open store");
-    // admin_key.create (the bootstrap key), credential.create,
-    // lifecycle.expiry_warning, lifecycle.expire, and one notice.dropped
-    // per notice.
-    assert_eq!(store.audit_count(), 6, "audit entries");
+    // admin_key.create (the bootstrap key), account.create (with the first
+    // credential), credential.create, lifecycle.expiry_warning,
+    // lifecycle.expire, and one notice.dropped per notice.
+    assert_eq!(store.audit_count(), 7, "audit entries");
     assert!(store.get(&cred.id).expect("read").is_some());
 }
 
@@ -1156,6 +1156,7 @@ async fn rejection_audit_survives_an_unsettled_round() {
     let (pepper, _) = Pepper::load_or_create(&daemon.data_dir.join("pepper")).expect("pepper");
     let store = Store::open(&daemon.data_dir.join("db"), 64 << 20, pepper.fingerprint())
         .expect("open store");
-    // bootstrap admin key + create + expiry_warning + expire + notice.rejected x2
-    assert_eq!(store.audit_count(), 6);
+    // bootstrap admin key + account + create + expiry_warning + expire +
+    // notice.rejected x2
+    assert_eq!(store.audit_count(), 7);
 }
