@@ -393,6 +393,7 @@ fn build_record(
         versions: vec![version],
         expiry_warned_for: None,
         scheduled: Vec::new(),
+        user: None,
     };
     record.scheduled = lifecycle::next_deadlines(&record, &opened.config.policy);
     (record, secret)

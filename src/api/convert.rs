@@ -47,6 +47,7 @@ pub(crate) fn kind_to_pb(kind: Kind) -> pb::Kind {
         Kind::ApiKey => pb::Kind::ApiKey,
         Kind::Passcode => pb::Kind::Passcode,
         Kind::AdminKey => pb::Kind::AdminKey,
+        Kind::Session => pb::Kind::Session,
     }
 }
 
@@ -98,6 +99,7 @@ pub(crate) fn kind_filter(value: i32) -> Result<Option<Kind>, Status> {
         Ok(pb::Kind::ApiKey) => Ok(Some(Kind::ApiKey)),
         Ok(pb::Kind::Passcode) => Ok(Some(Kind::Passcode)),
         Ok(pb::Kind::AdminKey) => Ok(Some(Kind::AdminKey)),
+        Ok(pb::Kind::Session) => Ok(Some(Kind::Session)),
         Err(_) => Err(unknown("kind", value)),
     }
 }

@@ -326,10 +326,19 @@ impl Engine {
         actor: &Actor,
         request: NewCredential,
     ) -> Result<(CredentialView, Secret), Error> {
-        if request.kind == Kind::AdminKey {
-            return Err(Error::InvalidArgument(
-                "kind ADMIN_KEY is issued with CreateAdminKey, not CreateCredential".to_string(),
-            ));
+        match request.kind {
+            Kind::AdminKey => {
+                return Err(Error::InvalidArgument(
+                    "kind ADMIN_KEY is issued with CreateAdminKey, not CreateCredential"
+                        .to_string(),
+                ));
+            }
+            Kind::Session => {
+                return Err(Error::InvalidArgument(
+                    "kind SESSION is issued by Login, not CreateCredential".to_string(),
+                ));
+            }
+            Kind::ApiKey | Kind::Passcode => {}
         }
         validate::account_id("account_id", &request.account_id)?;
         self.authorize(
@@ -363,7 +372,7 @@ impl Engine {
         let notify_emails = validate::emails(&request.notify_emails)?;
         let max_lifetime = match request.kind {
             Kind::AdminKey => admin_keys::MAX_LIFETIME.to_string(),
-            Kind::ApiKey | Kind::Passcode => self.policy.max_lifetime.to_string(),
+            Kind::ApiKey | Kind::Passcode | Kind::Session => self.policy.max_lifetime.to_string(),
         };
         let expires_at = match request.lifetime {
             None => default_expiry,
@@ -405,15 +414,16 @@ impl Engine {
             versions: vec![version],
             expiry_warned_for: None,
             scheduled: Vec::new(),
+            user: None,
         };
         record.scheduled = lifecycle::next_deadlines(&record, &self.policy);
         let action = match record.kind {
             Kind::AdminKey => "admin_key.create",
-            Kind::ApiKey | Kind::Passcode => "credential.create",
+            Kind::ApiKey | Kind::Passcode | Kind::Session => "credential.create",
         };
         let detail = match record.kind {
             Kind::AdminKey => format!("scopes: {}", record.scopes.join(" ")),
-            Kind::ApiKey | Kind::Passcode => String::new(),
+            Kind::ApiKey | Kind::Passcode | Kind::Session => String::new(),
         };
         let audit = audit_entry(actor, now, action, &record.id, &record.account_id, detail);
         {
@@ -1155,10 +1165,10 @@ impl Engine {
     ) -> Result<(), Error> {
         let decision = match (record.kind, access) {
             (Kind::AdminKey, _) => actor.allows_key_management(),
-            (Kind::ApiKey | Kind::Passcode, Access::Read) => {
+            (Kind::ApiKey | Kind::Passcode | Kind::Session, Access::Read) => {
                 actor.allows(Scope::CredentialsRead, Some(&record.account_id))
             }
-            (Kind::ApiKey | Kind::Passcode, Access::Write) => {
+            (Kind::ApiKey | Kind::Passcode | Kind::Session, Access::Write) => {
                 actor.allows(Scope::CredentialsWrite, Some(&record.account_id))
             }
         };

@@ -13,6 +13,9 @@ pub enum Kind {
     /// Authenticates callers of the admin API (`authorization: Bearer`); its
     /// scopes say what it may do. Never accepted by Verify.
     AdminKey,
+    /// A login session token (`SessionAuth.Login`); lives in the `sessions`
+    /// tree, never as a credential record.
+    Session,
 }
 
 /// Every credential belongs to one environment, visible in the key itself.
@@ -133,6 +136,8 @@ pub struct CredentialRecord {
     /// The deadlines this record currently has in the `deadlines` index, so a
     /// change can remove exactly those even if the policy changed since.
     pub scheduled: Vec<Deadline>,
+    /// For a user passcode: the user (within the account) it belongs to.
+    pub user: Option<String>,
 }
 
 impl CredentialRecord {

@@ -92,6 +92,7 @@ fn kind_word(kind: Kind) -> &'static str {
         Kind::ApiKey => "api",
         Kind::Passcode => "passcode",
         Kind::AdminKey => "admin key",
+        Kind::Session => "session",
     }
 }
 

@@ -2,7 +2,7 @@ use super::*;
 
 use std::os::unix::fs::PermissionsExt;
 
-const KINDS: [Kind; 3] = [Kind::ApiKey, Kind::Passcode, Kind::AdminKey];
+const KINDS: [Kind; 4] = [Kind::ApiKey, Kind::Passcode, Kind::AdminKey, Kind::Session];
 const ENVIRONMENTS: [Environment; 2] = [Environment::Live, Environment::Test];
 
 fn generate(prefix: &str, environment: Environment, kind: Kind) -> Secret {
@@ -41,6 +41,7 @@ fn generated_format_for_every_kind_and_environment() {
                     Kind::ApiKey => "api",
                     Kind::Passcode => "pass",
                     Kind::AdminKey => "admin",
+                    Kind::Session => "sess",
                 };
                 let head = format!("{prefix}_{env}_{kind_tag}_");
                 assert!(

@@ -51,6 +51,8 @@ pub(crate) struct StoredCredential {
     pub expiry_warned_for_us: Option<i64>,
     #[prost(message, repeated, tag = "19")]
     pub scheduled: Vec<StoredDeadline>,
+    #[prost(string, optional, tag = "20")]
+    pub user: Option<String>,
 }
 
 /// One secret version inside a stored record: its HMAC, never the secret.
@@ -120,6 +122,7 @@ fn kind_code(kind: Kind) -> i32 {
         Kind::ApiKey => 1,
         Kind::Passcode => 2,
         Kind::AdminKey => 3,
+        Kind::Session => 4,
     }
 }
 
@@ -135,6 +138,7 @@ fn kind_from(code: i32) -> Result<Kind, Error> {
         1 => Ok(Kind::ApiKey),
         2 => Ok(Kind::Passcode),
         3 => Ok(Kind::AdminKey),
+        4 => Ok(Kind::Session),
         _ => Err(Error::Corrupt("unknown kind")),
     }
 }
@@ -204,6 +208,7 @@ pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
             Some(DisabledReason::Inactivity) => 2,
             Some(DisabledReason::AccountSuspended) => 3,
         },
+        user: record.user.clone(),
         status_reason: record.status_reason.clone(),
         created_at_us: micros(record.created_at),
         updated_at_us: micros(record.updated_at),
@@ -287,6 +292,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
         scopes: s.scopes,
         status_reason: s.status_reason,
         notify_emails: s.notify_emails,
+        user: s.user,
     })
 }
 

@@ -54,6 +54,7 @@ fn record(id: &str, account: &str, hash_seed: u8) -> CredentialRecord {
         versions: vec![version(1, hash_seed)],
         expiry_warned_for: None,
         scheduled: Vec::new(),
+        user: None,
     }
 }
 
@@ -96,6 +97,7 @@ fn full_record(id: &str) -> CredentialRecord {
                 event: DeadlineEvent::Expire,
             },
         ],
+        user: Some("ann".to_string()),
     }
 }
 

@@ -604,6 +604,7 @@ fn bulk_record(n: u32, created: DateTime<Utc>, expires_at: DateTime<Utc>) -> Cre
         }],
         expiry_warned_for: None,
         scheduled: Vec::new(),
+        user: None,
     };
     record.scheduled = lifecycle::next_deadlines(&record, &policy());
     record

@@ -47,6 +47,7 @@ fn record(created: &str, expires_at: &str) -> CredentialRecord {
         versions: vec![version(1, None)],
         expiry_warned_for: None,
         scheduled: Vec::new(),
+        user: None,
     }
 }
 
