@@ -121,6 +121,27 @@ pub struct AuthConfig {
     pub failed_auth_refill: StdDuration,
 }
 
+/// `[users]` and `[sessions]`, validated.
+#[derive(Debug, Clone)]
+pub struct UsersConfig {
+    /// argon2id memory in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Sessions end after this long without a Verify.
+    pub session_idle_timeout: chrono::Duration,
+    /// Sessions end this long after login.
+    pub session_max_lifetime: chrono::Duration,
+    /// Failed logins (per user, per peer) before delays start.
+    pub login_free_attempts: u32,
+    /// First delay after those; it doubles with every failure.
+    pub login_backoff: StdDuration,
+    /// Longest delay.
+    pub login_backoff_max: StdDuration,
+}
+
 /// `[tls]`, validated: both files set, or TLS off.
 #[derive(Debug, Clone)]
 pub struct TlsConfig {
@@ -166,6 +187,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// A JSON-lines mirror of the audit log for a SIEM; `None` (default) off.
     pub audit_file: Option<PathBuf>,
+    /// Passwords, sessions and the login throttle.
+    pub users: UsersConfig,
 }
 
 impl Config {
@@ -233,6 +256,14 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("tls", "key_file", ValueType::Str),
     ("tls", "client_ca_file", ValueType::Str),
     ("audit", "file", ValueType::Str),
+    ("users", "argon2_memory_kib", ValueType::Int),
+    ("users", "argon2_iterations", ValueType::Int),
+    ("users", "argon2_parallelism", ValueType::Int),
+    ("sessions", "idle_timeout", ValueType::Str),
+    ("sessions", "max_lifetime", ValueType::Str),
+    ("sessions", "login_free_attempts", ValueType::Int),
+    ("sessions", "login_backoff", ValueType::Str),
+    ("sessions", "login_backoff_max", ValueType::Str),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -277,6 +308,31 @@ struct ConfigFile {
     tls: TlsFile,
     #[serde(default)]
     audit: AuditFile,
+    #[serde(default)]
+    users: UsersFile,
+    #[serde(default)]
+    sessions: SessionsFile,
+}
+
+/// `[users]`: argon2id cost; defaults 19456 KiB, 2 passes, 1 lane (OWASP).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    argon2_memory_kib: Option<i64>,
+    argon2_iterations: Option<i64>,
+    argon2_parallelism: Option<i64>,
+}
+
+/// `[sessions]`: defaults 30m idle, 12h lifetime, 5 free attempts, then
+/// 1s doubling up to 15m.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionsFile {
+    idle_timeout: Option<String>,
+    max_lifetime: Option<String>,
+    login_free_attempts: Option<i64>,
+    login_backoff: Option<String>,
+    login_backoff_max: Option<String>,
 }
 
 /// `[auth]`: see [`AuthConfig`].
@@ -821,8 +877,70 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
         }
     };
     let audit_file = non_empty(file.audit.file);
+    let whole =
+        |key: &str, value: Option<i64>, default: i64, range: std::ops::RangeInclusive<i64>| {
+            let n = value.unwrap_or(default);
+            if range.contains(&n) {
+                u32::try_from(n).map_err(|_| invalid(key, format!("{n} is out of range")))
+            } else {
+                Err(invalid(
+                    key,
+                    format!("{n} must be between {} and {}", range.start(), range.end()),
+                ))
+            }
+        };
+    let chrono_of = |key: &str, d: StdDuration| {
+        chrono::Duration::from_std(d).map_err(|_| invalid(key, "out of range".to_string()))
+    };
+    let users = UsersConfig {
+        argon2_memory_kib: whole(
+            "users.argon2_memory_kib",
+            file.users.argon2_memory_kib,
+            19_456,
+            8..=4_194_304,
+        )?,
+        argon2_iterations: whole(
+            "users.argon2_iterations",
+            file.users.argon2_iterations,
+            2,
+            1..=100,
+        )?,
+        argon2_parallelism: whole(
+            "users.argon2_parallelism",
+            file.users.argon2_parallelism,
+            1,
+            1..=64,
+        )?,
+        session_idle_timeout: chrono_of(
+            "sessions.idle_timeout",
+            fixed("sessions.idle_timeout", file.sessions.idle_timeout, "30m")?,
+        )?,
+        session_max_lifetime: chrono_of(
+            "sessions.max_lifetime",
+            fixed("sessions.max_lifetime", file.sessions.max_lifetime, "12h")?,
+        )?,
+        login_free_attempts: whole(
+            "sessions.login_free_attempts",
+            file.sessions.login_free_attempts,
+            5,
+            0..=1000,
+        )?,
+        login_backoff: fixed("sessions.login_backoff", file.sessions.login_backoff, "1s")?,
+        login_backoff_max: fixed(
+            "sessions.login_backoff_max",
+            file.sessions.login_backoff_max,
+            "15m",
+        )?,
+    };
+    if users.argon2_memory_kib < 8 * users.argon2_parallelism {
+        return Err(invalid(
+            "users.argon2_memory_kib",
+            "must be at least 8 KiB per lane (argon2_parallelism)".to_string(),
+        ));
+    }
 
     Ok(Config {
+        users,
         auth,
         tls,
         audit_file,

@@ -24,8 +24,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{error, info, warn};
 
 use crate::api::{
-    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, Throttle,
-    ThrottlePolicy, VerifierService, pb,
+    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, SessionService,
+    Throttle, ThrottlePolicy, UserService, VerifierService, pb,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -238,6 +238,14 @@ pub async fn run_with_clock(
             authenticated.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
+            UserService::new(engine.clone()).into_server(),
+            authenticated.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            SessionService::new(engine.clone(), config.auth.verifier_token).into_server(),
+            verifier_gate.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
             AuditService::new(engine.clone()).into_server(),
             authenticated,
         ))
@@ -344,14 +352,28 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
         pepper.fingerprint(),
     )?;
     info!(path = %config.db_dir().display(), "store open");
-    Engine::new(
+    let mut engine = Engine::new(
         store,
         pepper,
         clock,
         config.policy.clone(),
         config.key_prefix.clone(),
     )
-    .map_err(|e| DaemonError::Engine(e.to_string()))
+    .map_err(|e| DaemonError::Engine(e.to_string()))?;
+    let u = &config.users;
+    engine.set_user_settings(crate::engine::UserSettings {
+        argon2_memory_kib: u.argon2_memory_kib,
+        argon2_iterations: u.argon2_iterations,
+        argon2_parallelism: u.argon2_parallelism,
+        sessions: crate::lifecycle::SessionPolicy {
+            idle_timeout: u.session_idle_timeout,
+            max_lifetime: u.session_max_lifetime,
+        },
+        login_free_attempts: u.login_free_attempts,
+        login_backoff: u.login_backoff,
+        login_backoff_max: u.login_backoff_max,
+    });
+    Ok(engine)
 }
 
 fn create_private_dir(path: &Path) -> Result<(), DaemonError> {

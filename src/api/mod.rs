@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod convert;
 mod status;
+mod users;
 mod verifier;
 
 pub use accounts::AccountService;
@@ -16,6 +17,7 @@ pub use admin::AdminService;
 pub use admin_keys::AdminKeyService;
 pub use audit::AuditService;
 pub use auth::{Authenticator, Throttle, ThrottlePolicy};
+pub use users::{SessionService, UserService};
 pub use verifier::VerifierService;
 
 /// The generated protobuf types and gRPC stubs of `credd.v1`.

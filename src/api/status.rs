@@ -12,8 +12,17 @@ impl From<Error> for Status {
         match &err {
             // ---- CLIENT ERRORS ----
             Error::InvalidArgument(_) => Status::invalid_argument(err.to_string()),
-            Error::NotFound { .. } | Error::AccountNotFound { .. } => {
+            Error::NotFound { .. } | Error::AccountNotFound { .. } | Error::UserNotFound { .. } => {
                 Status::not_found(err.to_string())
+            }
+            Error::Unauthenticated(_) => Status::unauthenticated(err.to_string()),
+            Error::Throttled { retry_after } => {
+                use tonic_types::{ErrorDetails, StatusExt};
+                Status::with_error_details(
+                    Code::ResourceExhausted,
+                    err.to_string(),
+                    ErrorDetails::with_retry_info(Some(*retry_after)),
+                )
             }
             Error::AlreadyExists(_) => Status::already_exists(err.to_string()),
             Error::FailedPrecondition(_) => Status::failed_precondition(err.to_string()),

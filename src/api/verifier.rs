@@ -92,6 +92,10 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             response.environment = convert::environment_to_pb(credential.environment).into();
             response.scopes = credential.scopes;
             response.expires_at = Some(convert::timestamp(credential.expires_at));
+            if let Some((username, role)) = credential.user {
+                response.username = username;
+                response.user_role = convert::role_to_pb(role).into();
+            }
         }
         Ok(Response::new(response))
     }

@@ -11,6 +11,7 @@ mod admin_keys;
 mod audit_log;
 mod sweep;
 mod usage;
+mod users;
 pub mod validate;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
 pub use audit_log::AuditQuery;
 pub use sweep::{SWEEP_BATCH, SweepReport};
 pub use usage::UsageLog;
+pub use users::{NewUser, PasscodeValidity, UserSettings, UserUpdate};
 
 /// How many times a change is recomputed when the record changed underneath.
 const MAX_ATTEMPTS: usize = 32;
@@ -60,6 +62,23 @@ pub enum Error {
     /// The thing to create exists already.
     #[error("{0}")]
     AlreadyExists(String),
+    /// No such user in the account.
+    #[error("user {username} not found in account {account_id}")]
+    UserNotFound {
+        /// The account.
+        account_id: String,
+        /// The username asked for.
+        username: String,
+    },
+    /// A login failed; the message is the same whatever was wrong.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many failed logins; try again later.
+    #[error("too many failed logins; retry in {}s", retry_after.as_secs().max(1))]
+    Throttled {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// The credential is not in a state that allows this.
     #[error("{0}")]
     FailedPrecondition(String),
@@ -191,6 +210,8 @@ pub struct VerifiedCredential {
     pub scopes: Vec<String>,
     /// When it expires.
     pub expires_at: DateTime<Utc>,
+    /// For a user passcode or a session: the user and its role.
+    pub user: Option<(String, lifecycle::UserRole)>,
 }
 
 /// What a modification decided.
@@ -222,6 +243,12 @@ pub struct Engine {
     account_locks: Vec<tokio::sync::Mutex<()>>,
     /// Every account, for Verify's status and rate-limit checks.
     accounts: accounts::AccountDirectory,
+    /// argon2 cost, session lifetimes, login throttle settings.
+    user_settings: UserSettings,
+    /// Failed logins per user and per peer.
+    login_throttle: users::LoginThrottle,
+    /// Session uses not yet written (token hash -> latest use).
+    session_touches: std::sync::Mutex<std::collections::HashMap<[u8; 32], DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -247,6 +274,9 @@ impl Engine {
     ) -> Result<Self, Error> {
         Ok(Self {
             accounts: accounts::AccountDirectory::load(&store)?,
+            user_settings: UserSettings::default(),
+            login_throttle: users::LoginThrottle::default(),
+            session_touches: std::sync::Mutex::default(),
             store,
             pepper,
             clock,
@@ -352,8 +382,16 @@ impl Engine {
         let now = self.clock.now();
         let default_expiry = self.policy.default_lifetime.after(now);
         let max_expiry = self.max_expiry(now);
-        self.issue(actor, request, scopes, default_expiry, max_expiry, now)
-            .await
+        self.issue(
+            actor,
+            request,
+            scopes,
+            default_expiry,
+            max_expiry,
+            now,
+            None,
+        )
+        .await
     }
 
     /// Writes a new credential of any kind once the caller is authorized and
@@ -366,6 +404,7 @@ impl Engine {
         default_expiry: DateTime<Utc>,
         max_expiry: DateTime<Utc>,
         now: DateTime<Utc>,
+        user: Option<String>,
     ) -> Result<(CredentialView, Secret), Error> {
         validate::name(&request.name)?;
         validate::description(&request.description)?;
@@ -414,7 +453,7 @@ impl Engine {
             versions: vec![version],
             expiry_warned_for: None,
             scheduled: Vec::new(),
-            user: None,
+            user,
         };
         record.scheduled = lifecycle::next_deadlines(&record, &self.policy);
         let action = match record.kind {
@@ -579,6 +618,31 @@ impl Engine {
             debug!(result = "not_found", why = "checksum", "verify");
             return Ok(not_found);
         }
+        if shape.kind == Kind::Session {
+            let (outcome, session, user) =
+                self.verify_session(presented, account_id, required_scopes)?;
+            let credential = session
+                .filter(|_| {
+                    !matches!(
+                        outcome,
+                        VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
+                    )
+                })
+                .map(|session| VerifiedCredential {
+                    id: session.id,
+                    account_id: session.account_id,
+                    kind: Kind::Session,
+                    environment: Environment::Live,
+                    scopes: Vec::new(),
+                    expires_at: session.expires_at,
+                    user: user.map(|u| (u.username, u.role)),
+                });
+            debug!(result = ?outcome, "verify session");
+            return Ok(Verification {
+                outcome,
+                credential,
+            });
+        }
         let hash = self.pepper.hash(presented);
         let Some((credential_id, version_no)) = self.store.lookup_secret(&hash.0)? else {
             debug!(result = "not_found", why = "unknown", "verify");
@@ -615,6 +679,25 @@ impl Engine {
                 None => lifecycle::apply_account_status(outcome, account.record.status),
             };
         }
+        // A user passcode answers for its user: gone, it is unknown;
+        // disabled, it is DISABLED.
+        let mut user = None;
+        if let Some(name) = record.user.as_deref().filter(|_| shown) {
+            match self.passcode_user(&record.account_id, name)? {
+                None => outcome = VerifyOutcome::NotFound,
+                Some(found) => {
+                    if found.status == lifecycle::UserStatus::Disabled
+                        && matches!(
+                            outcome,
+                            VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
+                        )
+                    {
+                        outcome = VerifyOutcome::Disabled(DisabledReason::UserDisabled);
+                    }
+                    user = Some((found.username, found.role));
+                }
+            }
+        }
         debug!(credential_id = %record.id, result = ?outcome, "verify");
         let credential = match outcome {
             VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch => None,
@@ -625,6 +708,7 @@ impl Engine {
                 environment: record.environment,
                 scopes: record.scopes.clone(),
                 expires_at: record.expires_at,
+                user,
             }),
         };
         if matches!(outcome, VerifyOutcome::Valid { .. }) {
@@ -1031,8 +1115,12 @@ impl Engine {
     /// # Errors
     /// A storage failure; the uses not written are kept for the next flush.
     pub async fn flush_usage(&self) -> Result<usize, Error> {
+        let n_touched = self.flush_session_touches()?;
         let pending = self.usage.drain();
         if pending.is_empty() {
+            if n_touched > 0 {
+                self.store.flush().await?;
+            }
             return Ok(0);
         }
         let mut n_written = 0;

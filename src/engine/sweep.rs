@@ -86,6 +86,9 @@ impl Engine {
             self.store.flush().await?;
             tokio::task::yield_now().await;
         }
+        if !stop() {
+            self.sweep_sessions().await?;
+        }
         if report.due_events > 0 {
             info!(
                 due_events = report.due_events,

@@ -8,6 +8,7 @@ mod plan;
 mod policy;
 mod record;
 mod rules;
+mod user;
 
 pub use account::{AccountRecord, AccountStatus, RateLimit};
 pub use plan::{Plan, PlannedNotice, Step, plan_due};
@@ -20,3 +21,4 @@ pub use rules::{
     RotationState, VerifyOutcome, apply_account_status, decide_verify, effective_status,
     inactive_since, is_live, next_deadlines, rotation_state,
 };
+pub use user::{SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_live};

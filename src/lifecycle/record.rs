@@ -50,6 +50,9 @@ pub enum DisabledReason {
     /// Its account is suspended (never stored on a credential: Verify
     /// reports it while the account is suspended).
     AccountSuspended,
+    /// The user a passcode or session belongs to is disabled (never stored
+    /// on a credential either).
+    UserDisabled,
 }
 
 /// One secret of a credential. A credential holds one, or two during a

@@ -5,11 +5,12 @@
 //!
 //! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
-//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`.
+//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`.
 
 mod accounts;
 mod codec;
 mod group_commit;
+mod users;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -238,6 +239,10 @@ pub struct Store {
     meta: sled::Tree,
     /// Account id -> account record.
     accounts: sled::Tree,
+    /// (account, 0, username) -> user.
+    users: sled::Tree,
+    /// HMAC of a session token -> session.
+    sessions: sled::Tree,
 }
 
 enum Abort {
@@ -283,6 +288,8 @@ impl Store {
             audit: db.open_tree("audit")?,
             meta: db.open_tree("meta")?,
             accounts: db.open_tree("accounts")?,
+            users: db.open_tree("users")?,
+            sessions: db.open_tree("sessions")?,
             group_commit: Arc::new(
                 group_commit::GroupCommit::start(db.clone())
                     .map_err(|e| Error::Flush(e.to_string()))?,

@@ -1,0 +1,129 @@
+//! Users of an account and their login sessions, as the rules see them:
+//! roles, status, and when a session is over (idle timeout and absolute
+//! lifetime). The password hash is opaque here; checking it is the engine's.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// What a user is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserRole {
+    /// A dedicated API user (KlickTipp's "API User" sub-account).
+    ApiUser,
+    /// An account administrator.
+    Admin,
+    /// An ordinary dashboard user.
+    Member,
+}
+
+/// Whether a user may authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserStatus {
+    /// Logs in; its passcode verifies.
+    Active,
+    /// Refused: its passcode verifies DISABLED, its sessions too, and it
+    /// cannot log in.
+    Disabled,
+}
+
+/// A user of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The account.
+    pub account_id: String,
+    /// Unique within the account.
+    pub username: String,
+    /// Role.
+    pub role: UserRole,
+    /// Where the user is told about its passcode.
+    pub email: String,
+    /// Active or disabled.
+    pub status: UserStatus,
+    /// argon2id PHC string; None: the user cannot log in with a password.
+    pub password_hash: Option<String>,
+    /// The credential id of the user's passcode, if one was granted.
+    pub passcode_id: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserRecord {
+    /// The login name shown to people: `account-username`, as KlickTipp
+    /// names its sub-accounts.
+    pub fn login_name(&self) -> String {
+        format!("{}-{}", self.account_id, self.username)
+    }
+}
+
+/// A login session. The token is never stored, only its HMAC (the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// `sess_` and a ULID, for logs and audit.
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// The user who logged in.
+    pub username: String,
+    /// Login time.
+    pub created_at: DateTime<Utc>,
+    /// Latest use (Login or a Verify).
+    pub last_seen_at: DateTime<Utc>,
+    /// Absolute end: `created_at` plus the lifetime in force at login.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Unused this long: over.
+    pub idle_timeout: Duration,
+    /// Over this long after login, used or not.
+    pub max_lifetime: Duration,
+}
+
+impl SessionPolicy {
+    /// Defaults: 30 minutes idle, 12 hours in all.
+    pub fn standard() -> Self {
+        SessionPolicy {
+            idle_timeout: Duration::minutes(30),
+            max_lifetime: Duration::hours(12),
+        }
+    }
+}
+
+/// Whether a session is usable at `now`: used within the idle timeout and
+/// before its absolute end. Both bounds are exclusive of their instant.
+pub fn session_live(session: &SessionRecord, policy: &SessionPolicy, now: DateTime<Utc>) -> bool {
+    now < session.expires_at && now < session.last_seen_at + policy.idle_timeout
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn sessions_end_at_idle_timeout_or_lifetime() {
+        let policy = SessionPolicy {
+            idle_timeout: Duration::seconds(10),
+            max_lifetime: Duration::seconds(60),
+        };
+        let mut session = SessionRecord {
+            id: "sess_1".to_string(),
+            account_id: "acme".to_string(),
+            username: "api".to_string(),
+            created_at: at(0),
+            last_seen_at: at(0),
+            expires_at: at(60),
+        };
+        assert!(session_live(&session, &policy, at(9)));
+        assert!(!session_live(&session, &policy, at(10)), "idle");
+        session.last_seen_at = at(55);
+        assert!(session_live(&session, &policy, at(59)));
+        assert!(!session_live(&session, &policy, at(60)), "lifetime");
+    }
+}
