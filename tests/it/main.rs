@@ -18,4 +18,5 @@ mod rotation;
 mod smtp_server;
 mod support;
 mod tls;
+mod users;
 mod verify;
