@@ -170,6 +170,33 @@ pub(crate) fn credential_to_pb(view: CredentialView) -> pb::Credential {
     }
 }
 
+pub(crate) fn role_to_pb(role: crate::lifecycle::UserRole) -> pb::UserRole {
+    use crate::lifecycle::UserRole;
+    match role {
+        UserRole::ApiUser => pb::UserRole::ApiUser,
+        UserRole::Admin => pb::UserRole::Admin,
+        UserRole::Member => pb::UserRole::Member,
+    }
+}
+
+/// Required role: UNSPECIFIED is refused.
+pub(crate) fn role_required(value: i32) -> Result<crate::lifecycle::UserRole, Status> {
+    role_filter(value)?
+        .ok_or_else(|| Status::invalid_argument("role is required (API_USER, ADMIN or MEMBER)"))
+}
+
+/// Optional role: UNSPECIFIED means unchanged.
+pub(crate) fn role_filter(value: i32) -> Result<Option<crate::lifecycle::UserRole>, Status> {
+    use crate::lifecycle::UserRole;
+    match pb::UserRole::try_from(value) {
+        Ok(pb::UserRole::Unspecified) => Ok(None),
+        Ok(pb::UserRole::ApiUser) => Ok(Some(UserRole::ApiUser)),
+        Ok(pb::UserRole::Admin) => Ok(Some(UserRole::Admin)),
+        Ok(pb::UserRole::Member) => Ok(Some(UserRole::Member)),
+        Err(_) => Err(unknown("role", value)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,32 +228,5 @@ mod tests {
         assert!(from_duration("w", &d(5, -1)).is_err());
         assert!(from_duration("w", &d(0, 1_000_000_000)).is_err());
         assert!(from_duration("w", &d(i64::MAX, 0)).is_err());
-    }
-}
-
-pub(crate) fn role_to_pb(role: crate::lifecycle::UserRole) -> pb::UserRole {
-    use crate::lifecycle::UserRole;
-    match role {
-        UserRole::ApiUser => pb::UserRole::ApiUser,
-        UserRole::Admin => pb::UserRole::Admin,
-        UserRole::Member => pb::UserRole::Member,
-    }
-}
-
-/// Required role: UNSPECIFIED is refused.
-pub(crate) fn role_required(value: i32) -> Result<crate::lifecycle::UserRole, Status> {
-    role_filter(value)?
-        .ok_or_else(|| Status::invalid_argument("role is required (API_USER, ADMIN or MEMBER)"))
-}
-
-/// Optional role: UNSPECIFIED means unchanged.
-pub(crate) fn role_filter(value: i32) -> Result<Option<crate::lifecycle::UserRole>, Status> {
-    use crate::lifecycle::UserRole;
-    match pb::UserRole::try_from(value) {
-        Ok(pb::UserRole::Unspecified) => Ok(None),
-        Ok(pb::UserRole::ApiUser) => Ok(Some(UserRole::ApiUser)),
-        Ok(pb::UserRole::Admin) => Ok(Some(UserRole::Admin)),
-        Ok(pb::UserRole::Member) => Ok(Some(UserRole::Member)),
-        Err(_) => Err(unknown("role", value)),
     }
 }

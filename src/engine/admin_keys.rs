@@ -96,7 +96,7 @@ impl Engine {
             notify_emails: request.notify_emails,
         };
         let scopes = new.scopes.clone();
-        self.issue(actor, new, scopes, max_expiry, max_expiry, now, None)
+        self.issue(actor, new, scopes, (max_expiry, max_expiry), now, None)
             .await
     }
 

@@ -386,8 +386,7 @@ impl Engine {
             actor,
             request,
             scopes,
-            default_expiry,
-            max_expiry,
+            (default_expiry, max_expiry),
             now,
             None,
         )
@@ -401,8 +400,7 @@ impl Engine {
         actor: &Actor,
         request: NewCredential,
         scopes: Vec<String>,
-        default_expiry: DateTime<Utc>,
-        max_expiry: DateTime<Utc>,
+        (default_expiry, max_expiry): (DateTime<Utc>, DateTime<Utc>),
         now: DateTime<Utc>,
         user: Option<String>,
     ) -> Result<(CredentialView, Secret), Error> {

@@ -660,8 +660,7 @@ impl Engine {
                 actor,
                 request,
                 Vec::new(),
-                expiry,
-                expiry,
+                (expiry, expiry),
                 now,
                 Some(user.username.clone()),
             )

@@ -135,3 +135,131 @@ async fn credctl_uses_the_bootstrap_key_and_manages_admin_keys() {
         "{err}"
     );
 }
+
+/// Runs credctl with `input` on stdin.
+fn credctl_with_input(
+    cwd: &Path,
+    addr: &str,
+    args: &[&str],
+    input: &str,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credctl"))
+        .current_dir(cwd)
+        .env_remove("CREDD_ADMIN_KEY_FILE")
+        .arg("--addr")
+        .arg(addr)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run credctl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().expect("credctl output");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credctl_manages_accounts_users_passcodes_and_sessions() {
+    let dir = support::temp_dir();
+    let daemon = support::start(
+        dir.path(),
+        "[users]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
+    );
+    std::os::unix::fs::symlink(&daemon.data_dir, dir.path().join("credd-data")).unwrap();
+    let addr = daemon.addr.to_string();
+    let cwd = dir.path();
+    let run = |args: &[&str]| {
+        let (ok, out, err) = credctl(cwd, &addr, args, &[]);
+        assert!(ok, "{args:?}: {err}");
+        json(&out)
+    };
+    let account = run(&[
+        "--json",
+        "account",
+        "create",
+        "shop",
+        "--name",
+        "Shop",
+        "--max-live",
+        "10",
+        "--rate",
+        "100",
+    ]);
+    assert_eq!(account["max_live_credentials"], 10);
+    assert_eq!(account["rate_limit"]["requests_per_second"], 100);
+    let password = "a long enough password";
+    let (ok, out, err) = credctl_with_input(
+        cwd,
+        &addr,
+        &[
+            "--json",
+            "user",
+            "create",
+            "--account",
+            "shop",
+            "api",
+            "--password-stdin",
+        ],
+        password,
+    );
+    assert!(ok, "user create: {err}");
+    assert_eq!(json(&out)["login_name"], "shop-api");
+    let (ok, out, err) = credctl(
+        cwd,
+        &addr,
+        &[
+            "--json",
+            "user",
+            "grant-passcode",
+            "--account",
+            "shop",
+            "api",
+            "--days",
+            "30",
+        ],
+        &[],
+    );
+    assert!(ok, "grant: {err}");
+    let secret = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v["secret"].as_str().map(str::to_string))
+        .expect("the passcode in the output");
+    let verdict = run(&["--json", "verify", &secret, "--account", "shop"]);
+    assert_eq!(verdict["result"], "VERIFY_RESULT_VALID");
+
+    let (ok, out, err) = credctl_with_input(
+        cwd,
+        &addr,
+        &["--json", "session", "login", "--account", "shop", "api"],
+        password,
+    );
+    assert!(ok, "login: {err}");
+    let token = json(&out)["session_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        run(&["--json", "verify", &token])["result"],
+        "VERIFY_RESULT_VALID"
+    );
+    assert_eq!(run(&["--json", "session", "logout", &token])["ended"], true);
+    assert_eq!(
+        run(&["--json", "verify", &token])["result"],
+        "VERIFY_RESULT_NOT_FOUND"
+    );
+    let (ok, _, err) = credctl(cwd, &addr, &["account", "suspend", "shop"], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        run(&["--json", "verify", &secret, "--account", "shop"])["disabled_reason"],
+        "DISABLED_REASON_ACCOUNT_SUSPENDED"
+    );
+}

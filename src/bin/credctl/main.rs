@@ -5,6 +5,7 @@
 
 mod accounts;
 mod output;
+mod users;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -260,6 +261,12 @@ enum Command {
     /// Manage accounts (needs accounts:read / accounts:write).
     #[command(subcommand)]
     Account(accounts::AccountCommand),
+    /// Manage an account's users and their passcodes.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Log a user in or out.
+    #[command(subcommand)]
+    Session(users::SessionCommand),
     /// Manage admin keys (needs admin:manage).
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
@@ -638,6 +645,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let client =
                 pb::account_admin_client::AccountAdminClient::with_interceptor(channel, bearer);
             accounts::run(client, command, &out).await?;
+        }
+        Command::User(command) => {
+            let client = pb::user_admin_client::UserAdminClient::with_interceptor(channel, bearer);
+            users::run_user(client, command, &out).await?;
+        }
+        Command::Session(command) => {
+            let client =
+                pb::session_auth_client::SessionAuthClient::with_interceptor(channel, bearer);
+            users::run_session(client, command, &out).await?;
         }
         Command::AdminKey(command) => {
             admin_key(
