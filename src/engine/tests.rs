@@ -1452,3 +1452,5 @@ async fn changes_survive_reopen() {
 mod admin_keys;
 
 mod accounts;
+
+mod users;

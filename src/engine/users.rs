@@ -201,6 +201,17 @@ fn email(value: &str) -> Result<String, Error> {
         .unwrap_or_default())
 }
 
+/// Days a passcode is valid: 1 to 365, or ten years for "infinite".
+fn validity_days(validity: PasscodeValidity) -> Result<i64, Error> {
+    match validity {
+        PasscodeValidity::Days(n @ 1..=365) => Ok(i64::from(n)),
+        PasscodeValidity::Days(n) => Err(Error::InvalidArgument(format!(
+            "validity_days must be between 1 and 365 (or infinite), got {n}"
+        ))),
+        PasscodeValidity::Infinite => Ok(INFINITE_DAYS),
+    }
+}
+
 fn user_not_found(account_id: &str, username: &str) -> Error {
     Error::UserNotFound {
         account_id: account_id.to_string(),
@@ -584,7 +595,13 @@ impl Engine {
         name: &str,
         validity: PasscodeValidity,
     ) -> Result<(UserRecord, CredentialView, Secret), Error> {
+        validity_days(validity)?;
         let user = self.get_user(actor, account_id, name)?;
+        if user.status == UserStatus::Disabled {
+            return Err(Error::FailedPrecondition(format!(
+                "user {name} is disabled; enable it first"
+            )));
+        }
         if let Some(old) = &user.passcode_id {
             self.revoke_passcode_credential(actor, old).await?;
         }
@@ -630,15 +647,7 @@ impl Engine {
                 user.username
             )));
         }
-        let days = match validity {
-            PasscodeValidity::Days(n @ 1..=365) => i64::from(n),
-            PasscodeValidity::Days(n) => {
-                return Err(Error::InvalidArgument(format!(
-                    "validity_days must be between 1 and 365 (or infinite), got {n}"
-                )));
-            }
-            PasscodeValidity::Infinite => INFINITE_DAYS,
-        };
+        let days = validity_days(validity)?;
         let now = self.clock.now();
         let expiry = now + Duration::days(days);
         let request = NewCredential {

@@ -1,0 +1,145 @@
+//! Users, passcodes and sessions in the engine, with a manual clock.
+
+use zeroize::Zeroizing;
+
+use super::*;
+use crate::lifecycle::{UserRole, UserStatus};
+
+fn cheap(h: &mut Harness) {
+    let engine = Arc::get_mut(&mut h.engine).unwrap();
+    engine.set_user_settings(UserSettings {
+        argon2_memory_kib: 64,
+        argon2_iterations: 1,
+        ..UserSettings::default()
+    });
+}
+
+async fn user(h: &Harness, name: &str) {
+    h.engine
+        .create_user(
+            &admin(),
+            NewUser {
+                account_id: "shop".to_string(),
+                username: name.to_string(),
+                role: UserRole::ApiUser,
+                email: format!("{name}@shop.example"),
+                password: Some(Zeroizing::new("password one".to_string())),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Sessions idle out and end at their lifetime by the clock; the sweep
+/// removes them with an audit event, and touches keep them alive.
+#[tokio::test]
+async fn sessions_follow_the_clock_and_are_swept() {
+    let mut h = harness();
+    cheap(&mut h);
+    user(&h, "api").await;
+    let (session, token) = h
+        .engine
+        .login("shop", "api", Zeroizing::new("password one".to_string()), None)
+        .await
+        .unwrap();
+    assert_eq!(session.expires_at, t0() + Duration::hours(12));
+    let verify = |h: &Harness| h.engine.verify(token.expose(), None, &[]).unwrap().outcome;
+    assert!(matches!(verify(&h), VerifyOutcome::Valid { .. }));
+    // Used every 20 minutes, it outlives the 30-minute idle timeout...
+    for _ in 0..5 {
+        h.clock.advance(Duration::minutes(20));
+        assert!(matches!(verify(&h), VerifyOutcome::Valid { .. }));
+    }
+    // ...and survives a sweep while live (touches are written first).
+    assert_eq!(h.engine.sweep_sessions().await.unwrap(), 0);
+    h.clock.advance(Duration::minutes(31));
+    assert_eq!(verify(&h), VerifyOutcome::Expired);
+    assert_eq!(h.engine.sweep_sessions().await.unwrap(), 1);
+    assert_eq!(verify(&h), VerifyOutcome::NotFound);
+    let expired = h
+        .engine
+        .list_audit(
+            &admin(),
+            &AuditQuery {
+                action: Some("session.expire".to_string()),
+                ..AuditQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(expired.events.len(), 1);
+    assert_eq!(expired.events[0].actor, "system");
+}
+
+/// A disabled user cannot log in (with the right password), and its live
+/// sessions verify DISABLED; a wrong password and an unknown user are the
+/// same error.
+#[tokio::test]
+async fn login_answers() {
+    let mut h = harness();
+    cheap(&mut h);
+    user(&h, "api").await;
+    let wrong = h
+        .engine
+        .login("shop", "api", Zeroizing::new("password two".to_string()), None)
+        .await
+        .unwrap_err();
+    let unknown = h
+        .engine
+        .login("shop", "ghost", Zeroizing::new("password one".to_string()), None)
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.to_string(), unknown.to_string());
+    assert!(matches!(wrong, Error::Unauthenticated(_)));
+    let (_, token) = h
+        .engine
+        .login("shop", "api", Zeroizing::new("password one".to_string()), None)
+        .await
+        .unwrap();
+    h.engine
+        .set_user_status(&admin(), "shop", "api", UserStatus::Disabled)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.engine.verify(token.expose(), None, &[]).unwrap().outcome,
+        VerifyOutcome::Disabled(DisabledReason::UserDisabled)
+    );
+    let disabled = h
+        .engine
+        .login("shop", "api", Zeroizing::new("password one".to_string()), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(disabled, Error::PermissionDenied(_)), "{disabled:?}");
+}
+
+/// A user passcode carries its user; granting needs a user without one.
+#[tokio::test]
+async fn user_passcodes_belong_to_their_user() {
+    let mut h = harness();
+    cheap(&mut h);
+    user(&h, "api").await;
+    let (user, view, secret) = h
+        .engine
+        .grant_user_passcode(&admin(), "shop", "api", PasscodeValidity::Days(365))
+        .await
+        .unwrap();
+    assert_eq!(user.passcode_id.as_deref(), Some(view.record.id.as_str()));
+    assert_eq!(view.record.user.as_deref(), Some("api"));
+    assert_eq!(view.record.expires_at, t0() + Duration::days(365));
+    assert_eq!(view.record.notify_emails, strings(&["api@shop.example"]));
+    let verification = h.engine.verify(secret.expose(), Some("shop"), &[]).unwrap();
+    assert!(matches!(verification.outcome, VerifyOutcome::Valid { .. }));
+    assert_eq!(
+        verification.credential.unwrap().user,
+        Some(("api".to_string(), UserRole::ApiUser))
+    );
+    for bad in [0, 366] {
+        let err = h
+            .engine
+            .reset_user_passcode(&admin(), "shop", "api", PasscodeValidity::Days(bad))
+            .await;
+        assert!(matches!(err, Err(Error::InvalidArgument(_))), "{err:?}");
+    }
+    // A refused reset leaves the old passcode working.
+    let still = h.engine.verify(secret.expose(), Some("shop"), &[]).unwrap();
+    assert!(matches!(still.outcome, VerifyOutcome::Valid { .. }));
+}
