@@ -83,8 +83,8 @@ impl UserSettings {
     }
 }
 
-/// A new user's fields.
-#[derive(Debug, Clone)]
+/// A new user's fields. `Debug` leaves out the password.
+#[derive(Clone)]
 pub struct NewUser {
     /// The account.
     pub account_id: String,
@@ -98,8 +98,9 @@ pub struct NewUser {
     pub password: Option<Zeroizing<String>>,
 }
 
-/// Fields to change; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+/// Fields to change; `None` leaves a field as it is. `Debug` leaves out
+/// the password.
+#[derive(Clone, Default)]
 pub struct UserUpdate {
     /// New role.
     pub role: Option<UserRole>,
@@ -107,6 +108,27 @@ pub struct UserUpdate {
     pub email: Option<String>,
     /// `Some(Some(p))` sets a password, `Some(None)` removes it.
     pub password: Option<Option<Zeroizing<String>>>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("account_id", &self.account_id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("has_password", &self.password.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for UserUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserUpdate")
+            .field("role", &self.role)
+            .field("email", &self.email)
+            .field("password_changes", &self.password.is_some())
+            .finish()
+    }
 }
 
 /// How long a user passcode is valid.

@@ -25,8 +25,8 @@ pub enum UserStatus {
     Disabled,
 }
 
-/// A user of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A user of an account. `Debug` leaves out the password hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserRecord {
     /// The account.
     pub account_id: String,
@@ -46,6 +46,19 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("account_id", &self.account_id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("status", &self.status)
+            .field("has_password", &self.password_hash.is_some())
+            .field("passcode_id", &self.passcode_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UserRecord {
@@ -125,5 +138,23 @@ mod tests {
         session.last_seen_at = at(55);
         assert!(session_live(&session, &policy, at(59)));
         assert!(!session_live(&session, &policy, at(60)), "lifetime");
+    }
+
+    #[test]
+    fn debug_leaves_out_the_password_hash() {
+        let user = UserRecord {
+            account_id: "acme".to_string(),
+            username: "api".to_string(),
+            role: UserRole::ApiUser,
+            email: String::new(),
+            status: UserStatus::Active,
+            password_hash: Some("$argon2id$v=19$secret-hash".to_string()),
+            passcode_id: None,
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        let printed = format!("{user:?}");
+        assert!(!printed.contains("argon2id"), "{printed}");
+        assert!(printed.contains("has_password: true"));
     }
 }
