@@ -663,6 +663,13 @@ impl Engine {
         user: UserRecord,
         validity: PasscodeValidity,
     ) -> Result<(UserRecord, CredentialView, Secret), Error> {
+        self.authorize(
+            actor,
+            "user.passcode_grant",
+            "",
+            &user.account_id,
+            actor.allows(Scope::CredentialsWrite, Some(&user.account_id)),
+        )?;
         if user.status == UserStatus::Disabled {
             return Err(Error::FailedPrecondition(format!(
                 "user {} is disabled; enable it first",
