@@ -260,7 +260,7 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("users", "argon2_iterations", ValueType::Int),
     ("users", "argon2_parallelism", ValueType::Int),
     ("sessions", "idle_timeout", ValueType::Str),
-    ("sessions", "max_lifetime", ValueType::Str),
+    ("sessions", "lifetime", ValueType::Str),
     ("sessions", "login_free_attempts", ValueType::Int),
     ("sessions", "login_backoff", ValueType::Str),
     ("sessions", "login_backoff_max", ValueType::Str),
@@ -329,7 +329,7 @@ struct UsersFile {
 #[serde(deny_unknown_fields)]
 struct SessionsFile {
     idle_timeout: Option<String>,
-    max_lifetime: Option<String>,
+    lifetime: Option<String>,
     login_free_attempts: Option<i64>,
     login_backoff: Option<String>,
     login_backoff_max: Option<String>,
@@ -459,8 +459,13 @@ pub fn load(
                 key.to_uppercase()
             ))
         };
-        let short = format!("CREDD_{}", key.to_uppercase());
-        let found = long.iter().chain(std::iter::once(&short)).find_map(|name| {
+        // The short form only for a name no other key shares (`listen` is
+        // both the gRPC and the metrics address): a sectioned key whose
+        // name is shared needs its long form.
+        let shared = KEYS.iter().filter(|(_, k, _)| k == key).count() > 1;
+        let short =
+            (section.is_empty() || !shared).then(|| format!("CREDD_{}", key.to_uppercase()));
+        let found = long.iter().chain(short.iter()).find_map(|name| {
             env.iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| (name.clone(), v.clone()))
@@ -916,8 +921,8 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
             fixed("sessions.idle_timeout", file.sessions.idle_timeout, "30m")?,
         )?,
         session_max_lifetime: chrono_of(
-            "sessions.max_lifetime",
-            fixed("sessions.max_lifetime", file.sessions.max_lifetime, "12h")?,
+            "sessions.lifetime",
+            fixed("sessions.lifetime", file.sessions.lifetime, "12h")?,
         )?,
         login_free_attempts: whole(
             "sessions.login_free_attempts",

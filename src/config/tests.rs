@@ -695,3 +695,22 @@ fn tls_and_audit_file_settings() {
         "tls.client_ca_file"
     );
 }
+
+/// A short variable name shared by two keys sets only the top-level key (or
+/// none): `CREDD_LISTEN` is the gRPC address, never also the metrics one,
+/// and `CREDD_MAX_LIFETIME` does not touch `sessions.max_lifetime`.
+#[test]
+fn shared_short_names_do_not_leak_into_other_sections() {
+    let c = load(
+        None,
+        env(&[
+            ("CREDD_LISTEN", "127.0.0.1:6000"),
+            ("CREDD_SESSIONS_LIFETIME", "1h"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:6000");
+    assert_eq!(c.metrics_listen, None);
+    assert_eq!(c.users.session_max_lifetime, chrono::Duration::hours(1));
+}

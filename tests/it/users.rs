@@ -22,7 +22,7 @@ argon2_iterations = 1
 
 [sessions]
 idle_timeout = "2s"
-max_lifetime = "5s"
+lifetime = "5s"
 login_free_attempts = 3
 login_backoff = "2s"
 "#;

@@ -39,7 +39,12 @@ async fn sessions_follow_the_clock_and_are_swept() {
     user(&h, "api").await;
     let (session, token) = h
         .engine
-        .login("shop", "api", Zeroizing::new("password one".to_string()), None)
+        .login(
+            "shop",
+            "api",
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(session.expires_at, t0() + Duration::hours(12));
@@ -80,19 +85,34 @@ async fn login_answers() {
     user(&h, "api").await;
     let wrong = h
         .engine
-        .login("shop", "api", Zeroizing::new("password two".to_string()), None)
+        .login(
+            "shop",
+            "api",
+            Zeroizing::new("password two".to_string()),
+            None,
+        )
         .await
         .unwrap_err();
     let unknown = h
         .engine
-        .login("shop", "ghost", Zeroizing::new("password one".to_string()), None)
+        .login(
+            "shop",
+            "ghost",
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(wrong.to_string(), unknown.to_string());
     assert!(matches!(wrong, Error::Unauthenticated(_)));
     let (_, token) = h
         .engine
-        .login("shop", "api", Zeroizing::new("password one".to_string()), None)
+        .login(
+            "shop",
+            "api",
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
         .await
         .unwrap();
     h.engine
@@ -105,10 +125,18 @@ async fn login_answers() {
     );
     let disabled = h
         .engine
-        .login("shop", "api", Zeroizing::new("password one".to_string()), None)
+        .login(
+            "shop",
+            "api",
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(disabled, Error::PermissionDenied(_)), "{disabled:?}");
+    assert!(
+        matches!(disabled, Error::PermissionDenied(_)),
+        "{disabled:?}"
+    );
 }
 
 /// A user passcode carries its user; granting needs a user without one.
