@@ -534,13 +534,13 @@ struct Served {
     task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
 }
 
+/// Serves `router` as the daemon does: TCP_NODELAY on every accepted socket.
 fn serve(rt: &Runtime, router: Router) -> Served {
-    serve_with(rt, router, false)
+    serve_with(rt, router, true)
 }
 
-/// [`serve`]; with `nodelay`, accepted sockets get TCP_NODELAY (a diagnostic
-/// variant: the daemon passes its listener stream to tonic unchanged, so its
-/// accepted sockets keep Nagle's algorithm on).
+/// [`serve`]; without `nodelay`, accepted sockets keep Nagle's algorithm on
+/// (a diagnostic variant: the daemon sets TCP_NODELAY).
 fn serve_with(rt: &Runtime, router: Router, nodelay: bool) -> Served {
     use tokio_stream::StreamExt;
     let listener = rt
@@ -1184,7 +1184,7 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
     }
     noop.shutdown(&ctx.server_rt);
 
-    // Diagnostic: the same pair at c=64 with TCP_NODELAY on accepted sockets.
+    // Diagnostic: the same pair at c=64 without TCP_NODELAY on accepted sockets.
     let noop = serve_with(
         &ctx.server_rt,
         tonic::transport::Server::builder().add_service(
@@ -1192,13 +1192,13 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
                 response: noop_response(),
             }),
         ),
-        true,
+        false,
     );
     let real = serve_with(
         &ctx.server_rt,
         tonic::transport::Server::builder()
             .add_service(VerifierService::new(small.opened.engine.clone(), false).into_server()),
-        true,
+        false,
     );
     let (base, verify) = compare_grpc_verify(
         &ctx.client_rt,
@@ -1211,7 +1211,7 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
     real.shutdown(&ctx.server_rt);
     ctx.report.info(
         section,
-        "diagnostic: no-op, c=64, server TCP_NODELAY (daemon: off)",
+        "diagnostic: no-op, c=64, server without TCP_NODELAY (daemon: on)",
         &base,
     );
     let thr = ratio(verify.throughput, base.throughput);
@@ -1219,7 +1219,7 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
     ctx.report.push(Row {
         section,
         scenario: format!(
-            "diagnostic: Verify, {} creds, c=64, server TCP_NODELAY",
+            "diagnostic: Verify, {} creds, c=64, server without TCP_NODELAY",
             small.label
         ),
         throughput: rate(verify.throughput),
@@ -1233,7 +1233,7 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
         pass: None,
         json: json!({
             "concurrency": 64,
-            "server_tcp_nodelay": true,
+            "server_tcp_nodelay": false,
             "noop": base.json(),
             "verify": verify.json(),
             "throughput_ratio": round3(thr),
@@ -1397,24 +1397,24 @@ fn durable_writes(ctx: &mut Ctx) {
     }
     admin.shutdown(&ctx.server_rt);
     let (router, _) = authenticated_admin(&ctx.server_rt, &opened.engine);
-    let admin = serve_with(&ctx.server_rt, router, true);
-    let serial_nodelay = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 1, "serialnd");
-    let concurrent_nodelay = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 64, "c64nd");
+    let admin = serve_with(&ctx.server_rt, router, false);
+    let serial_nagle = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 1, "serialng");
+    let concurrent_nagle = grpc_create(&ctx.client_rt, &ctx.s, &key, admin.addr, 64, "c64ng");
     admin.shutdown(&ctx.server_rt);
     for (what, stats) in [
-        ("1 caller", &serial_nodelay),
-        ("64 callers", &concurrent_nodelay),
+        ("1 caller", &serial_nagle),
+        ("64 callers", &concurrent_nagle),
     ] {
         ctx.report.push(Row {
             section,
             scenario: format!(
-                "diagnostic: CreateCredential, {what}, server TCP_NODELAY (daemon: off)"
+                "diagnostic: CreateCredential, {what}, server without TCP_NODELAY (daemon: on)"
             ),
             throughput: rate(stats.throughput),
             p50: micros(stats.p50_us),
             p99: micros(stats.p99_us),
             versus: format!(
-                "{:.2}x without",
+                "{:.2}x with",
                 ratio(
                     stats.throughput,
                     if what == "1 caller" {
@@ -1426,7 +1426,7 @@ fn durable_writes(ctx: &mut Ctx) {
             ),
             goal: String::new(),
             pass: None,
-            json: json!({"server_tcp_nodelay": true, "stats": stats.json()}),
+            json: json!({"server_tcp_nodelay": false, "stats": stats.json()}),
         });
     }
     let direct_serial = direct_create(&ctx.client_rt, &ctx.s, &opened.engine, 1);
