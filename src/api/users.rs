@@ -60,6 +60,59 @@ fn validity(req: &pb::UserPasscodeRequest) -> PasscodeValidity {
     }
 }
 
+impl UserService {
+    /// DisableUser and EnableUser.
+    async fn set_status(
+        &self,
+        rpc: &'static str,
+        request: Request<pb::SetUserStatusRequest>,
+        status: UserStatus,
+    ) -> Result<Response<pb::SetUserStatusResponse>, Status> {
+        observed(rpc, async move {
+            let actor = actor(&request)?;
+            let req = request.into_inner();
+            let user = self
+                .engine
+                .set_user_status(&actor, &req.account_id, &req.username, status)
+                .await?;
+            Ok(Response::new(pb::SetUserStatusResponse {
+                user: Some(user_to_pb(user)),
+            }))
+        })
+        .await
+    }
+
+    /// GrantUserPasscode and ResetUserPasscode (`reset`: the old one is
+    /// revoked first).
+    async fn issue_passcode(
+        &self,
+        rpc: &'static str,
+        request: Request<pb::UserPasscodeRequest>,
+        reset: bool,
+    ) -> Result<Response<pb::UserPasscodeResponse>, Status> {
+        observed(rpc, async move {
+            let actor = actor(&request)?;
+            let req = request.into_inner();
+            let validity = validity(&req);
+            let (user, passcode, secret) = if reset {
+                self.engine
+                    .reset_user_passcode(&actor, &req.account_id, &req.username, validity)
+                    .await?
+            } else {
+                self.engine
+                    .grant_user_passcode(&actor, &req.account_id, &req.username, validity)
+                    .await?
+            };
+            Ok(Response::new(pb::UserPasscodeResponse {
+                user: Some(user_to_pb(user)),
+                passcode: Some(credential_to_pb(passcode)),
+                secret: secret.expose().to_string(),
+            }))
+        })
+        .await
+    }
+}
+
 #[tonic::async_trait]
 impl pb::user_admin_server::UserAdmin for UserService {
     #[instrument(skip_all, fields(rpc = "CreateUser"))]
@@ -162,18 +215,8 @@ impl pb::user_admin_server::UserAdmin for UserService {
         &self,
         request: Request<pb::SetUserStatusRequest>,
     ) -> Result<Response<pb::SetUserStatusResponse>, Status> {
-        observed("DisableUser", async move {
-            let actor = actor(&request)?;
-            let req = request.into_inner();
-            let user = self
-                .engine
-                .set_user_status(&actor, &req.account_id, &req.username, UserStatus::Disabled)
-                .await?;
-            Ok(Response::new(pb::SetUserStatusResponse {
-                user: Some(user_to_pb(user)),
-            }))
-        })
-        .await
+        self.set_status("DisableUser", request, UserStatus::Disabled)
+            .await
     }
 
     #[instrument(skip_all, fields(rpc = "EnableUser"))]
@@ -181,18 +224,8 @@ impl pb::user_admin_server::UserAdmin for UserService {
         &self,
         request: Request<pb::SetUserStatusRequest>,
     ) -> Result<Response<pb::SetUserStatusResponse>, Status> {
-        observed("EnableUser", async move {
-            let actor = actor(&request)?;
-            let req = request.into_inner();
-            let user = self
-                .engine
-                .set_user_status(&actor, &req.account_id, &req.username, UserStatus::Active)
-                .await?;
-            Ok(Response::new(pb::SetUserStatusResponse {
-                user: Some(user_to_pb(user)),
-            }))
-        })
-        .await
+        self.set_status("EnableUser", request, UserStatus::Active)
+            .await
     }
 
     #[instrument(skip_all, fields(rpc = "DeleteUser"))]
@@ -216,20 +249,8 @@ impl pb::user_admin_server::UserAdmin for UserService {
         &self,
         request: Request<pb::UserPasscodeRequest>,
     ) -> Result<Response<pb::UserPasscodeResponse>, Status> {
-        observed("GrantUserPasscode", async move {
-            let actor = actor(&request)?;
-            let req = request.into_inner();
-            let (user, passcode, secret) = self
-                .engine
-                .grant_user_passcode(&actor, &req.account_id, &req.username, validity(&req))
-                .await?;
-            Ok(Response::new(pb::UserPasscodeResponse {
-                user: Some(user_to_pb(user)),
-                passcode: Some(credential_to_pb(passcode)),
-                secret: secret.expose().to_string(),
-            }))
-        })
-        .await
+        self.issue_passcode("GrantUserPasscode", request, false)
+            .await
     }
 
     #[instrument(skip_all, fields(rpc = "ResetUserPasscode"))]
@@ -237,20 +258,8 @@ impl pb::user_admin_server::UserAdmin for UserService {
         &self,
         request: Request<pb::UserPasscodeRequest>,
     ) -> Result<Response<pb::UserPasscodeResponse>, Status> {
-        observed("ResetUserPasscode", async move {
-            let actor = actor(&request)?;
-            let req = request.into_inner();
-            let (user, passcode, secret) = self
-                .engine
-                .reset_user_passcode(&actor, &req.account_id, &req.username, validity(&req))
-                .await?;
-            Ok(Response::new(pb::UserPasscodeResponse {
-                user: Some(user_to_pb(user)),
-                passcode: Some(credential_to_pb(passcode)),
-                secret: secret.expose().to_string(),
-            }))
-        })
-        .await
+        self.issue_passcode("ResetUserPasscode", request, true)
+            .await
     }
 
     #[instrument(skip_all, fields(rpc = "RevokeUserPasscode"))]
