@@ -215,6 +215,11 @@ async fn credctl_manages_accounts_users_passcodes_and_sessions() {
     );
     assert!(ok, "user create: {err}");
     assert_eq!(json(&out)["login_name"], "shop-api");
+    assert_eq!(
+        run(&["--json", "user", "list", "--account", "shop"])["login_name"],
+        "shop-api"
+    );
+    assert_eq!(run(&["--json", "account", "list"])["id"], "shop");
     let (ok, out, err) = credctl(
         cwd,
         &addr,

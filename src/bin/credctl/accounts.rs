@@ -10,7 +10,7 @@ use tonic::transport::Channel;
 use credd::api::pb;
 use credd::api::pb::account_admin_client::AccountAdminClient;
 
-use super::{Bearer, status_error};
+use super::{Bearer, all_pages, status_error};
 use crate::output::{Output, time};
 
 #[derive(Debug, Subcommand)]
@@ -184,23 +184,20 @@ pub(crate) async fn run(
                 .account
         }
         AccountCommand::List => {
-            let mut accounts = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_accounts(pb::ListAccountsRequest {
-                        page_size: 1000,
-                        page_token,
-                    })
-                    .await
-                    .map_err(status_error)?
-                    .into_inner();
-                accounts.extend(page.accounts);
-                page_token = page.next_page_token;
-                if page_token.is_empty() {
-                    break;
+            let accounts = all_pages(|page_token| {
+                let mut client = client.clone();
+                async move {
+                    let page = client
+                        .list_accounts(pb::ListAccountsRequest {
+                            page_size: 1000,
+                            page_token,
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((page.accounts, page.next_page_token))
                 }
-            }
+            })
+            .await?;
             print(out, &accounts);
             return Ok(());
         }

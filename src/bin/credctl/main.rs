@@ -342,6 +342,24 @@ pub(crate) fn status_error(status: tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
+/// Follows page tokens to the end: `page(token)` fetches one page and
+/// returns its items and the next token (empty on the last page).
+pub(crate) async fn all_pages<T, Fut>(mut page: impl FnMut(String) -> Fut) -> Result<Vec<T>, String>
+where
+    Fut: std::future::Future<Output = Result<(Vec<T>, String), tonic::Status>>,
+{
+    let mut items = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (batch, next) = page(token).await.map_err(status_error)?;
+        items.extend(batch);
+        if next.is_empty() {
+            return Ok(items);
+        }
+        token = next;
+    }
+}
+
 /// Adds `authorization: Bearer <admin key>` to every call, when credctl has
 /// a key.
 #[derive(Clone)]
@@ -755,24 +773,19 @@ async fn admin_key(
             out.credential(response.admin_key);
         }
         AdminKeyCommand::List { account } => {
-            let mut keys = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let response = client
-                    .list_admin_keys(pb::ListAdminKeysRequest {
-                        account_id: account.clone(),
-                        page_size: 1000,
-                        page_token,
-                    })
-                    .await
-                    .map_err(status_error)?
-                    .into_inner();
-                keys.extend(response.admin_keys);
-                page_token = response.next_page_token;
-                if page_token.is_empty() {
-                    break;
+            let keys = all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListAdminKeysRequest {
+                    account_id: account.clone(),
+                    page_size: 1000,
+                    page_token,
+                };
+                async move {
+                    let page = client.list_admin_keys(request).await?.into_inner();
+                    Ok((page.admin_keys, page.next_page_token))
                 }
-            }
+            })
+            .await?;
             out.list(&keys, "");
         }
         AdminKeyCommand::Revoke { id, reason } => {

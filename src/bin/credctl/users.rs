@@ -14,7 +14,7 @@ use credd::api::pb;
 use credd::api::pb::session_auth_client::SessionAuthClient;
 use credd::api::pb::user_admin_client::UserAdminClient;
 
-use super::{Bearer, status_error};
+use super::{Bearer, all_pages, status_error};
 use crate::output::{Output, time};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -110,41 +110,9 @@ pub(crate) enum UserCommand {
         username: String,
     },
     /// Grant a passcode (shown once): --days 1..365, or --infinite (ten years).
-    GrantPasscode {
-        /// Account id.
-        #[arg(long)]
-        account: String,
-        /// Username.
-        username: String,
-        /// Days of validity, 1 to 365.
-        #[arg(
-            long,
-            conflicts_with = "infinite",
-            required_unless_present = "infinite"
-        )]
-        days: Option<u32>,
-        /// Ten years.
-        #[arg(long)]
-        infinite: bool,
-    },
+    GrantPasscode(PasscodeArgs),
     /// Issue a new passcode; the old one stops working at once.
-    ResetPasscode {
-        /// Account id.
-        #[arg(long)]
-        account: String,
-        /// Username.
-        username: String,
-        /// Days of validity, 1 to 365.
-        #[arg(
-            long,
-            conflicts_with = "infinite",
-            required_unless_present = "infinite"
-        )]
-        days: Option<u32>,
-        /// Ten years.
-        #[arg(long)]
-        infinite: bool,
-    },
+    ResetPasscode(PasscodeArgs),
     /// Revoke the user's passcode.
     RevokePasscode {
         /// Account id.
@@ -153,6 +121,37 @@ pub(crate) enum UserCommand {
         /// Username.
         username: String,
     },
+}
+
+/// Which user's passcode, and for how long.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PasscodeArgs {
+    /// Account id.
+    #[arg(long)]
+    account: String,
+    /// Username.
+    username: String,
+    /// Days of validity, 1 to 365.
+    #[arg(
+        long,
+        conflicts_with = "infinite",
+        required_unless_present = "infinite"
+    )]
+    days: Option<u32>,
+    /// Ten years.
+    #[arg(long)]
+    infinite: bool,
+}
+
+impl From<PasscodeArgs> for pb::UserPasscodeRequest {
+    fn from(args: PasscodeArgs) -> Self {
+        pb::UserPasscodeRequest {
+            account_id: args.account,
+            username: args.username,
+            validity_days: args.days.unwrap_or(0),
+            infinite: args.infinite,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,20 +230,6 @@ fn print_users(out: &Output, users: &[pb::User]) {
     println!("{table}");
 }
 
-fn passcode(
-    account: String,
-    username: String,
-    days: Option<u32>,
-    infinite: bool,
-) -> pb::UserPasscodeRequest {
-    pb::UserPasscodeRequest {
-        account_id: account,
-        username,
-        validity_days: days.unwrap_or(0),
-        infinite,
-    }
-}
-
 fn print_passcode(out: &Output, response: pb::UserPasscodeResponse) {
     if let Some(user) = &response.user {
         print_users(out, std::slice::from_ref(user));
@@ -301,24 +286,19 @@ pub(crate) async fn run_user(
                 .user
         }
         UserCommand::List { account } => {
-            let mut users = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_users(pb::ListUsersRequest {
-                        account_id: account.clone(),
-                        page_size: 1000,
-                        page_token,
-                    })
-                    .await
-                    .map_err(status_error)?
-                    .into_inner();
-                users.extend(page.users);
-                page_token = page.next_page_token;
-                if page_token.is_empty() {
-                    break;
+            let users = all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListUsersRequest {
+                    account_id: account.clone(),
+                    page_size: 1000,
+                    page_token,
+                };
+                async move {
+                    let page = client.list_users(request).await?.into_inner();
+                    Ok((page.users, page.next_page_token))
                 }
-            }
+            })
+            .await?;
             print_users(out, &users);
             return Ok(());
         }
@@ -380,32 +360,14 @@ pub(crate) async fn run_user(
             }
             return Ok(());
         }
-        UserCommand::GrantPasscode {
-            account,
-            username,
-            days,
-            infinite,
-        } => {
-            let response = client
-                .grant_user_passcode(passcode(account, username, days, infinite))
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            print_passcode(out, response);
+        UserCommand::GrantPasscode(args) => {
+            let response = client.grant_user_passcode(pb::UserPasscodeRequest::from(args));
+            print_passcode(out, response.await.map_err(status_error)?.into_inner());
             return Ok(());
         }
-        UserCommand::ResetPasscode {
-            account,
-            username,
-            days,
-            infinite,
-        } => {
-            let response = client
-                .reset_user_passcode(passcode(account, username, days, infinite))
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            print_passcode(out, response);
+        UserCommand::ResetPasscode(args) => {
+            let response = client.reset_user_passcode(pb::UserPasscodeRequest::from(args));
+            print_passcode(out, response.await.map_err(status_error)?.into_inner());
             return Ok(());
         }
         UserCommand::RevokePasscode { account, username } => {
