@@ -10,7 +10,7 @@ use super::auth::actor;
 use super::convert;
 use super::pb;
 use crate::engine::{AuditQuery, Engine};
-use crate::store::AuditEvent;
+use crate::store::{AuditEvent, AuditFilter};
 
 /// Serves `AuditLog` over one engine.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ impl pb::audit_log_server::AuditLog for AuditService {
             let actor = actor(&request)?;
             let req = request.into_inner();
             let non_empty = |s: String| Some(s).filter(|s| !s.is_empty());
-            let query = AuditQuery {
+            let filter = AuditFilter {
                 credential_id: non_empty(req.credential_id),
                 account_id: non_empty(req.account_id),
                 actor: non_empty(req.actor),
@@ -87,7 +87,10 @@ impl pb::audit_log_server::AuditLog for AuditService {
                     .as_ref()
                     .map(|t| convert::from_timestamp("until", t))
                     .transpose()?,
-                outcome: outcome_filter(req.outcome)?,
+                outcome: outcome_filter(req.outcome)?.map(str::to_string),
+            };
+            let query = AuditQuery {
+                filter,
                 page_size: i64::from(req.page_size),
                 page_token: non_empty(req.page_token),
             };

@@ -422,13 +422,7 @@ fn account_token(last_id: &str) -> String {
 }
 
 fn parse_account_token(token: &str) -> Result<String, Error> {
-    use base64::Engine as _;
-    let bad = || Error::InvalidArgument("page_token is not a token this server issued".into());
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let id = text.strip_prefix("v1:account:").ok_or_else(bad)?;
-    validate::account_id("page_token", id).map_err(|_| bad())?;
-    Ok(id.to_string())
+    let id = validate::decode_page_token(token, "account:")?;
+    validate::account_id("page_token", &id).map_err(|_| validate::bad_page_token())?;
+    Ok(id)
 }

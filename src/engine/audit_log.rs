@@ -2,8 +2,6 @@
 //! written by the use cases themselves, in the transaction of the change
 //! they record; this module only reads them back.
 
-use chrono::{DateTime, Utc};
-
 use super::{Actor, Engine, Error, Scope, validate};
 use crate::store::{AuditFilter, AuditPage};
 
@@ -14,20 +12,8 @@ const MAX_SCANNED_PER_PAGE: usize = 50_000;
 /// Filters and paging for [`Engine::list_audit`]. Unset filters match all.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    /// Exact credential id.
-    pub credential_id: Option<String>,
-    /// Exact account id.
-    pub account_id: Option<String>,
-    /// Exact actor (`system` or an admin key id).
-    pub actor: Option<String>,
-    /// Exact action, e.g. `credential.revoke`.
-    pub action: Option<String>,
-    /// At or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Before.
-    pub until: Option<DateTime<Utc>>,
-    /// `ok` or `denied`.
-    pub outcome: Option<&'static str>,
+    /// Which events.
+    pub filter: AuditFilter,
     /// Page size as sent (0 means 100).
     pub page_size: i64,
     /// Token of the previous page.
@@ -40,15 +26,9 @@ fn token(after: u64) -> String {
 }
 
 fn parse_token(token: &str) -> Result<u64, Error> {
-    use base64::Engine as _;
-    let bad = || Error::InvalidArgument("page_token is not a token this server issued".into());
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    text.strip_prefix("v1:audit:")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(bad)
+    validate::decode_page_token(token, "audit:")?
+        .parse()
+        .map_err(|_| validate::bad_page_token())
 }
 
 impl Engine {
@@ -59,21 +39,23 @@ impl Engine {
     /// `PermissionDenied` without `audit:read` (or for another account),
     /// `InvalidArgument` for bad filters, sizes or tokens, storage failures.
     pub fn list_audit(&self, actor: &Actor, query: &AuditQuery) -> Result<AuditPage, Error> {
-        if let Some(account_id) = &query.account_id {
+        let mut filter = query.filter.clone();
+        if let Some(account_id) = &filter.account_id {
             validate::account_id("account_id", account_id)?;
         }
-        if let Some(id) = &query.credential_id {
+        if let Some(id) = &filter.credential_id {
             validate::credential_id(id)?;
         }
-        if query.since.zip(query.until).is_some_and(|(s, u)| s >= u) {
+        if filter.since.zip(filter.until).is_some_and(|(s, u)| s >= u) {
             return Err(Error::InvalidArgument(
                 "since must be earlier than until".to_string(),
             ));
         }
-        let account = query
+        // A key confined to an account reads that account's events.
+        filter.account_id = filter
             .account_id
-            .clone()
             .or_else(|| actor.account().map(str::to_string));
+        let account = filter.account_id.clone();
         self.authorize(
             actor,
             "audit.list",
@@ -83,15 +65,6 @@ impl Engine {
         )?;
         let page_size = validate::page_size(query.page_size)?;
         let after = query.page_token.as_deref().map(parse_token).transpose()?;
-        let filter = AuditFilter {
-            credential_id: query.credential_id.clone(),
-            account_id: account,
-            actor: query.actor.clone().filter(|a| !a.is_empty()),
-            action: query.action.clone().filter(|a| !a.is_empty()),
-            since: query.since,
-            until: query.until,
-            outcome: query.outcome.map(str::to_string),
-        };
         Ok(self
             .store
             .audit_page(&filter, after, page_size, MAX_SCANNED_PER_PAGE)?)

@@ -3,6 +3,7 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::clock::ManualClock;
 use crate::lifecycle::{AccountStatus, DeadlineEvent, RateLimit, Span};
+use crate::store::AuditFilter;
 
 struct Harness {
     engine: Arc<Engine>,

@@ -387,7 +387,8 @@ impl Engine {
             .ok_or_else(|| user_not_found(account_id, name))
     }
 
-    /// An account's users in username order.
+    /// An account's users in username order, with an opaque token for the
+    /// next page.
     ///
     /// # Errors
     /// `PermissionDenied`, `InvalidArgument`, storage.
@@ -396,14 +397,16 @@ impl Engine {
         actor: &Actor,
         account_id: &str,
         page_size: i64,
-        after: Option<&str>,
+        page_token: Option<&str>,
     ) -> Result<(Vec<UserRecord>, Option<String>), Error> {
         validate::account_id("account_id", account_id)?;
-        if let Some(after) = after {
-            username(after).map_err(|_| {
-                Error::InvalidArgument("page_token is not a token this server issued".into())
-            })?;
-        }
+        let after = page_token
+            .map(|token| {
+                let name = validate::decode_page_token(token, "user:")?;
+                username(&name).map_err(|_| validate::bad_page_token())?;
+                Ok::<_, Error>(name)
+            })
+            .transpose()?;
         self.authorize(
             actor,
             "user.list",
@@ -413,10 +416,12 @@ impl Engine {
         )?;
         let page_size = validate::page_size(page_size)?;
         let mut users = Vec::with_capacity(page_size);
-        for user in self.store.scan_users(account_id, after) {
+        for user in self.store.scan_users(account_id, after.as_deref()) {
             let user = user?;
             if users.len() == page_size {
-                let next = users.last().map(|u: &UserRecord| u.username.clone());
+                let next = users
+                    .last()
+                    .map(|u: &UserRecord| validate::page_token(&format!("user:{}", u.username)));
                 return Ok((users, next));
             }
             users.push(user);

@@ -165,15 +165,29 @@ pub fn page_token(last_id: &str) -> String {
 
 /// Decodes a page token back to the id after which the next page starts.
 pub fn parse_page_token(token: &str) -> Result<String, Error> {
+    let id = decode_page_token(token, "")?;
+    credential_id(&id).map_err(|_| bad_page_token())?;
+    Ok(id)
+}
+
+/// The error for a page token this server did not issue.
+pub fn bad_page_token() -> Error {
+    invalid("page_token is not a token this server issued".to_string())
+}
+
+/// Decodes a token made by [`page_token`] from `<tag><position>` and
+/// returns the position; a token with another tag is refused, so a token
+/// of one listing cannot be replayed against another.
+pub fn decode_page_token(token: &str, tag: &str) -> Result<String, Error> {
     use base64::Engine;
-    let bad = || invalid("page_token is not a token this server issued".to_string());
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let id = text.strip_prefix("v1:").ok_or_else(bad)?;
-    credential_id(id).map_err(|_| bad())?;
-    Ok(id.to_string())
+        .map_err(|_| bad_page_token())?;
+    let text = String::from_utf8(raw).map_err(|_| bad_page_token())?;
+    text.strip_prefix("v1:")
+        .and_then(|rest| rest.strip_prefix(tag))
+        .map(str::to_string)
+        .ok_or_else(bad_page_token)
 }
 
 /// `1..=1000`; 0 means the default of 100.

@@ -197,7 +197,10 @@ async fn use_cases_check_scopes() {
         .list_audit(
             &admin(),
             &AuditQuery {
-                outcome: Some("denied"),
+                filter: AuditFilter {
+                    outcome: Some("denied".to_string()),
+                    ..AuditFilter::default()
+                },
                 ..AuditQuery::default()
             },
         )

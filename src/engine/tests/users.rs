@@ -66,7 +66,10 @@ async fn sessions_follow_the_clock_and_are_swept() {
         .list_audit(
             &admin(),
             &AuditQuery {
-                action: Some("session.expire".to_string()),
+                filter: AuditFilter {
+                    action: Some("session.expire".to_string()),
+                    ..AuditFilter::default()
+                },
                 ..AuditQuery::default()
             },
         )
@@ -170,4 +173,31 @@ async fn user_passcodes_belong_to_their_user() {
     // A refused reset leaves the old passcode working.
     let still = h.engine.verify(secret.expose(), Some("shop"), &[]).unwrap();
     assert!(matches!(still.outcome, VerifyOutcome::Valid { .. }));
+}
+
+/// Users are listed in pages with opaque tokens.
+#[tokio::test]
+async fn users_are_listed_in_pages() {
+    let mut h = harness();
+    cheap(&mut h);
+    for name in ["ann", "bob", "cy"] {
+        user(&h, name).await;
+    }
+    let (first, token) = h.engine.list_users(&admin(), "shop", 2, None).unwrap();
+    let names: Vec<&str> = first.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["ann", "bob"]);
+    let token = token.expect("a second page");
+    assert!(!token.contains("bob"), "the token is opaque");
+    let (rest, last) = h
+        .engine
+        .list_users(&admin(), "shop", 2, Some(&token))
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].username, "cy");
+    assert_eq!(last, None);
+    assert!(
+        h.engine
+            .list_users(&admin(), "shop", 2, Some("bob"))
+            .is_err()
+    );
 }
