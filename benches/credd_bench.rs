@@ -394,6 +394,8 @@ fn build_record(
         expiry_warned_for: None,
         scheduled: Vec::new(),
         user: None,
+        client_id: None,
+        grant_id: None,
     };
     record.scheduled = lifecycle::next_deadlines(&record, &opened.config.policy);
     (record, secret)
@@ -507,6 +509,20 @@ impl pb::credential_verifier_server::CredentialVerifier for NoopVerifier {
         _request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, tonic::Status> {
         Ok(Response::new(self.response.clone()))
+    }
+
+    async fn verify_http_authorization(
+        &self,
+        _request: Request<pb::VerifyHttpAuthorizationRequest>,
+    ) -> Result<Response<pb::VerifyHttpAuthorizationResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("the bench's no-op serves Verify only"))
+    }
+
+    async fn verify_partner_pair(
+        &self,
+        _request: Request<pb::VerifyPartnerPairRequest>,
+    ) -> Result<Response<pb::VerifyPartnerPairResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("the bench's no-op serves Verify only"))
     }
 }
 
@@ -715,6 +731,7 @@ fn verify_request(secret: String) -> pb::VerifyRequest {
         secret,
         account_id: String::new(),
         required_scopes: vec![SCOPES[0].to_string()],
+        ..Default::default()
     }
 }
 
@@ -840,6 +857,7 @@ fn create_request(run: &str, w: usize, n: u64) -> pb::CreateCredentialRequest {
         scopes: SCOPES.iter().map(|s| (*s).to_string()).collect(),
         lifetime: None,
         notify_emails: vec!["ops@example.com".to_string()],
+        client_id: String::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! A plaintext secret lives only in a [`Secret`], which never prints itself and
 //! is zeroed when dropped. Storing the hash is the store's job.
 //!
-//! Format: `<prefix>_<live|test>_<api|pass|admin|sess>_<body><checksum>` where `body` is
+//! Format: `<prefix>_<live|test>_<api|pass|admin|sess|cust>_<body><checksum>` where `body` is
 //! 24 base62 characters (about 143 bits) and `checksum` is the CRC32 of
 //! everything before it, as 6 base62 digits. The checksum lets Verify refuse a
 //! mistyped or made-up string without touching the store, and lets secret
@@ -131,6 +131,7 @@ pub fn peek_shape(presented: &str) -> Result<SecretShape, FormatError> {
         Some("pass") => Kind::Passcode,
         Some("admin") => Kind::AdminKey,
         Some("sess") => Kind::Session,
+        Some("cust") => Kind::CustomerKey,
         _ => return Err(FormatError::Malformed),
     };
     let environment = match parts.next() {
@@ -186,6 +187,7 @@ fn kind_tag(kind: Kind) -> &'static str {
         Kind::Passcode => "pass",
         Kind::AdminKey => "admin",
         Kind::Session => "sess",
+        Kind::CustomerKey => "cust",
     }
 }
 

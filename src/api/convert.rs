@@ -48,6 +48,7 @@ pub(crate) fn kind_to_pb(kind: Kind) -> pb::Kind {
         Kind::Passcode => pb::Kind::Passcode,
         Kind::AdminKey => pb::Kind::AdminKey,
         Kind::Session => pb::Kind::Session,
+        Kind::CustomerKey => pb::Kind::CustomerKey,
     }
 }
 
@@ -65,6 +66,7 @@ pub(crate) fn disabled_reason_to_pb(reason: Option<DisabledReason>) -> pb::Disab
         Some(DisabledReason::Inactivity) => pb::DisabledReason::Inactivity,
         Some(DisabledReason::AccountSuspended) => pb::DisabledReason::AccountSuspended,
         Some(DisabledReason::UserDisabled) => pb::DisabledReason::UserDisabled,
+        Some(DisabledReason::ClientRevoked) => pb::DisabledReason::ClientRevoked,
     }
 }
 
@@ -101,6 +103,7 @@ pub(crate) fn kind_filter(value: i32) -> Result<Option<Kind>, Status> {
         Ok(pb::Kind::Passcode) => Ok(Some(Kind::Passcode)),
         Ok(pb::Kind::AdminKey) => Ok(Some(Kind::AdminKey)),
         Ok(pb::Kind::Session) => Ok(Some(Kind::Session)),
+        Ok(pb::Kind::CustomerKey) => Ok(Some(Kind::CustomerKey)),
         Err(_) => Err(unknown("kind", value)),
     }
 }
@@ -167,6 +170,9 @@ pub(crate) fn credential_to_pb(view: CredentialView) -> pb::Credential {
         scopes: record.scopes,
         notify_emails: record.notify_emails,
         status_reason: record.status_reason,
+        client_id: record.client_id.unwrap_or_default(),
+        grant_id: record.grant_id.unwrap_or_default(),
+        username: record.user.unwrap_or_default(),
     }
 }
 

@@ -99,4 +99,18 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
         }
         Ok(Response::new(response))
     }
+
+    async fn verify_http_authorization(
+        &self,
+        _request: Request<pb::VerifyHttpAuthorizationRequest>,
+    ) -> Result<Response<pb::VerifyHttpAuthorizationResponse>, Status> {
+        Err(Status::unimplemented("not yet"))
+    }
+
+    async fn verify_partner_pair(
+        &self,
+        _request: Request<pb::VerifyPartnerPairRequest>,
+    ) -> Result<Response<pb::VerifyPartnerPairResponse>, Status> {
+        Err(Status::unimplemented("not yet"))
+    }
 }

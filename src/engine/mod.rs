@@ -368,6 +368,12 @@ impl Engine {
                     "kind SESSION is issued by Login, not CreateCredential".to_string(),
                 ));
             }
+            Kind::CustomerKey => {
+                return Err(Error::InvalidArgument(
+                    "kind CUSTOMER_KEY is issued by ApproveConsent, not CreateCredential"
+                        .to_string(),
+                ));
+            }
             Kind::ApiKey | Kind::Passcode => {}
         }
         validate::account_id("account_id", &request.account_id)?;
@@ -409,7 +415,9 @@ impl Engine {
         let notify_emails = validate::emails(&request.notify_emails)?;
         let max_lifetime = match request.kind {
             Kind::AdminKey => admin_keys::MAX_LIFETIME.to_string(),
-            Kind::ApiKey | Kind::Passcode | Kind::Session => self.policy.max_lifetime.to_string(),
+            Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey => {
+                self.policy.max_lifetime.to_string()
+            }
         };
         let expires_at = match request.lifetime {
             None => default_expiry,
@@ -452,15 +460,19 @@ impl Engine {
             expiry_warned_for: None,
             scheduled: Vec::new(),
             user,
+            client_id: None,
+            grant_id: None,
         };
         record.scheduled = lifecycle::next_deadlines(&record, &self.policy);
         let action = match record.kind {
             Kind::AdminKey => "admin_key.create",
-            Kind::ApiKey | Kind::Passcode | Kind::Session => "credential.create",
+            Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey => {
+                "credential.create"
+            }
         };
         let detail = match record.kind {
             Kind::AdminKey => format!("scopes: {}", record.scopes.join(" ")),
-            Kind::ApiKey | Kind::Passcode | Kind::Session => String::new(),
+            Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey => String::new(),
         };
         let audit = audit_entry(actor, now, action, &record.id, &record.account_id, detail);
         {
@@ -1251,10 +1263,10 @@ impl Engine {
     ) -> Result<(), Error> {
         let decision = match (record.kind, access) {
             (Kind::AdminKey, _) => actor.allows_key_management(),
-            (Kind::ApiKey | Kind::Passcode | Kind::Session, Access::Read) => {
+            (Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey, Access::Read) => {
                 actor.allows(Scope::CredentialsRead, Some(&record.account_id))
             }
-            (Kind::ApiKey | Kind::Passcode | Kind::Session, Access::Write) => {
+            (Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey, Access::Write) => {
                 actor.allows(Scope::CredentialsWrite, Some(&record.account_id))
             }
         };

@@ -16,6 +16,9 @@ pub enum Kind {
     /// A login session token (`SessionAuth.Login`); lives in the `sessions`
     /// tree, never as a credential record.
     Session,
+    /// A customer key issued when a customer approves a partner's consent
+    /// request; verified only together with the partner's developer key.
+    CustomerKey,
 }
 
 /// Every credential belongs to one environment, visible in the key itself.
@@ -53,6 +56,9 @@ pub enum DisabledReason {
     /// The user a passcode or session belongs to is disabled (never stored
     /// on a credential either).
     UserDisabled,
+    /// The client id an API key is bound to is revoked (reported by Verify,
+    /// never stored on a credential).
+    ClientRevoked,
 }
 
 /// One secret of a credential. A credential holds one, or two during a
@@ -141,6 +147,10 @@ pub struct CredentialRecord {
     pub scheduled: Vec<Deadline>,
     /// For a user passcode: the user (within the account) it belongs to.
     pub user: Option<String>,
+    /// For an API key bound to a client id: that client id.
+    pub client_id: Option<String>,
+    /// For a customer key: the delegation grant it was issued with.
+    pub grant_id: Option<String>,
 }
 
 impl CredentialRecord {

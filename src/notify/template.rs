@@ -93,6 +93,7 @@ fn kind_word(kind: Kind) -> &'static str {
         Kind::Passcode => "passcode",
         Kind::AdminKey => "admin key",
         Kind::Session => "session",
+        Kind::CustomerKey => "customer key",
     }
 }
 

@@ -2,7 +2,13 @@ use super::*;
 
 use std::os::unix::fs::PermissionsExt;
 
-const KINDS: [Kind; 4] = [Kind::ApiKey, Kind::Passcode, Kind::AdminKey, Kind::Session];
+const KINDS: [Kind; 5] = [
+    Kind::ApiKey,
+    Kind::Passcode,
+    Kind::AdminKey,
+    Kind::Session,
+    Kind::CustomerKey,
+];
 const ENVIRONMENTS: [Environment; 2] = [Environment::Live, Environment::Test];
 
 fn generate(prefix: &str, environment: Environment, kind: Kind) -> Secret {
@@ -42,6 +48,7 @@ fn generated_format_for_every_kind_and_environment() {
                     Kind::Passcode => "pass",
                     Kind::AdminKey => "admin",
                     Kind::Session => "sess",
+                    Kind::CustomerKey => "cust",
                 };
                 let head = format!("{prefix}_{env}_{kind_tag}_");
                 assert!(

@@ -53,6 +53,10 @@ pub(crate) struct StoredCredential {
     pub scheduled: Vec<StoredDeadline>,
     #[prost(string, optional, tag = "20")]
     pub user: Option<String>,
+    #[prost(string, optional, tag = "21")]
+    pub client_id: Option<String>,
+    #[prost(string, optional, tag = "22")]
+    pub grant_id: Option<String>,
 }
 
 /// One secret version inside a stored record: its HMAC, never the secret.
@@ -123,6 +127,7 @@ fn kind_code(kind: Kind) -> i32 {
         Kind::Passcode => 2,
         Kind::AdminKey => 3,
         Kind::Session => 4,
+        Kind::CustomerKey => 5,
     }
 }
 
@@ -139,6 +144,7 @@ fn kind_from(code: i32) -> Result<Kind, Error> {
         2 => Ok(Kind::Passcode),
         3 => Ok(Kind::AdminKey),
         4 => Ok(Kind::Session),
+        5 => Ok(Kind::CustomerKey),
         _ => Err(Error::Corrupt("unknown kind")),
     }
 }
@@ -208,8 +214,11 @@ pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
             Some(DisabledReason::Inactivity) => 2,
             Some(DisabledReason::AccountSuspended) => 3,
             Some(DisabledReason::UserDisabled) => 4,
+            Some(DisabledReason::ClientRevoked) => 5,
         },
         user: record.user.clone(),
+        client_id: record.client_id.clone(),
+        grant_id: record.grant_id.clone(),
         status_reason: record.status_reason.clone(),
         created_at_us: micros(record.created_at),
         updated_at_us: micros(record.updated_at),
@@ -255,6 +264,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
             2 => Some(DisabledReason::Inactivity),
             3 => Some(DisabledReason::AccountSuspended),
             4 => Some(DisabledReason::UserDisabled),
+            5 => Some(DisabledReason::ClientRevoked),
             _ => return Err(Error::Corrupt("unknown disabled reason")),
         },
         created_at: time(s.created_at_us)?,
@@ -295,6 +305,8 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
         status_reason: s.status_reason,
         notify_emails: s.notify_emails,
         user: s.user,
+        client_id: s.client_id,
+        grant_id: s.grant_id,
     })
 }
 

@@ -55,6 +55,8 @@ fn record(id: &str, account: &str, hash_seed: u8) -> CredentialRecord {
         expiry_warned_for: None,
         scheduled: Vec::new(),
         user: None,
+        client_id: None,
+        grant_id: None,
     }
 }
 
@@ -98,6 +100,8 @@ fn full_record(id: &str) -> CredentialRecord {
             },
         ],
         user: Some("ann".to_string()),
+        client_id: None,
+        grant_id: None,
     }
 }
 

@@ -306,6 +306,7 @@ pub fn api_key(account: &str, name: &str) -> pb::CreateCredentialRequest {
         scopes: vec!["orders:read".to_string(), "orders:write".to_string()],
         lifetime: None,
         notify_emails: vec!["ops@example.com".to_string()],
+        client_id: String::new(),
     }
 }
 
@@ -324,6 +325,7 @@ pub fn verify_req(secret: &str, account: &str, scopes: &[&str]) -> pb::VerifyReq
         secret: secret.to_string(),
         account_id: account.to_string(),
         required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     }
 }
 

@@ -504,6 +504,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     scopes,
                     lifetime,
                     notify_emails,
+                    client_id: String::new(),
                 })
                 .await
                 .map_err(status_error)?
@@ -653,6 +654,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     secret,
                     account_id: account,
                     required_scopes: scopes,
+                    client_id: String::new(),
+                    on_behalf_of: String::new(),
                 })
                 .await
                 .map_err(status_error)?

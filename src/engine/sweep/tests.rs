@@ -605,6 +605,8 @@ fn bulk_record(n: u32, created: DateTime<Utc>, expires_at: DateTime<Utc>) -> Cre
         expiry_warned_for: None,
         scheduled: Vec::new(),
         user: None,
+        client_id: None,
+        grant_id: None,
     };
     record.scheduled = lifecycle::next_deadlines(&record, &policy());
     record

@@ -48,6 +48,8 @@ fn record(created: &str, expires_at: &str) -> CredentialRecord {
         expiry_warned_for: None,
         scheduled: Vec::new(),
         user: None,
+        client_id: None,
+        grant_id: None,
     }
 }
 
