@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 use credd::api::pb;
 use credd::api::pb::admin_key_admin_client::AdminKeyAdminClient;
 use credd::api::pb::audit_log_client::AuditLogClient;
+use credd::api::pb::client_id_admin_client::ClientIdAdminClient;
 use credd::api::pb::credential_admin_client::CredentialAdminClient;
 use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
+use credd::api::pb::partner_admin_client::PartnerAdminClient;
+use credd::api::pb::user_admin_client::UserAdminClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -61,6 +64,12 @@ pub type AdminKeys = AdminKeyAdminClient<Authed>;
 pub type Audit = AuditLogClient<Authed>;
 /// `CredentialVerifier` with an admin key (for `verifier = "token"`).
 pub type AuthedVerifier = CredentialVerifierClient<Authed>;
+/// `PartnerAdmin` with an admin key.
+pub type Partners = PartnerAdminClient<Authed>;
+/// `ClientIdAdmin` with an admin key.
+pub type ClientIds = ClientIdAdminClient<Authed>;
+/// `UserAdmin` with an admin key.
+pub type Users = UserAdminClient<Authed>;
 
 /// A `CredentialAdmin` client on `channel` presenting `key`.
 pub fn admin_on(channel: Channel, key: &str) -> Admin {
@@ -214,6 +223,32 @@ impl Daemon {
     /// A connected `AuditLog` client presenting `key`.
     pub async fn audit_as(&self, key: Option<&str>) -> Audit {
         AuditLogClient::with_interceptor(self.channel().await, Bearer::new(key))
+    }
+
+    /// A connected `PartnerAdmin` client presenting `key` (None: no header).
+    pub async fn partners_as(&self, key: Option<&str>) -> Partners {
+        PartnerAdminClient::with_interceptor(self.channel().await, Bearer::new(key))
+    }
+
+    /// A connected `PartnerAdmin` client presenting the bootstrap admin key.
+    pub async fn partners(&self) -> Partners {
+        self.partners_as(Some(&self.admin_key())).await
+    }
+
+    /// A connected `ClientIdAdmin` client presenting the bootstrap admin key.
+    pub async fn client_ids(&self) -> ClientIds {
+        ClientIdAdminClient::with_interceptor(
+            self.channel().await,
+            Bearer::new(Some(&self.admin_key())),
+        )
+    }
+
+    /// A connected `UserAdmin` client presenting the bootstrap admin key.
+    pub async fn users(&self) -> Users {
+        UserAdminClient::with_interceptor(
+            self.channel().await,
+            Bearer::new(Some(&self.admin_key())),
+        )
     }
 
     /// A connected verifier client.
