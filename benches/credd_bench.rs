@@ -515,14 +515,18 @@ impl pb::credential_verifier_server::CredentialVerifier for NoopVerifier {
         &self,
         _request: Request<pb::VerifyHttpAuthorizationRequest>,
     ) -> Result<Response<pb::VerifyHttpAuthorizationResponse>, tonic::Status> {
-        Err(tonic::Status::unimplemented("the bench's no-op serves Verify only"))
+        Err(tonic::Status::unimplemented(
+            "the bench's no-op serves Verify only",
+        ))
     }
 
     async fn verify_partner_pair(
         &self,
         _request: Request<pb::VerifyPartnerPairRequest>,
     ) -> Result<Response<pb::VerifyPartnerPairResponse>, tonic::Status> {
-        Err(tonic::Status::unimplemented("the bench's no-op serves Verify only"))
+        Err(tonic::Status::unimplemented(
+            "the bench's no-op serves Verify only",
+        ))
     }
 }
 

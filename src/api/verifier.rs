@@ -56,14 +56,10 @@ fn outcome_to_pb(
         VerifyOutcome::Valid { retires_at } => (pb::VerifyResult::Valid, *retires_at, None, None),
         VerifyOutcome::NotFound => (pb::VerifyResult::NotFound, None, None, None),
         VerifyOutcome::Expired => (pb::VerifyResult::Expired, None, None, None),
-        VerifyOutcome::Disabled(reason) => {
-            (pb::VerifyResult::Disabled, None, Some(*reason), None)
-        }
+        VerifyOutcome::Disabled(reason) => (pb::VerifyResult::Disabled, None, Some(*reason), None),
         VerifyOutcome::Revoked => (pb::VerifyResult::Revoked, None, None, None),
         VerifyOutcome::AccountMismatch => (pb::VerifyResult::AccountMismatch, None, None, None),
-        VerifyOutcome::InsufficientScope => {
-            (pb::VerifyResult::InsufficientScope, None, None, None)
-        }
+        VerifyOutcome::InsufficientScope => (pb::VerifyResult::InsufficientScope, None, None, None),
         VerifyOutcome::NotDelegated => (pb::VerifyResult::NotDelegated, None, None, None),
         VerifyOutcome::PartnerNotWhitelisted => {
             (pb::VerifyResult::PartnerNotWhitelisted, None, None, None)
@@ -80,8 +76,7 @@ fn duration_to_pb(wait: std::time::Duration) -> prost_types::Duration {
 
 /// The proto answer for an engine verification.
 fn verification_to_pb(verification: Verification) -> pb::VerifyResponse {
-    let (result, retires_at, disabled_reason, retry_after) =
-        outcome_to_pb(&verification.outcome);
+    let (result, retires_at, disabled_reason, retry_after) = outcome_to_pb(&verification.outcome);
     let mut response = pb::VerifyResponse {
         result: result.into(),
         superseded: retires_at.is_some(),
@@ -188,13 +183,10 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             clevertap_partner: &req.clevertap_partner,
         };
         let verdict = self.engine.verify_http(&headers, &req.required_scopes)?;
-        let retry_after = verdict
-            .verification
-            .as_ref()
-            .and_then(|v| match v.outcome {
-                VerifyOutcome::RateLimited { retry_after } => Some(duration_to_pb(retry_after)),
-                _ => None,
-            });
+        let retry_after = verdict.verification.as_ref().and_then(|v| match v.outcome {
+            VerifyOutcome::RateLimited { retry_after } => Some(duration_to_pb(retry_after)),
+            _ => None,
+        });
         Ok(Response::new(pb::VerifyHttpAuthorizationResponse {
             allowed: verdict.refusal.is_none(),
             mode: mode_to_pb(verdict.mode).into(),

@@ -145,7 +145,13 @@ impl Engine {
                 expected: None,
                 new: &consent,
             }),
-            audits: vec![consent_audit(actor, now, "consent.create", &consent, String::new())],
+            audits: vec![consent_audit(
+                actor,
+                now,
+                "consent.create",
+                &consent,
+                String::new(),
+            )],
             ..Default::default()
         };
         if self.store.commit_partners(&change)? == Commit::Conflict {
@@ -230,12 +236,13 @@ impl Engine {
             let partner = &consent.partner_account_id;
             let customer = &consent.customer_account_id;
             let _guard = self.account_lock(customer).lock().await;
-            self.check_pair(partner, customer, now).map_err(|e| match e {
-                Error::AlreadyExists(message) | Error::InvalidArgument(message) => {
-                    Error::FailedPrecondition(message)
-                }
-                other => other,
-            })?;
+            self.check_pair(partner, customer, now)
+                .map_err(|e| match e {
+                    Error::AlreadyExists(message) | Error::InvalidArgument(message) => {
+                        Error::FailedPrecondition(message)
+                    }
+                    other => other,
+                })?;
             let limit = self
                 .accounts
                 .get(customer)
@@ -383,7 +390,8 @@ impl Engine {
             if self.store.commit_partners(&change)? == Commit::Done {
                 self.store.flush().await?;
                 info!(consent_id = %id, actor = %actor.id, request_id = %actor.request_id, "consent denied");
-                let redirect = lifecycle::redirect_with(&denied.redirect_url, "error", "access_denied");
+                let redirect =
+                    lifecycle::redirect_with(&denied.redirect_url, "error", "access_denied");
                 return Ok((denied, redirect));
             }
         }

@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 use tracing::debug;
 
-use super::{Engine, Error, VerifiedCredential, Verification, VerifyQuery, check_presented, validate};
+use super::{
+    Engine, Error, Verification, VerifiedCredential, VerifyQuery, check_presented, validate,
+};
 use crate::lifecycle::http_auth::{self, AuthAttempt, AuthMode, HttpHeaders, Refusal};
 use crate::lifecycle::{ClientIdStatus, Kind, VerifyOutcome};
 use crate::secret;
@@ -232,7 +234,8 @@ impl Engine {
                     required_scopes,
                     ..VerifyQuery::default()
                 };
-                let mut verdict = self.judge(mode, &query, connect, "the Account ID or Passcode")?;
+                let mut verdict =
+                    self.judge(mode, &query, connect, "the Account ID or Passcode")?;
                 verdict.principal_id = (*account_id).to_string();
                 verdict
             }
@@ -272,8 +275,12 @@ impl Engine {
             ..Default::default()
         };
         if let Some(credential) = &verification.credential {
-            verdict.principal_account_id.clone_from(&credential.account_id);
-            verdict.acting_for_account_id.clone_from(&credential.account_id);
+            verdict
+                .principal_account_id
+                .clone_from(&credential.account_id);
+            verdict
+                .acting_for_account_id
+                .clone_from(&credential.account_id);
         }
         if let Some(acting) = &verification.acting_for {
             verdict.acting_for_account_id.clone_from(&acting.account_id);
@@ -313,12 +320,8 @@ impl Engine {
             grant_scopes: Vec::new(),
             expires_at: None,
         };
-        let Some((developer, outcome)) = self.pair_half(
-            developer_key,
-            Kind::ApiKey,
-            required_scopes,
-            now,
-        )?
+        let Some((developer, outcome)) =
+            self.pair_half(developer_key, Kind::ApiKey, required_scopes, now)?
         else {
             return Ok(verdict);
         };
@@ -333,7 +336,8 @@ impl Engine {
             verdict.outcome = VerifyOutcome::PartnerNotWhitelisted;
             return Ok(verdict);
         }
-        let Some((customer, outcome)) = self.pair_half(customer_key, Kind::CustomerKey, &[], now)?
+        let Some((customer, outcome)) =
+            self.pair_half(customer_key, Kind::CustomerKey, &[], now)?
         else {
             return Ok(verdict);
         };

@@ -709,7 +709,11 @@ impl Engine {
         if matches!(shape.kind, Kind::AdminKey | Kind::CustomerKey) {
             // Admin keys authenticate admin calls; customer keys work only
             // beside their partner's developer key (VerifyPartnerPair).
-            debug!(result = "not_found", why = "kind not verifiable alone", "verify");
+            debug!(
+                result = "not_found",
+                why = "kind not verifiable alone",
+                "verify"
+            );
             return Ok(not_found);
         }
         if shape.kind == Kind::Passcode && query.account_id.is_none() {
@@ -733,7 +737,10 @@ impl Engine {
                     grant_id: None,
                 });
             } else {
-                match self.partners.delegation(&credential.account_id, target, now) {
+                match self
+                    .partners
+                    .delegation(&credential.account_id, target, now)
+                {
                     partners::Delegation::NotPartner => {
                         outcome = VerifyOutcome::PartnerNotWhitelisted;
                     }
@@ -866,7 +873,11 @@ impl Engine {
         }
         // The account's status and budget apply once the caller has shown a
         // secret of this account: a foreign or unknown one learns nothing.
-        if let Some(account) = self.accounts.get(&record.account_id).filter(|_| shown(&outcome)) {
+        if let Some(account) = self
+            .accounts
+            .get(&record.account_id)
+            .filter(|_| shown(&outcome))
+        {
             outcome = match account.take() {
                 Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
                 None => lifecycle::apply_account_status(outcome, account.record.status),

@@ -55,7 +55,9 @@ impl PartnerDirectory {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Directory> {
-        self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Directory> {
@@ -100,7 +102,10 @@ impl PartnerDirectory {
             }
             GrantStatus::Active | GrantStatus::Expired => {
                 // Ids are ULIDs: the newest grant of a pair wins.
-                let newer = dir.pairs.get(&pair).is_none_or(|current| *current <= grant.id);
+                let newer = dir
+                    .pairs
+                    .get(&pair)
+                    .is_none_or(|current| *current <= grant.id);
                 if newer {
                     dir.pairs.insert(pair, grant.id.clone());
                 }
@@ -328,7 +333,12 @@ impl Engine {
     }
 
     /// Only a global key with `partners:write` may whitelist and grant.
-    fn authorize_global(&self, actor: &Actor, action: &'static str, account: &str) -> Result<(), Error> {
+    fn authorize_global(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        account: &str,
+    ) -> Result<(), Error> {
         let decision = match actor.account() {
             Some(own) => Err(access_denied(format!(
                 "admin key {} is scoped to account {own}; {action} needs a global key",
@@ -380,7 +390,13 @@ impl Engine {
             .into_iter()
             .filter(|p| actor.account().is_none_or(|own| p.account_id == own))
             .collect();
-        page_of(partners, |p| p.account_id.as_str(), "partner:", page_size, page_token)
+        page_of(
+            partners,
+            |p| p.account_id.as_str(),
+            "partner:",
+            page_size,
+            page_token,
+        )
     }
 
     /// Changes a partner's display name or redirect prefixes.
@@ -511,7 +527,11 @@ impl Engine {
     /// # Errors
     /// `PermissionDenied`, `InvalidArgument`, `FailedPrecondition` (not a
     /// partner), `AlreadyExists` (a live grant), or a storage failure.
-    pub async fn create_grant(&self, actor: &Actor, request: NewGrant) -> Result<GrantRecord, Error> {
+    pub async fn create_grant(
+        &self,
+        actor: &Actor,
+        request: NewGrant,
+    ) -> Result<GrantRecord, Error> {
         validate::account_id("partner_account_id", &request.partner_account_id)?;
         validate::account_id("client_account_id", &request.client_account_id)?;
         self.authorize_global(actor, "grant.create", &request.client_account_id)?;
@@ -542,7 +562,13 @@ impl Engine {
                 expected: None,
                 new: &grant,
             }],
-            audits: vec![grant_audit(actor, now, "grant.create", &grant, String::new())],
+            audits: vec![grant_audit(
+                actor,
+                now,
+                "grant.create",
+                &grant,
+                String::new(),
+            )],
             ..Default::default()
         };
         if self.store.commit_partners(&change)? == Commit::Conflict {
@@ -563,7 +589,9 @@ impl Engine {
         lifetime
             .map(|lifetime| {
                 if lifetime <= Duration::zero() {
-                    return Err(Error::InvalidArgument("lifetime must be positive".to_string()));
+                    return Err(Error::InvalidArgument(
+                        "lifetime must be positive".to_string(),
+                    ));
                 }
                 now.checked_add_signed(lifetime)
                     .filter(|t| *t <= self.max_expiry(now))
@@ -668,9 +696,9 @@ impl Engine {
             )
             .into_iter()
             .filter(|g| {
-                actor.account().is_none_or(|own| {
-                    g.partner_account_id == own || g.client_account_id == own
-                })
+                actor
+                    .account()
+                    .is_none_or(|own| g.partner_account_id == own || g.client_account_id == own)
             })
             .collect();
         page_of(
@@ -716,7 +744,8 @@ impl Engine {
                 return Ok(current);
             }
             let now = self.clock.now();
-            let revocation = self.revocations(actor, std::slice::from_ref(&current), reason, now)?;
+            let revocation =
+                self.revocations(actor, std::slice::from_ref(&current), reason, now)?;
             if self.store.commit_partners(&revocation.change())? == Commit::Done {
                 self.store.flush().await?;
                 let revoked = revocation.grants[0].clone();
@@ -748,8 +777,13 @@ impl Engine {
                 status_reason: reason.to_string(),
                 ..grant.clone()
             };
-            out.audits
-                .push(grant_audit(actor, now, "grant.revoke", &revoked, reason.to_string()));
+            out.audits.push(grant_audit(
+                actor,
+                now,
+                "grant.revoke",
+                &revoked,
+                reason.to_string(),
+            ));
             out.grants.push(revoked);
             let Some(key_id) = &grant.customer_key_id else {
                 continue;
@@ -800,7 +834,11 @@ impl Revocation {
                     new,
                 })
                 .collect(),
-            credentials: self.keys.iter().map(|(old, new)| (Some(old), new)).collect(),
+            credentials: self
+                .keys
+                .iter()
+                .map(|(old, new)| (Some(old), new))
+                .collect(),
             audits: self.audits.clone(),
             ..Default::default()
         }
@@ -820,7 +858,14 @@ pub(super) fn grant_audit(
     } else {
         format!("partner {}; {detail}", grant.partner_account_id)
     };
-    audit_entry(actor, now, action, &grant.id, &grant.client_account_id, detail)
+    audit_entry(
+        actor,
+        now,
+        action,
+        &grant.id,
+        &grant.client_account_id,
+        detail,
+    )
 }
 
 fn not_a_partner(account_id: &str) -> Error {
@@ -829,4 +874,11 @@ fn not_a_partner(account_id: &str) -> Error {
 
 fn access_denied(message: String) -> crate::engine::access::Denied {
     crate::engine::access::Denied(message)
+}
+
+impl Engine {
+    /// A partner's display name, for the consent dialog.
+    pub fn partner_display_name(&self, account_id: &str) -> Option<String> {
+        self.partners.partner(account_id).map(|p| p.display_name)
+    }
 }

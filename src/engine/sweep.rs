@@ -89,6 +89,12 @@ impl Engine {
         if !stop() {
             self.sweep_sessions().await?;
         }
+        if !stop() {
+            let expired = self.expire_consents().await?;
+            if expired > 0 {
+                report.transitions.insert("consent_expire", expired);
+            }
+        }
         if report.due_events > 0 {
             info!(
                 due_events = report.due_events,

@@ -268,7 +268,9 @@ mod tests {
     use super::*;
 
     fn t(s: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + s, 0).single().expect("time")
+        Utc.timestamp_opt(1_700_000_000 + s, 0)
+            .single()
+            .expect("time")
     }
 
     fn grant(expires_at: Option<DateTime<Utc>>, scopes: &[&str]) -> GrantRecord {

@@ -417,7 +417,10 @@ fn fingerprint_differs_between_peppers() {
 fn client_ids() {
     let id = crate::secret::new_client_id("credd", Environment::Test).expect("randomness");
     assert!(id.starts_with("credd_test_client_"), "{id}");
-    assert_eq!(id.len(), "credd_test_client_".len() + BODY_LEN + CHECKSUM_LEN);
+    assert_eq!(
+        id.len(),
+        "credd_test_client_".len() + BODY_LEN + CHECKSUM_LEN
+    );
     assert_eq!(crate::secret::parse_client_id(&id), Ok(Environment::Test));
     assert!(crate::secret::is_client_id_shaped(&id));
     let mut typo = id.clone();

@@ -312,16 +312,27 @@ impl<'r> CredentialWrite<'r> {
 
     /// Checks the stored record is `expected` and writes `new` with every
     /// index in step.
-    fn apply(&self, trees: &CredentialTrees<'_>) -> Result<(), ConflictableTransactionError<Abort>> {
+    fn apply(
+        &self,
+        trees: &CredentialTrees<'_>,
+    ) -> Result<(), ConflictableTransactionError<Abort>> {
         let id = self.id;
         let current = trees.credentials.get(id.as_bytes())?;
         if current.as_deref() != self.expected_bytes.as_deref() {
             return Err(ConflictableTransactionError::Abort(Abort::Conflict));
         }
-        for (hash, _) in self.old_hashes.iter().filter(|h| !self.new_hashes.contains(h)) {
+        for (hash, _) in self
+            .old_hashes
+            .iter()
+            .filter(|h| !self.new_hashes.contains(h))
+        {
             trees.secret_index.remove(&hash[..])?;
         }
-        for (hash, version) in self.new_hashes.iter().filter(|h| !self.old_hashes.contains(h)) {
+        for (hash, version) in self
+            .new_hashes
+            .iter()
+            .filter(|h| !self.old_hashes.contains(h))
+        {
             if trees.secret_index.get(&hash[..])?.is_some() {
                 return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
             }
@@ -329,7 +340,9 @@ impl<'r> CredentialWrite<'r> {
                 credential_id: id.to_string(),
                 version: *version,
             };
-            trees.secret_index.insert(&hash[..], entry.encode_to_vec())?;
+            trees
+                .secret_index
+                .insert(&hash[..], entry.encode_to_vec())?;
         }
         if let Some(old) = self.expected {
             trees

@@ -607,5 +607,7 @@ impl Store {
 
 /// Length of the `(account, 0)` prefix of an index key.
 fn prefix_len(key: &[u8]) -> usize {
-    key.iter().position(|b| *b == 0).map_or(key.len(), |i| i + 1)
+    key.iter()
+        .position(|b| *b == 0)
+        .map_or(key.len(), |i| i + 1)
 }
