@@ -948,6 +948,7 @@ fn direct_create(rt: &Runtime, s: &Settings, engine: &Arc<Engine>, concurrency: 
                             scopes: request.scopes,
                             lifetime: None,
                             notify_emails: request.notify_emails,
+                            client_id: None,
                         },
                     )
                     .await

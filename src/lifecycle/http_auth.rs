@@ -434,6 +434,8 @@ mod tests {
     #[test]
     fn refusals() {
         let good = basic("MYPRODUCT:key");
+        let no_colon = basic("LAGERMAN");
+        let empty_id = basic(":key");
         let client = Some(AuthMode::Client);
         let product = Some(AuthMode::Product);
         let clevertap = Some(AuthMode::CleverTap);
@@ -457,7 +459,7 @@ mod tests {
             ),
             (
                 HttpHeaders {
-                    authorization: &basic("LAGERMAN"),
+                    authorization: &no_colon,
                     ..Default::default()
                 },
                 client,
@@ -465,7 +467,7 @@ mod tests {
             ),
             (
                 HttpHeaders {
-                    authorization: &basic(":key"),
+                    authorization: &empty_id,
                     ..Default::default()
                 },
                 client,
