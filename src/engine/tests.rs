@@ -1456,3 +1456,5 @@ mod admin_keys;
 mod accounts;
 
 mod users;
+
+mod partners;
