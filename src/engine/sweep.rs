@@ -94,6 +94,8 @@ impl Engine {
             if expired > 0 {
                 report.transitions.insert("consent_expire", expired);
             }
+            let grant_notices = self.queue_grant_notices().await?;
+            report.notices_queued += grant_notices;
         }
         if report.due_events > 0 {
             info!(

@@ -382,6 +382,8 @@ pub(crate) fn notice_code(kind: NoticeKind) -> u8 {
         NoticeKind::Expired => 2,
         NoticeKind::DisabledInactivity => 3,
         NoticeKind::DeletedInactivity => 4,
+        NoticeKind::GrantExpiringSoon => 5,
+        NoticeKind::GrantExpired => 6,
     }
 }
 
@@ -391,6 +393,8 @@ pub(crate) fn notice_from(code: i64) -> Result<NoticeKind, Error> {
         2 => Ok(NoticeKind::Expired),
         3 => Ok(NoticeKind::DisabledInactivity),
         4 => Ok(NoticeKind::DeletedInactivity),
+        5 => Ok(NoticeKind::GrantExpiringSoon),
+        6 => Ok(NoticeKind::GrantExpired),
         _ => Err(Error::Corrupt("unknown notice kind")),
     }
 }

@@ -763,6 +763,34 @@ impl Store {
         self.flush().await
     }
 
+    /// Queues `notice`, with `audit`, unless a notice with its key is
+    /// already queued or was settled. Returns whether it was queued.
+    ///
+    /// Not durable until [`Store::flush`].
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn offer_notice(&self, notice: &OutboxNotice, audit: &AuditEntry) -> Result<bool, Error> {
+        let key = codec::notice_key(&notice.credential_id, notice.kind, notice.deadline);
+        let value = codec::encode_notice(notice);
+        let row = codec::encode_audit(audit);
+        let queued = (&self.outbox, &self.notices_sent, &self.audit)
+            .transaction(|(outbox, sent, audit_tree)| {
+                if outbox.get(&key)?.is_some() || sent.get(&key)?.is_some() {
+                    return Ok(false);
+                }
+                outbox.insert(key.as_slice(), value.as_slice())?;
+                let seq = audit_tree.generate_id()?;
+                audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
+                Ok::<bool, ConflictableTransactionError<()>>(true)
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => Error::Sled(e),
+                TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
+            })?;
+        Ok(queued)
+    }
+
     /// Whether a notice was settled (tests).
     ///
     /// # Errors
