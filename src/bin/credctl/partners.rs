@@ -700,7 +700,11 @@ pub(crate) async fn run_consent(
             } else {
                 out.records(response.consent.as_slice());
                 out.records(response.grant.as_slice());
-                out.credential_with_secret(response.customer_key, key);
+                if key.is_empty() {
+                    out.credential(response.customer_key);
+                } else {
+                    out.credential_with_secret(response.customer_key, key);
+                }
                 println!("redirect_url: {}", response.redirect_url);
             }
         }
