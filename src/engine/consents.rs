@@ -337,7 +337,7 @@ impl Engine {
             info!(consent_id = %id, grant_id = %grant.id, credential_id = %key.id, partner = %partner, customer = %customer, actor = %actor.id, request_id = %actor.request_id, "consent approved");
             let redirect_url = zeroize::Zeroizing::new(lifecycle::redirect_with(
                 &approved.redirect_url,
-                "customerkey",
+                lifecycle::CUSTOMER_KEY_PARAM,
                 secret.expose(),
             ));
             return Ok(Approval {

@@ -14,8 +14,8 @@ mod user;
 
 pub use account::{AccountRecord, AccountStatus, RateLimit};
 pub use partner::{
-    ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin, GrantRecord,
-    GrantStatus, MAX_REDIRECT_URL, PartnerRecord, check_redirect_url, redirect_with,
+    CUSTOMER_KEY_PARAM, ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin,
+    GrantRecord, GrantStatus, MAX_REDIRECT_URL, PartnerRecord, check_redirect_url, redirect_with,
 };
 pub use plan::{Plan, PlannedNotice, Step, plan_due};
 pub use policy::{Policy, Span, SpanParseError};

@@ -240,9 +240,13 @@ pub fn check_redirect_url(field: &str, raw: &str, prefixes: &[String]) -> Result
     Ok(normalised)
 }
 
+/// The query parameter that carries the customer key back to the partner.
+pub const CUSTOMER_KEY_PARAM: &str = "customerkey";
+
 /// `url` with the query parameter `name=value` appended, URL-encoded. An
-/// empty `name=` already in the query (KlickTipp's `...?customerkey=`
-/// convention) is replaced rather than repeated.
+/// empty `name=` already in the query is replaced rather than repeated, and
+/// an empty `customerkey=` placeholder (KlickTipp's `...?customerkey=`
+/// convention) is dropped, so a denial does not carry an empty key.
 pub fn redirect_with(url: &str, name: &str, value: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         // Stored URLs were checked when stored; keep the answer usable anyway.
@@ -250,7 +254,7 @@ pub fn redirect_with(url: &str, name: &str, value: &str) -> String {
     };
     let kept: Vec<(String, String)> = parsed
         .query_pairs()
-        .filter(|(k, v)| !(k == name && v.is_empty()))
+        .filter(|(k, v)| !(v.is_empty() && (k == name || k == CUSTOMER_KEY_PARAM)))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     parsed
@@ -385,6 +389,14 @@ mod tests {
         );
         assert_eq!(
             redirect_with("https://p.example/cb", "error", "access_denied"),
+            "https://p.example/cb?error=access_denied"
+        );
+        assert_eq!(
+            redirect_with(
+                "https://p.example/cb?customerkey=",
+                "error",
+                "access_denied"
+            ),
             "https://p.example/cb?error=access_denied"
         );
         assert_eq!(
