@@ -183,6 +183,15 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             clevertap_partner: &req.clevertap_partner,
         };
         let verdict = self.engine.verify_http(&headers, &req.required_scopes)?;
+        telemetry::http_auth(
+            match verdict.mode {
+                None => "none",
+                Some(AuthMode::Client) => "client",
+                Some(AuthMode::Product) => "product",
+                Some(AuthMode::CleverTap) => "clevertap",
+            },
+            verdict.http_status,
+        );
         let retry_after = verdict.verification.as_ref().and_then(|v| match v.outcome {
             VerifyOutcome::RateLimited { retry_after } => Some(duration_to_pb(retry_after)),
             _ => None,
@@ -217,6 +226,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             self.engine
                 .verify_pair(&req.developer_key, &req.customer_key, &req.required_scopes)?;
         let (result, _, disabled_reason, retry_after) = outcome_to_pb(&verdict.outcome);
+        telemetry::partner_pair(result.as_str_name());
         Ok(Response::new(pb::VerifyPartnerPairResponse {
             result: result.into(),
             partner_account_id: verdict.partner_account_id,
