@@ -813,13 +813,22 @@ impl Engine {
             return Ok((VerifyOutcome::NotFound, None));
         }
         let hash = self.pepper.hash(presented);
-        let Some((credential_id, version_no)) = self.store.lookup_secret(&hash.0)? else {
+        let Some((credential_id, version_no, view)) = self.store.lookup_secret_view(&hash.0)?
+        else {
             debug!(result = "not_found", why = "unknown", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         };
-        let Some(record) = self.store.get(&credential_id)? else {
-            debug!(result = "not_found", why = "dangling index", "verify");
-            return Ok((VerifyOutcome::NotFound, None));
+        // The index entry carries what Verify needs; entries written before
+        // it did send Verify to the record.
+        let record = match view {
+            Some(view) => view,
+            None => match self.store.get(&credential_id)? {
+                Some(record) => record,
+                None => {
+                    debug!(result = "not_found", why = "dangling index", "verify");
+                    return Ok((VerifyOutcome::NotFound, None));
+                }
+            },
         };
         if record.kind == Kind::AdminKey {
             debug!(result = "not_found", why = "admin key", "verify");

@@ -286,6 +286,9 @@ struct CredentialWrite<'r> {
     new_bytes: Option<Vec<u8>>,
     old_hashes: Vec<([u8; 32], u32)>,
     new_hashes: Vec<([u8; 32], u32)>,
+    /// Index entries to write: hash, value, and whether the hash is new
+    /// (an entry whose value is unchanged is not rewritten).
+    index_writes: Vec<([u8; 32], Vec<u8>, bool)>,
 }
 
 impl<'r> CredentialWrite<'r> {
@@ -299,14 +302,29 @@ impl<'r> CredentialWrite<'r> {
             r.map(|r| r.versions.iter().map(|v| (v.hash, v.version)).collect())
                 .unwrap_or_default()
         };
+        let old_hashes = hashes(expected);
+        let new_hashes = hashes(new);
+        let mut index_writes = Vec::new();
+        if let Some(record) = new {
+            for (hash, version) in &new_hashes {
+                let value = codec::index_value(record, *version);
+                let existed = old_hashes.contains(&(*hash, *version));
+                let unchanged = existed
+                    && expected.is_some_and(|old| codec::index_value(old, *version) == value);
+                if !unchanged {
+                    index_writes.push((*hash, value, !existed));
+                }
+            }
+        }
         Some(CredentialWrite {
             id,
             expected,
             new,
             expected_bytes: expected.map(codec::encode_record),
             new_bytes: new.map(codec::encode_record),
-            old_hashes: hashes(expected),
-            new_hashes: hashes(new),
+            old_hashes,
+            new_hashes,
+            index_writes,
         })
     }
 
@@ -328,21 +346,11 @@ impl<'r> CredentialWrite<'r> {
         {
             trees.secret_index.remove(&hash[..])?;
         }
-        for (hash, version) in self
-            .new_hashes
-            .iter()
-            .filter(|h| !self.old_hashes.contains(h))
-        {
-            if trees.secret_index.get(&hash[..])?.is_some() {
+        for (hash, value, new_hash) in &self.index_writes {
+            if *new_hash && trees.secret_index.get(&hash[..])?.is_some() {
                 return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
             }
-            let entry = codec::StoredIndexEntry {
-                credential_id: id.to_string(),
-                version: *version,
-            };
-            trees
-                .secret_index
-                .insert(&hash[..], entry.encode_to_vec())?;
+            trees.secret_index.insert(&hash[..], value.as_slice())?;
         }
         if let Some(old) = self.expected {
             trees
@@ -499,12 +507,33 @@ impl Store {
     /// # Errors
     /// sled errors and undecodable entries.
     pub fn lookup_secret(&self, hash: &[u8; 32]) -> Result<Option<(String, u32)>, Error> {
+        Ok(self
+            .lookup_secret_view(hash)?
+            .map(|(id, version, _)| (id, version)))
+    }
+
+    /// [`Store::lookup_secret`] with the slim record Verify needs, when the
+    /// entry carries one: every field Verify reads (status, expiry, account,
+    /// kind, scopes, user, client id, grant, the presented version), with
+    /// names, texts, contacts, usage and the schedule left empty.
+    ///
+    /// # Errors
+    /// sled errors and undecodable entries.
+    pub fn lookup_secret_view(
+        &self,
+        hash: &[u8; 32],
+    ) -> Result<Option<(String, u32, Option<CredentialRecord>)>, Error> {
         let Some(raw) = self.secret_index.get(hash)? else {
             return Ok(None);
         };
         let entry = codec::StoredIndexEntry::decode(raw.as_ref())
             .map_err(|_| Error::Corrupt("secret index entry"))?;
-        Ok(Some((entry.credential_id, entry.version)))
+        let view = entry
+            .view
+            .as_deref()
+            .map(codec::decode_record)
+            .transpose()?;
+        Ok(Some((entry.credential_id, entry.version, view)))
     }
 
     /// Live credentials (ACTIVE or DISABLED, not past expiry) of an account.
