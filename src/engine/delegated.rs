@@ -91,6 +91,35 @@ fn named(id: &str) -> Named<'_> {
     }
 }
 
+/// The Verify question for `key` presented with `id` (a client id or an
+/// account id), or the refusal when `id` can be neither.
+fn presented_with<'a>(
+    id: &'a str,
+    key: &'a str,
+    required_scopes: &'a [String],
+    mode: Option<AuthMode>,
+    what: &str,
+) -> Result<VerifyQuery<'a>, HttpVerdict> {
+    let mut query = VerifyQuery {
+        secret: key,
+        required_scopes,
+        ..VerifyQuery::default()
+    };
+    match named(id) {
+        Named::Client(c) => query.client_id = Some(c),
+        Named::Account(a) => query.account_id = Some(a),
+        Named::Neither => {
+            return Err(HttpVerdict::refused(
+                mode,
+                Refusal::InvalidCredentials,
+                false,
+                format!("the {what} is incorrect"),
+            ));
+        }
+    }
+    Ok(query)
+}
+
 fn reason_for(outcome: &VerifyOutcome, what: &str) -> String {
     match outcome {
         VerifyOutcome::Valid { .. } => String::new(),
@@ -136,23 +165,11 @@ impl Engine {
         let mode = Some(attempt.mode());
         let verdict = match &attempt {
             AuthAttempt::Client { id, key } => {
-                let mut query = VerifyQuery {
-                    secret: key,
-                    required_scopes,
-                    ..VerifyQuery::default()
-                };
-                match named(id) {
-                    Named::Client(c) => query.client_id = Some(c),
-                    Named::Account(a) => query.account_id = Some(a),
-                    Named::Neither => {
-                        return Ok(HttpVerdict::refused(
-                            mode,
-                            Refusal::InvalidCredentials,
-                            false,
-                            "the ClientId or ApiKey is incorrect".to_string(),
-                        ));
-                    }
-                }
+                let query =
+                    match presented_with(id, key, required_scopes, mode, "ClientId or ApiKey") {
+                        Ok(query) => query,
+                        Err(refused) => return Ok(refused),
+                    };
                 let mut verdict = self.judge(mode, &query, false, "the ClientId or ApiKey")?;
                 verdict.principal_id.clone_from(id);
                 verdict
@@ -179,24 +196,17 @@ impl Engine {
                         "X-Client-Id names no client the product may act for".to_string(),
                     ));
                 };
-                let mut query = VerifyQuery {
-                    secret: key,
+                let mut query = match presented_with(
+                    product_id,
+                    key,
                     required_scopes,
-                    on_behalf_of: Some(&client_account),
-                    ..VerifyQuery::default()
+                    mode,
+                    "ProductId or ProductApiKey",
+                ) {
+                    Ok(query) => query,
+                    Err(refused) => return Ok(refused),
                 };
-                match named(product_id) {
-                    Named::Client(c) => query.client_id = Some(c),
-                    Named::Account(a) => query.account_id = Some(a),
-                    Named::Neither => {
-                        return Ok(HttpVerdict::refused(
-                            mode,
-                            Refusal::InvalidCredentials,
-                            false,
-                            "the ProductId or ProductApiKey is incorrect".to_string(),
-                        ));
-                    }
-                }
+                query.on_behalf_of = Some(&client_account);
                 let mut verdict =
                     self.judge(mode, &query, false, "the ProductId or ProductApiKey")?;
                 verdict.principal_id.clone_from(product_id);

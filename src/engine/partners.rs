@@ -420,10 +420,7 @@ impl Engine {
             .map(redirect_prefixes)
             .transpose()?;
         for _ in 0..MAX_ATTEMPTS {
-            let current = self
-                .store
-                .get_partner(account_id)?
-                .ok_or_else(|| not_a_partner(account_id))?;
+            let current = self.stored_partner(account_id)?;
             let now = self.clock.now();
             let mut new = current.clone();
             let mut changed = Vec::new();
@@ -479,10 +476,7 @@ impl Engine {
         validate::reason(reason)?;
         self.authorize_global(actor, "partner.remove", account_id)?;
         for _ in 0..MAX_ATTEMPTS {
-            let current = self
-                .store
-                .get_partner(account_id)?
-                .ok_or_else(|| not_a_partner(account_id))?;
+            let current = self.stored_partner(account_id)?;
             let now = self.clock.now();
             let grants: Vec<GrantRecord> = self
                 .partners
@@ -866,6 +860,15 @@ pub(super) fn grant_audit(
         &grant.client_account_id,
         detail,
     )
+}
+
+impl Engine {
+    /// The stored partner record, or `NoSuch`.
+    fn stored_partner(&self, account_id: &str) -> Result<PartnerRecord, Error> {
+        self.store
+            .get_partner(account_id)?
+            .ok_or_else(|| not_a_partner(account_id))
+    }
 }
 
 fn not_a_partner(account_id: &str) -> Error {
