@@ -140,7 +140,7 @@ impl PartnerDirectory {
         }
     }
 
-    /// Grants matching the filters, in id order, after `after`.
+    /// Grants matching the filters, in id order.
     fn grants_matching(
         &self,
         partner: Option<&str>,
@@ -352,7 +352,7 @@ impl Engine {
     /// Reads one partner.
     ///
     /// # Errors
-    /// `PermissionDenied`, `NotFound`-like `FailedPrecondition`... see below.
+    /// `InvalidArgument`, `PermissionDenied`, or `NoSuch` when the account is not a partner.
     pub fn get_partner(&self, actor: &Actor, account_id: &str) -> Result<PartnerRecord, Error> {
         validate::account_id("account_id", account_id)?;
         self.authorize(
