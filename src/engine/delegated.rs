@@ -99,7 +99,7 @@ fn presented_with<'a>(
     required_scopes: &'a [String],
     mode: Option<AuthMode>,
     what: &str,
-) -> Result<VerifyQuery<'a>, HttpVerdict> {
+) -> Result<VerifyQuery<'a>, Box<HttpVerdict>> {
     let mut query = VerifyQuery {
         secret: key,
         required_scopes,
@@ -109,12 +109,12 @@ fn presented_with<'a>(
         Named::Client(c) => query.client_id = Some(c),
         Named::Account(a) => query.account_id = Some(a),
         Named::Neither => {
-            return Err(HttpVerdict::refused(
+            return Err(Box::new(HttpVerdict::refused(
                 mode,
                 Refusal::InvalidCredentials,
                 false,
                 format!("the {what} is incorrect"),
-            ));
+            )));
         }
     }
     Ok(query)
@@ -168,7 +168,7 @@ impl Engine {
                 let query =
                     match presented_with(id, key, required_scopes, mode, "ClientId or ApiKey") {
                         Ok(query) => query,
-                        Err(refused) => return Ok(refused),
+                        Err(refused) => return Ok(*refused),
                     };
                 let mut verdict = self.judge(mode, &query, false, "the ClientId or ApiKey")?;
                 verdict.principal_id.clone_from(id);
@@ -204,7 +204,7 @@ impl Engine {
                     "ProductId or ProductApiKey",
                 ) {
                     Ok(query) => query,
-                    Err(refused) => return Ok(refused),
+                    Err(refused) => return Ok(*refused),
                 };
                 query.on_behalf_of = Some(&client_account);
                 let mut verdict =

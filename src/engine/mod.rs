@@ -919,7 +919,7 @@ impl Engine {
         if matches!(outcome, VerifyOutcome::Valid { .. }) {
             self.usage.record(&record.id, now);
         }
-        let credential = shown(&outcome).then(|| VerifiedCredential {
+        let credential = shown(&outcome).then_some(VerifiedCredential {
             id: record.id,
             account_id: record.account_id,
             kind: record.kind,

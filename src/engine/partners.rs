@@ -39,7 +39,7 @@ pub(super) enum Delegation {
     /// A partner, with no live grant for the account.
     NoGrant,
     /// This live grant allows it.
-    Granted(GrantRecord),
+    Granted(Box<GrantRecord>),
 }
 
 impl PartnerDirectory {
@@ -135,7 +135,7 @@ impl PartnerDirectory {
             return Delegation::NotPartner;
         }
         match self.live_grant(partner, client, now) {
-            Some(grant) => Delegation::Granted(grant),
+            Some(grant) => Delegation::Granted(Box::new(grant)),
             None => Delegation::NoGrant,
         }
     }
