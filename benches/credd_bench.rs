@@ -515,14 +515,18 @@ impl pb::credential_verifier_server::CredentialVerifier for NoopVerifier {
         &self,
         _request: Request<pb::VerifyHttpAuthorizationRequest>,
     ) -> Result<Response<pb::VerifyHttpAuthorizationResponse>, tonic::Status> {
-        Err(tonic::Status::unimplemented("the bench's no-op serves Verify only"))
+        Err(tonic::Status::unimplemented(
+            "the bench's no-op serves Verify only",
+        ))
     }
 
     async fn verify_partner_pair(
         &self,
         _request: Request<pb::VerifyPartnerPairRequest>,
     ) -> Result<Response<pb::VerifyPartnerPairResponse>, tonic::Status> {
-        Err(tonic::Status::unimplemented("the bench's no-op serves Verify only"))
+        Err(tonic::Status::unimplemented(
+            "the bench's no-op serves Verify only",
+        ))
     }
 }
 
@@ -944,6 +948,7 @@ fn direct_create(rt: &Runtime, s: &Settings, engine: &Arc<Engine>, concurrency: 
                             scopes: request.scopes,
                             lifetime: None,
                             notify_emails: request.notify_emails,
+                            client_id: None,
                         },
                     )
                     .await

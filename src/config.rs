@@ -189,6 +189,8 @@ pub struct Config {
     pub audit_file: Option<PathBuf>,
     /// Passwords, sessions and the login throttle.
     pub users: UsersConfig,
+    /// `[partners] consent_ttl`: how long a consent request waits.
+    pub consent_ttl: chrono::Duration,
 }
 
 impl Config {
@@ -264,6 +266,7 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("sessions", "login_free_attempts", ValueType::Int),
     ("sessions", "login_backoff", ValueType::Str),
     ("sessions", "login_backoff_max", ValueType::Str),
+    ("partners", "consent_ttl", ValueType::Str),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -312,6 +315,16 @@ struct ConfigFile {
     users: UsersFile,
     #[serde(default)]
     sessions: SessionsFile,
+    #[serde(default)]
+    partners: PartnersFile,
+}
+
+/// `[partners]`: how long a consent request waits for the customer's
+/// answer; default `1h`, at most 30 days.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartnersFile {
+    consent_ttl: Option<String>,
 }
 
 /// `[users]`: argon2id cost; defaults 19456 KiB, 2 passes, 1 lane (OWASP).
@@ -944,7 +957,17 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
         ));
     }
 
+    let consent_ttl = fixed("partners.consent_ttl", file.partners.consent_ttl, "1h")?;
+    if consent_ttl.is_zero() || consent_ttl > StdDuration::from_secs(30 * 86_400) {
+        return Err(invalid(
+            "partners.consent_ttl",
+            "must be more than 0s and at most 30d".to_string(),
+        ));
+    }
+    let consent_ttl = chrono_of("partners.consent_ttl", consent_ttl)?;
+
     Ok(Config {
+        consent_ttl,
         users,
         auth,
         tls,

@@ -24,8 +24,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{error, info, warn};
 
 use crate::api::{
-    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, SessionService,
-    Throttle, ThrottlePolicy, UserService, VerifierService, pb,
+    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, ClientIdService,
+    PartnerService, SessionService, Throttle, ThrottlePolicy, UserService, VerifierService, pb,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -246,6 +246,14 @@ pub async fn run_with_clock(
             verifier_gate.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
+            PartnerService::new(engine.clone()).into_server(),
+            authenticated.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            ClientIdService::new(engine.clone()).into_server(),
+            authenticated.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
             AuditService::new(engine.clone()).into_server(),
             authenticated,
         ))
@@ -373,6 +381,7 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
         login_backoff: u.login_backoff,
         login_backoff_max: u.login_backoff_max,
     });
+    engine.set_consent_ttl(config.consent_ttl);
     Ok(engine)
 }
 

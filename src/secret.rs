@@ -44,31 +44,7 @@ impl Secret {
         environment: Environment,
         kind: Kind,
     ) -> Result<Self, getrandom::Error> {
-        let mut text = Zeroizing::new(String::with_capacity(
-            prefix.len() + 16 + BODY_LEN + CHECKSUM_LEN,
-        ));
-        text.push_str(prefix);
-        text.push('_');
-        text.push_str(env_tag(environment));
-        text.push('_');
-        text.push_str(kind_tag(kind));
-        text.push('_');
-        let mut filled = 0;
-        let mut buf = Zeroizing::new([0u8; 64]);
-        while filled < BODY_LEN {
-            getrandom::fill(&mut buf[..])?;
-            // Rejection sampling keeps every character uniform: 248 = 4 * 62.
-            for byte in buf.iter().filter(|b| **b < 248) {
-                if filled == BODY_LEN {
-                    break;
-                }
-                text.push(char::from(ALPHABET[usize::from(*byte % 62)]));
-                filled += 1;
-            }
-        }
-        let checksum = checksum_of(&text);
-        text.push_str(&checksum);
-        Ok(Secret(text))
+        compose(prefix, environment, kind_tag(kind)).map(Secret)
     }
 
     /// The plaintext. Only the response that issued the secret may carry it.
@@ -91,6 +67,77 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.hint())
+    }
+}
+
+/// `<prefix>_<env>_<tag>_<random body><checksum>`, in memory that is zeroed
+/// on drop.
+fn compose(
+    prefix: &str,
+    environment: Environment,
+    tag: &str,
+) -> Result<Zeroizing<String>, getrandom::Error> {
+    let mut text = Zeroizing::new(String::with_capacity(
+        prefix.len() + 16 + BODY_LEN + CHECKSUM_LEN,
+    ));
+    text.push_str(prefix);
+    text.push('_');
+    text.push_str(env_tag(environment));
+    text.push('_');
+    text.push_str(tag);
+    text.push('_');
+    let mut filled = 0;
+    let mut buf = Zeroizing::new([0u8; 64]);
+    while filled < BODY_LEN {
+        getrandom::fill(&mut buf[..])?;
+        // Rejection sampling keeps every character uniform: 248 = 4 * 62.
+        for byte in buf.iter().filter(|b| **b < 248) {
+            if filled == BODY_LEN {
+                break;
+            }
+            text.push(char::from(ALPHABET[usize::from(*byte % 62)]));
+            filled += 1;
+        }
+    }
+    let checksum = checksum_of(&text);
+    text.push_str(&checksum);
+    Ok(text)
+}
+
+/// The kind segment of a client id.
+const CLIENT_ID_TAG: &str = "client";
+
+/// A new public client id, `<prefix>_<live|test>_client_<body><checksum>`.
+/// Drawn like a secret so ids cannot be guessed or enumerated, but it is
+/// not one: it is stored and shown as it is.
+///
+/// # Errors
+/// Fails only if the operating system cannot supply randomness.
+pub fn new_client_id(prefix: &str, environment: Environment) -> Result<String, getrandom::Error> {
+    compose(prefix, environment, CLIENT_ID_TAG).map(|text| text.as_str().to_string())
+}
+
+/// Whether `value` has the shape of a client id (checksum not checked): a
+/// gateway may send either a client id or an account id, and this tells
+/// them apart.
+pub fn is_client_id_shaped(value: &str) -> bool {
+    shape_parts(value).is_ok_and(|(_, tag)| tag == CLIENT_ID_TAG)
+}
+
+/// Checks a client id's shape and checksum and returns its environment.
+///
+/// # Errors
+/// [`FormatError`] when it cannot be a client id credd issued.
+pub fn parse_client_id(value: &str) -> Result<Environment, FormatError> {
+    let (environment, tag) = shape_parts(value)?;
+    if tag != CLIENT_ID_TAG {
+        return Err(FormatError::Malformed);
+    }
+    let (covered, checksum) = value.split_at(value.len() - CHECKSUM_LEN);
+    if bool::from(checksum_of(covered).as_bytes().ct_eq(checksum.as_bytes())) {
+        Ok(environment)
+    } else {
+        Err(FormatError::BadChecksum)
     }
 }
 
@@ -121,19 +168,27 @@ pub enum FormatError {
 /// # Errors
 /// [`FormatError::Malformed`] when the shape is wrong.
 pub fn peek_shape(presented: &str) -> Result<SecretShape, FormatError> {
+    let (environment, tag) = shape_parts(presented)?;
+    let kind = match tag {
+        "api" => Kind::ApiKey,
+        "pass" => Kind::Passcode,
+        "admin" => Kind::AdminKey,
+        "sess" => Kind::Session,
+        "cust" => Kind::CustomerKey,
+        _ => return Err(FormatError::Malformed),
+    };
+    Ok(SecretShape { environment, kind })
+}
+
+/// Splits `<prefix>_<env>_<tag>_<body><checksum>` into its environment and
+/// tag, checking the prefix and body shapes.
+fn shape_parts(presented: &str) -> Result<(Environment, &str), FormatError> {
     if presented.len() > MAX_SECRET_LEN || !presented.is_ascii() {
         return Err(FormatError::Malformed);
     }
     let mut parts = presented.rsplitn(4, '_');
     let tail = parts.next().ok_or(FormatError::Malformed)?;
-    let kind = match parts.next() {
-        Some("api") => Kind::ApiKey,
-        Some("pass") => Kind::Passcode,
-        Some("admin") => Kind::AdminKey,
-        Some("sess") => Kind::Session,
-        Some("cust") => Kind::CustomerKey,
-        _ => return Err(FormatError::Malformed),
-    };
+    let tag = parts.next().ok_or(FormatError::Malformed)?;
     let environment = match parts.next() {
         Some("live") => Environment::Live,
         Some("test") => Environment::Test,
@@ -149,7 +204,7 @@ pub fn peek_shape(presented: &str) -> Result<SecretShape, FormatError> {
     if !prefix_ok || !tail_ok {
         return Err(FormatError::Malformed);
     }
-    Ok(SecretShape { environment, kind })
+    Ok((environment, tag))
 }
 
 /// Checks the format and the checksum of a presented string.

@@ -27,6 +27,10 @@ pub const DELIVERY_FAILURES_TOTAL: &str = "credd_mail_delivery_failures_total";
 pub const MESSAGES_SENT_TOTAL: &str = "credd_mail_messages_sent_total";
 /// Admin authentications refused, by `missing`, `rejected` or `throttled`.
 pub const AUTH_FAILURES_TOTAL: &str = "credd_auth_failures_total";
+/// VerifyHttpAuthorization answers by mode and HTTP status.
+pub const HTTP_AUTH_TOTAL: &str = "credd_http_auth_total";
+/// VerifyPartnerPair answers by result.
+pub const PARTNER_PAIR_TOTAL: &str = "credd_partner_pair_total";
 /// Size of the database on disk.
 pub const STORE_BYTES: &str = "credd_store_size_bytes";
 
@@ -52,6 +56,24 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
 pub fn verify(result: &'static str, elapsed: Duration) {
     counter!(VERIFY_TOTAL, "result" => result).increment(1);
     histogram!(VERIFY_SECONDS).record(elapsed.as_secs_f64());
+}
+
+/// One VerifyHttpAuthorization answer (`mode`: client, product, clevertap or none).
+pub fn http_auth(mode: &'static str, http_status: u16) {
+    let status: &'static str = match http_status {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        429 => "429",
+        _ => "other",
+    };
+    counter!(HTTP_AUTH_TOTAL, "mode" => mode, "status" => status).increment(1);
+}
+
+/// One VerifyPartnerPair answer.
+pub fn partner_pair(result: &'static str) {
+    counter!(PARTNER_PAIR_TOTAL, "result" => result).increment(1);
 }
 
 /// One admin authentication refused.

@@ -69,6 +69,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 description: req.description,
                 scopes: req.scopes,
                 notify_emails: req.notify_emails,
+                client_id: Some(req.client_id).filter(|c| !c.is_empty()),
             };
             let (view, secret) = self.engine.create(&actor, new).await?;
             Ok(Response::new(pb::CreateCredentialResponse {

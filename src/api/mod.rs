@@ -8,6 +8,7 @@ mod admin_keys;
 mod audit;
 mod auth;
 mod convert;
+mod partners;
 mod status;
 mod users;
 mod verifier;
@@ -17,6 +18,7 @@ pub use admin::AdminService;
 pub use admin_keys::AdminKeyService;
 pub use audit::AuditService;
 pub use auth::{Authenticator, Throttle, ThrottlePolicy};
+pub use partners::{ClientIdService, PartnerService};
 pub use users::{SessionService, UserService};
 pub use verifier::VerifierService;
 

@@ -12,9 +12,10 @@ impl From<Error> for Status {
         match &err {
             // ---- CLIENT ERRORS ----
             Error::InvalidArgument(_) => Status::invalid_argument(err.to_string()),
-            Error::NotFound { .. } | Error::AccountNotFound { .. } | Error::UserNotFound { .. } => {
-                Status::not_found(err.to_string())
-            }
+            Error::NotFound { .. }
+            | Error::AccountNotFound { .. }
+            | Error::UserNotFound { .. }
+            | Error::NoSuch(_) => Status::not_found(err.to_string()),
             Error::Unauthenticated(_) => Status::unauthenticated(err.to_string()),
             Error::Throttled { retry_after } => {
                 use tonic_types::{ErrorDetails, StatusExt};

@@ -24,11 +24,17 @@ pub enum Scope {
     AccountsRead,
     /// Create, update, suspend and resume accounts.
     AccountsWrite,
+    /// Read partners, grants and consent requests (an account-scoped key:
+    /// those its account is party to).
+    PartnersRead,
+    /// Whitelist partners and create grants (global keys); revoke grants,
+    /// ask for and answer consent (account-scoped keys: for their account).
+    PartnersWrite,
 }
 
 impl Scope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 9] = [
         Scope::CredentialsRead,
         Scope::CredentialsWrite,
         Scope::AuditRead,
@@ -36,15 +42,19 @@ impl Scope {
         Scope::Verify,
         Scope::AccountsRead,
         Scope::AccountsWrite,
+        Scope::PartnersRead,
+        Scope::PartnersWrite,
     ];
 
     /// Scopes an account-scoped management key may hold: what an account's
     /// own integration needs for its own credentials and history.
-    pub const ACCOUNT: [Scope; 4] = [
+    pub const ACCOUNT: [Scope; 6] = [
         Scope::CredentialsRead,
         Scope::CredentialsWrite,
         Scope::AuditRead,
         Scope::AccountsRead,
+        Scope::PartnersRead,
+        Scope::PartnersWrite,
     ];
 
     /// The name used in keys, requests and messages.
@@ -57,6 +67,8 @@ impl Scope {
             Scope::Verify => "verify",
             Scope::AccountsRead => "accounts:read",
             Scope::AccountsWrite => "accounts:write",
+            Scope::PartnersRead => "partners:read",
+            Scope::PartnersWrite => "partners:write",
         }
     }
 
@@ -177,6 +189,16 @@ impl Actor {
                 self.id
             ))),
         }
+    }
+
+    /// [`Actor::allows`] on either of two accounts (a grant's or a consent
+    /// request's two parties); the refusal names the first.
+    ///
+    /// # Errors
+    /// [`Denied`] when neither is allowed.
+    pub fn allows_either(&self, scope: Scope, first: &str, second: &str) -> Result<(), Denied> {
+        self.allows(scope, Some(first))
+            .or_else(|denied| self.allows(scope, Some(second)).map_err(|_| denied))
     }
 
     /// Whether the actor may manage admin keys on `account` (None: global

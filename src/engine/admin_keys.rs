@@ -94,6 +94,7 @@ impl Engine {
             scopes,
             lifetime: request.lifetime,
             notify_emails: request.notify_emails,
+            client_id: None,
         };
         let scopes = new.scopes.clone();
         self.issue(actor, new, scopes, (max_expiry, max_expiry), now, None)

@@ -9,6 +9,10 @@ pub mod access;
 mod accounts;
 mod admin_keys;
 mod audit_log;
+mod client_ids;
+mod consents;
+mod delegated;
+mod partners;
 mod sweep;
 mod usage;
 mod users;
@@ -31,6 +35,10 @@ pub use access::{Actor, Denied, Scope};
 pub use accounts::{AccountPage, AccountUpdate, NewAccount};
 pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
 pub use audit_log::AuditQuery;
+pub use client_ids::NewClientId;
+pub use consents::{Approval, NewConsent};
+pub use delegated::{HttpVerdict, PairVerdict};
+pub use partners::{GrantQuery, NewGrant, PartnerUpdate};
 pub use sweep::{SWEEP_BATCH, SweepReport};
 pub use usage::UsageLog;
 pub use users::{NewUser, PasscodeValidity, UserSettings, UserUpdate};
@@ -70,6 +78,10 @@ pub enum Error {
         /// The username asked for.
         username: String,
     },
+    /// No client id, partner, grant or consent request by that id; the
+    /// message names which.
+    #[error("{0}")]
+    NoSuch(String),
     /// A login failed; the message is the same whatever was wrong.
     #[error("{0}")]
     Unauthenticated(String),
@@ -143,6 +155,8 @@ pub struct NewCredential {
     pub lifetime: Option<Duration>,
     /// Contacts.
     pub notify_emails: Vec<String>,
+    /// For an API key: the client id to bind it to.
+    pub client_id: Option<String>,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -186,6 +200,21 @@ pub struct Page {
     pub next_page_token: Option<String>,
 }
 
+/// What Verify is asked. `Debug` is not derived: it holds the secret.
+#[derive(Clone, Copy, Default)]
+pub struct VerifyQuery<'a> {
+    /// The presented secret.
+    pub secret: &'a str,
+    /// The account id presented with it.
+    pub account_id: Option<&'a str>,
+    /// The client id presented with it.
+    pub client_id: Option<&'a str>,
+    /// The account a partner's key acts for.
+    pub on_behalf_of: Option<&'a str>,
+    /// Scopes the credential (and a grant) must allow.
+    pub required_scopes: &'a [String],
+}
+
 /// What Verify found out about the credential behind a secret.
 #[derive(Debug, Clone)]
 pub struct Verification {
@@ -193,6 +222,31 @@ pub struct Verification {
     pub outcome: VerifyOutcome,
     /// The credential, except for NOT_FOUND and ACCOUNT_MISMATCH.
     pub credential: Option<VerifiedCredential>,
+    /// With `on_behalf_of` and a VALID answer: the account acted for.
+    pub acting_for: Option<ActingFor>,
+}
+
+/// The account a VALID partner key acts for, and the grant that allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActingFor {
+    /// The account acted for.
+    pub account_id: String,
+    /// The grant; None when a key acts for its own account.
+    pub grant_id: Option<String>,
+}
+
+/// Refuses an empty or over-long presented secret.
+fn check_presented(field: &str, presented: &str) -> Result<(), Error> {
+    if presented.is_empty() {
+        return Err(Error::InvalidArgument(format!("{field} is required")));
+    }
+    if presented.len() > secret::MAX_SECRET_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "{field} is longer than {} characters",
+            secret::MAX_SECRET_LEN
+        )));
+    }
+    Ok(())
 }
 
 /// The facts a verifying service needs.
@@ -212,6 +266,10 @@ pub struct VerifiedCredential {
     pub expires_at: DateTime<Utc>,
     /// For a user passcode or a session: the user and its role.
     pub user: Option<(String, lifecycle::UserRole)>,
+    /// The client id an API key is bound to.
+    pub client_id: Option<String>,
+    /// For a customer key: its grant.
+    pub grant_id: Option<String>,
 }
 
 /// What a modification decided.
@@ -249,6 +307,10 @@ pub struct Engine {
     login_throttle: users::LoginThrottle,
     /// Session uses not yet written (token hash -> latest use).
     session_touches: std::sync::Mutex<std::collections::HashMap<[u8; 32], DateTime<Utc>>>,
+    /// Whitelisted partners and delegation grants, for Verify.
+    partners: partners::PartnerDirectory,
+    /// How long a consent request waits for its answer.
+    consent_ttl: Duration,
 }
 
 impl std::fmt::Debug for Engine {
@@ -277,6 +339,8 @@ impl Engine {
             user_settings: UserSettings::default(),
             login_throttle: users::LoginThrottle::default(),
             session_touches: std::sync::Mutex::default(),
+            partners: partners::PartnerDirectory::load(&store)?,
+            consent_ttl: consents::DEFAULT_CONSENT_TTL,
             store,
             pepper,
             clock,
@@ -377,6 +441,14 @@ impl Engine {
             Kind::ApiKey | Kind::Passcode => {}
         }
         validate::account_id("account_id", &request.account_id)?;
+        if let Some(client_id) = &request.client_id {
+            if request.kind != Kind::ApiKey {
+                return Err(Error::InvalidArgument(
+                    "client_id binds API keys only; leave it empty for a passcode".to_string(),
+                ));
+            }
+            client_ids::client_id_arg("client_id", client_id)?;
+        }
         self.authorize(
             actor,
             "credential.create",
@@ -385,6 +457,9 @@ impl Engine {
             actor.allows(Scope::CredentialsWrite, Some(&request.account_id)),
         )?;
         let scopes = validate::scopes("scopes", &request.scopes)?;
+        if let Some(client_id) = &request.client_id {
+            self.check_binding(client_id, &request.account_id, request.environment)?;
+        }
         let now = self.clock.now();
         let default_expiry = self.policy.default_lifetime.after(now);
         let max_expiry = self.max_expiry(now);
@@ -460,7 +535,7 @@ impl Engine {
             expiry_warned_for: None,
             scheduled: Vec::new(),
             user,
-            client_id: None,
+            client_id: request.client_id,
             grant_id: None,
         };
         record.scheduled = lifecycle::next_deadlines(&record, &self.policy);
@@ -594,77 +669,170 @@ impl Engine {
         account_id: Option<&str>,
         required_scopes: &[String],
     ) -> Result<Verification, Error> {
+        self.verify_query(&VerifyQuery {
+            secret: presented,
+            account_id,
+            required_scopes,
+            ..VerifyQuery::default()
+        })
+    }
+
+    /// [`Engine::verify`] with every question Verify can ask: the account or
+    /// client id presented with the secret, and the account a partner's key
+    /// acts for.
+    ///
+    /// # Errors
+    /// As [`Engine::verify`], and `InvalidArgument` for a malformed client id
+    /// or `on_behalf_of`.
+    pub fn verify_query(&self, query: &VerifyQuery<'_>) -> Result<Verification, Error> {
+        let presented = query.secret;
         let not_found = Verification {
             outcome: VerifyOutcome::NotFound,
             credential: None,
+            acting_for: None,
         };
-        if presented.is_empty() {
-            return Err(Error::InvalidArgument("secret is required".to_string()));
-        }
-        if presented.len() > secret::MAX_SECRET_LEN {
-            return Err(Error::InvalidArgument(format!(
-                "secret is longer than {} characters",
-                secret::MAX_SECRET_LEN
-            )));
-        }
-        if let Some(account_id) = account_id {
+        check_presented("secret", presented)?;
+        if let Some(account_id) = query.account_id {
             validate::account_id("account_id", account_id)?;
         }
-        validate::scopes("required_scopes", required_scopes)?;
+        if let Some(client_id) = query.client_id {
+            client_ids::client_id_arg("client_id", client_id)?;
+        }
+        if let Some(target) = query.on_behalf_of {
+            validate::account_id("on_behalf_of", target)?;
+        }
+        validate::scopes("required_scopes", query.required_scopes)?;
         let Ok(shape) = secret::peek_shape(presented) else {
             debug!(result = "not_found", why = "malformed", "verify");
             return Ok(not_found);
         };
-        if shape.kind == Kind::AdminKey {
-            debug!(result = "not_found", why = "admin key", "verify");
+        if matches!(shape.kind, Kind::AdminKey | Kind::CustomerKey) {
+            // Admin keys authenticate admin calls; customer keys work only
+            // beside their partner's developer key (VerifyPartnerPair).
+            debug!(
+                result = "not_found",
+                why = "kind not verifiable alone",
+                "verify"
+            );
             return Ok(not_found);
         }
-        if shape.kind == Kind::Passcode && account_id.is_none() {
+        if shape.kind == Kind::Passcode && query.account_id.is_none() {
             return Err(Error::InvalidArgument(
                 "account_id is required to verify a passcode".to_string(),
             ));
         }
+        let now = self.clock.now();
+        let (mut outcome, credential) = if shape.kind == Kind::Session {
+            self.verify_session_credential(presented, query)?
+        } else {
+            self.verify_credential(presented, query, now)?
+        };
+        let mut acting_for = None;
+        if let (Some(target), Some(credential), VerifyOutcome::Valid { .. }) =
+            (query.on_behalf_of, &credential, &outcome)
+        {
+            if target == credential.account_id {
+                acting_for = Some(ActingFor {
+                    account_id: target.to_string(),
+                    grant_id: None,
+                });
+            } else {
+                match self
+                    .partners
+                    .delegation(&credential.account_id, target, now)
+                {
+                    partners::Delegation::NotPartner => {
+                        outcome = VerifyOutcome::PartnerNotWhitelisted;
+                    }
+                    partners::Delegation::NoGrant => outcome = VerifyOutcome::NotDelegated,
+                    partners::Delegation::Granted(grant) => {
+                        if grant.allows_scopes(query.required_scopes) {
+                            acting_for = Some(ActingFor {
+                                account_id: target.to_string(),
+                                grant_id: Some(grant.id),
+                            });
+                        } else {
+                            outcome = VerifyOutcome::InsufficientScope;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Verification {
+            outcome,
+            credential,
+            acting_for,
+        })
+    }
+
+    /// The session path of Verify.
+    fn verify_session_credential(
+        &self,
+        presented: &str,
+        query: &VerifyQuery<'_>,
+    ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
         if secret::parse(presented).is_err() {
             debug!(result = "not_found", why = "checksum", "verify");
-            return Ok(not_found);
+            return Ok((VerifyOutcome::NotFound, None));
         }
-        if shape.kind == Kind::Session {
-            let (outcome, session, user) =
-                self.verify_session(presented, account_id, required_scopes)?;
-            let credential = session
-                .filter(|_| {
-                    !matches!(
-                        outcome,
-                        VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
-                    )
-                })
-                .map(|session| VerifiedCredential {
-                    id: session.id,
-                    account_id: session.account_id,
-                    kind: Kind::Session,
-                    environment: Environment::Live,
-                    scopes: Vec::new(),
-                    expires_at: session.expires_at,
-                    user: user.map(|u| (u.username, u.role)),
-                });
-            debug!(result = ?outcome, "verify session");
-            return Ok(Verification {
-                outcome,
-                credential,
+        let (outcome, session, user) =
+            self.verify_session(presented, query.account_id, query.required_scopes)?;
+        let credential = session
+            .filter(|_| {
+                !matches!(
+                    outcome,
+                    VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
+                )
+            })
+            .map(|session| VerifiedCredential {
+                id: session.id,
+                account_id: session.account_id,
+                kind: Kind::Session,
+                environment: Environment::Live,
+                scopes: Vec::new(),
+                expires_at: session.expires_at,
+                user: user.map(|u| (u.username, u.role)),
+                client_id: None,
+                grant_id: None,
             });
+        debug!(result = ?outcome, "verify session");
+        Ok((outcome, credential))
+    }
+
+    /// Looks a credential secret up and decides it: its own state, the
+    /// account or client id it came with, its account's status and budget,
+    /// its user and its client id. Notes a successful use.
+    pub(super) fn verify_credential(
+        &self,
+        presented: &str,
+        query: &VerifyQuery<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
+        if secret::parse(presented).is_err() {
+            debug!(result = "not_found", why = "checksum", "verify");
+            return Ok((VerifyOutcome::NotFound, None));
         }
         let hash = self.pepper.hash(presented);
-        let Some((credential_id, version_no)) = self.store.lookup_secret(&hash.0)? else {
+        let Some((credential_id, version_no, view)) = self.store.lookup_secret_view(&hash.0)?
+        else {
             debug!(result = "not_found", why = "unknown", "verify");
-            return Ok(not_found);
+            return Ok((VerifyOutcome::NotFound, None));
         };
-        let Some(record) = self.store.get(&credential_id)? else {
-            debug!(result = "not_found", why = "dangling index", "verify");
-            return Ok(not_found);
+        // The index entry carries what Verify needs; entries written before
+        // it did send Verify to the record.
+        let record = match view {
+            Some(view) => view,
+            None => match self.store.get(&credential_id)? {
+                Some(record) => record,
+                None => {
+                    debug!(result = "not_found", why = "dangling index", "verify");
+                    return Ok((VerifyOutcome::NotFound, None));
+                }
+            },
         };
         if record.kind == Kind::AdminKey {
             debug!(result = "not_found", why = "admin key", "verify");
-            return Ok(not_found);
+            return Ok((VerifyOutcome::NotFound, None));
         }
         let Some(version) = record
             .versions
@@ -672,36 +840,75 @@ impl Engine {
             .find(|v| v.version == version_no && hash.ct_eq(&v.hash))
         else {
             debug!(result = "not_found", why = "retired version", "verify");
-            return Ok(not_found);
+            return Ok((VerifyOutcome::NotFound, None));
         };
-        let now = self.clock.now();
-        let mut outcome =
-            lifecycle::decide_verify(&record, version, account_id, required_scopes, now);
+        let mut outcome = lifecycle::decide_verify(
+            &record,
+            version,
+            query.account_id,
+            query.required_scopes,
+            now,
+        );
+        let shown = |outcome: &VerifyOutcome| {
+            !matches!(
+                outcome,
+                VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
+            )
+        };
+        // A client id must name the key's account and, for a bound key, its
+        // client; a revoked one (presented or bound) disables the key.
+        let mut client_revoked = false;
+        if shown(&outcome) {
+            if let Some(presented_client) = query.client_id {
+                match self.store.get_client_id(presented_client)? {
+                    Some(client)
+                        if client.account_id == record.account_id
+                            && record
+                                .client_id
+                                .as_deref()
+                                .is_none_or(|bound| bound == presented_client) =>
+                    {
+                        client_revoked |= client.status == lifecycle::ClientIdStatus::Revoked;
+                    }
+                    _ => outcome = VerifyOutcome::AccountMismatch,
+                }
+            }
+            if let Some(bound) = record.client_id.as_deref().filter(|_| shown(&outcome)) {
+                client_revoked |= self
+                    .store
+                    .get_client_id(bound)?
+                    .is_none_or(|c| c.status == lifecycle::ClientIdStatus::Revoked);
+            }
+        }
         // The account's status and budget apply once the caller has shown a
         // secret of this account: a foreign or unknown one learns nothing.
-        let shown = !matches!(
-            outcome,
-            VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
-        );
-        if let Some(account) = self.accounts.get(&record.account_id).filter(|_| shown) {
+        if let Some(account) = self
+            .accounts
+            .get(&record.account_id)
+            .filter(|_| shown(&outcome))
+        {
             outcome = match account.take() {
                 Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
                 None => lifecycle::apply_account_status(outcome, account.record.status),
             };
         }
+        let refusable = |outcome: &VerifyOutcome| {
+            matches!(
+                outcome,
+                VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
+            )
+        };
+        if client_revoked && refusable(&outcome) {
+            outcome = VerifyOutcome::Disabled(DisabledReason::ClientRevoked);
+        }
         // A user passcode answers for its user: gone, it is unknown;
         // disabled, it is DISABLED.
         let mut user = None;
-        if let Some(name) = record.user.as_deref().filter(|_| shown) {
+        if let Some(name) = record.user.as_deref().filter(|_| shown(&outcome)) {
             match self.passcode_user(&record.account_id, name)? {
                 None => outcome = VerifyOutcome::NotFound,
                 Some(found) => {
-                    if found.status == lifecycle::UserStatus::Disabled
-                        && matches!(
-                            outcome,
-                            VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
-                        )
-                    {
+                    if found.status == lifecycle::UserStatus::Disabled && refusable(&outcome) {
                         outcome = VerifyOutcome::Disabled(DisabledReason::UserDisabled);
                     }
                     user = Some((found.username, found.role));
@@ -709,25 +916,21 @@ impl Engine {
             }
         }
         debug!(credential_id = %record.id, result = ?outcome, "verify");
-        let credential = match outcome {
-            VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch => None,
-            _ => Some(VerifiedCredential {
-                id: record.id.clone(),
-                account_id: record.account_id.clone(),
-                kind: record.kind,
-                environment: record.environment,
-                scopes: record.scopes.clone(),
-                expires_at: record.expires_at,
-                user,
-            }),
-        };
         if matches!(outcome, VerifyOutcome::Valid { .. }) {
             self.usage.record(&record.id, now);
         }
-        Ok(Verification {
-            outcome,
-            credential,
-        })
+        let credential = shown(&outcome).then_some(VerifiedCredential {
+            id: record.id,
+            account_id: record.account_id,
+            kind: record.kind,
+            environment: record.environment,
+            scopes: record.scopes,
+            expires_at: record.expires_at,
+            user,
+            client_id: record.client_id,
+            grant_id: record.grant_id,
+        });
+        Ok((outcome, credential))
     }
 
     /// Reads, decides and writes one credential, retrying when it changed

@@ -89,6 +89,14 @@ impl Engine {
         if !stop() {
             self.sweep_sessions().await?;
         }
+        if !stop() {
+            let expired = self.expire_consents().await?;
+            if expired > 0 {
+                report.transitions.insert("consent_expire", expired);
+            }
+            let grant_notices = self.queue_grant_notices().await?;
+            report.notices_queued += grant_notices;
+        }
         if report.due_events > 0 {
             info!(
                 due_events = report.due_events,

@@ -64,6 +64,7 @@ fn new_cred(account: &str, kind: Kind) -> NewCredential {
         scopes: vec!["orders:read".to_string(), "orders:write".to_string()],
         lifetime: None,
         notify_emails: vec!["ops@example.com".to_string()],
+        client_id: None,
     }
 }
 
@@ -1455,3 +1456,5 @@ mod admin_keys;
 mod accounts;
 
 mod users;
+
+mod partners;

@@ -697,6 +697,7 @@ impl Engine {
             } else {
                 vec![user.email.clone()]
             },
+            client_id: None,
         };
         let (view, secret) = self
             .issue(

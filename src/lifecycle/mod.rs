@@ -4,6 +4,8 @@
 //! Persisting the outcome is the store's job; deciding when to ask is the engine's.
 
 mod account;
+pub mod http_auth;
+mod partner;
 mod plan;
 mod policy;
 mod record;
@@ -11,6 +13,10 @@ mod rules;
 mod user;
 
 pub use account::{AccountRecord, AccountStatus, RateLimit};
+pub use partner::{
+    CUSTOMER_KEY_PARAM, ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin,
+    GrantRecord, GrantStatus, MAX_REDIRECT_URL, PartnerRecord, check_redirect_url, redirect_with,
+};
 pub use plan::{Plan, PlannedNotice, Step, plan_due};
 pub use policy::{Policy, Span, SpanParseError};
 pub use record::{

@@ -171,4 +171,18 @@ pub enum NoticeKind {
     DisabledInactivity,
     /// Deleted for inactivity.
     DeletedInactivity,
+    /// A delegation grant expires within `expiry_warning_before`.
+    GrantExpiringSoon,
+    /// A delegation grant has expired.
+    GrantExpired,
+}
+
+impl NoticeKind {
+    /// Whether the notice is about a delegation grant, not a credential.
+    pub fn is_grant(self) -> bool {
+        matches!(
+            self,
+            NoticeKind::GrantExpiringSoon | NoticeKind::GrantExpired
+        )
+    }
 }

@@ -98,6 +98,11 @@ pub enum VerifyOutcome {
         /// How long until the account's bucket has room.
         retry_after: std::time::Duration,
     },
+    /// A partner's key, with no live grant for the account it acts for.
+    NotDelegated,
+    /// A key acting for another account whose own account is not a
+    /// registered partner.
+    PartnerNotWhitelisted,
 }
 
 /// What a suspended account makes of a Verify answer: a credential that

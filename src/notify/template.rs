@@ -39,7 +39,16 @@ pub fn both_dates(t: DateTime<Utc>) -> String {
 
 fn subject(kind: NoticeKind, n: usize, warning: &Span) -> String {
     let credentials = plural(n, "credential", "credentials");
+    let grants = plural(n, "delegation grant", "delegation grants");
     match kind {
+        NoticeKind::GrantExpiringSoon => format!(
+            "[credd] {grants} {} within {warning}",
+            if n == 1 { "expires" } else { "expire" }
+        ),
+        NoticeKind::GrantExpired => format!(
+            "[credd] {grants} {} expired",
+            if n == 1 { "has" } else { "have" }
+        ),
         NoticeKind::ExpiringSoon => format!(
             "[credd] {credentials} {} within {warning}",
             if n == 1 { "expires" } else { "expire" }
@@ -67,6 +76,12 @@ fn intro(kind: NoticeKind) -> &'static str {
         NoticeKind::DeletedInactivity => {
             "The credentials below were unused for a long time and have been deleted. Nothing else needs to be done; issue new ones if they are needed again."
         }
+        NoticeKind::GrantExpiringSoon => {
+            "The delegation grants below expire soon. After the date shown the partner can no longer act for the account; grant it again, or ask the customer for consent again, if it should continue."
+        }
+        NoticeKind::GrantExpired => {
+            "The delegation grants below have expired: the partner can no longer act for the account."
+        }
     }
 }
 
@@ -84,6 +99,11 @@ fn action(notice: &OutboxNotice) -> String {
         ),
         NoticeKind::DisabledInactivity => format!("credctl reactivate {id}"),
         NoticeKind::DeletedInactivity => "none".to_string(),
+        NoticeKind::GrantExpiringSoon | NoticeKind::GrantExpired => {
+            format!(
+                "credctl grant get {id}   (then: credctl grant create, or a new consent request)"
+            )
+        }
     }
 }
 
@@ -104,10 +124,19 @@ fn env_word(environment: Environment) -> &'static str {
     }
 }
 
+/// The environment column: grants have none.
+fn env_column(notice: &OutboxNotice) -> &'static str {
+    if notice.kind.is_grant() {
+        "-"
+    } else {
+        env_word(notice.environment)
+    }
+}
+
 fn date_label(kind: NoticeKind) -> &'static str {
     match kind {
-        NoticeKind::ExpiringSoon => "Expires",
-        NoticeKind::Expired => "Expired",
+        NoticeKind::ExpiringSoon | NoticeKind::GrantExpiringSoon => "Expires",
+        NoticeKind::Expired | NoticeKind::GrantExpired => "Expired",
         NoticeKind::DisabledInactivity => "Deleted on",
         NoticeKind::DeletedInactivity => "Deleted",
     }
@@ -115,7 +144,10 @@ fn date_label(kind: NoticeKind) -> &'static str {
 
 fn date_of(notice: &OutboxNotice) -> DateTime<Utc> {
     match notice.kind {
-        NoticeKind::ExpiringSoon | NoticeKind::Expired => notice.expires_at,
+        NoticeKind::ExpiringSoon
+        | NoticeKind::Expired
+        | NoticeKind::GrantExpiringSoon
+        | NoticeKind::GrantExpired => notice.expires_at,
         NoticeKind::DisabledInactivity => notice.delete_at.unwrap_or(notice.deadline),
         NoticeKind::DeletedInactivity => notice.deadline,
     }
@@ -132,7 +164,7 @@ pub fn render(kind: NoticeKind, notices: &[&OutboxNotice], warning: &Span) -> Re
             name = notice.name,
             id = notice.credential_id,
             account = notice.account_id,
-            env = env_word(notice.environment),
+            env = env_column(notice),
             hint = notice.secret_hint,
             label = format!("{}:", date_label(kind).to_lowercase()),
             date = both_dates(date_of(notice)),
@@ -143,7 +175,7 @@ pub fn render(kind: NoticeKind, notices: &[&OutboxNotice], warning: &Span) -> Re
             encode_text(&notice.name),
             encode_text(&notice.credential_id),
             encode_text(&notice.account_id),
-            env_word(notice.environment),
+            env_column(notice),
             encode_text(&notice.secret_hint),
             encode_text(&both_dates(date_of(notice))),
             encode_text(&action(notice)),
@@ -216,5 +248,22 @@ mod tests {
             assert!(body.contains("December 2026"));
             assert!(body.contains("credctl reactivate cred_01ABCDEFGHJKMNPQRSTVWXYZ00"));
         }
+    }
+
+    /// Grant notices speak of grants and point at the grant commands.
+    #[test]
+    fn grant_notices() {
+        let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
+        let mut n = notice("MYPRODUCT acts for LAGERMAN", NoticeKind::GrantExpiringSoon);
+        n.credential_id = "grant_01ABCDEFGHJKMNPQRSTVWXYZ00".into();
+        let r = render(NoticeKind::GrantExpiringSoon, &[&n], &warning);
+        assert_eq!(r.subject, "[credd] 1 delegation grant expires within 30d");
+        assert!(
+            r.text
+                .contains("credctl grant get grant_01ABCDEFGHJKMNPQRSTVWXYZ00")
+        );
+        assert!(r.text.contains("MYPRODUCT acts for LAGERMAN"));
+        let expired = render(NoticeKind::GrantExpired, &[&n, &n], &warning);
+        assert_eq!(expired.subject, "[credd] 2 delegation grants have expired");
     }
 }

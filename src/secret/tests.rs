@@ -410,3 +410,28 @@ fn fingerprint_differs_between_peppers() {
     let (two, _) = Pepper::load_or_create(&dir.path().join("two")).unwrap();
     assert_ne!(one.fingerprint(), two.fingerprint());
 }
+
+/// Client ids have the key format with the `client` tag, a checksum that
+/// parse checks, and are told apart from account ids by shape.
+#[test]
+fn client_ids() {
+    let id = crate::secret::new_client_id("credd", Environment::Test).expect("randomness");
+    assert!(id.starts_with("credd_test_client_"), "{id}");
+    assert_eq!(
+        id.len(),
+        "credd_test_client_".len() + BODY_LEN + CHECKSUM_LEN
+    );
+    assert_eq!(crate::secret::parse_client_id(&id), Ok(Environment::Test));
+    assert!(crate::secret::is_client_id_shaped(&id));
+    let mut typo = id.clone();
+    let last = typo.pop().map_or('0', |c| if c == '0' { '1' } else { '0' });
+    typo.push(last);
+    assert_eq!(
+        crate::secret::parse_client_id(&typo),
+        Err(FormatError::BadChecksum)
+    );
+    assert!(!crate::secret::is_client_id_shaped("LAGERMAN"));
+    let key = generate("credd", Environment::Live, Kind::ApiKey);
+    assert!(!crate::secret::is_client_id_shaped(key.expose()));
+    assert!(crate::secret::parse_client_id(key.expose()).is_err());
+}

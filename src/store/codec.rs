@@ -90,6 +90,51 @@ pub(crate) struct StoredIndexEntry {
     pub credential_id: String,
     #[prost(uint32, tag = "2")]
     pub version: u32,
+    /// The slim record Verify needs ([`verify_view`]), so Verify reads one
+    /// small value instead of the index and the whole record. Absent in
+    /// entries written before it existed; Verify then reads the record.
+    #[prost(bytes = "vec", optional, tag = "3")]
+    pub view: Option<Vec<u8>>,
+}
+
+/// What Verify needs of `record` when `version` is presented: the record
+/// without its names, texts, contacts, usage times, schedule and other
+/// versions, encoded like a record. Changes only when something Verify
+/// looks at changes, so usage flushes do not rewrite the index.
+pub(crate) fn verify_view(record: &CredentialRecord, version: u32) -> Vec<u8> {
+    let slim = CredentialRecord {
+        name: String::new(),
+        description: String::new(),
+        status_reason: String::new(),
+        updated_at: record.created_at,
+        last_used_at: None,
+        reactivated_at: None,
+        notify_emails: Vec::new(),
+        expiry_warned_for: None,
+        scheduled: Vec::new(),
+        versions: record
+            .versions
+            .iter()
+            .filter(|v| v.version == version)
+            .map(|v| crate::lifecycle::SecretVersion {
+                hint: String::new(),
+                ..v.clone()
+            })
+            .collect(),
+        ..record.clone()
+    };
+    encode_record(&slim)
+}
+
+/// The `secret_index` value for `record`'s secret `version`.
+pub(crate) fn index_value(record: &CredentialRecord, version: u32) -> Vec<u8> {
+    use prost::Message;
+    StoredIndexEntry {
+        credential_id: record.id.clone(),
+        version,
+        view: Some(verify_view(record, version)),
+    }
+    .encode_to_vec()
 }
 
 /// Value of the `audit` tree.
@@ -382,6 +427,8 @@ pub(crate) fn notice_code(kind: NoticeKind) -> u8 {
         NoticeKind::Expired => 2,
         NoticeKind::DisabledInactivity => 3,
         NoticeKind::DeletedInactivity => 4,
+        NoticeKind::GrantExpiringSoon => 5,
+        NoticeKind::GrantExpired => 6,
     }
 }
 
@@ -391,6 +438,8 @@ pub(crate) fn notice_from(code: i64) -> Result<NoticeKind, Error> {
         2 => Ok(NoticeKind::Expired),
         3 => Ok(NoticeKind::DisabledInactivity),
         4 => Ok(NoticeKind::DeletedInactivity),
+        5 => Ok(NoticeKind::GrantExpiringSoon),
+        6 => Ok(NoticeKind::GrantExpired),
         _ => Err(Error::Corrupt("unknown notice kind")),
     }
 }

@@ -5,11 +5,13 @@
 //!
 //! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
-//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`.
+//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
+//! and the partner trees (see `partners`).
 
 mod accounts;
 mod codec;
 mod group_commit;
+mod partners;
 mod users;
 
 use std::path::Path;
@@ -18,7 +20,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use prost::Message;
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+pub use partners::{PartnerChange, Replace};
 
 use crate::lifecycle::{
     CredentialRecord, Deadline, DeadlineEvent, Environment, Kind, NoticeKind, Status, is_live,
@@ -243,11 +247,160 @@ pub struct Store {
     users: sled::Tree,
     /// HMAC of a session token -> session.
     sessions: sled::Tree,
+    /// Client id -> client id record.
+    client_ids: sled::Tree,
+    /// (account, 0, client id) -> ().
+    client_ids_by_account: sled::Tree,
+    /// Partner account id -> partner.
+    partners: sled::Tree,
+    /// Grant id -> grant.
+    grants: sled::Tree,
+    /// (partner, 0, client) -> the pair's latest unrevoked grant id.
+    grant_pairs: sled::Tree,
+    /// Consent id -> consent request.
+    consents: sled::Tree,
+    /// (expiry, consent id) -> () while pending.
+    consent_expiry: sled::Tree,
 }
 
 enum Abort {
     Conflict,
     Duplicate,
+}
+
+/// The trees a credential change writes, inside a transaction.
+struct CredentialTrees<'t> {
+    credentials: &'t TransactionalTree,
+    secret_index: &'t TransactionalTree,
+    by_account: &'t TransactionalTree,
+    deadlines: &'t TransactionalTree,
+}
+
+/// A credential change encoded ahead of its transaction, so a retried
+/// transaction does no encoding work and several kinds of commit share it.
+struct CredentialWrite<'r> {
+    id: &'r str,
+    expected: Option<&'r CredentialRecord>,
+    new: Option<&'r CredentialRecord>,
+    expected_bytes: Option<Vec<u8>>,
+    new_bytes: Option<Vec<u8>>,
+    old_hashes: Vec<([u8; 32], u32)>,
+    new_hashes: Vec<([u8; 32], u32)>,
+    /// Index entries to write: hash, value, and whether the hash is new
+    /// (an entry whose value is unchanged is not rewritten).
+    index_writes: Vec<([u8; 32], Vec<u8>, bool)>,
+}
+
+impl<'r> CredentialWrite<'r> {
+    /// None when there is nothing to write (neither record given).
+    fn prepare(
+        expected: Option<&'r CredentialRecord>,
+        new: Option<&'r CredentialRecord>,
+    ) -> Option<Self> {
+        let id = new.or(expected).map(|r| r.id.as_str())?;
+        let hashes = |r: Option<&CredentialRecord>| -> Vec<([u8; 32], u32)> {
+            r.map(|r| r.versions.iter().map(|v| (v.hash, v.version)).collect())
+                .unwrap_or_default()
+        };
+        let old_hashes = hashes(expected);
+        let new_hashes = hashes(new);
+        let mut index_writes = Vec::new();
+        if let Some(record) = new {
+            for (hash, version) in &new_hashes {
+                let value = codec::index_value(record, *version);
+                let existed = old_hashes.contains(&(*hash, *version));
+                let unchanged = existed
+                    && expected.is_some_and(|old| codec::index_value(old, *version) == value);
+                if !unchanged {
+                    index_writes.push((*hash, value, !existed));
+                }
+            }
+        }
+        Some(CredentialWrite {
+            id,
+            expected,
+            new,
+            expected_bytes: expected.map(codec::encode_record),
+            new_bytes: new.map(codec::encode_record),
+            old_hashes,
+            new_hashes,
+            index_writes,
+        })
+    }
+
+    /// Checks the stored record is `expected` and writes `new` with every
+    /// index in step.
+    fn apply(
+        &self,
+        trees: &CredentialTrees<'_>,
+    ) -> Result<(), ConflictableTransactionError<Abort>> {
+        let id = self.id;
+        let current = trees.credentials.get(id.as_bytes())?;
+        if current.as_deref() != self.expected_bytes.as_deref() {
+            return Err(ConflictableTransactionError::Abort(Abort::Conflict));
+        }
+        for (hash, _) in self
+            .old_hashes
+            .iter()
+            .filter(|h| !self.new_hashes.contains(h))
+        {
+            trees.secret_index.remove(&hash[..])?;
+        }
+        for (hash, value, new_hash) in &self.index_writes {
+            if *new_hash && trees.secret_index.get(&hash[..])?.is_some() {
+                return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
+            }
+            trees.secret_index.insert(&hash[..], value.as_slice())?;
+        }
+        if let Some(old) = self.expected {
+            trees
+                .by_account
+                .remove(codec::account_key(&old.account_id, id))?;
+            for deadline in &old.scheduled {
+                trees.deadlines.remove(codec::deadline_key(id, deadline))?;
+            }
+        }
+        match (self.new, &self.new_bytes) {
+            (Some(record), Some(bytes)) => {
+                trees.by_account.insert(
+                    codec::account_key(&record.account_id, id),
+                    &codec::account_value(record)[..],
+                )?;
+                for deadline in &record.scheduled {
+                    trees
+                        .deadlines
+                        .insert(codec::deadline_key(id, deadline), &[][..])?;
+                }
+                trees.credentials.insert(id.as_bytes(), bytes.as_slice())?;
+            }
+            _ => {
+                trees.credentials.remove(id.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends encoded audit rows inside a transaction.
+fn append_audit_rows(
+    audit: &TransactionalTree,
+    rows: &[Vec<u8>],
+) -> Result<(), ConflictableTransactionError<Abort>> {
+    for row in rows {
+        let seq = audit.generate_id()?;
+        audit.insert(&seq.to_be_bytes()[..], row.as_slice())?;
+    }
+    Ok(())
+}
+
+/// A transaction's result as a [`Commit`].
+fn settle(result: Result<(), TransactionError<Abort>>) -> Result<Commit, Error> {
+    match result {
+        Ok(()) => Ok(Commit::Done),
+        Err(TransactionError::Abort(Abort::Conflict)) => Ok(Commit::Conflict),
+        Err(TransactionError::Abort(Abort::Duplicate)) => Err(Error::DuplicateSecret),
+        Err(TransactionError::Storage(e)) => Err(Error::Sled(e)),
+    }
 }
 
 impl Store {
@@ -290,6 +443,13 @@ impl Store {
             accounts: db.open_tree("accounts")?,
             users: db.open_tree("users")?,
             sessions: db.open_tree("sessions")?,
+            client_ids: db.open_tree("client_ids")?,
+            client_ids_by_account: db.open_tree("client_ids_by_account")?,
+            partners: db.open_tree("partners")?,
+            grants: db.open_tree("grants")?,
+            grant_pairs: db.open_tree("grant_pairs")?,
+            consents: db.open_tree("consents")?,
+            consent_expiry: db.open_tree("consent_expiry")?,
             group_commit: Arc::new(
                 group_commit::GroupCommit::start(db.clone())
                     .map_err(|e| Error::Flush(e.to_string()))?,
@@ -347,12 +507,33 @@ impl Store {
     /// # Errors
     /// sled errors and undecodable entries.
     pub fn lookup_secret(&self, hash: &[u8; 32]) -> Result<Option<(String, u32)>, Error> {
+        Ok(self
+            .lookup_secret_view(hash)?
+            .map(|(id, version, _)| (id, version)))
+    }
+
+    /// [`Store::lookup_secret`] with the slim record Verify needs, when the
+    /// entry carries one: every field Verify reads (status, expiry, account,
+    /// kind, scopes, user, client id, grant, the presented version), with
+    /// names, texts, contacts, usage and the schedule left empty.
+    ///
+    /// # Errors
+    /// sled errors and undecodable entries.
+    pub fn lookup_secret_view(
+        &self,
+        hash: &[u8; 32],
+    ) -> Result<Option<(String, u32, Option<CredentialRecord>)>, Error> {
         let Some(raw) = self.secret_index.get(hash)? else {
             return Ok(None);
         };
         let entry = codec::StoredIndexEntry::decode(raw.as_ref())
             .map_err(|_| Error::Corrupt("secret index entry"))?;
-        Ok(Some((entry.credential_id, entry.version)))
+        let view = entry
+            .view
+            .as_deref()
+            .map(codec::decode_record)
+            .transpose()?;
+        Ok(Some((entry.credential_id, entry.version, view)))
     }
 
     /// Live credentials (ACTIVE or DISABLED, not past expiry) of an account.
@@ -465,11 +646,9 @@ impl Store {
         audits: &[AuditEntry],
         notices: &[OutboxNotice],
     ) -> Result<Commit, Error> {
-        let Some(id) = new.or(expected).map(|r| r.id.as_str()) else {
+        let Some(write) = CredentialWrite::prepare(expected, new) else {
             return Ok(Commit::Done);
         };
-        let expected_bytes = expected.map(codec::encode_record);
-        let new_bytes = new.map(codec::encode_record);
         let audit_rows: Vec<Vec<u8>> = audits.iter().map(codec::encode_audit).collect();
         let notice_rows: Vec<(Vec<u8>, Vec<u8>)> = notices
             .iter()
@@ -480,13 +659,6 @@ impl Store {
                 )
             })
             .collect();
-        let hashes = |r: Option<&CredentialRecord>| -> Vec<([u8; 32], u32)> {
-            r.map(|r| r.versions.iter().map(|v| (v.hash, v.version)).collect())
-                .unwrap_or_default()
-        };
-        let old_hashes = hashes(expected);
-        let new_hashes = hashes(new);
-
         let result = (
             &self.credentials,
             &self.secret_index,
@@ -498,48 +670,13 @@ impl Store {
         )
             .transaction(
                 |(credentials, secret_index, by_account, deadlines, audit_tree, outbox, sent)| {
-                    let current = credentials.get(id.as_bytes())?;
-                    if current.as_deref() != expected_bytes.as_deref() {
-                        return Err(ConflictableTransactionError::Abort(Abort::Conflict));
-                    }
-                    for (hash, _) in old_hashes.iter().filter(|h| !new_hashes.contains(h)) {
-                        secret_index.remove(&hash[..])?;
-                    }
-                    for (hash, version) in new_hashes.iter().filter(|h| !old_hashes.contains(h)) {
-                        if secret_index.get(&hash[..])?.is_some() {
-                            return Err(ConflictableTransactionError::Abort(Abort::Duplicate));
-                        }
-                        let entry = codec::StoredIndexEntry {
-                            credential_id: id.to_string(),
-                            version: *version,
-                        };
-                        secret_index.insert(&hash[..], entry.encode_to_vec())?;
-                    }
-                    if let Some(old) = expected {
-                        by_account.remove(codec::account_key(&old.account_id, id))?;
-                        for deadline in &old.scheduled {
-                            deadlines.remove(codec::deadline_key(id, deadline))?;
-                        }
-                    }
-                    match (new, &new_bytes) {
-                        (Some(record), Some(bytes)) => {
-                            by_account.insert(
-                                codec::account_key(&record.account_id, id),
-                                &codec::account_value(record)[..],
-                            )?;
-                            for deadline in &record.scheduled {
-                                deadlines.insert(codec::deadline_key(id, deadline), &[][..])?;
-                            }
-                            credentials.insert(id.as_bytes(), bytes.as_slice())?;
-                        }
-                        _ => {
-                            credentials.remove(id.as_bytes())?;
-                        }
-                    }
-                    for row in &audit_rows {
-                        let seq = audit_tree.generate_id()?;
-                        audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
-                    }
+                    write.apply(&CredentialTrees {
+                        credentials,
+                        secret_index,
+                        by_account,
+                        deadlines,
+                    })?;
+                    append_audit_rows(audit_tree, &audit_rows)?;
                     for (key, value) in &notice_rows {
                         if outbox.get(key)?.is_none() && sent.get(key)?.is_none() {
                             outbox.insert(key.as_slice(), value.as_slice())?;
@@ -548,12 +685,7 @@ impl Store {
                     Ok(())
                 },
             );
-        match result {
-            Ok(()) => Ok(Commit::Done),
-            Err(TransactionError::Abort(Abort::Conflict)) => Ok(Commit::Conflict),
-            Err(TransactionError::Abort(Abort::Duplicate)) => Err(Error::DuplicateSecret),
-            Err(TransactionError::Storage(e)) => Err(Error::Sled(e)),
-        }
+        settle(result)
     }
 
     /// Deadlines due at or before `now`, earliest first, at most `limit`.
@@ -658,6 +790,34 @@ impl Store {
                 TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
             })?;
         self.flush().await
+    }
+
+    /// Queues `notice`, with `audit`, unless a notice with its key is
+    /// already queued or was settled. Returns whether it was queued.
+    ///
+    /// Not durable until [`Store::flush`].
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn offer_notice(&self, notice: &OutboxNotice, audit: &AuditEntry) -> Result<bool, Error> {
+        let key = codec::notice_key(&notice.credential_id, notice.kind, notice.deadline);
+        let value = codec::encode_notice(notice);
+        let row = codec::encode_audit(audit);
+        let queued = (&self.outbox, &self.notices_sent, &self.audit)
+            .transaction(|(outbox, sent, audit_tree)| {
+                if outbox.get(&key)?.is_some() || sent.get(&key)?.is_some() {
+                    return Ok(false);
+                }
+                outbox.insert(key.as_slice(), value.as_slice())?;
+                let seq = audit_tree.generate_id()?;
+                audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
+                Ok::<bool, ConflictableTransactionError<()>>(true)
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => Error::Sled(e),
+                TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
+            })?;
+        Ok(queued)
     }
 
     /// Whether a notice was settled (tests).

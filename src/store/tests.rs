@@ -631,3 +631,72 @@ fn deadline_exactly_at_now_is_due() {
             .is_empty()
     );
 }
+
+/// The secret index carries the slim record Verify reads: every field
+/// Verify looks at, per version, kept in step by every commit; a change
+/// Verify does not look at (usage) leaves the index untouched; an entry
+/// written before views existed still resolves to the credential.
+#[test]
+fn secret_index_carries_the_verify_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let rec = full_record("cred_view");
+    insert(&store, &rec);
+    for v in &rec.versions {
+        let (id, version, view) = store.lookup_secret_view(&v.hash).unwrap().unwrap();
+        assert_eq!((id.as_str(), version), ("cred_view", v.version));
+        let view = view.unwrap();
+        assert_eq!(view.versions.len(), 1);
+        assert_eq!(view.versions[0].version, v.version);
+        assert_eq!(view.versions[0].hash, v.hash);
+        assert_eq!(view.versions[0].retires_at, v.retires_at);
+        for (a, b) in [(&view.account_id, &rec.account_id), (&view.id, &rec.id)] {
+            assert_eq!(a, b);
+        }
+        assert_eq!(view.scopes, rec.scopes);
+        assert_eq!(
+            (
+                view.status,
+                view.disabled_reason,
+                view.expires_at,
+                view.kind
+            ),
+            (rec.status, rec.disabled_reason, rec.expires_at, rec.kind)
+        );
+        assert_eq!(view.user, rec.user);
+        assert!(view.name.is_empty() && view.notify_emails.is_empty());
+    }
+    let hash = rec.versions[1].hash;
+    let before = store.secret_index.get(hash).unwrap().unwrap();
+    let mut used = rec.clone();
+    used.last_used_at = Some(t0() + Duration::days(1));
+    used.updated_at = t0() + Duration::days(1);
+    assert_eq!(
+        store.commit(Some(&rec), Some(&used), None).unwrap(),
+        Commit::Done
+    );
+    assert_eq!(store.secret_index.get(hash).unwrap().unwrap(), before);
+    let mut revoked = used.clone();
+    revoked.status = Status::Revoked;
+    revoked.disabled_reason = None;
+    assert_eq!(
+        store.commit(Some(&used), Some(&revoked), None).unwrap(),
+        Commit::Done
+    );
+    let view = store.lookup_secret_view(&hash).unwrap().unwrap().2.unwrap();
+    assert_eq!(view.status, Status::Revoked);
+    // An index entry in the first format (no view).
+    let old = codec::StoredIndexEntry {
+        credential_id: "cred_view".to_string(),
+        version: 2,
+        view: None,
+    };
+    store
+        .secret_index
+        .insert(hash, old.encode_to_vec())
+        .unwrap();
+    assert_eq!(
+        store.lookup_secret_view(&hash).unwrap(),
+        Some(("cred_view".to_string(), 2, None))
+    );
+}

@@ -547,6 +547,8 @@ async fn the_bootstrap_key_is_written_once_with_mode_0600() {
             "audit:read",
             "credentials:read",
             "credentials:write",
+            "partners:read",
+            "partners:write",
             "verify"
         ]
     );

@@ -268,3 +268,217 @@ async fn credctl_manages_accounts_users_passcodes_and_sessions() {
         "DISABLED_REASON_ACCOUNT_SUSPENDED"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credctl_manages_partners_grants_client_ids_and_consent() {
+    use base64::Engine as _;
+    let dir = support::temp_dir();
+    let daemon = support::start(dir.path(), "");
+    std::os::unix::fs::symlink(&daemon.data_dir, dir.path().join("credd-data")).unwrap();
+    let addr = daemon.addr.to_string();
+    let cwd = dir.path();
+    let run = |args: &[&str]| {
+        let (ok, out, err) = credctl(cwd, &addr, args, &[]);
+        assert!(ok, "{args:?}: {err}");
+        json(&out)
+    };
+    let run_with_input = |args: &[&str], input: &str| {
+        let (ok, out, err) = credctl_with_input(cwd, &addr, args, input);
+        assert!(ok, "{args:?}: {err}");
+        json(&out)
+    };
+    let secret = |value: &Value| value["secret"].as_str().unwrap().to_string();
+    let basic = |id: &str, key: &str| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{key}"));
+        format!("Basic {encoded}\n")
+    };
+
+    // The seed: LAGERMAN (a client) and MYPRODUCT (a product acting for it).
+    let client_key = secret(&run(&[
+        "--json",
+        "create",
+        "--account",
+        "LAGERMAN",
+        "--name",
+        "shop",
+    ]));
+    let product_key = secret(&run(&[
+        "--json",
+        "create",
+        "--account",
+        "MYPRODUCT",
+        "--name",
+        "checkout",
+    ]));
+    let partner = run(&[
+        "--json",
+        "partner",
+        "register",
+        "MYPRODUCT",
+        "--display-name",
+        "My Product",
+        "--redirect-prefix",
+        "https://partner.example/",
+    ]);
+    assert_eq!(partner["account_id"], "MYPRODUCT");
+    assert_eq!(
+        run(&["--json", "partner", "list"])["display_name"],
+        "My Product"
+    );
+    let grant = run(&[
+        "--json",
+        "grant",
+        "create",
+        "--partner",
+        "MYPRODUCT",
+        "--client",
+        "LAGERMAN",
+        "--lifetime",
+        "90d",
+    ]);
+    assert_eq!(grant["status"], "GRANT_STATUS_ACTIVE");
+    assert_eq!(grant["origin"], "GRANT_ORIGIN_ADMIN");
+    let grant_id = grant["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        run(&["--json", "grant", "list", "--client", "LAGERMAN"])["id"],
+        grant_id.as_str()
+    );
+
+    // Client level, product level, and headers of both modes.
+    let answer = run_with_input(
+        &["--json", "verify-http", "--authorization-stdin"],
+        &basic("LAGERMAN", &client_key),
+    );
+    assert_eq!(answer["allowed"], true, "{answer}");
+    assert_eq!(answer["http_status"], 200);
+    assert_eq!(answer["mode"], "AUTH_MODE_CLIENT");
+    let product_level = [
+        "--json",
+        "verify-http",
+        "--authorization-stdin",
+        "--product-id",
+        "MYPRODUCT",
+        "--client-id",
+        "LAGERMAN",
+    ];
+    let answer = run_with_input(&product_level, &basic("MYPRODUCT", &product_key));
+    assert_eq!(answer["allowed"], true, "{answer}");
+    assert_eq!(answer["mode"], "AUTH_MODE_PRODUCT");
+    assert_eq!(answer["acting_for_account_id"], "LAGERMAN");
+    assert_eq!(answer["grant_id"], grant_id.as_str());
+    let answer = run_with_input(
+        &[
+            "--json",
+            "verify-http",
+            "--authorization-stdin",
+            "--client-id",
+            "LAGERMAN",
+        ],
+        &basic("LAGERMAN", &client_key),
+    );
+    assert_eq!(answer["refusal"], "HTTP_AUTH_REFUSAL_MIXED_MODES");
+    assert_eq!(answer["http_status"], 401);
+    assert!(!answer.to_string().contains(&client_key), "{answer}");
+    let verdict = run(&[
+        "--json",
+        "verify",
+        &product_key,
+        "--on-behalf-of",
+        "LAGERMAN",
+    ]);
+    assert_eq!(verdict["result"], "VERIFY_RESULT_VALID");
+    assert_eq!(verdict["acting_for_account_id"], "LAGERMAN");
+    assert_eq!(verdict["grant_id"], grant_id.as_str());
+
+    // Client ids: a key bound to one, and what revoking it does.
+    let client_id = run(&[
+        "--json",
+        "client-id",
+        "create",
+        "--account",
+        "LAGERMAN",
+        "--name",
+        "webshop",
+    ]);
+    assert_eq!(client_id["status"], "CLIENT_ID_STATUS_ACTIVE");
+    let client_id = client_id["id"].as_str().unwrap().to_string();
+    let bound = run(&[
+        "--json",
+        "create",
+        "--account",
+        "LAGERMAN",
+        "--name",
+        "webshop key",
+        "--client-id",
+        &client_id,
+    ]);
+    assert_eq!(bound["client_id"], client_id.as_str());
+    let bound_key = secret(&bound);
+    let verdict = run(&["--json", "verify", &bound_key, "--client-id", &client_id]);
+    assert_eq!(verdict["result"], "VERIFY_RESULT_VALID");
+    assert_eq!(verdict["client_id"], client_id.as_str());
+    let revoked = run(&[
+        "--json",
+        "client-id",
+        "revoke",
+        &client_id,
+        "--reason",
+        "moved",
+    ]);
+    assert_eq!(revoked["status"], "CLIENT_ID_STATUS_REVOKED");
+    let verdict = run(&["--json", "verify", &bound_key]);
+    assert_eq!(verdict["disabled_reason"], "DISABLED_REASON_CLIENT_REVOKED");
+
+    // Consent: the customer key comes back once, in the redirect URL.
+    run(&["--json", "account", "create", "SHOP"]);
+    let requested = run(&[
+        "--json",
+        "consent",
+        "request",
+        "--partner",
+        "MYPRODUCT",
+        "--customer",
+        "SHOP",
+        "--redirect-url",
+        "https://partner.example/klicktipp-api?customerkey=",
+        "--scope",
+        "contacts:write",
+    ]);
+    assert_eq!(requested["status"], "CONSENT_STATUS_PENDING");
+    let consent_id = requested["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        requested["approval_path"],
+        format!("/consent/{consent_id}").as_str()
+    );
+    let approved = run(&["--json", "consent", "approve", &consent_id]);
+    assert_eq!(approved["status"], "CONSENT_STATUS_APPROVED");
+    assert_eq!(approved["customer_key"]["kind"], "KIND_CUSTOMER_KEY");
+    let customer_key = approved["customer_key"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(customer_key.starts_with("credd_live_cust_"), "{approved}");
+    assert_eq!(
+        approved["redirect_url"],
+        format!("https://partner.example/klicktipp-api?customerkey={customer_key}").as_str()
+    );
+    let consent_grant = approved["grant"]["id"].as_str().unwrap().to_string();
+    let pair = format!("{product_key}\n{customer_key}\n");
+    let answer = run_with_input(&["--json", "verify-pair", "--developer-key-stdin"], &pair);
+    assert_eq!(answer["result"], "VERIFY_RESULT_VALID");
+    assert_eq!(answer["customer_account_id"], "SHOP");
+    let ended = run(&["--json", "grant", "revoke", &consent_grant]);
+    assert_eq!(ended["status"], "GRANT_STATUS_REVOKED");
+    let answer = run_with_input(&["--json", "verify-pair", "--developer-key-stdin"], &pair);
+    assert_ne!(answer["result"], "VERIFY_RESULT_VALID");
+
+    // Un-whitelisting the product revokes its grant: product level is 403.
+    let removed = run(&["--json", "partner", "remove", "MYPRODUCT"]);
+    assert_eq!(removed["grants_revoked"], 1);
+    let answer = run_with_input(&product_level, &basic("MYPRODUCT", &product_key));
+    assert_eq!(
+        answer["refusal"],
+        "HTTP_AUTH_REFUSAL_PARTNER_NOT_WHITELISTED"
+    );
+    assert_eq!(answer["http_status"], 403);
+}

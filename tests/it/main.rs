@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod crash_loop;
 mod credctl;
+mod delegation_crash;
 mod durability;
 mod http_auth;
 mod hygiene;

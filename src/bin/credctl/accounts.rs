@@ -2,7 +2,6 @@
 //! suspension.
 
 use clap::Subcommand;
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde_json::{Value, json};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -11,7 +10,7 @@ use credd::api::pb;
 use credd::api::pb::account_admin_client::AccountAdminClient;
 
 use super::{Bearer, all_pages, status_error};
-use crate::output::{Output, time};
+use crate::output::{Output, Record, enum_name, short_name, time};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AccountCommand {
@@ -92,60 +91,45 @@ fn rate_limit(rate: Option<u32>, burst: Option<u32>) -> Option<pb::RateLimit> {
     })
 }
 
-fn account_json(a: &pb::Account) -> Value {
-    json!({
-        "id": a.id,
-        "display_name": a.display_name,
-        "contact_emails": a.contact_emails,
-        "max_live_credentials": a.max_live_credentials,
-        "rate_limit": a.rate_limit.as_ref().map(|r| json!({
-            "requests_per_second": r.requests_per_second,
-            "burst": r.burst,
-        })),
-        "status": pb::AccountStatus::try_from(a.status)
-            .map(|s| s.as_str_name())
-            .unwrap_or("UNKNOWN"),
-        "status_reason": a.status_reason,
-        "created_at": time(a.created_at.as_ref()),
-        "updated_at": time(a.updated_at.as_ref()),
-    })
-}
+impl Record for pb::Account {
+    const PLURAL: &'static str = "accounts";
+    const HEADER: &'static [&'static str] =
+        &["ID", "NAME", "STATUS", "MAX LIVE", "RATE", "CONTACTS"];
 
-fn print(out: &Output, accounts: &[pb::Account]) {
-    if out.json {
-        let items: Vec<Value> = accounts.iter().map(account_json).collect();
-        match items.as_slice() {
-            [one] => println!("{one}"),
-            _ => println!("{}", json!({ "accounts": items })),
-        }
-        return;
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "display_name": self.display_name,
+            "contact_emails": self.contact_emails,
+            "max_live_credentials": self.max_live_credentials,
+            "rate_limit": self.rate_limit.as_ref().map(|r| json!({
+                "requests_per_second": r.requests_per_second,
+                "burst": r.burst,
+            })),
+            "status": enum_name(self.status, pb::AccountStatus::as_str_name),
+            "status_reason": self.status_reason,
+            "created_at": time(self.created_at.as_ref()),
+            "updated_at": time(self.updated_at.as_ref()),
+        })
     }
-    let mut table = Table::new();
-    table.load_preset(UTF8_BORDERS_ONLY);
-    table.set_header(vec!["ID", "NAME", "STATUS", "MAX LIVE", "RATE", "CONTACTS"]);
-    for a in accounts {
-        let value = account_json(a);
-        table.add_row(vec![
-            a.id.clone(),
-            a.display_name.clone(),
-            value["status"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_start_matches("ACCOUNT_STATUS_")
-                .to_string(),
-            if a.max_live_credentials == 0 {
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.display_name.clone(),
+            short_name(self.status, pb::AccountStatus::as_str_name),
+            if self.max_live_credentials == 0 {
                 "policy".to_string()
             } else {
-                a.max_live_credentials.to_string()
+                self.max_live_credentials.to_string()
             },
-            a.rate_limit.as_ref().map_or_else(
+            self.rate_limit.as_ref().map_or_else(
                 || "-".to_string(),
                 |r| format!("{}/s burst {}", r.requests_per_second, r.burst),
             ),
-            a.contact_emails.join(", "),
-        ]);
+            self.contact_emails.join(", "),
+        ]
     }
-    println!("{table}");
 }
 
 pub(crate) async fn run(
@@ -198,7 +182,7 @@ pub(crate) async fn run(
                 }
             })
             .await?;
-            print(out, &accounts);
+            out.records(&accounts);
             return Ok(());
         }
         AccountCommand::Update {
@@ -243,6 +227,6 @@ pub(crate) async fn run(
                 .account
         }
     };
-    print(out, account.as_slice());
+    out.records(account.as_slice());
     Ok(())
 }

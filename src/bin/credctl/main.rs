@@ -5,6 +5,9 @@
 
 mod accounts;
 mod output;
+mod partners;
+#[cfg(test)]
+mod tests;
 mod users;
 
 use std::io::Read;
@@ -21,8 +24,10 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use credd::api::pb;
 use credd::api::pb::admin_key_admin_client::AdminKeyAdminClient;
 use credd::api::pb::audit_log_client::AuditLogClient;
+use credd::api::pb::client_id_admin_client::ClientIdAdminClient;
 use credd::api::pb::credential_admin_client::CredentialAdminClient;
 use credd::api::pb::credential_verifier_client::CredentialVerifierClient;
+use credd::api::pb::partner_admin_client::PartnerAdminClient;
 use credd::lifecycle::Span;
 use output::Output;
 
@@ -75,7 +80,8 @@ enum AdminKeyCommand {
         #[arg(long, default_value = "")]
         description: String,
         /// A scope: credentials:read, credentials:write, audit:read,
-        /// admin:manage or verify (repeat for several).
+        /// admin:manage, verify, accounts:read, accounts:write,
+        /// partners:read or partners:write (repeat for several).
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Confine the key to this account's credentials (a management key).
@@ -122,7 +128,7 @@ enum KindArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum EnvArg {
+pub(crate) enum EnvArg {
     Live,
     Test,
 }
@@ -163,6 +169,10 @@ enum Command {
         /// A contact address (repeat for several).
         #[arg(long = "notify")]
         notify_emails: Vec<String>,
+        /// Bind the API key to one of the account's client ids; Verify
+        /// with another client id then answers ACCOUNT_MISMATCH.
+        #[arg(long, default_value = "")]
+        client_id: String,
     },
     /// Show one credential.
     Get {
@@ -267,6 +277,18 @@ enum Command {
     /// Log a user in or out.
     #[command(subcommand)]
     Session(users::SessionCommand),
+    /// Manage an account's public client ids (Klarna-style).
+    #[command(subcommand)]
+    ClientId(partners::ClientIdCommand),
+    /// Whitelist accounts as partners (needs partners:read / partners:write).
+    #[command(subcommand)]
+    Partner(partners::PartnerCommand),
+    /// Let a partner act for a client account (delegation grants).
+    #[command(subcommand)]
+    Grant(partners::GrantCommand),
+    /// A partner's request for a customer's consent, and its answer.
+    #[command(subcommand)]
+    Consent(partners::ConsentCommand),
     /// Manage admin keys (needs admin:manage).
     #[command(subcommand)]
     AdminKey(AdminKeyCommand),
@@ -314,7 +336,18 @@ enum Command {
         /// A required scope (repeat for several).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// The client id presented with the key.
+        #[arg(long, default_value = "")]
+        client_id: String,
+        /// The account a partner's key acts for.
+        #[arg(long, default_value = "")]
+        on_behalf_of: String,
     },
+    /// Judge a request's HTTP authentication headers as the gateway in
+    /// front of an API would, and print the HTTP answer to give.
+    VerifyHttp(partners::VerifyHttpArgs),
+    /// Check a partner's developer key together with a customer key.
+    VerifyPair(partners::VerifyPairArgs),
 }
 
 fn main() -> ExitCode {
@@ -336,6 +369,38 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads stdin to the end, without the final line break.
+pub(crate) fn read_stdin(what: &str) -> Result<String, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the {what} from stdin: {e}"))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Reads one value a line from stdin, in the order of `names`: secrets
+/// stay out of argv (visible in `ps`) and shell history. Nothing is read
+/// when no value is wanted.
+pub(crate) fn read_stdin_lines(names: &[&str]) -> Result<Vec<String>, String> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    stdin_lines(&read_stdin(&names.join(" and "))?, names)
+}
+
+/// Splits `text` into exactly one trimmed line per name.
+fn stdin_lines(text: &str, names: &[&str]) -> Result<Vec<String>, String> {
+    let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    if lines.len() != names.len() {
+        return Err(format!(
+            "expected {} on stdin, one a line; got {} line(s)",
+            names.join(" and "),
+            lines.len()
+        ));
+    }
+    Ok(lines)
 }
 
 pub(crate) fn status_error(status: tonic::Status) -> String {
@@ -403,7 +468,7 @@ fn load_admin_key(flag: Option<&PathBuf>) -> Result<Bearer, String> {
     Ok(Bearer(Some(value)))
 }
 
-fn duration_arg(flag: &str, text: &str) -> Result<prost_types::Duration, String> {
+pub(crate) fn duration_arg(flag: &str, text: &str) -> Result<prost_types::Duration, String> {
     match text.parse::<Span>().map_err(|e| format!("--{flag}: {e}"))? {
         Span::Fixed(d) => Ok(prost_types::Duration {
             seconds: d.num_seconds(),
@@ -422,7 +487,7 @@ fn kind_pb(kind: KindArg) -> pb::Kind {
     }
 }
 
-fn env_pb(environment: EnvArg) -> pb::Environment {
+pub(crate) fn env_pb(environment: EnvArg) -> pb::Environment {
     match environment {
         EnvArg::Live => pb::Environment::Live,
         EnvArg::Test => pb::Environment::Test,
@@ -492,6 +557,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             scopes,
             lifetime,
             notify_emails,
+            client_id,
         } => {
             let lifetime = lifetime.map(|l| duration_arg("lifetime", &l)).transpose()?;
             let response = admin
@@ -504,7 +570,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     scopes,
                     lifetime,
                     notify_emails,
-                    client_id: String::new(),
+                    client_id,
                 })
                 .await
                 .map_err(status_error)?
@@ -638,24 +704,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             secret,
             account,
             scopes,
+            client_id,
+            on_behalf_of,
         } => {
             let secret = match secret {
                 Some(secret) => secret,
-                None => {
-                    let mut text = String::new();
-                    std::io::stdin()
-                        .read_to_string(&mut text)
-                        .map_err(|e| format!("cannot read the secret from stdin: {e}"))?;
-                    text.trim().to_string()
-                }
+                None => read_stdin("secret")?.trim().to_string(),
             };
             let response = CredentialVerifierClient::with_interceptor(channel, bearer)
                 .verify(pb::VerifyRequest {
                     secret,
                     account_id: account,
                     required_scopes: scopes,
-                    client_id: String::new(),
-                    on_behalf_of: String::new(),
+                    client_id,
+                    on_behalf_of,
                 })
                 .await
                 .map_err(status_error)?
@@ -675,6 +737,30 @@ async fn run(cli: Cli) -> Result<(), String> {
             let client =
                 pb::session_auth_client::SessionAuthClient::with_interceptor(channel, bearer);
             users::run_session(client, command, &out).await?;
+        }
+        Command::ClientId(command) => {
+            let client = ClientIdAdminClient::with_interceptor(channel, bearer);
+            partners::run_client_id(client, command, &out).await?;
+        }
+        Command::Partner(command) => {
+            let client = PartnerAdminClient::with_interceptor(channel, bearer);
+            partners::run_partner(client, command, &out).await?;
+        }
+        Command::Grant(command) => {
+            let client = PartnerAdminClient::with_interceptor(channel, bearer);
+            partners::run_grant(client, command, &out).await?;
+        }
+        Command::Consent(command) => {
+            let client = PartnerAdminClient::with_interceptor(channel, bearer);
+            partners::run_consent(client, command, &out).await?;
+        }
+        Command::VerifyHttp(args) => {
+            let client = CredentialVerifierClient::with_interceptor(channel, bearer);
+            partners::verify_http(client, args, &out).await?;
+        }
+        Command::VerifyPair(args) => {
+            let client = CredentialVerifierClient::with_interceptor(channel, bearer);
+            partners::verify_pair(client, args, &out).await?;
         }
         Command::AdminKey(command) => {
             admin_key(

@@ -19,45 +19,50 @@ pub(crate) fn time(t: Option<&prost_types::Timestamp>) -> String {
         .unwrap_or_default()
 }
 
-fn enum_name(name: Option<&str>) -> String {
-    name.unwrap_or("UNKNOWN").to_string()
+/// The name of an enum value as the proto spells it, e.g.
+/// `enum_name(c.status, pb::Status::as_str_name)` is "STATUS_ACTIVE".
+pub(crate) fn enum_name<E: TryFrom<i32>>(value: i32, name: fn(&E) -> &'static str) -> String {
+    E::try_from(value)
+        .ok()
+        .as_ref()
+        .map_or("UNKNOWN", name)
+        .to_string()
 }
 
-fn kind_name(value: i32) -> String {
-    enum_name(pb::Kind::try_from(value).ok().map(|k| k.as_str_name()))
+/// The same without the enum's prefix ("ACTIVE" for STATUS_ACTIVE), for
+/// tables. The prefix is that of the enum's zero value, `<PREFIX>UNSPECIFIED`.
+pub(crate) fn short_name<E: TryFrom<i32> + Default>(
+    value: i32,
+    name: fn(&E) -> &'static str,
+) -> String {
+    let prefix = name(&E::default()).trim_end_matches("UNSPECIFIED");
+    enum_name(value, name)
+        .trim_start_matches(prefix)
+        .to_string()
 }
 
-fn env_name(value: i32) -> String {
-    enum_name(
-        pb::Environment::try_from(value)
-            .ok()
-            .map(|k| k.as_str_name()),
-    )
+/// A kind of record credctl prints: as one table row, or as JSON (the
+/// object alone when there is one, else `{"<PLURAL>": [...]}`).
+pub(crate) trait Record {
+    /// The key of a list of them in JSON, e.g. "accounts".
+    const PLURAL: &'static str;
+    /// The table's column names.
+    const HEADER: &'static [&'static str];
+    fn to_json(&self) -> Value;
+    fn row(&self) -> Vec<String>;
 }
 
-fn status_name(value: i32) -> String {
-    enum_name(pb::Status::try_from(value).ok().map(|k| k.as_str_name()))
-}
-
-fn reason_name(value: i32) -> String {
-    enum_name(
-        pb::DisabledReason::try_from(value)
-            .ok()
-            .map(|k| k.as_str_name()),
-    )
-}
-
-fn credential_json(c: &pb::Credential) -> Value {
+pub(crate) fn credential_json(c: &pb::Credential) -> Value {
     json!({
         "id": c.id,
         "account_id": c.account_id,
-        "kind": kind_name(c.kind),
-        "environment": env_name(c.environment),
+        "kind": enum_name(c.kind, pb::Kind::as_str_name),
+        "environment": enum_name(c.environment, pb::Environment::as_str_name),
         "name": c.name,
         "description": c.description,
         "scopes": c.scopes,
-        "status": status_name(c.status),
-        "disabled_reason": reason_name(c.disabled_reason),
+        "status": enum_name(c.status, pb::Status::as_str_name),
+        "disabled_reason": enum_name(c.disabled_reason, pb::DisabledReason::as_str_name),
         "status_reason": c.status_reason,
         "created_at": time(c.created_at.as_ref()),
         "updated_at": time(c.updated_at.as_ref()),
@@ -68,13 +73,22 @@ fn credential_json(c: &pb::Credential) -> Value {
         "previous_secret_hint": c.previous_secret_hint,
         "rotation_retires_at": time(c.rotation_retires_at.as_ref()),
         "notify_emails": c.notify_emails,
+        "client_id": c.client_id,
+        "grant_id": c.grant_id,
+        "username": c.username,
     })
 }
 
 impl Output {
     pub(crate) fn credential(&self, credential: Option<pb::Credential>) {
-        let Some(c) = credential else { return };
-        let value = credential_json(&c);
+        if let Some(c) = credential {
+            self.object(credential_json(&c));
+        }
+    }
+
+    /// One JSON object, or a two-column table of its fields that are set
+    /// (null, empty strings and lists and `*_UNSPECIFIED` values left out).
+    pub(crate) fn object(&self, value: Value) {
         if self.json {
             println!("{value}");
             return;
@@ -84,6 +98,7 @@ impl Output {
         if let Value::Object(fields) = value {
             for (key, value) in fields {
                 let shown = match value {
+                    Value::Null => String::new(),
                     Value::String(s) => s,
                     Value::Array(items) => items
                         .iter()
@@ -96,6 +111,25 @@ impl Output {
                     table.add_row(vec![key, shown]);
                 }
             }
+        }
+        println!("{table}");
+    }
+
+    /// Records as a table, or as JSON (see [`Record`]).
+    pub(crate) fn records<R: Record>(&self, records: &[R]) {
+        if self.json {
+            let items: Vec<Value> = records.iter().map(R::to_json).collect();
+            match items.as_slice() {
+                [one] => println!("{one}"),
+                _ => println!("{}", json!({ R::PLURAL: items })),
+            }
+            return;
+        }
+        let mut table = Table::new();
+        table.load_preset(UTF8_BORDERS_ONLY);
+        table.set_header(R::HEADER.to_vec());
+        for record in records {
+            table.add_row(record.row());
         }
         println!("{table}");
     }
@@ -141,14 +175,10 @@ impl Output {
             table.add_row(vec![
                 c.id.clone(),
                 c.account_id.clone(),
-                kind_name(c.kind).trim_start_matches("KIND_").to_string(),
-                env_name(c.environment)
-                    .trim_start_matches("ENVIRONMENT_")
-                    .to_string(),
+                short_name(c.kind, pb::Kind::as_str_name),
+                short_name(c.environment, pb::Environment::as_str_name),
                 c.name.clone(),
-                status_name(c.status)
-                    .trim_start_matches("STATUS_")
-                    .to_string(),
+                short_name(c.status, pb::Status::as_str_name),
                 c.secret_hint.clone(),
                 time(c.expires_at.as_ref()),
                 time(c.last_used_at.as_ref()),
@@ -162,13 +192,7 @@ impl Output {
 
     pub(crate) fn audit(&self, events: &[pb::AuditEvent], next_page_token: &str) {
         let outcome = |e: &pb::AuditEvent| {
-            enum_name(
-                pb::AuditOutcome::try_from(e.outcome)
-                    .ok()
-                    .map(|o| o.as_str_name()),
-            )
-            .trim_start_matches("AUDIT_OUTCOME_")
-            .to_lowercase()
+            short_name(e.outcome, pb::AuditOutcome::as_str_name).to_lowercase()
         };
         if self.json {
             let items: Vec<Value> = events
@@ -224,45 +248,76 @@ impl Output {
     }
 
     pub(crate) fn verification(&self, r: &pb::VerifyResponse) {
-        let result = enum_name(
-            pb::VerifyResult::try_from(r.result)
-                .ok()
-                .map(|k| k.as_str_name()),
-        );
-        let value = json!({
-            "result": result,
-            "credential_id": r.credential_id,
-            "account_id": r.account_id,
-            "kind": kind_name(r.kind),
-            "environment": env_name(r.environment),
-            "scopes": r.scopes,
-            "expires_at": time(r.expires_at.as_ref()),
-            "superseded": r.superseded,
-            "retires_at": time(r.retires_at.as_ref()),
-            "disabled_reason": reason_name(r.disabled_reason),
-        });
         if self.json {
-            println!("{value}");
+            println!("{}", verification_json(r));
             return;
         }
         let mut table = Table::new();
         table.load_preset(UTF8_BORDERS_ONLY);
-        table.add_row(vec![
-            "result".to_string(),
-            result.trim_start_matches("VERIFY_RESULT_").to_string(),
-        ]);
-        if !r.credential_id.is_empty() {
-            table.add_row(vec!["credential_id".to_string(), r.credential_id.clone()]);
-            table.add_row(vec!["account_id".to_string(), r.account_id.clone()]);
-            table.add_row(vec!["scopes".to_string(), r.scopes.join(", ")]);
-            table.add_row(vec!["expires_at".to_string(), time(r.expires_at.as_ref())]);
-        }
-        if r.superseded {
-            table.add_row(vec![
-                "superseded_until".to_string(),
-                time(r.retires_at.as_ref()),
-            ]);
+        for (key, value) in verification_rows(r) {
+            table.add_row(vec![key.to_string(), value]);
         }
         println!("{table}");
     }
+}
+
+/// A Verify answer as JSON, every field.
+pub(crate) fn verification_json(r: &pb::VerifyResponse) -> Value {
+    json!({
+        "result": enum_name(r.result, pb::VerifyResult::as_str_name),
+        "credential_id": r.credential_id,
+        "account_id": r.account_id,
+        "kind": enum_name(r.kind, pb::Kind::as_str_name),
+        "environment": enum_name(r.environment, pb::Environment::as_str_name),
+        "scopes": r.scopes,
+        "expires_at": time(r.expires_at.as_ref()),
+        "superseded": r.superseded,
+        "retires_at": time(r.retires_at.as_ref()),
+        "disabled_reason": enum_name(r.disabled_reason, pb::DisabledReason::as_str_name),
+        "retry_after_s": r.retry_after.as_ref().map(|d| d.seconds),
+        "username": r.username,
+        "user_role": enum_name(r.user_role, pb::UserRole::as_str_name),
+        "client_id": r.client_id,
+        "acting_for_account_id": r.acting_for_account_id,
+        "grant_id": r.grant_id,
+    })
+}
+
+/// A Verify answer as table rows: the result, then what is set.
+fn verification_rows(r: &pb::VerifyResponse) -> Vec<(&'static str, String)> {
+    let mut rows = vec![(
+        "result",
+        short_name(r.result, pb::VerifyResult::as_str_name),
+    )];
+    if !r.credential_id.is_empty() {
+        rows.push(("credential_id", r.credential_id.clone()));
+        rows.push(("account_id", r.account_id.clone()));
+        rows.push(("scopes", r.scopes.join(", ")));
+        rows.push(("expires_at", time(r.expires_at.as_ref())));
+    }
+    if r.superseded {
+        rows.push(("superseded_until", time(r.retires_at.as_ref())));
+    }
+    if r.disabled_reason != 0 {
+        let reason = short_name(r.disabled_reason, pb::DisabledReason::as_str_name);
+        rows.push(("disabled_reason", reason));
+    }
+    if let Some(d) = &r.retry_after {
+        rows.push(("retry_after", format!("{}s", d.seconds)));
+    }
+    if !r.username.is_empty() {
+        let role = short_name(r.user_role, pb::UserRole::as_str_name);
+        rows.push(("user", format!("{} ({role})", r.username)));
+    }
+    let set = [
+        ("client_id", &r.client_id),
+        ("acting_for_account_id", &r.acting_for_account_id),
+        ("grant_id", &r.grant_id),
+    ];
+    for (key, value) in set {
+        if !value.is_empty() {
+            rows.push((key, value.clone()));
+        }
+    }
+    rows
 }

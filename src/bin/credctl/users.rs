@@ -2,10 +2,7 @@
 //! (login and logout). Passwords are read from stdin, never from the
 //! command line, so they stay out of shell history and `ps`.
 
-use std::io::Read;
-
 use clap::{Subcommand, ValueEnum};
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde_json::{Value, json};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -14,8 +11,8 @@ use credd::api::pb;
 use credd::api::pb::session_auth_client::SessionAuthClient;
 use credd::api::pb::user_admin_client::UserAdminClient;
 
-use super::{Bearer, all_pages, status_error};
-use crate::output::{Output, time};
+use super::{Bearer, all_pages, read_stdin, status_error};
+use crate::output::{Output, Record, enum_name, short_name, time};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum RoleArg {
@@ -171,68 +168,41 @@ pub(crate) enum SessionCommand {
     },
 }
 
-fn read_stdin(what: &str) -> Result<String, String> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read the {what} from stdin: {e}"))?;
-    Ok(text.trim_end_matches(['\r', '\n']).to_string())
-}
+impl Record for pb::User {
+    const PLURAL: &'static str = "users";
+    const HEADER: &'static [&'static str] =
+        &["LOGIN", "ROLE", "STATUS", "PASSWORD", "PASSCODE", "EMAIL"];
 
-fn user_json(u: &pb::User) -> Value {
-    json!({
-        "account_id": u.account_id,
-        "username": u.username,
-        "login_name": u.login_name,
-        "role": pb::UserRole::try_from(u.role).map(|r| r.as_str_name()).unwrap_or("UNKNOWN"),
-        "email": u.email,
-        "status": pb::UserStatus::try_from(u.status).map(|s| s.as_str_name()).unwrap_or("UNKNOWN"),
-        "has_password": u.has_password,
-        "passcode_id": u.passcode_id,
-        "created_at": time(u.created_at.as_ref()),
-        "updated_at": time(u.updated_at.as_ref()),
-    })
-}
+    fn to_json(&self) -> Value {
+        json!({
+            "account_id": self.account_id,
+            "username": self.username,
+            "login_name": self.login_name,
+            "role": enum_name(self.role, pb::UserRole::as_str_name),
+            "email": self.email,
+            "status": enum_name(self.status, pb::UserStatus::as_str_name),
+            "has_password": self.has_password,
+            "passcode_id": self.passcode_id,
+            "created_at": time(self.created_at.as_ref()),
+            "updated_at": time(self.updated_at.as_ref()),
+        })
+    }
 
-fn print_users(out: &Output, users: &[pb::User]) {
-    if out.json {
-        let items: Vec<Value> = users.iter().map(user_json).collect();
-        match items.as_slice() {
-            [one] => println!("{one}"),
-            _ => println!("{}", json!({ "users": items })),
-        }
-        return;
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.login_name.clone(),
+            short_name(self.role, pb::UserRole::as_str_name),
+            short_name(self.status, pb::UserStatus::as_str_name),
+            if self.has_password { "yes" } else { "no" }.to_string(),
+            self.passcode_id.clone(),
+            self.email.clone(),
+        ]
     }
-    let mut table = Table::new();
-    table.load_preset(UTF8_BORDERS_ONLY);
-    table.set_header(vec![
-        "LOGIN", "ROLE", "STATUS", "PASSWORD", "PASSCODE", "EMAIL",
-    ]);
-    for u in users {
-        let value = user_json(u);
-        table.add_row(vec![
-            u.login_name.clone(),
-            value["role"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_start_matches("USER_ROLE_")
-                .to_string(),
-            value["status"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_start_matches("USER_STATUS_")
-                .to_string(),
-            if u.has_password { "yes" } else { "no" }.to_string(),
-            u.passcode_id.clone(),
-            u.email.clone(),
-        ]);
-    }
-    println!("{table}");
 }
 
 fn print_passcode(out: &Output, response: pb::UserPasscodeResponse) {
     if let Some(user) = &response.user {
-        print_users(out, std::slice::from_ref(user));
+        out.records(std::slice::from_ref(user));
     }
     out.credential_with_secret(response.passcode, &response.secret);
 }
@@ -299,7 +269,7 @@ pub(crate) async fn run_user(
                 }
             })
             .await?;
-            print_users(out, &users);
+            out.records(&users);
             return Ok(());
         }
         UserCommand::Update {
@@ -382,7 +352,7 @@ pub(crate) async fn run_user(
                 .user
         }
     };
-    print_users(out, user.as_slice());
+    out.records(user.as_slice());
     Ok(())
 }
 

@@ -93,6 +93,7 @@ impl Harness {
                     scopes: vec!["orders:read".to_string()],
                     lifetime: lifetime.map(Duration::seconds),
                     notify_emails: vec!["ops@example.com".to_string()],
+                    client_id: None,
                 },
             )
             .await
