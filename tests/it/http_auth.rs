@@ -127,6 +127,23 @@ pub fn assert_refused(
     assert!(!answer.reason.is_empty(), "{what}: a refusal says why");
 }
 
+/// A well-formed client id (right checksum) that no daemon issued.
+pub fn unissued_client_id() -> String {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut covered = "credd_live_client_".to_string();
+    for n in 0..24u8 {
+        covered.push(char::from(ALPHABET[usize::from(n * 7 % 62)]));
+    }
+    let mut value = u64::from(crc32fast::hash(covered.as_bytes()));
+    let mut digits = [b'0'; 6];
+    for digit in digits.iter_mut().rev() {
+        *digit = ALPHABET[(value % 62) as usize];
+        value /= 62;
+    }
+    covered.push_str(std::str::from_utf8(&digits).expect("ascii"));
+    covered
+}
+
 /// Creates accounts that have no credential yet.
 pub async fn create_accounts(daemon: &Daemon, ids: &[&str]) {
     let mut accounts = AccountAdminClient::with_interceptor(
@@ -452,6 +469,51 @@ async fn basic_auth_seed_every_header_combination() {
         );
     }
 
+    // X-Client-Id may be a credd client id of the client account.
+    let mut client_ids = daemon.client_ids().await;
+    let client_id = client_ids
+        .create_client_id(pb::CreateClientIdRequest {
+            account_id: LAGERMAN.to_string(),
+            name: "shop".to_string(),
+            ..Default::default()
+        })
+        .await
+        .expect("create client id")
+        .into_inner()
+        .client_id
+        .expect("client id")
+        .id;
+    let answer = http
+        .ask(headers(&product_header, MYPRODUCT, &client_id))
+        .await;
+    assert_allowed(&answer, pb::AuthMode::Product, "X-Client-Id as a client id");
+    assert_eq!(answer.client_id, client_id);
+    assert_eq!(answer.acting_for_account_id, LAGERMAN);
+    assert_eq!(answer.grant_id, grant.id);
+    assert_refused(
+        &http
+            .ask(headers(&product_header, MYPRODUCT, &unissued_client_id()))
+            .await,
+        pb::HttpAuthRefusal::NotDelegated,
+        403,
+        "X-Client-Id an unknown client id",
+    );
+    client_ids
+        .revoke_client_id(pb::RevokeClientIdRequest {
+            id: client_id.clone(),
+            reason: "retired".to_string(),
+        })
+        .await
+        .expect("revoke client id");
+    assert_refused(
+        &http
+            .ask(headers(&product_header, MYPRODUCT, &client_id))
+            .await,
+        pb::HttpAuthRefusal::NotDelegated,
+        403,
+        "X-Client-Id a revoked client id",
+    );
+
     // The seed's literal header values hold keys credd never issued.
     assert_eq!(
         STANDARD
@@ -650,5 +712,112 @@ async fn clevertap_account_and_user_passcodes_and_partner_whitelist() {
         "a revoked user passcode",
     );
 
+    support::assert_no_secret_in_files(dir.path(), &http.secrets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_and_rate_limit_refusals_carry_their_http_status() {
+    const CT_ACCOUNT: &str = "W9R-486-4W5Z";
+    let dir = support::temp_dir();
+    let daemon = support::start(dir.path(), "");
+    let mut accounts = AccountAdminClient::with_interceptor(
+        daemon.channel().await,
+        Bearer::new(Some(&daemon.admin_key())),
+    );
+    accounts
+        .create_account(pb::CreateAccountRequest {
+            id: "bursty".to_string(),
+            display_name: "Bursty".to_string(),
+            rate_limit: Some(pb::RateLimit {
+                requests_per_second: 1,
+                burst: 2,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("create account");
+    let mut admin = daemon.admin().await;
+    let mut partners = daemon.partners().await;
+    let (_, bursty_key) = support::create(&mut admin, support::api_key("bursty", "k")).await;
+    let (_, client_key) = support::create(&mut admin, support::api_key(LAGERMAN, "k")).await;
+    let (_, product_key) = support::create(&mut admin, support::api_key(MYPRODUCT, "k")).await;
+    let (_, passcode) = support::create(&mut admin, support::passcode(CT_ACCOUNT, "p")).await;
+    register_partner(&mut partners, MYPRODUCT, &[]).await;
+    create_grant(&mut partners, MYPRODUCT, LAGERMAN, &["orders:read"]).await;
+    let mut http = Http::new(&daemon).await;
+    http.secrets = vec![
+        bursty_key.clone(),
+        client_key.clone(),
+        product_key.clone(),
+        passcode.clone(),
+    ];
+
+    // Product level: the grant allows orders:read only, the key holds both.
+    let mut request = headers(&basic(MYPRODUCT, &product_key), MYPRODUCT, LAGERMAN);
+    request.required_scopes = vec!["orders:read".to_string()];
+    assert_allowed(
+        &http.ask(request.clone()).await,
+        pb::AuthMode::Product,
+        "a scope the grant allows",
+    );
+    request.required_scopes = vec!["orders:write".to_string()];
+    assert_refused(
+        &http.ask(request).await,
+        pb::HttpAuthRefusal::InsufficientScope,
+        403,
+        "a scope the grant does not allow",
+    );
+    // CleverTap: a scope the passcode lacks.
+    let mut request = clevertap(CT_ACCOUNT, &passcode, "");
+    request.required_scopes = vec!["billing:write".to_string()];
+    let answer = http.ask(request).await;
+    assert_refused(
+        &answer,
+        pb::HttpAuthRefusal::InsufficientScope,
+        403,
+        "a scope the passcode lacks",
+    );
+    assert_eq!(answer.mode(), pb::AuthMode::Clevertap);
+    // Malformed required scopes are the one gRPC error.
+    let mut request = headers(&basic(LAGERMAN, &client_key), "", "");
+    request.required_scopes = vec!["not a scope!".to_string()];
+    support::expect_code(
+        daemon
+            .verifier()
+            .await
+            .verify_http_authorization(request)
+            .await,
+        tonic::Code::InvalidArgument,
+        "a malformed required scope",
+    );
+
+    // A bucket of 2 at 1/s: five requests at once see at least one 429.
+    let header = basic("bursty", &bursty_key);
+    let mut limited = 0;
+    let mut allowed = 0;
+    for _ in 0..5 {
+        let answer = http.ask(headers(&header, "", "")).await;
+        if answer.allowed {
+            assert_allowed(&answer, pb::AuthMode::Client, "within the bucket");
+            allowed += 1;
+        } else {
+            assert_refused(
+                &answer,
+                pb::HttpAuthRefusal::RateLimited,
+                429,
+                "over the bucket",
+            );
+            let retry = answer.retry_after.expect("retry_after with 429");
+            assert!(
+                retry.seconds <= 1 && (retry.seconds > 0 || retry.nanos > 0),
+                "{retry:?}"
+            );
+            limited += 1;
+        }
+    }
+    assert!(
+        allowed >= 2 && limited >= 1,
+        "{allowed} allowed, {limited} limited"
+    );
     support::assert_no_secret_in_files(dir.path(), &http.secrets);
 }

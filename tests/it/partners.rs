@@ -13,7 +13,7 @@ use tonic::transport::Channel;
 
 use crate::http_auth::{
     self, Http, LAGERMAN, MYPRODUCT, assert_allowed, assert_refused, basic, create_accounts,
-    create_grant, register_partner, revoke_grant,
+    create_grant, register_partner, revoke_grant, unissued_client_id,
 };
 use crate::support::{self, Daemon, Partners};
 
@@ -133,27 +133,10 @@ fn is_client_id(id: &str, environment: &str) -> bool {
     body.len() == 30 && body.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// A well-formed client id (right checksum) that no daemon issued.
-fn unissued_client_id() -> String {
-    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut covered = "credd_live_client_".to_string();
-    for n in 0..24u8 {
-        covered.push(char::from(ALPHABET[usize::from(n * 7 % 62)]));
-    }
-    let mut value = u64::from(crc32fast::hash(covered.as_bytes()));
-    let mut digits = [b'0'; 6];
-    for digit in digits.iter_mut().rev() {
-        *digit = ALPHABET[(value % 62) as usize];
-        value /= 62;
-    }
-    covered.push_str(std::str::from_utf8(&digits).expect("ascii"));
-    covered
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_on_behalf_of_needs_a_whitelisted_partner_and_a_live_grant() {
     let dir = support::temp_dir();
-    let daemon = support::start(dir.path(), "");
+    let mut daemon = support::start(dir.path(), "");
     let mut admin = daemon.admin().await;
     let mut partners = daemon.partners().await;
     let mut verifier = daemon.verifier().await;
@@ -205,6 +188,14 @@ async fn verify_on_behalf_of_needs_a_whitelisted_partner_and_a_live_grant() {
     assert_eq!(answer.account_id, MYPRODUCT, "the key's own account");
     assert_eq!(answer.credential_id, product_cred.id);
     assert_eq!(answer.acting_for_account_id, LAGERMAN);
+    assert_eq!(answer.grant_id, grant.id);
+    // The partner and its grant survive a kill -9.
+    daemon.kill9();
+    daemon.restart();
+    let mut partners = daemon.partners().await;
+    let mut verifier = daemon.verifier().await;
+    let answer = ask(&mut verifier, on_behalf(&product_key, LAGERMAN, &[])).await;
+    assert_eq!(answer.result(), pb::VerifyResult::Valid, "after a restart");
     assert_eq!(answer.grant_id, grant.id);
     let answer = ask(
         &mut verifier,
@@ -547,6 +538,7 @@ async fn client_ids_bind_api_keys_and_revoking_one_disables_its_keys() {
 async fn consent_flow_issues_a_customer_key_that_works_only_with_the_developer_key() {
     const SECOND_CUSTOMER: &str = "customer-two";
     const OTHER_PARTNER: &str = "other-partner";
+    const THIRD_CUSTOMER: &str = "customer-three";
     let dir = support::temp_dir();
     let daemon = support::start(dir.path(), "");
     let mut admin = daemon.admin().await;
@@ -558,7 +550,7 @@ async fn consent_flow_issues_a_customer_key_that_works_only_with_the_developer_k
         support::create(&mut admin, support::api_key(OTHER_PARTNER, "developer key")).await;
     let (_, unlisted_key) =
         support::create(&mut admin, support::api_key("not-a-partner", "key")).await;
-    create_accounts(&daemon, &[CUSTOMER, SECOND_CUSTOMER]).await;
+    create_accounts(&daemon, &[CUSTOMER, SECOND_CUSTOMER, THIRD_CUSTOMER]).await;
     let mut secrets = vec![
         developer_key.clone(),
         other_developer_key.clone(),
@@ -823,6 +815,111 @@ async fn consent_flow_issues_a_customer_key_that_works_only_with_the_developer_k
     assert_eq!(
         support::get(&mut admin, &key_cred.id).await.status(),
         pb::Status::Revoked
+    );
+
+    // UpdatePartner replaces the prefixes and the name the dialog shows.
+    let updated = partners
+        .update_partner(pb::UpdatePartnerRequest {
+            account_id: OTHER_PARTNER.to_string(),
+            display_name: Some("Other Partner GmbH".to_string()),
+            redirect_prefixes: Some(pb::StringList {
+                values: vec!["https://other.example/".to_string()],
+            }),
+        })
+        .await
+        .expect("update partner")
+        .into_inner()
+        .partner
+        .expect("partner");
+    assert_eq!(updated.redirect_prefixes, ["https://other.example/"]);
+    support::expect_code(
+        partners
+            .create_consent_request(consent_request(OTHER_PARTNER, CUSTOMER, REDIRECT))
+            .await,
+        Code::InvalidArgument,
+        "a prefix the update removed",
+    );
+    let asked = partners
+        .create_consent_request(consent_request(
+            OTHER_PARTNER,
+            CUSTOMER,
+            "https://other.example/cb",
+        ))
+        .await
+        .expect("a prefix the update added")
+        .into_inner()
+        .consent
+        .expect("consent");
+    assert_eq!(asked.partner_display_name, "Other Partner GmbH");
+
+    // A consent with a lifetime: the grant and the customer key end with it.
+    let mut request = consent_request(PARTNER, THIRD_CUSTOMER, "https://partner.example/cb");
+    request.lifetime = Some(prost_types::Duration {
+        seconds: 30 * 86_400,
+        nanos: 0,
+    });
+    let third = partners
+        .create_consent_request(request)
+        .await
+        .expect("create consent request")
+        .into_inner()
+        .consent
+        .expect("consent");
+    let approved = partners
+        .approve_consent(approve(&third.id))
+        .await
+        .expect("approve")
+        .into_inner();
+    let (base, third_key) = approved
+        .redirect_url
+        .split_once("customerkey=")
+        .expect("customerkey=");
+    let third_key = third_key.to_string();
+    secrets.push(third_key.clone());
+    assert!(base.starts_with("https://partner.example/cb"), "{base}");
+    let third_grant = approved.grant.expect("grant");
+    let third_cred = approved.customer_key.expect("customer key");
+    let in_30_days = support::unix_now() + 30 * 86_400;
+    for (what, at) in [
+        ("grant", third_grant.expires_at),
+        ("customer key", third_cred.expires_at),
+    ] {
+        let at = at.expect("expires_at").seconds;
+        assert!((in_30_days - 60..=in_30_days + 60).contains(&at), "{what}");
+    }
+    let answer = pair(&mut verifier, &developer_key, &third_key, &[]).await;
+    assert_eq!(answer.result(), pb::VerifyResult::Valid);
+    assert!(
+        answer.expires_at.expect("expires_at").seconds
+            <= third_grant.expires_at.expect("grant expiry").seconds
+    );
+
+    // Removing the partner revokes its live grant and that grant's key.
+    let removed = partners
+        .remove_partner(pb::RemovePartnerRequest {
+            account_id: PARTNER.to_string(),
+            reason: "offboarded".to_string(),
+        })
+        .await
+        .expect("remove partner")
+        .into_inner();
+    assert_eq!(removed.grants_revoked, 1, "only the live grant");
+    assert_ne!(
+        pair(&mut verifier, &developer_key, &third_key, &[])
+            .await
+            .result(),
+        pb::VerifyResult::Valid
+    );
+    assert_eq!(
+        support::get(&mut admin, &third_cred.id).await.status(),
+        pb::Status::Revoked
+    );
+    support::expect_code(
+        partners
+            .create_consent_request(consent_request(PARTNER, CUSTOMER, REDIRECT))
+            .await,
+        Code::FailedPrecondition,
+        "a removed partner asking",
     );
 
     support::assert_no_secret_in_files(dir.path(), &secrets);
