@@ -97,33 +97,127 @@ pub(crate) struct StoredIndexEntry {
     pub view: Option<Vec<u8>>,
 }
 
-/// What Verify needs of `record` when `version` is presented: the record
-/// without its names, texts, contacts, usage times, schedule and other
-/// versions, encoded like a record. Changes only when something Verify
-/// looks at changes, so usage flushes do not rewrite the index.
+/// What Verify reads of a record, for one secret version: the
+/// `secret_index` entry's view. The hash is the entry's key and is not
+/// repeated; names, texts, contacts, usage, times other than the expiry and
+/// the schedule are left out, so a usage flush does not rewrite the index.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredVerifyView {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(string, tag = "2")]
+    pub account_id: String,
+    #[prost(int32, tag = "3")]
+    pub kind: i32,
+    #[prost(int32, tag = "4")]
+    pub environment: i32,
+    #[prost(string, repeated, tag = "5")]
+    pub scopes: Vec<String>,
+    #[prost(int32, tag = "6")]
+    pub status: i32,
+    #[prost(int32, tag = "7")]
+    pub disabled_reason: i32,
+    #[prost(int64, tag = "8")]
+    pub expires_at_us: i64,
+    /// The presented version's end, during a rotation window.
+    #[prost(int64, optional, tag = "9")]
+    pub retires_at_us: Option<i64>,
+    #[prost(string, optional, tag = "10")]
+    pub user: Option<String>,
+    #[prost(string, optional, tag = "11")]
+    pub client_id: Option<String>,
+    #[prost(string, optional, tag = "12")]
+    pub grant_id: Option<String>,
+}
+
+/// The view of `record` for its secret `version`.
 pub(crate) fn verify_view(record: &CredentialRecord, version: u32) -> Vec<u8> {
-    let slim = CredentialRecord {
+    use prost::Message;
+    StoredVerifyView {
+        id: record.id.clone(),
+        account_id: record.account_id.clone(),
+        kind: kind_code(record.kind),
+        environment: environment_code(record.environment),
+        scopes: record.scopes.clone(),
+        status: i32::from(status_code(record.status)),
+        disabled_reason: disabled_reason_code(record.disabled_reason),
+        expires_at_us: micros(record.expires_at),
+        retires_at_us: record
+            .versions
+            .iter()
+            .find(|v| v.version == version)
+            .and_then(|v| v.retires_at)
+            .map(micros),
+        user: record.user.clone(),
+        client_id: record.client_id.clone(),
+        grant_id: record.grant_id.clone(),
+    }
+    .encode_to_vec()
+}
+
+/// A record holding what a view holds (and the presented version with its
+/// hash); every other field is empty. Enough for Verify, nothing else.
+pub(crate) fn decode_view(
+    bytes: &[u8],
+    hash: &[u8; 32],
+    version: u32,
+) -> Result<CredentialRecord, Error> {
+    use prost::Message;
+    let s = StoredVerifyView::decode(bytes).map_err(|_| Error::Corrupt("secret index view"))?;
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    Ok(CredentialRecord {
+        kind: kind_from(s.kind)?,
+        environment: environment_from(s.environment)?,
+        status: status_from(i64::from(s.status))?,
+        disabled_reason: disabled_reason_from(s.disabled_reason)?,
+        expires_at: time(s.expires_at_us)?,
+        versions: vec![crate::lifecycle::SecretVersion {
+            version,
+            hash: *hash,
+            hint: String::new(),
+            created_at: epoch,
+            retires_at: s.retires_at_us.map(time).transpose()?,
+        }],
+        id: s.id,
+        account_id: s.account_id,
         name: String::new(),
         description: String::new(),
+        scopes: s.scopes,
         status_reason: String::new(),
-        updated_at: record.created_at,
+        created_at: epoch,
+        updated_at: epoch,
         last_used_at: None,
         reactivated_at: None,
         notify_emails: Vec::new(),
         expiry_warned_for: None,
         scheduled: Vec::new(),
-        versions: record
-            .versions
-            .iter()
-            .filter(|v| v.version == version)
-            .map(|v| crate::lifecycle::SecretVersion {
-                hint: String::new(),
-                ..v.clone()
-            })
-            .collect(),
-        ..record.clone()
-    };
-    encode_record(&slim)
+        user: s.user,
+        client_id: s.client_id,
+        grant_id: s.grant_id,
+    })
+}
+
+fn disabled_reason_code(reason: Option<DisabledReason>) -> i32 {
+    match reason {
+        None => 0,
+        Some(DisabledReason::Admin) => 1,
+        Some(DisabledReason::Inactivity) => 2,
+        Some(DisabledReason::AccountSuspended) => 3,
+        Some(DisabledReason::UserDisabled) => 4,
+        Some(DisabledReason::ClientRevoked) => 5,
+    }
+}
+
+fn disabled_reason_from(code: i32) -> Result<Option<DisabledReason>, Error> {
+    match code {
+        0 => Ok(None),
+        1 => Ok(Some(DisabledReason::Admin)),
+        2 => Ok(Some(DisabledReason::Inactivity)),
+        3 => Ok(Some(DisabledReason::AccountSuspended)),
+        4 => Ok(Some(DisabledReason::UserDisabled)),
+        5 => Ok(Some(DisabledReason::ClientRevoked)),
+        _ => Err(Error::Corrupt("unknown disabled reason")),
+    }
 }
 
 /// The `secret_index` value for `record`'s secret `version`.
@@ -253,14 +347,7 @@ pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
         description: record.description.clone(),
         scopes: record.scopes.clone(),
         status: i32::from(status_code(record.status)),
-        disabled_reason: match record.disabled_reason {
-            None => 0,
-            Some(DisabledReason::Admin) => 1,
-            Some(DisabledReason::Inactivity) => 2,
-            Some(DisabledReason::AccountSuspended) => 3,
-            Some(DisabledReason::UserDisabled) => 4,
-            Some(DisabledReason::ClientRevoked) => 5,
-        },
+        disabled_reason: disabled_reason_code(record.disabled_reason),
         user: record.user.clone(),
         client_id: record.client_id.clone(),
         grant_id: record.grant_id.clone(),
@@ -303,15 +390,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
         kind: kind_from(s.kind)?,
         environment: environment_from(s.environment)?,
         status: status_from(i64::from(s.status))?,
-        disabled_reason: match s.disabled_reason {
-            0 => None,
-            1 => Some(DisabledReason::Admin),
-            2 => Some(DisabledReason::Inactivity),
-            3 => Some(DisabledReason::AccountSuspended),
-            4 => Some(DisabledReason::UserDisabled),
-            5 => Some(DisabledReason::ClientRevoked),
-            _ => return Err(Error::Corrupt("unknown disabled reason")),
-        },
+        disabled_reason: disabled_reason_from(s.disabled_reason)?,
         created_at: time(s.created_at_us)?,
         updated_at: time(s.updated_at_us)?,
         expires_at: time(s.expires_at_us)?,

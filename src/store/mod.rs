@@ -514,8 +514,9 @@ impl Store {
 
     /// [`Store::lookup_secret`] with the slim record Verify needs, when the
     /// entry carries one: every field Verify reads (status, expiry, account,
-    /// kind, scopes, user, client id, grant, the presented version), with
-    /// names, texts, contacts, usage and the schedule left empty.
+    /// kind, scopes, user, client id, grant, the presented version and its
+    /// hash), with names, texts, contacts, usage, other times and the
+    /// schedule left empty.
     ///
     /// # Errors
     /// sled errors and undecodable entries.
@@ -531,7 +532,7 @@ impl Store {
         let view = entry
             .view
             .as_deref()
-            .map(codec::decode_record)
+            .map(|bytes| codec::decode_view(bytes, hash, entry.version))
             .transpose()?;
         Ok(Some((entry.credential_id, entry.version, view)))
     }

@@ -700,3 +700,56 @@ fn secret_index_carries_the_verify_view() {
         Some(("cred_view".to_string(), 2, None))
     );
 }
+
+/// Verify decides the same from the index view as from the whole record,
+/// for every version, state, time, account and scope combination tried.
+#[test]
+fn verify_view_decides_like_the_record() {
+    use crate::lifecycle::decide_verify;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut revoked = record("cred_revoked", "acme", 9);
+    revoked.status = Status::Revoked;
+    let mut admin_disabled = record("cred_disabled", "acme", 10);
+    admin_disabled.status = Status::Disabled;
+    admin_disabled.disabled_reason = Some(DisabledReason::Admin);
+    let records = [
+        record("cred_plain", "acme", 8),
+        full_record("cred_full"),
+        revoked,
+        admin_disabled,
+    ];
+    for rec in &records {
+        insert(&store, rec);
+    }
+    let scope_sets: [Vec<String>; 3] = [
+        Vec::new(),
+        vec!["read".to_string()],
+        vec!["billing:read".to_string(), "export".to_string()],
+    ];
+    for rec in &records {
+        for version in &rec.versions {
+            let view = store
+                .lookup_secret_view(&version.hash)
+                .unwrap()
+                .unwrap()
+                .2
+                .unwrap();
+            let view_version = &view.versions[0];
+            for days in [0, 5, 8, 364, 366] {
+                let now = t0() + Duration::days(days);
+                for account in [None, Some("acme"), Some("other")] {
+                    for scopes in &scope_sets {
+                        assert_eq!(
+                            decide_verify(&view, view_version, account, scopes, now),
+                            decide_verify(rec, version, account, scopes, now),
+                            "{} v{} day {days} {account:?} {scopes:?}",
+                            rec.id,
+                            version.version
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
