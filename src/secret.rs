@@ -223,7 +223,7 @@ pub fn parse(presented: &str) -> Result<SecretShape, FormatError> {
 }
 
 /// Prefix and last four characters of a secret string.
-fn hint_of(secret: &str) -> String {
+pub fn hint_of(secret: &str) -> String {
     let prefix_end = secret.rfind('_').map_or(0, |i| i + 1);
     let last_four = secret.len().saturating_sub(4).max(prefix_end);
     format!("{}...{}", &secret[..prefix_end], &secret[last_four..])

@@ -30,9 +30,9 @@ pub(super) fn client_id_arg(field: &str, value: &str) -> Result<Environment, Err
         return Err(Error::InvalidArgument(format!("{field} is required")));
     }
     secret::parse_client_id(value).map_err(|_| {
-        let shown: String = value.chars().take(64).collect();
         Error::InvalidArgument(format!(
-            "{field} {shown:?} is not a client id (expected <prefix>_<live|test>_client_...)"
+            "{field} {} is not a client id (expected <prefix>_<live|test>_client_...)",
+            validate::shown_id(value)
         ))
     })
 }

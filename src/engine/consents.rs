@@ -37,7 +37,7 @@ pub struct NewConsent {
 }
 
 /// What an approval made. The redirect URL carries the customer key, so
-/// `Debug` shows neither.
+/// `Debug` shows only ids and the key's hint.
 pub struct Approval {
     /// The answered request.
     pub consent: ConsentRecord,
@@ -123,6 +123,12 @@ impl Engine {
             &partner.redirect_prefixes,
         )
         .map_err(Error::InvalidArgument)?;
+        if actor.account().is_some() && self.accounts.get(&request.customer_account_id).is_none() {
+            // An account-scoped key may not bring another account into being.
+            return Err(Error::AccountNotFound {
+                id: request.customer_account_id,
+            });
+        }
         self.ensure_account(actor, &request.customer_account_id, now)
             .await?;
         let consent = ConsentRecord {
@@ -235,7 +241,8 @@ impl Engine {
             let consent = self.pending_consent(actor, id, "consent.approve", now)?;
             let partner = &consent.partner_account_id;
             let customer = &consent.customer_account_id;
-            let _guard = self.account_lock(customer).lock().await;
+            let partners_guard = self.partner_lock.lock().await;
+            let _quota = self.account_lock(customer).lock().await;
             self.check_pair(partner, customer, now)
                 .map_err(|e| match e {
                     Error::AlreadyExists(message) | Error::InvalidArgument(message) => {
@@ -255,7 +262,12 @@ impl Engine {
                     limit,
                 });
             }
-            let grant_expires = self.grant_expiry(consent.lifetime, now)?;
+            // The grant ends with its customer key: without a lifetime both
+            // get the policy's default, so an expired key never leaves a
+            // live grant that blocks a new consent.
+            let expires_at = self
+                .grant_expiry(consent.lifetime, now)?
+                .unwrap_or_else(|| self.policy.default_lifetime.after(now));
             let (secret, version) =
                 self.new_version(consent.environment, Kind::CustomerKey, 1, now)?;
             let mut key = CredentialRecord {
@@ -271,8 +283,7 @@ impl Engine {
                 status_reason: String::new(),
                 created_at: now,
                 updated_at: now,
-                expires_at: grant_expires
-                    .unwrap_or_else(|| self.policy.default_lifetime.after(now)),
+                expires_at,
                 last_used_at: None,
                 reactivated_at: None,
                 notify_emails: Vec::new(),
@@ -284,7 +295,7 @@ impl Engine {
                 grant_id: None,
             };
             let grant = GrantRecord {
-                id: format!("grant_{}", ulid::Ulid::new()),
+                id: super::partners::new_grant_id(),
                 partner_account_id: partner.clone(),
                 client_account_id: customer.clone(),
                 scopes: consent.scopes.clone(),
@@ -293,7 +304,7 @@ impl Engine {
                 consent_id: Some(consent.id.clone()),
                 customer_key_id: Some(key.id.clone()),
                 created_at: now,
-                expires_at: grant_expires,
+                expires_at: Some(expires_at),
                 revoked_at: None,
                 status_reason: String::new(),
             };
@@ -332,8 +343,9 @@ impl Engine {
             if self.store.commit_partners(&change)? == Commit::Conflict {
                 continue;
             }
-            self.store.flush().await?;
             self.partners.put_grant(grant.clone());
+            drop(partners_guard);
+            self.store.flush().await?;
             info!(consent_id = %id, grant_id = %grant.id, credential_id = %key.id, partner = %partner, customer = %customer, actor = %actor.id, request_id = %actor.request_id, "consent approved");
             let redirect_url = zeroize::Zeroizing::new(lifecycle::redirect_with(
                 &approved.redirect_url,

@@ -230,7 +230,19 @@ impl Engine {
                         ));
                     }
                 }
-                if validate::account_id("id", account_id).is_err() {
+                if let Some(missing) = http_auth::clevertap_incomplete(account_id, passcode) {
+                    return Ok(HttpVerdict::refused(
+                        mode,
+                        Refusal::MalformedCredentials,
+                        connect,
+                        missing.to_string(),
+                    ));
+                }
+                // The pair takes account and user passcodes, not API keys or
+                // session tokens.
+                let is_passcode =
+                    secret::peek_shape(passcode).is_ok_and(|s| s.kind == Kind::Passcode);
+                if !is_passcode || validate::account_id("id", account_id).is_err() {
                     return Ok(HttpVerdict::refused(
                         mode,
                         Refusal::InvalidCredentials,

@@ -116,7 +116,7 @@ pub enum Error {
     #[error("no randomness for a new secret: {0}")]
     Random(getrandom::Error),
     /// The record kept changing underneath; the caller may retry.
-    #[error("credential {id} is being changed concurrently; retry")]
+    #[error("{id} is being changed concurrently; retry")]
     Contention {
         /// The contended credential.
         id: String,
@@ -311,6 +311,10 @@ pub struct Engine {
     partners: partners::PartnerDirectory,
     /// How long a consent request waits for its answer.
     consent_ttl: Duration,
+    /// Serialises partner and grant changes (check, commit, directory
+    /// update), so no grant is created for a partner being removed and the
+    /// directory follows the store in commit order.
+    partner_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -341,6 +345,7 @@ impl Engine {
             session_touches: std::sync::Mutex::default(),
             partners: partners::PartnerDirectory::load(&store)?,
             consent_ttl: consents::DEFAULT_CONSENT_TTL,
+            partner_lock: tokio::sync::Mutex::new(()),
             store,
             pepper,
             clock,
@@ -736,6 +741,13 @@ impl Engine {
                     account_id: target.to_string(),
                     grant_id: None,
                 });
+            } else if self
+                .accounts
+                .get(target)
+                .is_some_and(|a| a.record.status == lifecycle::AccountStatus::Suspended)
+            {
+                // Nobody acts for a suspended account.
+                outcome = VerifyOutcome::Disabled(DisabledReason::AccountSuspended);
             } else {
                 match self
                     .partners
@@ -775,8 +787,29 @@ impl Engine {
             debug!(result = "not_found", why = "checksum", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         }
-        let (outcome, session, user) =
+        let (mut outcome, session, user) =
             self.verify_session(presented, query.account_id, query.required_scopes)?;
+        // A client id presented with a session must be one of its account's
+        // active client ids, as for an unbound API key.
+        if let (Some(client_id), Some(session)) = (query.client_id, &session) {
+            match self.store.get_client_id(client_id)? {
+                Some(client)
+                    if client.account_id == session.account_id
+                        && client.status == lifecycle::ClientIdStatus::Revoked
+                        && matches!(
+                            outcome,
+                            VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
+                        ) =>
+                {
+                    outcome = VerifyOutcome::Disabled(DisabledReason::ClientRevoked);
+                }
+                Some(client) if client.account_id == session.account_id => {}
+                _ if outcome != VerifyOutcome::NotFound => {
+                    outcome = VerifyOutcome::AccountMismatch;
+                }
+                _ => {}
+            }
+        }
         let credential = session
             .filter(|_| {
                 !matches!(
@@ -819,7 +852,10 @@ impl Engine {
             return Ok((VerifyOutcome::NotFound, None));
         };
         // The index entry carries what Verify needs; entries written before
-        // it did send Verify to the record.
+        // it did send Verify to the record. A view's version holds the hash
+        // it was found under, so the constant-time comparison below is
+        // meaningful only for the record path; the view is kept in step by
+        // every commit (schema 2 keeps older credd versions out).
         let record = match view {
             Some(view) => view,
             None => match self.store.get(&credential_id)? {

@@ -207,7 +207,7 @@ pub struct PartnerUpdate {
 }
 
 /// `grant_` and a ULID.
-fn new_grant_id() -> String {
+pub(super) fn new_grant_id() -> String {
     format!("grant_{}", ulid::Ulid::new())
 }
 
@@ -219,9 +219,9 @@ pub(super) fn ulid_id(field: &str, prefix: &str, value: &str) -> Result<(), Erro
     if ok {
         Ok(())
     } else {
-        let shown: String = value.chars().take(64).collect();
         Err(Error::InvalidArgument(format!(
-            "{field} {shown:?} is not a {prefix}... id"
+            "{field} {} is not a {prefix}... id",
+            validate::shown_id(value)
         )))
     }
 }
@@ -321,13 +321,19 @@ impl Engine {
             )],
             ..Default::default()
         };
-        if self.store.commit_partners(&change)? == Commit::Conflict {
-            return Err(Error::AlreadyExists(format!(
-                "account {account_id} is already a registered partner"
-            )));
+        {
+            let _partners = self.partner_lock.lock().await;
+            if self.store.commit_partners(&change)? == Commit::Conflict {
+                if let Some(stored) = self.store.get_partner(account_id)? {
+                    self.partners.put_partner(stored);
+                }
+                return Err(Error::AlreadyExists(format!(
+                    "account {account_id} is already a registered partner"
+                )));
+            }
+            self.partners.put_partner(partner.clone());
         }
         self.store.flush().await?;
-        self.partners.put_partner(partner.clone());
         info!(account_id, actor = %actor.id, request_id = %actor.request_id, "partner registered");
         Ok(partner)
     }
@@ -448,9 +454,16 @@ impl Engine {
                 )],
                 ..Default::default()
             };
-            if self.store.commit_partners(&change)? == Commit::Done {
+            let done = {
+                let _partners = self.partner_lock.lock().await;
+                let done = self.store.commit_partners(&change)? == Commit::Done;
+                if done {
+                    self.partners.put_partner(new.clone());
+                }
+                done
+            };
+            if done {
                 self.store.flush().await?;
-                self.partners.put_partner(new.clone());
                 info!(account_id, actor = %actor.id, request_id = %actor.request_id, "partner updated");
                 return Ok(new);
             }
@@ -475,8 +488,19 @@ impl Engine {
         validate::account_id("account_id", account_id)?;
         validate::reason(reason)?;
         self.authorize_global(actor, "partner.remove", account_id)?;
+        // Under the partner lock no grant of this partner can be created
+        // between listing its grants and removing it.
+        let _partners = self.partner_lock.lock().await;
         for _ in 0..MAX_ATTEMPTS {
-            let current = self.stored_partner(account_id)?;
+            let current = match self.stored_partner(account_id) {
+                Ok(current) => current,
+                Err(e) => {
+                    // A removal whose flush failed is committed: make the
+                    // directory agree before answering.
+                    self.partners.remove_partner(account_id);
+                    return Err(e);
+                }
+            };
             let now = self.clock.now();
             let grants: Vec<GrantRecord> = self
                 .partners
@@ -501,11 +525,11 @@ impl Engine {
                 format!("{} grants revoked; {reason}", grants.len()),
             ));
             if self.store.commit_partners(&change)? == Commit::Done {
-                self.store.flush().await?;
                 self.partners.remove_partner(account_id);
                 for grant in revocation.grants {
                     self.partners.put_grant(grant);
                 }
+                self.store.flush().await?;
                 info!(account_id, grants = grants.len(), actor = %actor.id, request_id = %actor.request_id, "partner removed");
                 return Ok(u32::try_from(grants.len()).unwrap_or(u32::MAX));
             }
@@ -549,7 +573,7 @@ impl Engine {
             revoked_at: None,
             status_reason: String::new(),
         };
-        let _pair_guard = self.account_lock(&grant.client_account_id).lock().await;
+        let partners_guard = self.partner_lock.lock().await;
         self.check_pair(&grant.partner_account_id, &grant.client_account_id, now)?;
         let change = PartnerChange {
             grants: vec![Replace {
@@ -568,8 +592,9 @@ impl Engine {
         if self.store.commit_partners(&change)? == Commit::Conflict {
             return Err(Error::Contention { id: grant.id });
         }
-        self.store.flush().await?;
         self.partners.put_grant(grant.clone());
+        drop(partners_guard);
+        self.store.flush().await?;
         info!(grant_id = %grant.id, partner = %grant.partner_account_id, client = %grant.client_account_id, actor = %actor.id, request_id = %actor.request_id, "grant created");
         Ok(grant)
     }
@@ -733,7 +758,12 @@ impl Engine {
                     &current.partner_account_id,
                 ),
             )?;
+            let partners_guard = self.partner_lock.lock().await;
             if current.status == GrantStatus::Revoked {
+                // A revocation whose flush failed is committed: make the
+                // directory agree, then make it durable.
+                self.partners.put_grant(current.clone());
+                drop(partners_guard);
                 self.store.flush().await?;
                 return Ok(current);
             }
@@ -741,9 +771,10 @@ impl Engine {
             let revocation =
                 self.revocations(actor, std::slice::from_ref(&current), reason, now)?;
             if self.store.commit_partners(&revocation.change())? == Commit::Done {
-                self.store.flush().await?;
                 let revoked = revocation.grants[0].clone();
                 self.partners.put_grant(revoked.clone());
+                drop(partners_guard);
+                self.store.flush().await?;
                 info!(grant_id = %id, partner = %revoked.partner_account_id, client = %revoked.client_account_id, actor = %actor.id, request_id = %actor.request_id, "grant revoked");
                 return Ok(revoked);
             }

@@ -149,12 +149,24 @@ pub fn credential_id(value: &str) -> Result<(), Error> {
         && value.starts_with(ID_PREFIX)
         && ulid::Ulid::from_string(&value[ID_PREFIX.len()..]).is_ok();
     if !well_formed {
-        let shown: String = value.chars().take(64).collect();
         return Err(invalid(format!(
-            "id {shown:?} is not a credential id (expected cred_ followed by 26 characters)"
+            "id {} is not a credential id (expected cred_ followed by 26 characters)",
+            shown_id(value)
         )));
     }
     Ok(())
+}
+
+/// How a malformed id is named in an error message: quoted and cut to 64
+/// characters, or, when it has the shape of a credd secret (a key pasted
+/// where an id belongs), only by its hint, so the message never echoes it.
+pub fn shown_id(value: &str) -> String {
+    if crate::secret::peek_shape(value).is_ok() {
+        format!("(a secret, {})", crate::secret::hint_of(value))
+    } else {
+        let cut: String = value.chars().take(64).collect();
+        format!("{cut:?}")
+    }
 }
 
 /// Encodes the last id of a page as an opaque token.

@@ -267,25 +267,24 @@ fn parse_clevertap<'a>(headers: &HttpHeaders<'a>) -> Result<AuthAttempt<'a>, Hea
             "X-Product-Id and X-Client-Id belong to Basic product-level authentication, not to the X-CleverTap headers",
         ));
     }
-    if headers.clevertap_account_id.is_empty() {
-        return Err(refuse(
-            mode,
-            Refusal::MalformedCredentials,
-            "X-CleverTap-Account-Id is missing",
-        ));
-    }
-    if headers.clevertap_passcode.is_empty() {
-        return Err(refuse(
-            mode,
-            Refusal::MalformedCredentials,
-            "X-CleverTap-Passcode is missing",
-        ));
-    }
+    // Half a pair is refused by the engine, after the connect call's
+    // partner check (see [`clevertap_incomplete`]).
     Ok(AuthAttempt::CleverTap {
         account_id: headers.clevertap_account_id,
         passcode: headers.clevertap_passcode,
         partner: Some(headers.clevertap_partner).filter(|p| !p.is_empty()),
     })
+}
+
+/// What is missing from a CleverTap pair, if anything.
+pub fn clevertap_incomplete(account_id: &str, passcode: &str) -> Option<&'static str> {
+    if account_id.is_empty() {
+        Some("X-CleverTap-Account-Id is missing")
+    } else if passcode.is_empty() {
+        Some("X-CleverTap-Passcode is missing")
+    } else {
+        None
+    }
 }
 
 fn parse_basic<'a>(headers: &HttpHeaders<'a>) -> Result<AuthAttempt<'a>, HeaderRefusal> {
@@ -514,14 +513,6 @@ mod tests {
             (
                 HttpHeaders {
                     clevertap_account_id: "acct",
-                    ..Default::default()
-                },
-                clevertap,
-                Refusal::MalformedCredentials,
-            ),
-            (
-                HttpHeaders {
-                    clevertap_account_id: "acct",
                     clevertap_passcode: "pc",
                     product_id: "MYPRODUCT",
                     ..Default::default()
@@ -554,6 +545,29 @@ mod tests {
             .1,
             Refusal::MalformedCredentials
         );
+    }
+
+    /// Half a CleverTap pair is a mode of its own, refused (after the
+    /// partner check) for the missing half.
+    #[test]
+    fn half_a_clevertap_pair() {
+        let headers = HttpHeaders {
+            clevertap_account_id: "acct",
+            ..Default::default()
+        };
+        assert!(matches!(
+            parse(&headers),
+            Ok(AuthAttempt::CleverTap { passcode: "", .. })
+        ));
+        assert_eq!(
+            clevertap_incomplete("acct", ""),
+            Some("X-CleverTap-Passcode is missing")
+        );
+        assert_eq!(
+            clevertap_incomplete("", "pc"),
+            Some("X-CleverTap-Account-Id is missing")
+        );
+        assert_eq!(clevertap_incomplete("acct", "pc"), None);
     }
 
     /// The scheme is case-insensitive and the key may contain colons.

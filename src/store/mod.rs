@@ -29,7 +29,10 @@ use crate::lifecycle::{
 };
 
 /// Schema written by this build. A newer one on disk is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2: `secret_index` entries carry Verify's view of their record
+/// (an older credd would change records without updating it), and
+/// customer keys and the partner trees exist.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_PEPPER: &[u8] = b"pepper_fingerprint";
@@ -468,6 +471,13 @@ impl Store {
                     .map_err(|_| Error::Corrupt("schema version"))?;
                 if found > SCHEMA_VERSION {
                     return Err(Error::NewerSchema { found });
+                }
+                if found < SCHEMA_VERSION {
+                    // Entries written by the older version have no view and
+                    // are read through their record; from now on an older
+                    // credd must refuse this database.
+                    self.meta
+                        .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
                 }
             }
             None => {

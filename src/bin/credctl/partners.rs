@@ -1,8 +1,9 @@
 //! `credctl client-id ...` (an account's public client ids), `partner ...`,
 //! `grant ...` and `consent ...` (partners acting for other accounts), and
-//! the gateway's checks `verify-http` and `verify-pair`. Keys are read from
-//! stdin, never from the command line, so they stay out of shell history
-//! and `ps`.
+//! the gateway's checks `verify-http` and `verify-pair`. Keys and passcodes
+//! are read from stdin (or a file), so they stay out of shell history and
+//! `ps`; only `verify-http --authorization` takes its value as an argument,
+//! for quick tests with throwaway keys.
 
 use std::path::PathBuf;
 
@@ -201,7 +202,8 @@ pub(crate) enum ConsentCommand {
 }
 
 /// The authentication headers a gateway received; absent ones are empty.
-#[derive(Debug, clap::Args)]
+/// `Debug` shows whether an Authorization value was given, never the value.
+#[derive(clap::Args)]
 pub(crate) struct VerifyHttpArgs {
     /// The Authorization header, e.g. "Basic TEFHRVJNQU46..." (it carries a
     /// key: prefer --authorization-stdin).
@@ -229,6 +231,21 @@ pub(crate) struct VerifyHttpArgs {
     /// A required scope (repeat for several).
     #[arg(long = "scope")]
     scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for VerifyHttpArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyHttpArgs")
+            .field("authorization", &self.authorization.is_some())
+            .field("authorization_stdin", &self.authorization_stdin)
+            .field("product_id", &self.product_id)
+            .field("client_id", &self.client_id)
+            .field("clevertap_account_id", &self.clevertap_account_id)
+            .field("clevertap_passcode_stdin", &self.clevertap_passcode_stdin)
+            .field("partner", &self.partner)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 /// Where the two keys come from; never the command line.

@@ -592,6 +592,7 @@ async fn consent_expiry() {
 async fn partner_access_rules() {
     let h = harness();
     h.create("PARTNER").await;
+    h.create("CUSTOMER").await;
     let customer_admin = Actor::admin_key(
         "key_customer",
         [Scope::PartnersRead, Scope::PartnersWrite],
@@ -785,5 +786,102 @@ async fn grant_expiry_notices() {
             .unwrap()
             .iter()
             .all(|n| n.credential_id != later.id)
+    );
+}
+
+/// Review fixes: an id that is really a secret is never echoed; a partner
+/// cannot act for a suspended account; an account-scoped key cannot bring a
+/// new account into being through a consent request; the CleverTap pair
+/// takes passcodes only, and the connect call's partner check comes first.
+#[tokio::test]
+async fn guard_rails() {
+    let h = harness();
+    let (_, key) = h.create("MYPRODUCT").await;
+    for err in [
+        h.engine.get_grant(&admin(), key.expose()).unwrap_err(),
+        h.engine.get_client_id(&admin(), key.expose()).unwrap_err(),
+        h.engine.get(&admin(), key.expose()).unwrap_err(),
+    ] {
+        let message = err.to_string();
+        assert!(!message.contains(key.expose()), "{message}");
+        assert!(message.contains("a secret"), "{message}");
+    }
+
+    h.engine
+        .register_partner(&admin(), "MYPRODUCT", "", &[])
+        .await
+        .unwrap();
+    h.engine
+        .create_grant(&admin(), grant("MYPRODUCT", "LAGERMAN", &[]))
+        .await
+        .unwrap();
+    h.engine
+        .suspend_account(&admin(), "LAGERMAN", "unpaid")
+        .await
+        .unwrap();
+    assert_eq!(
+        h.verify_as(&key, None, Some("LAGERMAN"), &[]).outcome,
+        VerifyOutcome::Disabled(DisabledReason::AccountSuspended)
+    );
+
+    let partner_admin = Actor::admin_key(
+        "key_partner",
+        [Scope::PartnersWrite],
+        Some("MYPRODUCT".to_string()),
+        String::new(),
+    );
+    assert!(matches!(
+        h.engine
+            .create_consent(
+                &partner_admin,
+                consent("MYPRODUCT", "NEWCOMER", "https://p.example/")
+            )
+            .await,
+        Err(Error::AccountNotFound { .. })
+    ));
+
+    let (_, api_key) = h.create("CT").await;
+    let api_key: &'static str = Box::leak(api_key.expose().to_string().into_boxed_str());
+    let v = h
+        .engine
+        .verify_http(
+            &HttpHeaders {
+                clevertap_account_id: "CT",
+                clevertap_passcode: api_key,
+                ..HttpHeaders::default()
+            },
+            &[],
+        )
+        .unwrap();
+    assert_eq!(v.refusal, Some(Refusal::InvalidCredentials));
+    let v = h
+        .engine
+        .verify_http(
+            &HttpHeaders {
+                clevertap_account_id: "CT",
+                clevertap_partner: "unknown-partner",
+                ..HttpHeaders::default()
+            },
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (v.refusal, v.http_status),
+        (Some(Refusal::PartnerNotWhitelisted), 403)
+    );
+    let v = h
+        .engine
+        .verify_http(
+            &HttpHeaders {
+                clevertap_account_id: "CT",
+                clevertap_partner: "MYPRODUCT",
+                ..HttpHeaders::default()
+            },
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (v.refusal, v.http_status),
+        (Some(Refusal::MalformedCredentials), 400)
     );
 }

@@ -201,3 +201,52 @@ async fn users_are_listed_in_pages() {
             .is_err()
     );
 }
+
+/// A client id presented with a session token must be one of the session's
+/// account's client ids.
+#[tokio::test]
+async fn sessions_check_a_presented_client_id() {
+    let mut h = harness();
+    cheap(&mut h);
+    user(&h, "api").await;
+    let (_, token) = h
+        .engine
+        .login(
+            "shop",
+            "api",
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
+        .await
+        .unwrap();
+    let client = |account: &str| crate::engine::NewClientId {
+        account_id: account.to_string(),
+        environment: Environment::Live,
+        name: String::new(),
+        description: String::new(),
+    };
+    let own = h
+        .engine
+        .create_client_id(&admin(), client("shop"))
+        .await
+        .unwrap()
+        .id;
+    let foreign = h
+        .engine
+        .create_client_id(&admin(), client("other"))
+        .await
+        .unwrap()
+        .id;
+    let with_client = |id: &str| {
+        h.engine
+            .verify_query(&VerifyQuery {
+                secret: token.expose(),
+                client_id: Some(id),
+                ..VerifyQuery::default()
+            })
+            .unwrap()
+            .outcome
+    };
+    assert!(matches!(with_client(&own), VerifyOutcome::Valid { .. }));
+    assert_eq!(with_client(&foreign), VerifyOutcome::AccountMismatch);
+}
