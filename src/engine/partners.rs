@@ -642,7 +642,15 @@ impl Engine {
                 "account {partner} is not a registered partner; RegisterPartner it first"
             )));
         }
-        if let Some(live) = self.partners.live_grant(partner, client, now) {
+        // The `grant_pairs` index names the pair's latest unrevoked grant.
+        let live = self
+            .store
+            .grant_for_pair(partner, client)?
+            .map(|id| self.store.get_grant(&id))
+            .transpose()?
+            .flatten()
+            .filter(|g| g.is_live(now));
+        if let Some(live) = live {
             return Err(Error::AlreadyExists(format!(
                 "partner {partner} already holds the live grant {} for account {client}; revoke it first",
                 live.id
