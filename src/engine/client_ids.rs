@@ -5,6 +5,7 @@
 
 use tracing::info;
 
+use super::partners::{first_page, page_after};
 use super::{Engine, Error, MAX_ATTEMPTS, audit_entry, validate};
 use crate::engine::access::{Actor, Scope};
 use crate::lifecycle::{ClientIdRecord, ClientIdStatus, Environment};
@@ -136,22 +137,12 @@ impl Engine {
             actor.allows(Scope::CredentialsRead, Some(account_id)),
         )?;
         let size = validate::page_size(page_size)?;
-        let after = page_token
-            .map(|t| validate::decode_page_token(t, "client:"))
-            .transpose()?;
-        let mut page = self
+        let after = page_after(page_token, "client:")?;
+        let clients = self
             .store
             .scan_client_ids(account_id, after.as_deref())
-            .take(size + 1)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if page.len() > size {
-            page.truncate(size);
-            page.last()
-                .map(|last| validate::page_token(&format!("client:{}", last.id)))
-        } else {
-            None
-        };
-        Ok((page, next))
+            .map(|c| c.map_err(Error::from));
+        first_page(clients, |c| c.id.as_str(), "client:", size)
     }
 
     /// Revokes a client id: API keys bound to it stop verifying (DISABLED,

@@ -259,14 +259,30 @@ pub(super) fn page_of<T>(
     page_token: Option<&str>,
 ) -> Result<(Vec<T>, Option<String>), Error> {
     let size = validate::page_size(page_size)?;
-    let after = page_token
-        .map(|t| validate::decode_page_token(t, tag))
-        .transpose()?;
-    let mut page: Vec<T> = items
+    let after = page_after(page_token, tag)?;
+    let rest = items
         .into_iter()
         .filter(|item| after.as_deref().is_none_or(|a| key(item) > a))
-        .take(size + 1)
-        .collect();
+        .map(Ok);
+    first_page(rest, &key, tag, size)
+}
+
+/// The position a page token (made by [`first_page`] with `tag`) starts after.
+pub(super) fn page_after(page_token: Option<&str>, tag: &str) -> Result<Option<String>, Error> {
+    page_token
+        .map(|t| validate::decode_page_token(t, tag))
+        .transpose()
+}
+
+/// The first `size` of `items` (which start past the previous page), and
+/// the token of the next page when more follow.
+pub(super) fn first_page<T>(
+    items: impl Iterator<Item = Result<T, Error>>,
+    key: impl Fn(&T) -> &str,
+    tag: &str,
+    size: usize,
+) -> Result<(Vec<T>, Option<String>), Error> {
+    let mut page = items.take(size + 1).collect::<Result<Vec<T>, Error>>()?;
     let next = if page.len() > size {
         page.truncate(size);
         page.last()
@@ -346,7 +362,7 @@ impl Engine {
         account: &str,
     ) -> Result<(), Error> {
         let decision = match actor.account() {
-            Some(own) => Err(access_denied(format!(
+            Some(own) => Err(crate::engine::access::Denied(format!(
                 "admin key {} is scoped to account {own}; {action} needs a global key",
                 actor.id
             ))),
@@ -912,10 +928,6 @@ impl Engine {
 
 fn not_a_partner(account_id: &str) -> Error {
     Error::NoSuch(format!("account {account_id} is not a registered partner"))
-}
-
-fn access_denied(message: String) -> crate::engine::access::Denied {
-    crate::engine::access::Denied(message)
 }
 
 impl Engine {

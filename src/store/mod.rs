@@ -518,8 +518,18 @@ impl Store {
     /// sled errors and undecodable entries.
     pub fn lookup_secret(&self, hash: &[u8; 32]) -> Result<Option<(String, u32)>, Error> {
         Ok(self
-            .lookup_secret_view(hash)?
-            .map(|(id, version, _)| (id, version)))
+            .index_entry(hash)?
+            .map(|entry| (entry.credential_id, entry.version)))
+    }
+
+    fn index_entry(&self, hash: &[u8; 32]) -> Result<Option<codec::StoredIndexEntry>, Error> {
+        self.secret_index
+            .get(hash)?
+            .map(|raw| {
+                codec::StoredIndexEntry::decode(raw.as_ref())
+                    .map_err(|_| Error::Corrupt("secret index entry"))
+            })
+            .transpose()
     }
 
     /// [`Store::lookup_secret`] with the slim record Verify needs, when the
@@ -534,11 +544,9 @@ impl Store {
         &self,
         hash: &[u8; 32],
     ) -> Result<Option<(String, u32, Option<CredentialRecord>)>, Error> {
-        let Some(raw) = self.secret_index.get(hash)? else {
+        let Some(entry) = self.index_entry(hash)? else {
             return Ok(None);
         };
-        let entry = codec::StoredIndexEntry::decode(raw.as_ref())
-            .map_err(|_| Error::Corrupt("secret index entry"))?;
         let view = entry
             .view
             .as_deref()
