@@ -571,9 +571,11 @@ impl Engine {
                     limit,
                 });
             }
+            let writing = self.store.writing().await;
             if self.store.commit(None, Some(&record), Some(&audit))? == Commit::Conflict {
                 return Err(Error::Contention { id: record.id });
             }
+            drop(writing);
         }
         self.store.flush().await?;
         info!(

@@ -943,6 +943,14 @@ impl Store {
         self.group_commit.flush().await.map_err(Error::Flush)
     }
 
+    /// Waits while a flush is running, then counts the caller as a writer
+    /// until the guard is dropped: pass it before a transaction that will be
+    /// flushed, drop it before [`Store::flush`]. The flush thread waits for
+    /// counted writers, so they share one fsync (see `group_commit`).
+    pub async fn writing(&self) -> group_commit::Writing<'_> {
+        self.group_commit.gate().enter().await
+    }
+
     /// Size of the database on disk, in bytes.
     ///
     /// # Errors
