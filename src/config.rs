@@ -173,6 +173,8 @@ pub struct Config {
     pub shutdown_grace: StdDuration,
     /// sled page cache size in bytes.
     pub cache_capacity_bytes: u64,
+    /// Recently verified secrets' index entries kept in memory (0: none).
+    pub verify_cache_entries: usize,
     /// Lifecycle rules.
     pub policy: Policy,
     /// Sweep and flush timing.
@@ -248,6 +250,7 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("email", "delivery_interval", ValueType::Str),
     ("email", "max_notice_age", ValueType::Str),
     ("storage", "cache_capacity_mb", ValueType::Int),
+    ("storage", "verify_cache_entries", ValueType::Int),
     ("metrics", "listen", ValueType::Str),
     ("auth", "bootstrap_admin_key_file", ValueType::Str),
     ("auth", "verifier", ValueType::Str),
@@ -428,11 +431,12 @@ struct EmailFile {
     max_notice_age: Option<String>,
 }
 
-/// `[storage]`: cache default 256 MiB.
+/// `[storage]`: cache default 256 MiB, verify cache 200,000 entries.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StorageFile {
     cache_capacity_mb: Option<i64>,
+    verify_cache_entries: Option<i64>,
 }
 
 /// Loads the configuration from an optional file, the given environment
@@ -651,6 +655,19 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
             format!("{cache_mb} must be between 1 and 1048576"),
         ));
     }
+    let verify_cache_entries = file
+        .storage
+        .verify_cache_entries
+        .unwrap_or(200_000);
+    let verify_cache_entries = usize::try_from(verify_cache_entries)
+        .ok()
+        .filter(|n| *n <= 100_000_000)
+        .ok_or_else(|| {
+            invalid(
+                "storage.verify_cache_entries",
+                format!("{verify_cache_entries} must be between 0 and 100000000"),
+            )
+        })?;
 
     let standard = Policy::standard();
     let p = file.policy;
@@ -981,6 +998,7 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
         log_filter,
         shutdown_grace,
         cache_capacity_bytes: (cache_mb as u64) * 1024 * 1024,
+        verify_cache_entries,
         policy,
         schedule: ScheduleConfig {
             sweep,

@@ -358,7 +358,8 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
         &config.db_dir(),
         config.cache_capacity_bytes,
         pepper.fingerprint(),
-    )?;
+    )?
+    .with_verify_cache(config.verify_cache_entries);
     info!(path = %config.db_dir().display(), "store open");
     let mut engine = Engine::new(
         store,

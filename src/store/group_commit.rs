@@ -74,10 +74,10 @@ impl WriteGate {
         }
     }
 
-    /// Waits (up to [`MAX_LINGER`]) until no writer is inside the gate.
-    /// Runs on the flush thread, which the last writer out unparks.
-    fn linger(&self) {
-        let deadline = Instant::now() + MAX_LINGER;
+    /// Waits (up to `max`) until no writer is inside the gate. Runs on the
+    /// flush thread, which the last writer out unparks.
+    fn linger(&self, max: Duration) {
+        let deadline = Instant::now() + max;
         while self.writers.load(Ordering::Acquire) > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -116,7 +116,7 @@ impl GroupCommit {
             .spawn(move || {
                 let _ = thread_gate.flush_thread.set(std::thread::current());
                 while let Ok(first) = waiters.recv() {
-                    thread_gate.linger();
+                    thread_gate.linger(MAX_LINGER);
                     let mut batch = vec![first];
                     batch.extend(waiters.try_iter());
                     let result = thread_gate.flush(&db);
@@ -201,7 +201,8 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(1));
                 drop(second);
             });
-            gate.linger();
+            // A bound no test machine reaches: only the unpark ends it.
+            gate.linger(Duration::from_secs(60));
             assert_eq!(gate.writers.load(SeqCst), 0, "lingered until both left");
         });
     }
@@ -214,7 +215,7 @@ mod tests {
         gate.writers.fetch_add(1, SeqCst);
         let _stuck = Writing(&gate);
         let started = Instant::now();
-        gate.linger();
+        gate.linger(MAX_LINGER);
         assert!(started.elapsed() >= MAX_LINGER);
         assert_eq!(gate.writers.load(SeqCst), 1);
     }

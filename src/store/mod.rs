@@ -11,6 +11,7 @@
 mod accounts;
 mod codec;
 mod group_commit;
+mod verify_cache;
 mod partners;
 mod users;
 
@@ -234,6 +235,8 @@ pub struct Store {
     db: sled::Db,
     /// Owns every flush; shared by all clones, stopped with the last one.
     group_commit: Arc<group_commit::GroupCommit>,
+    /// Recently read `secret_index` values (see `verify_cache`).
+    verify_cache: Arc<verify_cache::VerifyCache>,
     credentials: sled::Tree,
     secret_index: sled::Tree,
     by_account: sled::Tree,
@@ -329,6 +332,15 @@ impl<'r> CredentialWrite<'r> {
             new_hashes,
             index_writes,
         })
+    }
+
+    /// Every secret hash of the old and the new record: the `secret_index`
+    /// keys this write may change.
+    pub(crate) fn touched(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.old_hashes
+            .iter()
+            .chain(&self.new_hashes)
+            .map(|(hash, _)| hash)
     }
 
     /// Checks the stored record is `expected` and writes `new` with every
@@ -453,6 +465,9 @@ impl Store {
             grant_pairs: db.open_tree("grant_pairs")?,
             consents: db.open_tree("consents")?,
             consent_expiry: db.open_tree("consent_expiry")?,
+            verify_cache: Arc::new(verify_cache::VerifyCache::new(
+                verify_cache::DEFAULT_ENTRIES,
+            )),
             group_commit: Arc::new(
                 group_commit::GroupCommit::start(db.clone())
                     .map_err(|e| Error::Flush(e.to_string()))?,
@@ -523,8 +538,8 @@ impl Store {
     }
 
     fn index_entry(&self, hash: &[u8; 32]) -> Result<Option<codec::StoredIndexEntry>, Error> {
-        self.secret_index
-            .get(hash)?
+        self.verify_cache
+            .get_or_read(hash, || self.secret_index.get(hash))?
             .map(|raw| {
                 codec::StoredIndexEntry::decode(raw.as_ref())
                     .map_err(|_| Error::Corrupt("secret index entry"))
@@ -704,6 +719,7 @@ impl Store {
                     Ok(())
                 },
             );
+        self.verify_cache.invalidate(write.touched());
         settle(result)
     }
 
@@ -927,6 +943,19 @@ impl Store {
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
         self.meta.insert(key.as_bytes(), value)?;
         Ok(())
+    }
+
+    /// The same store with a verify cache of about `entries` values (0
+    /// turns it off). Call before sharing the store.
+    #[must_use]
+    pub fn with_verify_cache(mut self, entries: usize) -> Self {
+        self.verify_cache = Arc::new(verify_cache::VerifyCache::new(entries));
+        self
+    }
+
+    /// Number of values in the verify cache (tests and metrics).
+    pub fn verify_cache_len(&self) -> usize {
+        self.verify_cache.len()
     }
 
     /// Number of audit entries (for tests and metrics).

@@ -470,6 +470,8 @@ impl Store {
             append_audit_rows(audit, &audit_rows)?;
             Ok(())
         });
+        self.verify_cache
+            .invalidate(credentials.iter().flat_map(CredentialWrite::touched));
         settle(result)
     }
 

@@ -695,10 +695,64 @@ fn secret_index_carries_the_verify_view() {
         .secret_index
         .insert(hash, old.encode_to_vec())
         .unwrap();
+    // Written behind the store's back, as an older credd left it before
+    // this one opened the database: nothing of it can be cached.
+    store.verify_cache.invalidate([&hash]);
     assert_eq!(
         store.lookup_secret_view(&hash).unwrap(),
         Some(("cred_view".to_string(), 2, None))
     );
+}
+
+/// The verify cache never answers with what a commit replaced: after each
+/// commit (status change, rotation, deletion), a lookup sees the committed
+/// index, for every hash of the old and the new record.
+#[test]
+fn verify_cache_follows_every_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let rec = record("cred_cached", "acme", 40);
+    insert(&store, &rec);
+    let old_hash = rec.versions[0].hash;
+    let status_of = |hash: &[u8; 32]| {
+        store
+            .lookup_secret_view(hash)
+            .unwrap()
+            .map(|(_, _, view)| view.unwrap().status)
+    };
+    assert_eq!(status_of(&old_hash), Some(Status::Active));
+    assert!(store.verify_cache_len() >= 1, "the lookup filled the cache");
+    let mut disabled = rec.clone();
+    disabled.status = Status::Disabled;
+    disabled.disabled_reason = Some(DisabledReason::Admin);
+    assert_eq!(
+        store.commit(Some(&rec), Some(&disabled), None).unwrap(),
+        Commit::Done
+    );
+    assert_eq!(status_of(&old_hash), Some(Status::Disabled));
+    let mut rotated = disabled.clone();
+    rotated.status = Status::Active;
+    rotated.disabled_reason = None;
+    rotated.versions = vec![version(2, 41)];
+    assert_eq!(
+        store.commit(Some(&disabled), Some(&rotated), None).unwrap(),
+        Commit::Done
+    );
+    assert_eq!(status_of(&old_hash), None, "the old secret is gone");
+    let new_hash = rotated.versions[0].hash;
+    assert_eq!(status_of(&new_hash), Some(Status::Active));
+    // A failed commit (stale expectation) changes nothing.
+    assert_eq!(
+        store.commit(Some(&rec), None, None).unwrap(),
+        Commit::Conflict
+    );
+    assert_eq!(status_of(&new_hash), Some(Status::Active));
+    assert_eq!(
+        store.commit(Some(&rotated), None, None).unwrap(),
+        Commit::Done
+    );
+    assert_eq!(status_of(&new_hash), None, "deleted");
+    assert_eq!(store.verify_cache_len(), 0);
 }
 
 /// Verify decides the same from the index view as from the whole record,
