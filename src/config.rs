@@ -655,10 +655,7 @@ fn validate(file: ConfigFile, origin_of: &dyn Fn(&str) -> String) -> Result<Conf
             format!("{cache_mb} must be between 1 and 1048576"),
         ));
     }
-    let verify_cache_entries = file
-        .storage
-        .verify_cache_entries
-        .unwrap_or(200_000);
+    let verify_cache_entries = file.storage.verify_cache_entries.unwrap_or(200_000);
     let verify_cache_entries = usize::try_from(verify_cache_entries)
         .ok()
         .filter(|n| *n <= 100_000_000)

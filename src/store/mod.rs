@@ -11,9 +11,9 @@
 mod accounts;
 mod codec;
 mod group_commit;
-mod verify_cache;
 mod partners;
 mod users;
+mod verify_cache;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -159,7 +159,10 @@ mod tests {
     fn read_fills_then_hits() {
         let cache = VerifyCache::new(100);
         let h = hash(1);
-        assert_eq!(cache.get_or_read(&h, read_ok(b"v1")).unwrap().unwrap(), b"v1");
+        assert_eq!(
+            cache.get_or_read(&h, read_ok(b"v1")).unwrap().unwrap(),
+            b"v1"
+        );
         let again = cache
             .get_or_read(&h, || -> Result<Option<sled::IVec>, ()> {
                 panic!("served from the cache")
@@ -174,7 +177,12 @@ mod tests {
     fn misses_are_not_cached() {
         let cache = VerifyCache::new(100);
         let h = hash(2);
-        assert!(cache.get_or_read(&h, || Ok::<_, ()>(None)).unwrap().is_none());
+        assert!(
+            cache
+                .get_or_read(&h, || Ok::<_, ()>(None))
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(cache.len(), 0);
     }
 
@@ -191,7 +199,11 @@ mod tests {
                 Ok::<_, ()>(Some(sled::IVec::from(&b"old"[..])))
             })
             .unwrap();
-        assert_eq!(value.unwrap(), b"old", "the read still answers what it read");
+        assert_eq!(
+            value.unwrap(),
+            b"old",
+            "the read still answers what it read"
+        );
         let next = cache.get_or_read(&h, read_ok(b"new")).unwrap();
         assert_eq!(next.unwrap(), b"new", "the next read goes to sled");
     }
