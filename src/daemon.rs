@@ -354,12 +354,12 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
     if created {
         info!(path = %config.pepper_file.display(), "created a new pepper file; back it up with the database");
     }
-    let store = Store::open(
+    let store = Store::open_with_verify_cache(
         &config.db_dir(),
         config.cache_capacity_bytes,
         pepper.fingerprint(),
-    )?
-    .with_verify_cache(config.verify_cache_entries);
+        config.verify_cache_entries,
+    )?;
     info!(path = %config.db_dir().display(), "store open");
     let mut engine = Engine::new(
         store,

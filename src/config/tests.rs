@@ -113,6 +113,7 @@ fn no_file_gives_design_defaults() {
     assert_eq!(config.log_filter, "info");
     assert_eq!(config.shutdown_grace, StdDuration::from_secs(10));
     assert_eq!(config.cache_capacity_bytes, 256 * 1024 * 1024);
+    assert_eq!(config.verify_cache_entries, 200_000);
     assert_eq!(config.db_dir(), PathBuf::from("./credd-data/db"));
     assert_eq!(config.mail_dir(), PathBuf::from("./credd-data/mail"));
 }
@@ -167,6 +168,7 @@ smtp_password_file = "{}"
 
 [storage]
 cache_capacity_mb = 64
+verify_cache_entries = 0
 "#,
         password.display()
     );
@@ -179,6 +181,7 @@ cache_capacity_mb = 64
     assert_eq!(c.log_filter, "credd=debug");
     assert_eq!(c.shutdown_grace, StdDuration::from_secs(3));
     assert_eq!(c.cache_capacity_bytes, 64 * 1024 * 1024);
+    assert_eq!(c.verify_cache_entries, 0);
     assert_eq!(
         c.policy,
         Policy {
@@ -563,6 +566,10 @@ fn non_integer_env_names_variable() {
             "CREDD_STORAGE_CACHE_CAPACITY_MB",
             "storage.cache_capacity_mb",
         ),
+        (
+            "CREDD_STORAGE_VERIFY_CACHE_ENTRIES",
+            "storage.verify_cache_entries",
+        ),
     ] {
         let (got_key, origin, message, display) =
             invalid(load(None, env(&[(var, "lots")]), &Overrides::default()));
@@ -599,6 +606,10 @@ fn other_invalid_values_name_their_key() {
         (
             "[storage]\ncache_capacity_mb = 0\n",
             "storage.cache_capacity_mb",
+        ),
+        (
+            "[storage]\nverify_cache_entries = -1\n",
+            "storage.verify_cache_entries",
         ),
     ] {
         let (got, _, _, _) = invalid(load_text(text));

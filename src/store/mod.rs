@@ -430,6 +430,25 @@ impl Store {
         cache_capacity: u64,
         pepper_fingerprint: [u8; 32],
     ) -> Result<Self, Error> {
+        Self::open_with_verify_cache(
+            dir,
+            cache_capacity,
+            pepper_fingerprint,
+            verify_cache::DEFAULT_ENTRIES,
+        )
+    }
+
+    /// [`Store::open`] with a verify cache of about `verify_cache_entries`
+    /// values (0 turns it off). Every clone of the store shares it.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_with_verify_cache(
+        dir: &Path,
+        cache_capacity: u64,
+        pepper_fingerprint: [u8; 32],
+        verify_cache_entries: usize,
+    ) -> Result<Self, Error> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_capacity)
@@ -465,9 +484,7 @@ impl Store {
             grant_pairs: db.open_tree("grant_pairs")?,
             consents: db.open_tree("consents")?,
             consent_expiry: db.open_tree("consent_expiry")?,
-            verify_cache: Arc::new(verify_cache::VerifyCache::new(
-                verify_cache::DEFAULT_ENTRIES,
-            )),
+            verify_cache: Arc::new(verify_cache::VerifyCache::new(verify_cache_entries)),
             group_commit: Arc::new(
                 group_commit::GroupCommit::start(db.clone())
                     .map_err(|e| Error::Flush(e.to_string()))?,
@@ -945,15 +962,7 @@ impl Store {
         Ok(())
     }
 
-    /// The same store with a verify cache of about `entries` values (0
-    /// turns it off). Call before sharing the store.
-    #[must_use]
-    pub fn with_verify_cache(mut self, entries: usize) -> Self {
-        self.verify_cache = Arc::new(verify_cache::VerifyCache::new(entries));
-        self
-    }
-
-    /// Number of values in the verify cache (tests and metrics).
+    /// Number of values in the verify cache (tests).
     pub fn verify_cache_len(&self) -> usize {
         self.verify_cache.len()
     }

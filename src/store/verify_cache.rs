@@ -94,7 +94,7 @@ impl VerifyCache {
         }
     }
 
-    /// Number of cached values (tests and metrics).
+    /// Number of cached values (tests).
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
