@@ -231,6 +231,66 @@ mod tests {
         assert!(cache.len() >= 320, "{} cached", cache.len());
     }
 
+    /// Under real concurrency, a read that starts after a commit returned
+    /// never answers with a value older than that commit's: a writer bumps a
+    /// stand-in for sled and invalidates, readers (yielding between their
+    /// sled read and the cache fill, to widen the race) check every answer
+    /// against the last acknowledged write. Bounded: 20,000 writes or 2 s.
+    #[test]
+    fn no_stale_value_after_an_acknowledged_commit() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+        let cache = Arc::new(VerifyCache::new(64));
+        let sled_value = Arc::new(AtomicU64::new(0));
+        let acked = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let h = hash(6);
+        let readers: Vec<_> = (0..3)
+            .map(|r| {
+                let (cache, sled_value, acked, done) = (
+                    cache.clone(),
+                    sled_value.clone(),
+                    acked.clone(),
+                    done.clone(),
+                );
+                std::thread::spawn(move || {
+                    let mut reads = 0u64;
+                    loop {
+                        let finished = done.load(SeqCst);
+                        let floor = acked.load(SeqCst);
+                        let got = cache
+                            .get_or_read(&h, || {
+                                let v = sled_value.load(SeqCst);
+                                if (reads + r) % 4 != 0 {
+                                    std::thread::yield_now();
+                                }
+                                Ok::<_, ()>(Some(sled::IVec::from(&v.to_be_bytes()[..])))
+                            })
+                            .unwrap()
+                            .unwrap();
+                        let got = u64::from_be_bytes(got.as_ref().try_into().unwrap());
+                        assert!(got >= floor, "read {got} after commit {floor} returned");
+                        reads += 1;
+                        if finished {
+                            break reads;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        for v in (1..=20_000u64).take_while(|_| std::time::Instant::now() < deadline) {
+            sled_value.store(v, SeqCst);
+            cache.invalidate([&h]);
+            acked.store(v, SeqCst);
+            std::thread::yield_now();
+        }
+        done.store(true, SeqCst);
+        for reader in readers {
+            assert!(reader.join().unwrap() > 0);
+        }
+    }
+
     /// Capacity 0 caches nothing.
     #[test]
     fn disabled() {
