@@ -416,6 +416,8 @@ fn spawn_usage_flusher(
                     if let Ok(bytes) = engine.store().size_on_disk() {
                         crate::telemetry::store_size(bytes);
                     }
+                    let cache = engine.store().verify_cache_stats();
+                    crate::telemetry::verify_cache(cache.entries, cache.hits, cache.misses);
                 }
                 _ = stop.changed() => break,
             }

@@ -33,6 +33,10 @@ pub const HTTP_AUTH_TOTAL: &str = "credd_http_auth_total";
 pub const PARTNER_PAIR_TOTAL: &str = "credd_partner_pair_total";
 /// Size of the database on disk.
 pub const STORE_BYTES: &str = "credd_store_size_bytes";
+/// Values in the verify cache.
+pub const VERIFY_CACHE_ENTRIES: &str = "credd_verify_cache_entries";
+/// Verify cache lookups by `hit` or `miss` (a miss reads sled).
+pub const VERIFY_CACHE_LOOKUPS_TOTAL: &str = "credd_verify_cache_lookups_total";
 
 /// Installs the Prometheus recorder and serves `/metrics` on `listen`.
 ///
@@ -108,6 +112,13 @@ pub fn delivery(sent: usize, transient: usize, permanent: usize, outbox_depth: u
 /// The database's size on disk.
 pub fn store_size(bytes: u64) {
     gauge!(STORE_BYTES).set(bytes as f64);
+}
+
+/// The verify cache's size and its lookups so far.
+pub fn verify_cache(entries: usize, hits: u64, misses: u64) {
+    gauge!(VERIFY_CACHE_ENTRIES).set(entries as f64);
+    counter!(VERIFY_CACHE_LOOKUPS_TOTAL, "result" => "hit").absolute(hits);
+    counter!(VERIFY_CACHE_LOOKUPS_TOTAL, "result" => "miss").absolute(misses);
 }
 
 fn code_name(code: tonic::Code) -> &'static str {

@@ -15,6 +15,8 @@ mod partners;
 mod users;
 mod verify_cache;
 
+pub use verify_cache::VerifyCacheStats;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -334,13 +336,15 @@ impl<'r> CredentialWrite<'r> {
         })
     }
 
-    /// Every secret hash of the old and the new record: the `secret_index`
-    /// keys this write may change.
+    /// The `secret_index` keys this write removes or rewrites. A change
+    /// that leaves a hash's index value as it was (a usage flush) is not
+    /// among them: sled's value, and so a cached copy of it, stays right.
     pub(crate) fn touched(&self) -> impl Iterator<Item = &[u8; 32]> {
         self.old_hashes
             .iter()
-            .chain(&self.new_hashes)
+            .filter(|h| !self.new_hashes.contains(h))
             .map(|(hash, _)| hash)
+            .chain(self.index_writes.iter().map(|(hash, _, _)| hash))
     }
 
     /// Checks the stored record is `expected` and writes `new` with every
@@ -965,6 +969,11 @@ impl Store {
     /// Number of values in the verify cache (tests).
     pub fn verify_cache_len(&self) -> usize {
         self.verify_cache.len()
+    }
+
+    /// The verify cache's entries, hits and misses (metrics).
+    pub fn verify_cache_stats(&self) -> VerifyCacheStats {
+        self.verify_cache.stats()
     }
 
     /// Number of audit entries (for tests and metrics).

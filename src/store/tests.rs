@@ -721,7 +721,17 @@ fn verify_cache_follows_every_commit() {
             .map(|(_, _, view)| view.unwrap().status)
     };
     assert_eq!(status_of(&old_hash), Some(Status::Active));
-    assert!(store.verify_cache_len() >= 1, "the lookup filled the cache");
+    assert_eq!(store.verify_cache_len(), 1, "the lookup filled the cache");
+    // A change Verify does not read (usage) leaves the index value, and so
+    // the cached copy, as it was.
+    let mut used = rec.clone();
+    used.last_used_at = Some(t0() + Duration::days(1));
+    assert_eq!(
+        store.commit(Some(&rec), Some(&used), None).unwrap(),
+        Commit::Done
+    );
+    assert_eq!(store.verify_cache_len(), 1, "a usage write keeps the entry");
+    let rec = used;
     let mut disabled = rec.clone();
     disabled.status = Status::Disabled;
     disabled.disabled_reason = Some(DisabledReason::Admin);

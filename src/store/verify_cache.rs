@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shards: a power of two, chosen by the first byte of the (uniform) hash.
 const SHARDS: usize = 64;
@@ -31,11 +32,31 @@ struct Shard {
     entries: HashMap<[u8; 32], sled::IVec, KeyIsHash>,
 }
 
+/// One shard and its counters (next to its lock, whose cache line every
+/// lookup in the shard writes anyway).
+#[derive(Debug, Default)]
+struct Slot {
+    shard: RwLock<Shard>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What the cache holds and how lookups went since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyCacheStats {
+    /// Values held now.
+    pub entries: usize,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that read sled (known keys and unknown ones alike).
+    pub misses: u64,
+}
+
 /// The cache. With a capacity of 0 it holds nothing and every read goes to
 /// sled.
 #[derive(Debug)]
 pub(crate) struct VerifyCache {
-    shards: Box<[RwLock<Shard>]>,
+    slots: Box<[Slot]>,
     per_shard: usize,
 }
 
@@ -43,13 +64,13 @@ impl VerifyCache {
     /// A cache of at most about `entries` values.
     pub(crate) fn new(entries: usize) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            slots: (0..SHARDS).map(|_| Slot::default()).collect(),
             per_shard: entries.div_ceil(SHARDS),
         }
     }
 
-    fn shard(&self, hash: &[u8; 32]) -> &RwLock<Shard> {
-        &self.shards[usize::from(hash[0]) % SHARDS]
+    fn slot(&self, hash: &[u8; 32]) -> &Slot {
+        &self.slots[usize::from(hash[0]) % SHARDS]
     }
 
     /// The value for `hash`: from the cache, or from `read` (sled), which
@@ -59,14 +80,17 @@ impl VerifyCache {
         hash: &[u8; 32],
         read: impl FnOnce() -> Result<Option<sled::IVec>, E>,
     ) -> Result<Option<sled::IVec>, E> {
-        let shard = self.shard(hash);
+        let slot = self.slot(hash);
+        let shard = &slot.shard;
         let generation = {
             let guard = shard.read().unwrap_or_else(|e| e.into_inner());
             if let Some(value) = guard.entries.get(hash) {
+                slot.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(Some(value.clone()));
             }
             guard.generation
         };
+        slot.misses.fetch_add(1, Ordering::Relaxed);
         let value = read()?;
         if let Some(value) = &value {
             if self.per_shard > 0 {
@@ -88,18 +112,45 @@ impl VerifyCache {
     /// after the transaction, whatever its outcome).
     pub(crate) fn invalidate<'h>(&self, hashes: impl IntoIterator<Item = &'h [u8; 32]>) {
         for hash in hashes {
-            let mut guard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self
+                .slot(hash)
+                .shard
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
             guard.generation = guard.generation.wrapping_add(1);
             guard.entries.remove(hash);
         }
     }
 
-    /// Number of cached values (tests).
+    /// Number of cached values.
     pub(crate) fn len(&self) -> usize {
-        self.shards
+        self.slots
             .iter()
-            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).entries.len())
+            .map(|s| {
+                s.shard
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entries
+                    .len()
+            })
             .sum()
+    }
+
+    /// Entries, hits and misses (for metrics).
+    pub(crate) fn stats(&self) -> VerifyCacheStats {
+        VerifyCacheStats {
+            entries: self.len(),
+            hits: self
+                .slots
+                .iter()
+                .map(|s| s.hits.load(Ordering::Relaxed))
+                .sum(),
+            misses: self
+                .slots
+                .iter()
+                .map(|s| s.misses.load(Ordering::Relaxed))
+                .sum(),
+        }
     }
 }
 
@@ -169,7 +220,14 @@ mod tests {
             })
             .unwrap();
         assert_eq!(again.unwrap(), b"v1");
-        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            cache.stats(),
+            VerifyCacheStats {
+                entries: 1,
+                hits: 1,
+                misses: 1
+            }
+        );
     }
 
     /// Unknown hashes are not cached: every read of them goes to sled.

@@ -59,7 +59,9 @@ async fn metrics_endpoint_is_scrapable() {
     let dir = support::temp_dir();
     let daemon = support::start(
         dir.path(),
-        &format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
+        &format!(
+            "[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n[schedule]\nusage_flush_interval = \"1s\"\n"
+        ),
     );
     let mut admin = daemon.admin().await;
     let mut verifier = daemon.verifier().await;
@@ -74,6 +76,8 @@ async fn metrics_endpoint_is_scrapable() {
         .verify(support::verify_req(&support::flip_char(&secret), "", &[]))
         .await
         .expect("verify");
+    // The verify cache's figures are published with each usage flush (1 s).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     let body = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
@@ -104,6 +108,18 @@ async fn metrics_endpoint_is_scrapable() {
     assert!(
         body.contains("credd_verify_duration_seconds_bucket"),
         "{body}"
+    );
+    assert!(
+        body.contains("credd_verify_cache_lookups_total{result=\"miss\"}"),
+        "{body}"
+    );
+    let entries = body
+        .lines()
+        .find_map(|l| l.strip_prefix("credd_verify_cache_entries "))
+        .unwrap_or_else(|| panic!("no credd_verify_cache_entries in {body}"));
+    assert!(
+        entries.trim().parse::<f64>().is_ok_and(|n| n >= 1.0),
+        "the verified key is cached: {entries}"
     );
     assert!(!body.contains(&id), "a credential id is used as a label");
     assert!(!body.contains(&secret), "a secret reached the metrics");
