@@ -26,7 +26,7 @@ const SHARDS: usize = 64;
 /// (the config's `[storage] verify_cache_entries` default is the same).
 pub(crate) const DEFAULT_ENTRIES: usize = 200_000;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Shard {
     generation: u64,
     entries: HashMap<[u8; 32], sled::IVec, KeyIsHash>,
@@ -34,7 +34,7 @@ struct Shard {
 
 /// One shard and its counters (next to its lock, whose cache line every
 /// lookup in the shard writes anyway).
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Slot {
     shard: RwLock<Shard>,
     hits: AtomicU64,
@@ -54,10 +54,20 @@ pub struct VerifyCacheStats {
 
 /// The cache. With a capacity of 0 it holds nothing and every read goes to
 /// sled.
-#[derive(Debug)]
 pub(crate) struct VerifyCache {
     slots: Box<[Slot]>,
     per_shard: usize,
+}
+
+/// Sizes and counts only: a Debug print of the store must not dump up to
+/// hundreds of thousands of secret hashes.
+impl std::fmt::Debug for VerifyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyCache")
+            .field("capacity", &(self.per_shard * SHARDS))
+            .field("stats", &self.stats())
+            .finish()
+    }
 }
 
 impl VerifyCache {
@@ -161,16 +171,16 @@ impl VerifyCache {
 struct KeyIsHash;
 
 impl std::hash::BuildHasher for KeyIsHash {
-    type Hasher = PrefixHasher;
-    fn build_hasher(&self) -> PrefixHasher {
-        PrefixHasher(0)
+    type Hasher = TailHasher;
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(0)
     }
 }
 
 #[derive(Debug, Default)]
-struct PrefixHasher(u64);
+struct TailHasher(u64);
 
-impl std::hash::Hasher for PrefixHasher {
+impl std::hash::Hasher for TailHasher {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -347,6 +357,18 @@ mod tests {
         for reader in readers {
             assert!(reader.join().unwrap() > 0);
         }
+    }
+
+    /// A Debug print shows sizes and counts, never the cached hashes.
+    #[test]
+    fn debug_shows_no_hashes() {
+        let cache = VerifyCache::new(64);
+        let h = hash(7);
+        cache.get_or_read(&h, read_ok(b"v")).unwrap();
+        let printed = format!("{cache:?}");
+        assert!(printed.contains("entries: 1"), "{printed}");
+        assert!(!printed.contains('['), "no hash (array) printed: {printed}");
+        assert!(printed.len() < 200, "{printed}");
     }
 
     /// Capacity 0 caches nothing.
