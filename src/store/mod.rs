@@ -340,11 +340,16 @@ impl<'r> CredentialWrite<'r> {
     /// that leaves a hash's index value as it was (a usage flush) is not
     /// among them: sled's value, and so a cached copy of it, stays right.
     pub(crate) fn touched(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.removed_hashes()
+            .chain(self.index_writes.iter().map(|(hash, _, _)| hash))
+    }
+
+    /// Hashes of the old record that the new one no longer has.
+    fn removed_hashes(&self) -> impl Iterator<Item = &[u8; 32]> {
         self.old_hashes
             .iter()
             .filter(|h| !self.new_hashes.contains(h))
             .map(|(hash, _)| hash)
-            .chain(self.index_writes.iter().map(|(hash, _, _)| hash))
     }
 
     /// Checks the stored record is `expected` and writes `new` with every
@@ -358,11 +363,7 @@ impl<'r> CredentialWrite<'r> {
         if current.as_deref() != self.expected_bytes.as_deref() {
             return Err(ConflictableTransactionError::Abort(Abort::Conflict));
         }
-        for (hash, _) in self
-            .old_hashes
-            .iter()
-            .filter(|h| !self.new_hashes.contains(h))
-        {
+        for hash in self.removed_hashes() {
             trees.secret_index.remove(&hash[..])?;
         }
         for (hash, value, new_hash) in &self.index_writes {
@@ -964,11 +965,6 @@ impl Store {
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
         self.meta.insert(key.as_bytes(), value)?;
         Ok(())
-    }
-
-    /// Number of values in the verify cache (tests).
-    pub fn verify_cache_len(&self) -> usize {
-        self.verify_cache.len()
     }
 
     /// The verify cache's entries, hits and misses (metrics).

@@ -721,7 +721,11 @@ fn verify_cache_follows_every_commit() {
             .map(|(_, _, view)| view.unwrap().status)
     };
     assert_eq!(status_of(&old_hash), Some(Status::Active));
-    assert_eq!(store.verify_cache_len(), 1, "the lookup filled the cache");
+    assert_eq!(
+        store.verify_cache_stats().entries,
+        1,
+        "the lookup filled the cache"
+    );
     // A change Verify does not read (usage) leaves the index value, and so
     // the cached copy, as it was.
     let mut used = rec.clone();
@@ -730,7 +734,11 @@ fn verify_cache_follows_every_commit() {
         store.commit(Some(&rec), Some(&used), None).unwrap(),
         Commit::Done
     );
-    assert_eq!(store.verify_cache_len(), 1, "a usage write keeps the entry");
+    assert_eq!(
+        store.verify_cache_stats().entries,
+        1,
+        "a usage write keeps the entry"
+    );
     let rec = used;
     let mut disabled = rec.clone();
     disabled.status = Status::Disabled;
@@ -762,7 +770,7 @@ fn verify_cache_follows_every_commit() {
         Commit::Done
     );
     assert_eq!(status_of(&new_hash), None, "deleted");
-    assert_eq!(store.verify_cache_len(), 0);
+    assert_eq!(store.verify_cache_stats().entries, 0);
 }
 
 /// Verify decides the same from the index view as from the whole record,
