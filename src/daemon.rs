@@ -62,6 +62,10 @@ pub enum DaemonError {
     /// The gRPC server failed.
     #[error("grpc server: {0}")]
     Server(String),
+    /// The database met an error after which it cannot write until it is
+    /// opened again; the daemon stopped so that a restart recovers.
+    #[error("the database cannot write ({0}); stopped so that a restart recovers")]
+    StoreFault(String),
     /// The metrics endpoint could not be started.
     #[error("metrics endpoint on {addr}: {message}")]
     Metrics {
@@ -284,12 +288,28 @@ pub async fn run_with_clock(
     let watchdog =
         sd_notify::watchdog_enabled().map(|period| spawn_watchdog(period, stop_rx.clone()));
 
+    let mut store_fault = None;
     tokio::select! {
         () = shutdown => {
             info!("shutdown requested; draining in-flight calls");
             if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Stopping]) {
                 warn!(error = %e, "could not notify systemd of stopping");
             }
+        }
+        fault = engine.store().faulted() => {
+            error!(
+                error = %fault,
+                "the database cannot write any more (disk full or an I/O error); \
+                 answering NOT_SERVING, draining in-flight calls and exiting non-zero so that \
+                 a restart recovers; nothing acknowledged is lost"
+            );
+            health_reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+            health_reporter
+                .set_not_serving::<pb::credential_admin_server::CredentialAdminServer<AdminService>>()
+                .await;
+            store_fault = Some(fault);
         }
         result = &mut server => {
             let message = match result {
@@ -334,6 +354,13 @@ pub async fn run_with_clock(
         {
             warn!(task = name, "task did not stop in time");
         }
+    }
+    if let Some(fault) = store_fault {
+        warn!(
+            n_pending = engine.pending_usage(),
+            "last-used times not written: the database cannot write"
+        );
+        return Err(DaemonError::StoreFault(fault));
     }
     match engine.flush_usage().await {
         Ok(n_written) => info!(n_written, "usage flushed"),

@@ -12,6 +12,7 @@
 //! - [`notify`]: notice templates, lettre transports, outbox delivery.
 //! - [`api`]: tonic services; the only code that touches generated types.
 //! - [`telemetry`]: Prometheus metric names and the exporter.
+//! - [`logging`]: the log subscriber, safe while threads are torn down.
 //! - [`daemon`]: wiring, background tasks and shutdown.
 
 #![deny(
@@ -29,6 +30,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod lifecycle;
+pub mod logging;
 pub mod notify;
 pub mod secret;
 pub mod store;

@@ -31,6 +31,12 @@ impl From<Error> for Status {
             Error::PermissionDenied(_) => Status::permission_denied(err.to_string()),
             // ---- SERVER ERRORS ----
             Error::Contention { .. } => Status::aborted(err.to_string()),
+            Error::Storage(e) if e.is_unrecoverable() => {
+                error!(err = %err, "storage failure");
+                Status::unavailable(
+                    "the database cannot write (see the credd log); credd stops so that a restart recovers, retry then",
+                )
+            }
             Error::Storage(_) | Error::Random(_) => {
                 error!(err = %err, "internal error");
                 Status::new(Code::Internal, "internal error; see the credd log")
@@ -82,12 +88,16 @@ mod tests {
                 Error::Storage(crate::store::Error::Corrupt("x")),
                 Code::Internal,
             ),
+            (
+                Error::Storage(crate::store::Error::Flush("corrupt: no space".into())),
+                Code::Unavailable,
+            ),
         ];
         for (err, code) in cases {
             let text = err.to_string();
             let status = Status::from(err);
             assert_eq!(status.code(), code, "{text}");
-            if code != Code::Internal {
+            if code != Code::Internal && code != Code::Unavailable {
                 assert_eq!(status.message(), text);
             } else {
                 assert!(!status.message().contains("corrupt"));

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
-use tracing_subscriber::EnvFilter;
 
 use credd::config::{self, Config, LogFormat, Overrides};
 
@@ -103,14 +102,19 @@ fn main() -> ExitCode {
             }
         };
     }
-    match runtime.block_on(run(config)) {
+    let code = match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "credd stopped with an error");
             eprintln!("credd: {err}");
             ExitCode::from(1)
         }
-    }
+    };
+    // What the runtime's tasks and threads log while they are torn down is
+    // not written (see `credd::logging`).
+    credd::logging::close();
+    drop(runtime);
+    code
 }
 
 async fn run(config: Config) -> Result<(), credd::daemon::DaemonError> {
@@ -154,14 +158,9 @@ fn signal_error(source: std::io::Error) -> credd::daemon::DaemonError {
 }
 
 fn init_tracing(config: &Config) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false);
-    match config.log_format {
-        LogFormat::Plain => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let format = match config.log_format {
+        LogFormat::Plain => credd::logging::Format::Plain,
+        LogFormat::Json => credd::logging::Format::Json,
+    };
+    credd::logging::init(&config.log_filter, format);
 }

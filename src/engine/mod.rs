@@ -563,7 +563,7 @@ impl Engine {
                 .map_or(self.policy.max_credentials_per_account, |a| {
                     a.record.quota(&self.policy)
                 });
-            if record.kind != Kind::AdminKey
+            if lifecycle::counts_toward_quota(record.kind)
                 && self.store.count_live(&record.account_id, now)? >= limit
             {
                 return Err(Error::QuotaExceeded {
@@ -939,12 +939,16 @@ impl Engine {
         if client_revoked && refusable(&outcome) {
             outcome = VerifyOutcome::Disabled(DisabledReason::ClientRevoked);
         }
-        // A user passcode answers for its user: gone, it is unknown;
-        // disabled, it is DISABLED.
+        // A user passcode answers for its user: gone (DeleteUser revokes the
+        // passcode first), it is REVOKED; disabled, it is DISABLED.
         let mut user = None;
         if let Some(name) = record.user.as_deref().filter(|_| shown(&outcome)) {
             match self.passcode_user(&record.account_id, name)? {
-                None => outcome = VerifyOutcome::NotFound,
+                None => {
+                    if refusable(&outcome) || matches!(outcome, VerifyOutcome::Disabled(_)) {
+                        outcome = VerifyOutcome::Revoked;
+                    }
+                }
                 Some(found) => {
                     if found.status == lifecycle::UserStatus::Disabled && refusable(&outcome) {
                         outcome = VerifyOutcome::Disabled(DisabledReason::UserDisabled);
@@ -1358,6 +1362,11 @@ impl Engine {
             .store
             .settle_notices(keys, self.clock.now(), audits)
             .await?)
+    }
+
+    /// How many credentials have uses not yet written.
+    pub fn pending_usage(&self) -> usize {
+        self.usage.len()
     }
 
     /// Writes pending uses to the store and flushes. Returns how many

@@ -168,8 +168,12 @@ impl LoginThrottle {
         for key in keys {
             let entry = state.entry(key.clone()).or_insert((0, None));
             entry.0 += 1;
-            if entry.0 > settings.login_free_attempts {
-                let doublings = (entry.0 - settings.login_free_attempts - 1).min(20);
+            // After the free attempts are used up, the next attempt waits:
+            // the backoff starts with the N-th failure, not the one after.
+            // (0 free attempts: every failure makes the next one wait.)
+            let free = settings.login_free_attempts.max(1);
+            if entry.0 >= free {
+                let doublings = (entry.0 - free).min(20);
                 let delay = settings
                     .login_backoff
                     .saturating_mul(1 << doublings)

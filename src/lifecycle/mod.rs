@@ -24,7 +24,7 @@ pub use record::{
     SecretVersion, Status,
 };
 pub use rules::{
-    RotationState, VerifyOutcome, apply_account_status, decide_verify, effective_status,
-    inactive_since, is_live, next_deadlines, rotation_state,
+    RotationState, VerifyOutcome, apply_account_status, counts_toward_quota, decide_verify,
+    effective_status, inactive_since, is_live, next_deadlines, rotation_state,
 };
 pub use user::{SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_live};

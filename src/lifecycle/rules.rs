@@ -22,6 +22,16 @@ pub fn is_live(status: Status, expires_at: DateTime<Utc>, now: DateTime<Utc>) ->
     matches!(status, Status::Active | Status::Disabled) && now < expires_at
 }
 
+/// Whether credentials of `kind` count against their account's quota: the
+/// quota is about what the account hands out (API keys, passcodes, customer
+/// keys), not about admin keys that manage it or login sessions.
+pub fn counts_toward_quota(kind: Kind) -> bool {
+    match kind {
+        Kind::ApiKey | Kind::Passcode | Kind::CustomerKey => true,
+        Kind::AdminKey | Kind::Session => false,
+    }
+}
+
 /// The latest of creation, last successful use and reactivation.
 pub fn inactive_since(record: &CredentialRecord) -> DateTime<Utc> {
     [

@@ -130,7 +130,7 @@ impl Store {
         match result {
             Ok(()) => Ok(Commit::Done),
             Err(TransactionError::Abort(())) => Ok(Commit::Conflict),
-            Err(TransactionError::Storage(e)) => Err(Error::Sled(e)),
+            Err(TransactionError::Storage(e)) => self.watched(Err(Error::Sled(e))),
         }
     }
 }

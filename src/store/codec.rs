@@ -462,12 +462,29 @@ pub(crate) fn account_key(account_id: &str, id: &str) -> Vec<u8> {
     key
 }
 
-/// `by_account` value: stored status and expiry, so quotas need no record reads.
-pub(crate) fn account_value(record: &CredentialRecord) -> [u8; 9] {
-    let mut value = [0u8; 9];
+/// Length of a `by_account` value since schema 3 (schema 2's had no kind).
+pub(crate) const ACCOUNT_VALUE_LEN: usize = 10;
+
+/// `by_account` value: stored status, expiry and kind, so quotas need no
+/// record reads.
+pub(crate) fn account_value(record: &CredentialRecord) -> [u8; ACCOUNT_VALUE_LEN] {
+    let mut value = [0u8; ACCOUNT_VALUE_LEN];
     value[0] = status_code(record.status);
-    value[1..].copy_from_slice(&time_key(record.expires_at));
+    value[1..9].copy_from_slice(&time_key(record.expires_at));
+    value[9] = u8::try_from(kind_code(record.kind)).unwrap_or(u8::MAX);
     value
+}
+
+/// The status, expiry and kind of a `by_account` value.
+pub(crate) fn decode_account_value(value: &[u8]) -> Result<(Status, DateTime<Utc>, Kind), Error> {
+    if value.len() != ACCOUNT_VALUE_LEN {
+        return Err(Error::Corrupt("account index value"));
+    }
+    Ok((
+        status_from(i64::from(value[0]))?,
+        time_from_key(&value[1..9])?,
+        kind_from(i32::from(value[9]))?,
+    ))
 }
 
 /// Value of the `outbox` tree: everything a mail needs, so it can still be

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod codec;
+mod fault;
 mod group_commit;
 mod partners;
 mod users;
@@ -28,14 +29,17 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 pub use partners::{PartnerChange, Replace};
 
 use crate::lifecycle::{
-    CredentialRecord, Deadline, DeadlineEvent, Environment, Kind, NoticeKind, Status, is_live,
+    CredentialRecord, Deadline, DeadlineEvent, Environment, Kind, NoticeKind, Status,
+    counts_toward_quota, is_live,
 };
 
 /// Schema written by this build. A newer one on disk is refused.
 /// Version 2: `secret_index` entries carry Verify's view of their record
 /// (an older credd would change records without updating it), and
 /// customer keys and the partner trees exist.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version 3: `by_account` values carry the credential's kind, so the quota
+/// counts only the kinds it is about (an older credd reads them as corrupt).
+pub const SCHEMA_VERSION: u32 = 3;
 
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_PEPPER: &[u8] = b"pepper_fingerprint";
@@ -239,6 +243,8 @@ pub struct Store {
     group_commit: Arc<group_commit::GroupCommit>,
     /// Recently read `secret_index` values (see `verify_cache`).
     verify_cache: Arc<verify_cache::VerifyCache>,
+    /// The first error after which sled cannot write (see `fault`).
+    fault: Arc<fault::FaultWatch>,
     credentials: sled::Tree,
     secret_index: sled::Tree,
     by_account: sled::Tree,
@@ -490,6 +496,7 @@ impl Store {
             consents: db.open_tree("consents")?,
             consent_expiry: db.open_tree("consent_expiry")?,
             verify_cache: Arc::new(verify_cache::VerifyCache::new(verify_cache_entries)),
+            fault: Arc::new(fault::FaultWatch::default()),
             group_commit: Arc::new(
                 group_commit::GroupCommit::start(db.clone())
                     .map_err(|e| Error::Flush(e.to_string()))?,
@@ -498,6 +505,40 @@ impl Store {
         };
         store.check_meta(pepper_fingerprint)?;
         Ok(store)
+    }
+
+    /// Rewrites every `by_account` value of schema 2 or older (status and
+    /// expiry) with its credential's kind, read from the record.
+    fn add_kinds_to_account_index(&self) -> Result<(), Error> {
+        let mut batch = sled::Batch::default();
+        let mut n_rewritten = 0usize;
+        for item in &self.by_account {
+            let (key, value) = item?;
+            if value.len() == codec::ACCOUNT_VALUE_LEN {
+                continue;
+            }
+            let id = key
+                .iter()
+                .position(|b| *b == 0)
+                .map(|at| &key[at + 1..])
+                .ok_or(Error::Corrupt("account index key"))?;
+            match self.credentials.get(id)? {
+                Some(raw) => {
+                    let record = codec::decode_record(&raw)?;
+                    batch.insert(key, &codec::account_value(&record)[..]);
+                }
+                None => batch.remove(key),
+            }
+            n_rewritten += 1;
+        }
+        self.by_account.apply_batch(batch)?;
+        if n_rewritten > 0 {
+            tracing::info!(
+                entries = n_rewritten,
+                "account index upgraded to schema 3 (kinds recorded)"
+            );
+        }
+        Ok(())
     }
 
     fn check_meta(&self, pepper_fingerprint: [u8; 32]) -> Result<(), Error> {
@@ -510,9 +551,13 @@ impl Store {
                     return Err(Error::NewerSchema { found });
                 }
                 if found < SCHEMA_VERSION {
-                    // Entries written by the older version have no view and
-                    // are read through their record; from now on an older
-                    // credd must refuse this database.
+                    // Schema 1's index entries have no view and are read
+                    // through their record; schema 2's `by_account` values
+                    // lack the kind and are rewritten here. Both steps are
+                    // idempotent, and the new version is written only after
+                    // them, so a crash part-way repeats them at the next open.
+                    self.add_kinds_to_account_index()?;
+                    self.db.flush()?;
                     self.meta
                         .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
                 }
@@ -602,12 +647,8 @@ impl Store {
         let mut n_live = 0u32;
         for item in self.by_account.scan_prefix(&prefix) {
             let (_, value) = item?;
-            if value.len() != 9 {
-                return Err(Error::Corrupt("account index value"));
-            }
-            let status = codec::status_from(i64::from(value[0]))?;
-            let expires_at = codec::time_from_key(&value[1..])?;
-            if is_live(status, expires_at, now) {
+            let (status, expires_at, kind) = codec::decode_account_value(&value)?;
+            if counts_toward_quota(kind) && is_live(status, expires_at, now) {
                 n_live += 1;
             }
         }
@@ -742,7 +783,7 @@ impl Store {
                 },
             );
         self.verify_cache.invalidate(write.touched());
-        settle(result)
+        self.watched(settle(result))
     }
 
     /// Deadlines due at or before `now`, earliest first, at most `limit`.
@@ -843,7 +884,7 @@ impl Store {
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
             .map_err(|e| match e {
-                TransactionError::Storage(e) => Error::Sled(e),
+                TransactionError::Storage(e) => self.noted(Error::Sled(e)),
                 TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
             })?;
         self.flush().await
@@ -871,7 +912,7 @@ impl Store {
                 Ok::<bool, ConflictableTransactionError<()>>(true)
             })
             .map_err(|e| match e {
-                TransactionError::Storage(e) => Error::Sled(e),
+                TransactionError::Storage(e) => self.noted(Error::Sled(e)),
                 TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
             })?;
         Ok(queued)
@@ -896,10 +937,12 @@ impl Store {
     /// # Errors
     /// sled errors.
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), Error> {
-        let seq = self.db.generate_id()?;
-        self.audit
-            .insert(&seq.to_be_bytes()[..], codec::encode_audit(entry))?;
-        Ok(())
+        self.watched((|| {
+            let seq = self.db.generate_id()?;
+            self.audit
+                .insert(&seq.to_be_bytes()[..], codec::encode_audit(entry))?;
+            Ok(())
+        })())
     }
 
     /// Up to `limit` events matching `filter` after position `after`, reading
@@ -983,7 +1026,39 @@ impl Store {
     /// # Errors
     /// [`Error::Flush`] when the sync fails.
     pub async fn flush(&self) -> Result<(), Error> {
-        self.group_commit.flush().await.map_err(Error::Flush)
+        self.watched(self.group_commit.flush().await.map_err(Error::Flush))
+    }
+
+    /// Passes `result` on, noting an error after which the database cannot
+    /// write any more (see `fault`).
+    fn watched<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        result.map_err(|e| self.noted(e))
+    }
+
+    /// [`Store::watched`] for an error at hand.
+    fn noted(&self, err: Error) -> Error {
+        self.fault.note(&err);
+        err
+    }
+
+    /// The first error after which this database cannot write until it is
+    /// opened again (a full disk, a failed fsync), if one happened.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.get()
+    }
+
+    /// Resolves once the database has met such an error, with its text.
+    pub async fn faulted(&self) -> String {
+        let mut rx = self.fault.subscribe();
+        loop {
+            if let Some(first) = rx.borrow_and_update().clone() {
+                return first;
+            }
+            if rx.changed().await.is_err() {
+                // The store is gone; nothing will be reported any more.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Waits while a flush is running, then counts the caller as a writer

@@ -472,7 +472,7 @@ impl Store {
         });
         self.verify_cache
             .invalidate(credentials.iter().flat_map(CredentialWrite::touched));
-        settle(result)
+        self.watched(settle(result))
     }
 
     /// Reads one client id.

@@ -346,6 +346,69 @@ fn count_live_counts_active_and_disabled_before_expiry() {
     );
 }
 
+/// Admin keys share the account index but not the quota: only API keys,
+/// passcodes and customer keys count.
+#[test]
+fn count_live_counts_only_the_kinds_the_quota_is_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for (seed, kind) in [
+        Kind::ApiKey,
+        Kind::Passcode,
+        Kind::CustomerKey,
+        Kind::AdminKey,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = record(
+            &format!("cred_{seed}"),
+            "acme",
+            u8::try_from(seed).unwrap() + 1,
+        );
+        r.kind = kind;
+        insert(&store, &r);
+    }
+    assert_eq!(store.count_live("acme", t0()).unwrap(), 3);
+}
+
+/// A schema 2 database (account index values without the kind) is upgraded
+/// when opened: its admin keys stop counting, nothing else changes, and the
+/// schema version moves to 3 only after the index is rewritten.
+#[test]
+fn schema_2_account_index_is_upgraded_with_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let api = record("cred_api", "acme", 1);
+        let mut admin = record("cred_admin", "acme", 2);
+        admin.kind = Kind::AdminKey;
+        insert(&store, &api);
+        insert(&store, &admin);
+        // Write what schema 2 wrote: status and expiry, no kind.
+        for rec in [&api, &admin] {
+            let value = codec::account_value(rec);
+            store
+                .by_account
+                .insert(codec::account_key("acme", &rec.id), &value[..9])
+                .unwrap();
+        }
+        store.meta.insert(META_SCHEMA, &2u32.to_be_bytes()).unwrap();
+        store.db.flush().unwrap();
+        assert!(matches!(
+            store.count_live("acme", t0()),
+            Err(Error::Corrupt(_))
+        ));
+    }
+    let store = open(dir.path());
+    assert_eq!(store.count_live("acme", t0()).unwrap(), 1);
+    assert_eq!(
+        store.meta_get("schema_version").unwrap(),
+        Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    assert_eq!(SCHEMA_VERSION, 3);
+}
+
 /// A status change is reflected in the quota count (the account index is
 /// rewritten on every commit).
 #[test]

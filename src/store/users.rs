@@ -178,8 +178,8 @@ impl Store {
         let expected_bytes = expected.map(encode_user);
         let new_bytes = new.map(encode_user);
         let audit_row = codec::encode_audit(audit);
-        abort_to_commit(
-            (&self.users, &self.audit).transaction(|(users, audit_tree)| {
+        self.watched(abort_to_commit((&self.users, &self.audit).transaction(
+            |(users, audit_tree)| {
                 if users.get(&key)?.as_deref() != expected_bytes.as_deref() {
                     return Err(ConflictableTransactionError::Abort(()));
                 }
@@ -190,8 +190,8 @@ impl Store {
                 let seq = audit_tree.generate_id()?;
                 audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
                 Ok(())
-            }),
-        )
+            },
+        )))
     }
 
     /// Reads the session a token hash belongs to.
@@ -217,7 +217,7 @@ impl Store {
     ) -> Result<(), Error> {
         let bytes = encode_session(session);
         let audit_row = codec::encode_audit(audit);
-        let commit = abort_to_commit((&self.sessions, &self.audit).transaction(
+        let commit = self.watched(abort_to_commit((&self.sessions, &self.audit).transaction(
             |(sessions, audit_tree)| {
                 if sessions.get(hash)?.is_some() {
                     return Err(ConflictableTransactionError::Abort(()));
@@ -227,7 +227,7 @@ impl Store {
                 audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
                 Ok(())
             },
-        ))?;
+        )))?;
         match commit {
             Commit::Done => Ok(()),
             Commit::Conflict => Err(Error::DuplicateSecret),
@@ -255,7 +255,7 @@ impl Store {
                 Ok::<bool, ConflictableTransactionError<()>>(existed)
             })
             .map_err(|e| match e {
-                TransactionError::Storage(e) => Error::Sled(e),
+                TransactionError::Storage(e) => self.noted(Error::Sled(e)),
                 TransactionError::Abort(()) => Error::Corrupt("aborted session removal"),
             })
     }

@@ -28,6 +28,58 @@ fn new_account(id: &str) -> pb::CreateAccountRequest {
     }
 }
 
+/// CleverTap's promise: an account with a quota of 100 holds 100 passcodes,
+/// however many account-scoped admin keys manage it; the 101st is refused,
+/// and a rotation or a new admin key still works when it is full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_keys_do_not_use_up_the_quota() {
+    let dir = support::temp_dir();
+    let daemon = support::start(dir.path(), "[policy]\nmax_credentials_per_account = 100\n");
+    let mut admin = daemon.admin().await;
+    let mut admin_keys = daemon.admin_keys_as(Some(&daemon.admin_key())).await;
+    let new_admin_key = |n: u32| pb::CreateAdminKeyRequest {
+        account_id: "ct".to_string(),
+        name: format!("ct self-service {n}"),
+        scopes: vec![
+            "credentials:read".to_string(),
+            "credentials:write".to_string(),
+        ],
+        ..Default::default()
+    };
+    support::create(&mut admin, support::passcode("ct", "first")).await;
+    for n in 0..2 {
+        admin_keys
+            .create_admin_key(new_admin_key(n))
+            .await
+            .expect("an account-scoped admin key");
+    }
+    let mut last = None;
+    for n in 1..100 {
+        last = Some(support::create(&mut admin, support::passcode("ct", &format!("p{n}"))).await);
+    }
+    let status = support::expect_code(
+        admin
+            .create_credential(support::passcode("ct", "one too many"))
+            .await,
+        Code::ResourceExhausted,
+        "the 101st passcode",
+    );
+    assert!(status.message().contains("100"), "{}", status.message());
+    // Full, the account still gets admin keys and rotates its passcodes.
+    admin_keys
+        .create_admin_key(new_admin_key(2))
+        .await
+        .expect("an admin key on a full account");
+    let (last, _) = last.expect("created");
+    admin
+        .rotate_credential(pb::RotateCredentialRequest {
+            id: last.id,
+            ..Default::default()
+        })
+        .await
+        .expect("rotate on a full account");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_override_and_suspension() {
     let dir = support::temp_dir();

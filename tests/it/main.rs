@@ -18,6 +18,7 @@ mod mail;
 mod operations;
 mod partners;
 mod rotation;
+mod shutdown;
 mod smtp_server;
 mod support;
 mod tls;

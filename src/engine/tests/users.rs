@@ -1,5 +1,8 @@
 //! Users, passcodes and sessions in the engine, with a manual clock.
 
+use std::net::IpAddr;
+use std::time::Duration as StdDuration;
+
 use zeroize::Zeroizing;
 
 use super::*;
@@ -249,4 +252,67 @@ async fn sessions_check_a_presented_client_id() {
     };
     assert!(matches!(with_client(&own), VerifyOutcome::Valid { .. }));
     assert_eq!(with_client(&foreign), VerifyOutcome::AccountMismatch);
+}
+
+/// `login_free_attempts` failures are free; the attempt after the N-th is
+/// refused even with the right password, whether the failures were counted
+/// for the user or for the peer address.
+#[tokio::test]
+async fn the_throttle_refuses_the_attempt_after_the_free_failures() {
+    let mut h = harness();
+    {
+        let engine = Arc::get_mut(&mut h.engine).unwrap();
+        engine.set_user_settings(UserSettings {
+            argon2_memory_kib: 64,
+            argon2_iterations: 1,
+            login_free_attempts: 3,
+            login_backoff: StdDuration::from_secs(60),
+            ..UserSettings::default()
+        });
+    }
+    user(&h, "api").await;
+    user(&h, "other").await;
+    let attempt = |name: &'static str, password: &'static str, peer: [u8; 4]| {
+        let engine = Arc::clone(&h.engine);
+        async move {
+            engine
+                .login(
+                    "shop",
+                    name,
+                    Zeroizing::new(password.to_string()),
+                    Some(IpAddr::from(peer)),
+                )
+                .await
+        }
+    };
+    // The user's count: three failures from three addresses.
+    for n in 1..=3 {
+        let err = attempt("api", "wrong", [10, 0, 0, n]).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Unauthenticated(_)),
+            "failure {n}: {err:?}"
+        );
+    }
+    let err = attempt("api", "password one", [10, 0, 0, 4])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+    // The peer's count: three failures for three users, then the right
+    // password of a fourth user from the same address is refused too.
+    for name in ["ghost1", "ghost2", "ghost3"] {
+        let err = attempt(name, "wrong", [10, 0, 1, 1]).await.unwrap_err();
+        assert!(matches!(err, Error::Unauthenticated(_)), "{name}: {err:?}");
+    }
+    let err = attempt("other", "password one", [10, 0, 1, 1])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+    // Two failures leave the third attempt free.
+    let err = attempt("other", "wrong", [10, 0, 2, 1]).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    let err = attempt("other", "wrong", [10, 0, 2, 1]).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    attempt("other", "password one", [10, 0, 2, 1])
+        .await
+        .expect("the third attempt after two failures");
 }
