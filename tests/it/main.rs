@@ -9,6 +9,7 @@ mod auth;
 mod crash_loop;
 mod credctl;
 mod delegation_crash;
+mod disk_full;
 mod durability;
 mod http_auth;
 mod hygiene;
