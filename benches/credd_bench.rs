@@ -6,6 +6,10 @@
 //!    server trait, answering a fixed VALID response without any lookup) vs
 //!    the real `VerifierService` over an engine with 10K credentials, both
 //!    served by tonic on 127.0.0.1, at 1, 16 and 64 concurrent requests.
+//!
+//!    1b: the same from outside the process: the real `credd` binary, Verify
+//!    of 1,000 keys created through it, in round-robin order, vs its own
+//!    `grpc.health.v1.Health/Check`, over 4 HTTP/2 connections.
 //! 2. Flat in store size: Verify (over gRPC, and `Engine::verify` called
 //!    directly) with 10K vs 1M stored credentials (and 10M when asked).
 //! 3. Sweep cost: `Engine::sweep` with 1K due among 1M vs 1K due among 1K.
@@ -31,7 +35,7 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, writes, large, huge; default all).
+//! (comma list of transport, daemon, writes, large, huge; default all but huge).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -1278,6 +1282,155 @@ fn transport(ctx: &mut Ctx, small: &SmallStore) {
     });
 }
 
+/// Keys created through the real daemon for section 1b.
+const DAEMON_KEYS: usize = 1_000;
+/// HTTP/2 connections of section 1b, as the independent load generator used.
+const DAEMON_CONNS: usize = 4;
+
+/// Verify of `keys` in round-robin order over `channels`.
+fn round_robin_verify_op(channels: Vec<Channel>, keys: Arc<Vec<String>>) -> Op {
+    let clients: Vec<_> = channels
+        .into_iter()
+        .map(CredentialVerifierClient::new)
+        .collect();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Arc::new(move |w, _| {
+        let mut client = clients[w % clients.len()].clone();
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = keys[i % keys.len()].clone();
+        Box::pin(async move {
+            match client.verify(verify_request(key)).await {
+                Ok(answer) => answer.into_inner().result == i32::from(pb::VerifyResult::Valid),
+                Err(_) => false,
+            }
+        })
+    })
+}
+
+/// `grpc.health.v1.Health/Check` on the same daemon: the no-op baseline.
+fn health_op(channels: Vec<Channel>) -> Op {
+    use tonic_health::pb::health_client::HealthClient;
+    let clients: Vec<_> = channels.into_iter().map(HealthClient::new).collect();
+    Arc::new(move |w, _| {
+        let mut client = clients[w % clients.len()].clone();
+        Box::pin(async move {
+            client
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .is_ok()
+        })
+    })
+}
+
+/// Creates [`DAEMON_KEYS`] API keys through the daemon's admin API.
+async fn create_keys_through(addr: SocketAddr, admin_key: &str, n: usize) -> Vec<String> {
+    let channel = connect(addr, 1).await.remove(0);
+    let bearer: tonic::metadata::MetadataValue<_> =
+        format!("Bearer {admin_key}").parse().expect("bearer");
+    let mut admin =
+        CredentialAdminClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", bearer.clone());
+            Ok(r)
+        });
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut request = create_request("daemon", 0, i as u64);
+        request.scopes = vec![SCOPES[0].to_string()];
+        let response = admin
+            .create_credential(request)
+            .await
+            .expect("create through the daemon")
+            .into_inner();
+        keys.push(response.secret);
+    }
+    keys
+}
+
+/// 1b: the real `credd` binary on its defaults, measured from outside as the
+/// issue's independent load generator did: Verify of 1,000 keys in
+/// round-robin order against `grpc.health.v1.Health/Check` on the same
+/// daemon, over 4 HTTP/2 connections, in alternating segments.
+fn daemon_transport(ctx: &mut Ctx) {
+    eprintln!("[bench] transport against the real daemon");
+    let work = ctx.work.path().join("daemon-transport");
+    std::fs::create_dir_all(&work).expect("daemon work dir");
+    let data_dir = work.join("data");
+    let config_path = work.join("credd.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nlog_filter = \"info\"\n\n[policy]\nmax_credentials_per_account = 100000\n",
+            data_dir.display()
+        ),
+    )
+    .expect("daemon config");
+    let log = work.join("credd.log");
+    let daemon = start_daemon(&work, &config_path, &log);
+    let admin_key = std::fs::read_to_string(data_dir.join("admin.key"))
+        .expect("admin key")
+        .trim()
+        .to_string();
+    let keys = Arc::new(ctx.client_rt.block_on(create_keys_through(
+        daemon.addr,
+        &admin_key,
+        DAEMON_KEYS,
+    )));
+    let section = "1b transport, real daemon";
+    for concurrency in [1usize, 16, 64] {
+        let s = &ctx.s;
+        let (base, verify) = ctx.client_rt.block_on(async {
+            let conns = DAEMON_CONNS.min(concurrency);
+            let health = health_op(connect(daemon.addr, conns).await);
+            let verify = round_robin_verify_op(connect(daemon.addr, conns).await, keys.clone());
+            let (mut raw_a, mut raw_b) = (Raw::default(), Raw::default());
+            for i in 0..s.segments {
+                let warm = segment_warmup(s, i);
+                raw_a.add(drive(concurrency, warm, segment_len(s), health.clone()).await);
+                raw_b.add(drive(concurrency, warm, segment_len(s), verify.clone()).await);
+            }
+            (raw_a.stats(), raw_b.stats())
+        });
+        let conns = DAEMON_CONNS.min(concurrency);
+        ctx.report.info(
+            section,
+            format!("credd Health/Check, c={concurrency}, {conns} conn"),
+            &base,
+        );
+        let thr = ratio(verify.throughput, base.throughput);
+        let p99 = ratio(verify.p99_us, base.p99_us);
+        let pass = thr >= 0.9 && p99 <= 1.3 && verify.errors == 0;
+        ctx.report.push(Row {
+            section,
+            scenario: format!(
+                "credd Verify, {DAEMON_KEYS} keys round-robin, c={concurrency}, {conns} conn"
+            ),
+            throughput: rate(verify.throughput),
+            p50: micros(verify.p50_us),
+            p99: micros(verify.p99_us),
+            versus: format!("thr {thr:.2}x, p99 {p99:.2}x"),
+            goal: "thr >= 0.9x, p99 <= 1.3x".to_string(),
+            pass: Some(pass),
+            json: json!({
+                "concurrency": concurrency,
+                "channels": conns,
+                "health": base.json(),
+                "verify": verify.json(),
+                "throughput_ratio": round3(thr),
+                "p99_ratio": round3(p99),
+            }),
+        });
+        if !pass {
+            ctx.report.findings.push(format!(
+                "daemon transport c={concurrency}: Verify reaches {thr:.2}x of Health/Check's throughput (goal >= 0.9x) with p99 {p99:.2}x (goal <= 1.3x); errors {}",
+                verify.errors
+            ));
+        }
+    }
+    daemon.terminate();
+}
+
 /// Serial 4 KiB writes made durable the way sled 0.34 does on Linux
 /// (`sync_file_range` with WAIT_BEFORE|WRITE|WAIT_AFTER) and with fdatasync:
 /// the disk's floor for one flush.
@@ -2140,6 +2293,9 @@ fn main() {
     let small = small_store(&mut ctx);
     if ctx.s.runs("transport") {
         transport(&mut ctx, &small);
+    }
+    if ctx.s.runs("daemon") {
+        daemon_transport(&mut ctx);
     }
     if ctx.s.runs("writes") {
         durable_writes(&mut ctx);

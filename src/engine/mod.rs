@@ -12,6 +12,7 @@ mod audit_log;
 mod client_ids;
 mod consents;
 mod delegated;
+mod offload;
 mod partners;
 mod sweep;
 mod usage;
@@ -1375,16 +1376,20 @@ impl Engine {
     /// # Errors
     /// A storage failure; the uses not written are kept for the next flush.
     pub async fn flush_usage(&self) -> Result<usize, Error> {
-        let n_touched = self.flush_session_touches()?;
-        let pending = self.usage.drain();
-        if pending.is_empty() {
-            if n_touched > 0 {
-                self.store.flush().await?;
-            }
-            return Ok(0);
+        let (n_touched, n_written) = offload::blocking(|| self.write_usage())?;
+        if n_touched + n_written > 0 {
+            self.store.flush().await?;
         }
+        debug!(n_written, "usage flushed");
+        Ok(n_written)
+    }
+
+    /// Writes session touches and pending uses (not yet durable); returns
+    /// how many of each were written.
+    fn write_usage(&self) -> Result<(usize, usize), Error> {
+        let n_touched = self.flush_session_touches()?;
         let mut n_written = 0;
-        let mut entries = pending.into_iter();
+        let mut entries = self.usage.drain().into_iter();
         while let Some((id, used_at)) = entries.next() {
             match self.write_use(&id, used_at) {
                 Ok(written) => n_written += usize::from(written),
@@ -1395,9 +1400,7 @@ impl Engine {
                 }
             }
         }
-        self.store.flush().await?;
-        debug!(n_written, "usage flushed");
-        Ok(n_written)
+        Ok((n_touched, n_written))
     }
 
     fn write_use(&self, id: &str, used_at: DateTime<Utc>) -> Result<bool, Error> {

@@ -55,33 +55,9 @@ impl Engine {
         let now = self.clock.now();
         let mut report = SweepReport::default();
         while !stop() {
-            let due = self.store.due_deadlines(now, SWEEP_BATCH)?;
-            if due.is_empty() {
+            let n_due = super::offload::blocking(|| self.sweep_batch(now, &mut report))?;
+            if n_due == 0 {
                 break;
-            }
-            report.due_events += due.len();
-            let mut seen: Vec<&str> = Vec::with_capacity(due.len());
-            for entry in &due {
-                if seen.contains(&entry.credential_id.as_str()) {
-                    continue;
-                }
-                seen.push(&entry.credential_id);
-                self.sweep_credential(&entry.credential_id, now, &mut report)?;
-            }
-            // Anything of this batch still indexed is not backed by its
-            // record (which the plan above made current): drop it, so the
-            // sweep always moves forward.
-            for entry in &due {
-                if self.store.has_deadline(
-                    &entry.credential_id,
-                    entry.deadline.at,
-                    entry.deadline.event,
-                )? {
-                    warn!(credential_id = %entry.credential_id, event = ?entry.deadline.event, "removing a stale deadline entry");
-                    self.store
-                        .remove_deadline(&entry.credential_id, &entry.deadline)?;
-                    report.stale_entries += 1;
-                }
             }
             self.store.flush().await?;
             tokio::task::yield_now().await;
@@ -107,6 +83,40 @@ impl Engine {
             );
         }
         Ok(report)
+    }
+
+    /// Applies one batch of due deadlines (not yet durable); returns how many
+    /// were due, 0 when none is left.
+    fn sweep_batch(&self, now: DateTime<Utc>, report: &mut SweepReport) -> Result<usize, Error> {
+        let due = self.store.due_deadlines(now, SWEEP_BATCH)?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        report.due_events += due.len();
+        let mut seen: Vec<&str> = Vec::with_capacity(due.len());
+        for entry in &due {
+            if seen.contains(&entry.credential_id.as_str()) {
+                continue;
+            }
+            seen.push(&entry.credential_id);
+            self.sweep_credential(&entry.credential_id, now, report)?;
+        }
+        // Anything of this batch still indexed is not backed by its
+        // record (which the plan above made current): drop it, so the
+        // sweep always moves forward.
+        for entry in &due {
+            if self.store.has_deadline(
+                &entry.credential_id,
+                entry.deadline.at,
+                entry.deadline.event,
+            )? {
+                warn!(credential_id = %entry.credential_id, event = ?entry.deadline.event, "removing a stale deadline entry");
+                self.store
+                    .remove_deadline(&entry.credential_id, &entry.deadline)?;
+                report.stale_entries += 1;
+            }
+        }
+        Ok(due.len())
     }
 
     fn sweep_credential(

@@ -919,8 +919,19 @@ impl Engine {
     /// # Errors
     /// Storage failures.
     pub async fn sweep_sessions(&self) -> Result<usize, Error> {
-        self.flush_session_touches()?;
         let now = self.clock.now();
+        let n_removed = super::offload::blocking(|| self.remove_ended_sessions(now))?;
+        if n_removed > 0 {
+            self.store.flush().await?;
+            info!(n_removed, "expired sessions removed");
+        }
+        Ok(n_removed)
+    }
+
+    /// Removes sessions that are over or whose user is gone, each with its
+    /// audit event (not yet durable); returns how many.
+    fn remove_ended_sessions(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        self.flush_session_touches()?;
         let mut n_removed = 0;
         let sessions: Vec<([u8; 32], SessionRecord)> =
             self.store.scan_sessions().collect::<Result<_, _>>()?;
@@ -944,10 +955,6 @@ impl Engine {
             if self.store.remove_session(&hash, Some(&audit))? {
                 n_removed += 1;
             }
-        }
-        if n_removed > 0 {
-            self.store.flush().await?;
-            info!(n_removed, "expired sessions removed");
         }
         Ok(n_removed)
     }
