@@ -798,14 +798,20 @@ fn compare_grpc_verify(
         let n = channels_for(concurrency);
         let op_a = verify_op(connect(a.0, n).await, a.1.clone());
         let op_b = verify_op(connect(b.0, n).await, b.1.clone());
-        let (mut raw_a, mut raw_b) = (Raw::default(), Raw::default());
-        for i in 0..s.segments {
-            let warm = segment_warmup(s, i);
-            raw_a.add(drive(concurrency, warm, segment_len(s), op_a.clone()).await);
-            raw_b.add(drive(concurrency, warm, segment_len(s), op_b.clone()).await);
-        }
-        (raw_a.stats(), raw_b.stats())
+        alternate(s, concurrency, op_a, op_b).await
     })
+}
+
+/// `op_a` and `op_b` at `concurrency` in alternating segments (so drifting
+/// load on the shared machine hits both alike).
+async fn alternate(s: &Settings, concurrency: usize, op_a: Op, op_b: Op) -> (Stats, Stats) {
+    let (mut raw_a, mut raw_b) = (Raw::default(), Raw::default());
+    for i in 0..s.segments {
+        let warm = segment_warmup(s, i);
+        raw_a.add(drive(concurrency, warm, segment_len(s), op_a.clone()).await);
+        raw_b.add(drive(concurrency, warm, segment_len(s), op_b.clone()).await);
+    }
+    (raw_a.stats(), raw_b.stats())
 }
 
 /// `Engine::verify` called in a loop on this thread: the store's cost alone.
@@ -1384,13 +1390,7 @@ fn daemon_transport(ctx: &mut Ctx) {
             let conns = DAEMON_CONNS.min(concurrency);
             let health = health_op(connect(daemon.addr, conns).await);
             let verify = round_robin_verify_op(connect(daemon.addr, conns).await, keys.clone());
-            let (mut raw_a, mut raw_b) = (Raw::default(), Raw::default());
-            for i in 0..s.segments {
-                let warm = segment_warmup(s, i);
-                raw_a.add(drive(concurrency, warm, segment_len(s), health.clone()).await);
-                raw_b.add(drive(concurrency, warm, segment_len(s), verify.clone()).await);
-            }
-            (raw_a.stats(), raw_b.stats())
+            alternate(s, concurrency, health, verify).await
         });
         let conns = DAEMON_CONNS.min(concurrency);
         ctx.report.info(

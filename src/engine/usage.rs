@@ -37,7 +37,10 @@ impl UsageLog {
     /// Takes every pending use, leaving the log empty.
     pub fn drain(&self) -> HashMap<String, DateTime<Utc>> {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut *pending)
+        // The same keys are likely in use next interval: keep room for them,
+        // so Verify does not regrow the table under the lock.
+        let room = HashMap::with_capacity(pending.len());
+        std::mem::replace(&mut *pending, room)
     }
 
     /// Puts back uses that could not be written, keeping the later of two.
