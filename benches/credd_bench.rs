@@ -1400,7 +1400,10 @@ fn daemon_transport(ctx: &mut Ctx) {
         );
         let thr = ratio(verify.throughput, base.throughput);
         let p99 = ratio(verify.p99_us, base.p99_us);
-        let pass = thr >= 0.9 && p99 <= 1.3 && verify.errors == 0;
+        // The goals: p99 within 1.3x at every level, throughput at
+        // least 0.9x at 64 streams.
+        let min_thr = if concurrency == 64 { 0.9 } else { 0.0 };
+        let pass = thr >= min_thr && p99 <= 1.3 && verify.errors == 0;
         ctx.report.push(Row {
             section,
             scenario: format!(
@@ -1410,7 +1413,11 @@ fn daemon_transport(ctx: &mut Ctx) {
             p50: micros(verify.p50_us),
             p99: micros(verify.p99_us),
             versus: format!("thr {thr:.2}x, p99 {p99:.2}x"),
-            goal: "thr >= 0.9x, p99 <= 1.3x".to_string(),
+            goal: if concurrency == 64 {
+                "thr >= 0.9x, p99 <= 1.3x".to_string()
+            } else {
+                "p99 <= 1.3x".to_string()
+            },
             pass: Some(pass),
             json: json!({
                 "concurrency": concurrency,
@@ -1423,7 +1430,7 @@ fn daemon_transport(ctx: &mut Ctx) {
         });
         if !pass {
             ctx.report.findings.push(format!(
-                "daemon transport c={concurrency}: Verify reaches {thr:.2}x of Health/Check's throughput (goal >= 0.9x) with p99 {p99:.2}x (goal <= 1.3x); errors {}",
+                "daemon transport c={concurrency}: Verify reaches {thr:.2}x of Health/Check's throughput (goal >= {min_thr}x) with p99 {p99:.2}x (goal <= 1.3x); errors {}",
                 verify.errors
             ));
         }

@@ -191,7 +191,7 @@ pub async fn run_with_clock(
         sweep_lock,
         stop_rx.clone(),
     ));
-    let mut scheduler = start_scheduler(&config, sweeper.clone()).await?;
+    let scheduler = start_scheduler(&config, sweeper.clone()).await?;
     // Catch up on whatever fell due while the daemon was down.
     tokio::spawn({
         let sweeper = sweeper.clone();
@@ -288,13 +288,11 @@ pub async fn run_with_clock(
     let watchdog =
         sd_notify::watchdog_enabled().map(|period| spawn_watchdog(period, stop_rx.clone()));
 
+    tokio::pin!(shutdown);
     let mut store_fault = None;
     tokio::select! {
-        () = shutdown => {
+        () = &mut shutdown => {
             info!("shutdown requested; draining in-flight calls");
-            if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Stopping]) {
-                warn!(error = %e, "could not notify systemd of stopping");
-            }
         }
         fault = engine.store().faulted() => {
             error!(
@@ -321,54 +319,110 @@ pub async fn run_with_clock(
             return Err(DaemonError::Server(message));
         }
     }
-    health_reporter
-        .set_not_serving::<pb::credential_verifier_server::CredentialVerifierServer<VerifierService>>()
-        .await;
-    let _ = stop_server.send(());
-    match tokio::time::timeout(config.shutdown_grace, &mut server).await {
-        Ok(Ok(Ok(()))) => info!("in-flight calls finished"),
-        Ok(Ok(Err(e))) => warn!(error = %e, "grpc server ended with an error"),
-        Ok(Err(e)) => warn!(error = %e, "grpc server task failed"),
-        Err(_) => {
-            warn!(grace = ?config.shutdown_grace, "grace period over; abandoning in-flight calls");
-            server.abort();
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Stopping]) {
+        warn!(error = %e, "could not notify systemd of stopping");
+    }
+    let stopping = Stopping {
+        config: &config,
+        engine: &engine,
+        health: &health_reporter,
+        server,
+        stop_server,
+        stop_tasks,
+        scheduler,
+        sweeper,
+        tasks: tasks
+            .into_iter()
+            .chain(watchdog.map(|h| ("watchdog", h)))
+            .collect(),
+    };
+    match store_fault {
+        None => stopping.run().await,
+        Some(fault) => {
+            // The shutdown signal has not fired: a signal during this drain
+            // ends it at once (the store cannot write anything anyway).
+            tokio::select! {
+                result = stopping.run_after_fault() => result?,
+                () = &mut shutdown => warn!("signal received while draining after a store fault; exiting now"),
+            }
+            Err(DaemonError::StoreFault(fault))
         }
+    }
+}
+
+/// What an orderly stop takes down, in order.
+struct Stopping<'a> {
+    config: &'a Config,
+    engine: &'a Arc<Engine>,
+    health: &'a tonic_health::server::HealthReporter,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    stop_server: tokio::sync::oneshot::Sender<()>,
+    stop_tasks: watch::Sender<bool>,
+    scheduler: tokio_cron_scheduler::JobScheduler,
+    sweeper: Arc<Sweeper>,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Stopping<'_> {
+    /// Drains, stops the tasks, writes pending uses and flushes.
+    async fn run(self) -> Result<(), DaemonError> {
+        let engine = self.engine.clone();
+        self.drain().await;
+        match engine.flush_usage().await {
+            Ok(n_written) => info!(n_written, "usage flushed"),
+            Err(e) => error!(error = %e, "could not flush usage at shutdown"),
+        }
+        engine.store().flush().await?;
+        info!("database flushed; credd stopped");
+        Ok(())
     }
 
-    let _ = stop_tasks.send(true);
-    if let Err(e) = scheduler.shutdown().await {
-        warn!(error = %e, "sweep scheduler did not shut down cleanly");
-    }
-    info!(task = "sweep-scheduler", "stopped");
-    if tokio::time::timeout(config.shutdown_grace, sweeper.wait_idle())
-        .await
-        .is_err()
-    {
-        warn!("a sweep was still running at the end of the grace period");
-    }
-    let watchdog_task = watchdog.map(|handle| ("watchdog", handle));
-    for (name, handle) in tasks.into_iter().chain(watchdog_task) {
-        if tokio::time::timeout(config.shutdown_grace, handle)
-            .await
-            .is_err()
-        {
-            warn!(task = name, "task did not stop in time");
-        }
-    }
-    if let Some(fault) = store_fault {
+    /// Drains and stops the tasks; writes nothing (the store cannot).
+    async fn run_after_fault(self) -> Result<(), DaemonError> {
+        let engine = self.engine.clone();
+        self.drain().await;
         warn!(
             n_pending = engine.pending_usage(),
             "last-used times not written: the database cannot write"
         );
-        return Err(DaemonError::StoreFault(fault));
+        Ok(())
     }
-    match engine.flush_usage().await {
-        Ok(n_written) => info!(n_written, "usage flushed"),
-        Err(e) => error!(error = %e, "could not flush usage at shutdown"),
+
+    /// Stops accepting, lets in-flight calls finish within the grace
+    /// period, then stops the scheduler, a running sweep and the tasks.
+    async fn drain(mut self) {
+        let grace = self.config.shutdown_grace;
+        self.health
+            .set_not_serving::<pb::credential_verifier_server::CredentialVerifierServer<VerifierService>>()
+            .await;
+        let _ = self.stop_server.send(());
+        match tokio::time::timeout(grace, &mut self.server).await {
+            Ok(Ok(Ok(()))) => info!("in-flight calls finished"),
+            Ok(Ok(Err(e))) => warn!(error = %e, "grpc server ended with an error"),
+            Ok(Err(e)) => warn!(error = %e, "grpc server task failed"),
+            Err(_) => {
+                warn!(grace = ?grace, "grace period over; abandoning in-flight calls");
+                self.server.abort();
+            }
+        }
+        let _ = self.stop_tasks.send(true);
+        match tokio::time::timeout(grace, self.scheduler.shutdown()).await {
+            Ok(Ok(())) => info!(task = "sweep-scheduler", "stopped"),
+            Ok(Err(e)) => warn!(error = %e, "sweep scheduler did not shut down cleanly"),
+            Err(_) => warn!("sweep scheduler did not stop in time"),
+        }
+        if tokio::time::timeout(grace, self.sweeper.wait_idle())
+            .await
+            .is_err()
+        {
+            warn!("a sweep was still running at the end of the grace period");
+        }
+        for (name, handle) in self.tasks {
+            if tokio::time::timeout(grace, handle).await.is_err() {
+                warn!(task = name, "task did not stop in time");
+            }
+        }
     }
-    engine.store().flush().await?;
-    info!("database flushed; credd stopped");
-    Ok(())
 }
 
 /// Creates the data directory, loads the pepper and opens the store.

@@ -128,8 +128,17 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if writable() {
-            self.0.on_event(event, ctx);
+            // Should a thread-local that this check cannot see be gone
+            // already, the panic stops here instead of unwinding out of a
+            // thread-local destructor (which aborts).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.0.on_event(event, ctx);
+            }));
         }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.0.max_level_hint()
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {

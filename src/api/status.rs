@@ -34,7 +34,7 @@ impl From<Error> for Status {
             Error::Storage(e) if e.is_unrecoverable() => {
                 error!(err = %err, "storage failure");
                 Status::unavailable(
-                    "the database cannot write (see the credd log); credd stops so that a restart recovers, retry then",
+                    "the database is failing (see the credd log); the change was not made, retry shortly",
                 )
             }
             Error::Storage(_) | Error::Random(_) => {

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::IssueAdminKey { out }) = args.command {
-        return match runtime.block_on(issue_admin_key(&config, &out)) {
+        let code = match runtime.block_on(issue_admin_key(&config, &out)) {
             Ok(id) => {
                 println!("wrote admin key {id} to {}", out.display());
                 ExitCode::SUCCESS
@@ -101,6 +101,9 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         };
+        credd::logging::close();
+        drop(runtime);
+        return code;
     }
     let code = match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,

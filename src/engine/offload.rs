@@ -20,31 +20,35 @@ pub(crate) fn blocking<R>(work: impl FnOnce() -> R) -> R {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
     use super::*;
 
-    /// On the multi-thread runtime the work runs while another task keeps
-    /// being served; on a current-thread runtime it runs in place.
+    /// On a multi-thread runtime with one worker, a task inside `blocking`
+    /// waits for another task that can only run if the worker was handed
+    /// on; on a current-thread runtime the work runs in place.
     #[test]
-    fn runs_on_both_runtime_flavors() {
+    fn frees_the_worker_on_the_multi_thread_runtime() {
         let multi = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let served = multi.block_on(async {
-            let ticker = tokio::spawn(async {
-                let mut ticks = 0u32;
-                while ticks < 5 {
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                    ticks += 1;
-                }
-                ticks
+        let (done_tx, done_rx) = mpsc::channel();
+        let handed_on = multi.block_on(async move {
+            let waiter = tokio::spawn(async move {
+                blocking(|| done_rx.recv_timeout(Duration::from_secs(5)).is_ok())
             });
-            // The only worker is busy here; the ticker still completes.
-            blocking(|| std::thread::sleep(std::time::Duration::from_millis(100)));
-            ticker.await.unwrap()
+            // Give the waiter the worker first.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::spawn(async move { done_tx.send(()) })
+                .await
+                .unwrap()
+                .unwrap();
+            waiter.await.unwrap()
         });
-        assert_eq!(served, 5);
+        assert!(handed_on, "the other task never ran while the work blocked");
         let current = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

@@ -822,7 +822,11 @@ impl Store {
     /// # Errors
     /// sled errors.
     pub fn remove_deadline(&self, id: &str, deadline: &Deadline) -> Result<(), Error> {
-        self.deadlines.remove(codec::deadline_key(id, deadline))?;
+        self.watched(
+            self.deadlines
+                .remove(codec::deadline_key(id, deadline))
+                .map_err(Error::from),
+        )?;
         Ok(())
     }
 
@@ -1006,7 +1010,7 @@ impl Store {
     /// # Errors
     /// sled errors.
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
-        self.meta.insert(key.as_bytes(), value)?;
+        self.watched(self.meta.insert(key.as_bytes(), value).map_err(Error::from))?;
         Ok(())
     }
 

@@ -599,7 +599,7 @@ impl Store {
             match self.get_consent(id)? {
                 Some(consent) => due.push(consent),
                 None => {
-                    self.consent_expiry.remove(&key)?;
+                    self.watched(self.consent_expiry.remove(&key).map_err(Error::from))?;
                 }
             }
         }

@@ -279,9 +279,11 @@ impl Store {
                 return Ok(());
             }
             session.last_seen_at = seen;
-            let swapped =
+            let swapped = self.watched(
                 self.sessions
-                    .compare_and_swap(hash, Some(raw), Some(encode_session(&session)))?;
+                    .compare_and_swap(hash, Some(raw), Some(encode_session(&session)))
+                    .map_err(Error::from),
+            )?;
             if swapped.is_ok() {
                 return Ok(());
             }
