@@ -805,13 +805,52 @@ fn compare_grpc_verify(
 /// `op_a` and `op_b` at `concurrency` in alternating segments (so drifting
 /// load on the shared machine hits both alike).
 async fn alternate(s: &Settings, concurrency: usize, op_a: Op, op_b: Op) -> (Stats, Stats) {
+    let ((a, _), (b, _)) = alternate_probed(s, concurrency, op_a, op_b, &|| 0.0).await;
+    (a, b)
+}
+
+/// [`alternate`], also reading `probe` (a CPU-seconds counter, e.g. another
+/// process's) around each segment: returns each side's probe microseconds
+/// per call, warm-up calls included.
+async fn alternate_probed(
+    s: &Settings,
+    concurrency: usize,
+    op_a: Op,
+    op_b: Op,
+    probe: &(dyn Fn() -> f64 + Sync),
+) -> ((Stats, f64), (Stats, f64)) {
     let (mut raw_a, mut raw_b) = (Raw::default(), Raw::default());
+    let (mut probe_a, mut probe_b) = (0.0, 0.0);
     for i in 0..s.segments {
         let warm = segment_warmup(s, i);
+        let before = probe();
         raw_a.add(drive(concurrency, warm, segment_len(s), op_a.clone()).await);
+        let middle = probe();
         raw_b.add(drive(concurrency, warm, segment_len(s), op_b.clone()).await);
+        probe_a += middle - before;
+        probe_b += probe() - middle;
     }
-    (raw_a.stats(), raw_b.stats())
+    let per_call = |secs: f64, raw: &Raw| secs * 1e6 / raw.all_ops.max(1) as f64;
+    let (us_a, us_b) = (per_call(probe_a, &raw_a), per_call(probe_b, &raw_b));
+    ((raw_a.stats(), us_a), (raw_b.stats(), us_b))
+}
+
+/// CPU seconds (user + system) that process `pid` has used.
+fn other_process_cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces): utime is the
+    // 12th and stime the 13th of them, in clock ticks.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    // SAFETY: sysconf only reads a system constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / hz.max(1.0)
 }
 
 /// `Engine::verify` called in a loop on this thread: the store's cost alone.
@@ -1386,11 +1425,15 @@ fn daemon_transport(ctx: &mut Ctx) {
     let section = "1b transport, real daemon";
     for concurrency in [1usize, 16, 64] {
         let s = &ctx.s;
-        let (base, verify) = ctx.client_rt.block_on(async {
+        let pid = daemon.pid();
+        let ((base, base_server_us), (verify, verify_server_us)) = ctx.client_rt.block_on(async {
             let conns = DAEMON_CONNS.min(concurrency);
             let health = health_op(connect(daemon.addr, conns).await);
             let verify = round_robin_verify_op(connect(daemon.addr, conns).await, keys.clone());
-            alternate(s, concurrency, health, verify).await
+            alternate_probed(s, concurrency, health, verify, &|| {
+                other_process_cpu_secs(pid)
+            })
+            .await
         });
         let conns = DAEMON_CONNS.min(concurrency);
         ctx.report.info(
@@ -1412,7 +1455,11 @@ fn daemon_transport(ctx: &mut Ctx) {
             throughput: rate(verify.throughput),
             p50: micros(verify.p50_us),
             p99: micros(verify.p99_us),
-            versus: format!("thr {thr:.2}x, p99 {p99:.2}x"),
+            versus: format!(
+                "thr {thr:.2}x, p99 {p99:.2}x, cpu/call credd {:+.0} µs, client {:+.0} µs",
+                verify_server_us - base_server_us,
+                verify.cpu_us_per_op - base.cpu_us_per_op
+            ),
             goal: if concurrency == 64 {
                 "thr >= 0.9x, p99 <= 1.3x".to_string()
             } else {
@@ -1424,6 +1471,7 @@ fn daemon_transport(ctx: &mut Ctx) {
                 "channels": conns,
                 "health": base.json(),
                 "verify": verify.json(),
+                "credd_cpu_us_per_call": { "health": round3(base_server_us), "verify": round3(verify_server_us) },
                 "throughput_ratio": round3(thr),
                 "p99_ratio": round3(p99),
             }),
