@@ -7,6 +7,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use tracing::warn;
+
+use super::{Engine, Error, audit_entry};
+use crate::lifecycle::{CredentialRecord, Kind};
+
 /// What an admin key may do. Stored as the key's scopes, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
@@ -214,6 +219,89 @@ impl Actor {
             )));
         }
         self.allows(Scope::AdminManage, None)
+    }
+}
+
+/// Whether a use case reads or changes what it touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+}
+
+impl Engine {
+    /// Turns a refusal into `PermissionDenied`, recording the attempt in the
+    /// audit log (outcome `denied`) and in the log.
+    pub(super) fn authorize(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        credential_id: &str,
+        account_id: &str,
+        decision: Result<(), Denied>,
+    ) -> Result<(), Error> {
+        let Err(Denied(message)) = decision else {
+            return Ok(());
+        };
+        let mut entry = audit_entry(
+            actor,
+            self.clock.now(),
+            action,
+            credential_id,
+            account_id,
+            message.clone(),
+        );
+        entry.outcome = "denied";
+        if let Err(e) = self.store.append_audit(&entry) {
+            warn!(error = %e, "could not record a denied attempt in the audit log");
+        }
+        warn!(actor = %actor.id, request_id = %actor.request_id, action, credential_id, account_id, reason = %message, "permission denied");
+        Err(Error::PermissionDenied(message))
+    }
+
+    /// Refuses an actor that lacks `scope` altogether, before anything is
+    /// read on its behalf; the audit event still names the account.
+    pub(super) fn deny_unscoped<T>(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        id: &str,
+        scope: Scope,
+    ) -> Result<T, Error> {
+        let account = self
+            .store
+            .get(id)
+            .ok()
+            .flatten()
+            .map(|r| r.account_id)
+            .unwrap_or_default();
+        self.authorize(actor, action, id, &account, actor.allows(scope, None))?;
+        Err(Error::PermissionDenied(format!(
+            "admin key {} lacks the scope {scope}",
+            actor.id
+        )))
+    }
+
+    /// Checks the actor against an existing record: admin keys need
+    /// `admin:manage` from a global key; other credentials need
+    /// `credentials:read` or `credentials:write` on their account.
+    pub(super) fn authorize_on(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        record: &CredentialRecord,
+        access: Access,
+    ) -> Result<(), Error> {
+        let decision = match (record.kind, access) {
+            (Kind::AdminKey, _) => actor.allows_key_management(),
+            (Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey, Access::Read) => {
+                actor.allows(Scope::CredentialsRead, Some(&record.account_id))
+            }
+            (Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey, Access::Write) => {
+                actor.allows(Scope::CredentialsWrite, Some(&record.account_id))
+            }
+        };
+        self.authorize(actor, action, &record.id, &record.account_id, decision)
     }
 }
 

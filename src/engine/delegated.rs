@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::debug;
 
 use super::{
-    Engine, Error, Verification, VerifiedCredential, VerifyQuery, check_presented, validate,
+    Engine, Error, Verification, VerifiedCredential, VerifyQuery, validate, verify::check_presented,
 };
 use crate::lifecycle::http_auth::{self, AuthAttempt, AuthMode, HttpHeaders, Refusal};
 use crate::lifecycle::{ClientIdStatus, Kind, VerifyOutcome};

@@ -3,7 +3,11 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::clock::ManualClock;
 use crate::lifecycle::{AccountStatus, DeadlineEvent, RateLimit, Span};
+use crate::lifecycle::{DisabledReason, Environment, Kind, Policy, Status, VerifyOutcome};
+use crate::secret::{self, Pepper, Secret};
 use crate::store::AuditFilter;
+use crate::store::Store;
+use chrono::{DateTime, Duration, Utc};
 
 struct Harness {
     engine: Arc<Engine>,

@@ -7,6 +7,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use tracing::{debug, info};
+
+use super::{Actor, Engine, Error, MAX_ATTEMPTS, audit_entry, offload};
+use crate::lifecycle::{self, Status};
+use crate::store::Commit;
 
 /// Latest unflushed use per credential id.
 #[derive(Debug, Default)]
@@ -58,6 +63,86 @@ impl UsageLog {
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Engine {
+    /// How many credentials have uses not yet written.
+    pub fn pending_usage(&self) -> usize {
+        self.usage.len()
+    }
+
+    /// Writes pending uses to the store and flushes. Returns how many
+    /// credentials were updated.
+    ///
+    /// # Errors
+    /// A storage failure; the uses not written are kept for the next flush.
+    pub async fn flush_usage(&self) -> Result<usize, Error> {
+        let (n_touched, n_written) = offload::blocking(|| self.write_usage())?;
+        if n_touched + n_written > 0 {
+            self.store.flush().await?;
+        }
+        debug!(n_written, "usage flushed");
+        Ok(n_written)
+    }
+
+    /// Writes session touches and pending uses (not yet durable); returns
+    /// how many of each were written.
+    pub(super) fn write_usage(&self) -> Result<(usize, usize), Error> {
+        let n_touched = self.flush_session_touches()?;
+        let mut n_written = 0;
+        let mut entries = self.usage.drain().into_iter();
+        while let Some((id, used_at)) = entries.next() {
+            match self.write_use(&id, used_at) {
+                Ok(written) => n_written += usize::from(written),
+                Err(e) => {
+                    self.usage
+                        .restore(std::iter::once((id, used_at)).chain(entries));
+                    return Err(e);
+                }
+            }
+        }
+        Ok((n_touched, n_written))
+    }
+
+    pub(super) fn write_use(&self, id: &str, used_at: DateTime<Utc>) -> Result<bool, Error> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(current) = self.store.get(id)? else {
+                return Ok(false);
+            };
+            if current.last_used_at.is_some_and(|t| t >= used_at) {
+                return Ok(false);
+            }
+            let mut new = current.clone();
+            new.last_used_at = Some(used_at);
+            let reactivate = Self::reactivated_by_use(&current, used_at);
+            let audit = reactivate.then(|| {
+                new.status = Status::Active;
+                new.disabled_reason = None;
+                new.status_reason = String::new();
+                new.reactivated_at = Some(used_at);
+                audit_entry(
+                    &Actor::system(),
+                    used_at,
+                    "lifecycle.reactivate_on_use",
+                    &current.id,
+                    &current.account_id,
+                    "used while being disabled for inactivity".to_string(),
+                )
+            });
+            new.scheduled = lifecycle::next_deadlines(&new, &self.policy);
+            if self
+                .store
+                .commit(Some(&current), Some(&new), audit.as_ref())?
+                == Commit::Done
+            {
+                if reactivate {
+                    info!(credential_id = %id, account_id = %current.account_id, from = "Disabled", to = "Active", reason = "used during the sweep that disabled it", "lifecycle transition");
+                }
+                return Ok(true);
+            }
+        }
+        Err(Error::Contention { id: id.to_string() })
     }
 }
 

@@ -1,0 +1,397 @@
+//! Verify: "is this secret good, for whom, with which scopes?". Reads only;
+//! checks the presented secret's shape and checksum, finds it by its HMAC
+//! (through the verify cache), lets `lifecycle` decide, then applies what
+//! the engine knows beyond the record (client ids, the account's status and
+//! rate limit, the passcode's user, delegation), and notes a successful use.
+
+use chrono::{DateTime, Utc};
+use tracing::debug;
+
+use super::{Engine, Error, client_ids, partners, validate};
+use crate::lifecycle::{self, DisabledReason, Environment, Kind, VerifyOutcome};
+use crate::secret::{self};
+
+/// What Verify is asked. `Debug` is not derived: it holds the secret.
+#[derive(Clone, Copy, Default)]
+pub struct VerifyQuery<'a> {
+    /// The presented secret.
+    pub secret: &'a str,
+    /// The account id presented with it.
+    pub account_id: Option<&'a str>,
+    /// The client id presented with it.
+    pub client_id: Option<&'a str>,
+    /// The account a partner's key acts for.
+    pub on_behalf_of: Option<&'a str>,
+    /// Scopes the credential (and a grant) must allow.
+    pub required_scopes: &'a [String],
+}
+
+/// What Verify found out about the credential behind a secret.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// The answer.
+    pub outcome: VerifyOutcome,
+    /// The credential, except for NOT_FOUND and ACCOUNT_MISMATCH.
+    pub credential: Option<VerifiedCredential>,
+    /// With `on_behalf_of` and a VALID answer: the account acted for.
+    pub acting_for: Option<ActingFor>,
+}
+
+/// The account a VALID partner key acts for, and the grant that allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActingFor {
+    /// The account acted for.
+    pub account_id: String,
+    /// The grant; None when a key acts for its own account.
+    pub grant_id: Option<String>,
+}
+
+/// Refuses an empty or over-long presented secret.
+pub(super) fn check_presented(field: &str, presented: &str) -> Result<(), Error> {
+    if presented.is_empty() {
+        return Err(Error::InvalidArgument(format!("{field} is required")));
+    }
+    if presented.len() > secret::MAX_SECRET_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "{field} is longer than {} characters",
+            secret::MAX_SECRET_LEN
+        )));
+    }
+    Ok(())
+}
+
+/// The facts a verifying service needs.
+#[derive(Debug, Clone)]
+pub struct VerifiedCredential {
+    /// Credential id.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// API key or passcode.
+    pub kind: Kind,
+    /// Live or test.
+    pub environment: Environment,
+    /// What it may do.
+    pub scopes: Vec<String>,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+    /// For a user passcode or a session: the user and its role.
+    pub user: Option<(String, lifecycle::UserRole)>,
+    /// The client id an API key is bound to.
+    pub client_id: Option<String>,
+    /// For a customer key: its grant.
+    pub grant_id: Option<String>,
+}
+
+impl Engine {
+    /// Answers "is this secret good, for whom, with which scopes?". Reads only;
+    /// a successful use is noted in memory.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an empty or over-long secret, a passcode without
+    /// an account id, or malformed scopes; a storage failure.
+    pub fn verify(
+        &self,
+        presented: &str,
+        account_id: Option<&str>,
+        required_scopes: &[String],
+    ) -> Result<Verification, Error> {
+        self.verify_query(&VerifyQuery {
+            secret: presented,
+            account_id,
+            required_scopes,
+            ..VerifyQuery::default()
+        })
+    }
+
+    /// [`Engine::verify`] with every question Verify can ask: the account or
+    /// client id presented with the secret, and the account a partner's key
+    /// acts for.
+    ///
+    /// # Errors
+    /// As [`Engine::verify`], and `InvalidArgument` for a malformed client id
+    /// or `on_behalf_of`.
+    pub fn verify_query(&self, query: &VerifyQuery<'_>) -> Result<Verification, Error> {
+        let presented = query.secret;
+        let not_found = Verification {
+            outcome: VerifyOutcome::NotFound,
+            credential: None,
+            acting_for: None,
+        };
+        check_presented("secret", presented)?;
+        if let Some(account_id) = query.account_id {
+            validate::account_id("account_id", account_id)?;
+        }
+        if let Some(client_id) = query.client_id {
+            client_ids::client_id_arg("client_id", client_id)?;
+        }
+        if let Some(target) = query.on_behalf_of {
+            validate::account_id("on_behalf_of", target)?;
+        }
+        validate::scopes("required_scopes", query.required_scopes)?;
+        let Ok(shape) = secret::peek_shape(presented) else {
+            debug!(result = "not_found", why = "malformed", "verify");
+            return Ok(not_found);
+        };
+        if matches!(shape.kind, Kind::AdminKey | Kind::CustomerKey) {
+            // Admin keys authenticate admin calls; customer keys work only
+            // beside their partner's developer key (VerifyPartnerPair).
+            debug!(
+                result = "not_found",
+                why = "kind not verifiable alone",
+                "verify"
+            );
+            return Ok(not_found);
+        }
+        if shape.kind == Kind::Passcode && query.account_id.is_none() {
+            return Err(Error::InvalidArgument(
+                "account_id is required to verify a passcode".to_string(),
+            ));
+        }
+        let now = self.clock.now();
+        let (mut outcome, credential) = if shape.kind == Kind::Session {
+            self.verify_session_credential(presented, query)?
+        } else {
+            self.verify_credential(presented, query, now)?
+        };
+        let mut acting_for = None;
+        if let (Some(target), Some(credential), VerifyOutcome::Valid { .. }) =
+            (query.on_behalf_of, &credential, &outcome)
+        {
+            if target == credential.account_id {
+                acting_for = Some(ActingFor {
+                    account_id: target.to_string(),
+                    grant_id: None,
+                });
+            } else if self
+                .accounts
+                .get(target)
+                .is_some_and(|a| a.record.status == lifecycle::AccountStatus::Suspended)
+            {
+                // Nobody acts for a suspended account.
+                outcome = VerifyOutcome::Disabled(DisabledReason::AccountSuspended);
+            } else {
+                match self
+                    .partners
+                    .delegation(&credential.account_id, target, now)
+                {
+                    partners::Delegation::NotPartner => {
+                        outcome = VerifyOutcome::PartnerNotWhitelisted;
+                    }
+                    partners::Delegation::NoGrant => outcome = VerifyOutcome::NotDelegated,
+                    partners::Delegation::Granted(grant) => {
+                        if grant.allows_scopes(query.required_scopes) {
+                            acting_for = Some(ActingFor {
+                                account_id: target.to_string(),
+                                grant_id: Some(grant.id),
+                            });
+                        } else {
+                            outcome = VerifyOutcome::InsufficientScope;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Verification {
+            outcome,
+            credential,
+            acting_for,
+        })
+    }
+
+    /// The session path of Verify.
+    pub(super) fn verify_session_credential(
+        &self,
+        presented: &str,
+        query: &VerifyQuery<'_>,
+    ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
+        if secret::parse(presented).is_err() {
+            debug!(result = "not_found", why = "checksum", "verify");
+            return Ok((VerifyOutcome::NotFound, None));
+        }
+        let (mut outcome, session, user) =
+            self.verify_session(presented, query.account_id, query.required_scopes)?;
+        // A client id presented with a session must be one of its account's
+        // active client ids, as for an unbound API key.
+        if let (Some(client_id), Some(session)) = (query.client_id, &session) {
+            match self.store.get_client_id(client_id)? {
+                Some(client)
+                    if client.account_id == session.account_id
+                        && client.status == lifecycle::ClientIdStatus::Revoked
+                        && matches!(
+                            outcome,
+                            VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
+                        ) =>
+                {
+                    outcome = VerifyOutcome::Disabled(DisabledReason::ClientRevoked);
+                }
+                Some(client) if client.account_id == session.account_id => {}
+                _ if outcome != VerifyOutcome::NotFound => {
+                    outcome = VerifyOutcome::AccountMismatch;
+                }
+                _ => {}
+            }
+        }
+        let credential = session
+            .filter(|_| {
+                !matches!(
+                    outcome,
+                    VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
+                )
+            })
+            .map(|session| VerifiedCredential {
+                id: session.id,
+                account_id: session.account_id,
+                kind: Kind::Session,
+                environment: Environment::Live,
+                scopes: Vec::new(),
+                expires_at: session.expires_at,
+                user: user.map(|u| (u.username, u.role)),
+                client_id: None,
+                grant_id: None,
+            });
+        debug!(result = ?outcome, "verify session");
+        Ok((outcome, credential))
+    }
+
+    /// Looks a credential secret up and decides it: its own state, the
+    /// account or client id it came with, its account's status and budget,
+    /// its user and its client id. Notes a successful use.
+    pub(super) fn verify_credential(
+        &self,
+        presented: &str,
+        query: &VerifyQuery<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
+        if secret::parse(presented).is_err() {
+            debug!(result = "not_found", why = "checksum", "verify");
+            return Ok((VerifyOutcome::NotFound, None));
+        }
+        let hash = self.pepper.hash(presented);
+        let Some((credential_id, version_no, view)) = self.store.lookup_secret_view(&hash.0)?
+        else {
+            debug!(result = "not_found", why = "unknown", "verify");
+            return Ok((VerifyOutcome::NotFound, None));
+        };
+        // The index entry carries what Verify needs; entries written before
+        // it did send Verify to the record. A view's version holds the hash
+        // it was found under, so the constant-time comparison below is
+        // meaningful only for the record path; the view is kept in step by
+        // every commit (schema 2 keeps older credd versions out).
+        let record = match view {
+            Some(view) => view,
+            None => match self.store.get(&credential_id)? {
+                Some(record) => record,
+                None => {
+                    debug!(result = "not_found", why = "dangling index", "verify");
+                    return Ok((VerifyOutcome::NotFound, None));
+                }
+            },
+        };
+        if record.kind == Kind::AdminKey {
+            debug!(result = "not_found", why = "admin key", "verify");
+            return Ok((VerifyOutcome::NotFound, None));
+        }
+        let Some(version) = record
+            .versions
+            .iter()
+            .find(|v| v.version == version_no && hash.ct_eq(&v.hash))
+        else {
+            debug!(result = "not_found", why = "retired version", "verify");
+            return Ok((VerifyOutcome::NotFound, None));
+        };
+        let mut outcome = lifecycle::decide_verify(
+            &record,
+            version,
+            query.account_id,
+            query.required_scopes,
+            now,
+        );
+        let shown = |outcome: &VerifyOutcome| {
+            !matches!(
+                outcome,
+                VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
+            )
+        };
+        // A client id must name the key's account and, for a bound key, its
+        // client; a revoked one (presented or bound) disables the key.
+        let mut client_revoked = false;
+        if shown(&outcome) {
+            if let Some(presented_client) = query.client_id {
+                match self.store.get_client_id(presented_client)? {
+                    Some(client)
+                        if client.account_id == record.account_id
+                            && record
+                                .client_id
+                                .as_deref()
+                                .is_none_or(|bound| bound == presented_client) =>
+                    {
+                        client_revoked |= client.status == lifecycle::ClientIdStatus::Revoked;
+                    }
+                    _ => outcome = VerifyOutcome::AccountMismatch,
+                }
+            }
+            if let Some(bound) = record.client_id.as_deref().filter(|_| shown(&outcome)) {
+                client_revoked |= self
+                    .store
+                    .get_client_id(bound)?
+                    .is_none_or(|c| c.status == lifecycle::ClientIdStatus::Revoked);
+            }
+        }
+        // The account's status and budget apply once the caller has shown a
+        // secret of this account: a foreign or unknown one learns nothing.
+        if let Some(account) = self
+            .accounts
+            .get(&record.account_id)
+            .filter(|_| shown(&outcome))
+        {
+            outcome = match account.take() {
+                Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
+                None => lifecycle::apply_account_status(outcome, account.record.status),
+            };
+        }
+        let refusable = |outcome: &VerifyOutcome| {
+            matches!(
+                outcome,
+                VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
+            )
+        };
+        if client_revoked && refusable(&outcome) {
+            outcome = VerifyOutcome::Disabled(DisabledReason::ClientRevoked);
+        }
+        // A user passcode answers for its user: gone (DeleteUser revokes the
+        // passcode first), it is REVOKED; disabled, it is DISABLED.
+        let mut user = None;
+        if let Some(name) = record.user.as_deref().filter(|_| shown(&outcome)) {
+            match self.passcode_user(&record.account_id, name)? {
+                None => {
+                    if refusable(&outcome) || matches!(outcome, VerifyOutcome::Disabled(_)) {
+                        outcome = VerifyOutcome::Revoked;
+                    }
+                }
+                Some(found) => {
+                    if found.status == lifecycle::UserStatus::Disabled && refusable(&outcome) {
+                        outcome = VerifyOutcome::Disabled(DisabledReason::UserDisabled);
+                    }
+                    user = Some((found.username, found.role));
+                }
+            }
+        }
+        debug!(credential_id = %record.id, result = ?outcome, "verify");
+        if matches!(outcome, VerifyOutcome::Valid { .. }) {
+            self.usage.record(&record.id, now);
+        }
+        let credential = shown(&outcome).then_some(VerifiedCredential {
+            id: record.id,
+            account_id: record.account_id,
+            kind: record.kind,
+            environment: record.environment,
+            scopes: record.scopes,
+            expires_at: record.expires_at,
+            user,
+            client_id: record.client_id,
+            grant_id: record.grant_id,
+        });
+        Ok((outcome, credential))
+    }
+}
