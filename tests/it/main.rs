@@ -22,6 +22,7 @@ mod rotation;
 mod shutdown;
 mod smtp_server;
 mod support;
+mod tidy;
 mod tls;
 mod users;
 mod verify;
