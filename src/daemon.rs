@@ -1,15 +1,14 @@
 //! Wires the daemon together: data directory, pepper, store, engine, the
-//! gRPC server (with health and reflection), background tasks, and an orderly
-//! shutdown: stop accepting, drain in-flight calls within the grace period,
-//! stop tasks, flush usage, flush the database. Submodules: the bootstrap
-//! admin key, TLS files, and the audit log's JSON-lines mirror.
+//! gRPC server (`api::Server`, with health and reflection), background
+//! tasks, and an orderly shutdown: stop accepting, drain in-flight calls
+//! within the grace period, stop tasks, flush usage, flush the database.
+//! Submodules: the bootstrap admin key and the audit log's JSON-lines mirror.
 
 mod audit_mirror;
 mod bootstrap;
-mod tls;
 
+pub use crate::api::TlsError;
 pub use bootstrap::issue_to_file;
-pub use tls::TlsError;
 
 use std::future::Future;
 use std::os::unix::fs::DirBuilderExt;
@@ -19,14 +18,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{error, info, warn};
 
-use crate::api::{
-    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, ClientIdService,
-    PartnerService, SessionService, Throttle, ThrottlePolicy, UserService, VerifierService, pb,
-};
+use crate::api::{Health, Server, ServerError};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
@@ -102,6 +96,15 @@ pub enum DaemonError {
     Reflection(String),
 }
 
+impl From<ServerError> for DaemonError {
+    fn from(err: ServerError) -> Self {
+        match err {
+            ServerError::TlsConfig(message) => DaemonError::Server(format!("tls: {message}")),
+            ServerError::Reflection(message) => DaemonError::Reflection(message),
+        }
+    }
+}
+
 /// Opens everything the daemon needs, binds its listener and serves until
 /// `shutdown` resolves; then drains and flushes. Uses the system clock.
 ///
@@ -128,7 +131,7 @@ pub async fn run_with_clock(
         })?;
         info!(addr = %listen, "metrics served at /metrics");
     }
-    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+    let tls = config.tls.as_ref().map(crate::api::load_tls).transpose()?;
     let engine = Arc::new(open_engine(&config, clock)?);
     bootstrap::ensure_admin_key(&engine, &config.auth.bootstrap_admin_key_file).await?;
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
@@ -147,19 +150,6 @@ pub async fn run_with_clock(
         addr: config.listen.to_string(),
         source,
     })?;
-
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<pb::credential_admin_server::CredentialAdminServer<AdminService>>()
-        .await;
-    health_reporter
-        .set_serving::<pb::credential_verifier_server::CredentialVerifierServer<VerifierService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| DaemonError::Reflection(e.to_string()))?;
 
     let (stop_tasks, stop_rx) = watch::channel(false);
     let mut tasks = vec![
@@ -199,76 +189,8 @@ pub async fn run_with_clock(
     });
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    // Small unary answers must not wait for Nagle's algorithm (40 ms stalls
-    // against delayed ACKs).
-    let incoming = TcpListenerStream::new(listener).map(|connection| {
-        if let Ok(stream) = &connection {
-            if let Err(e) = stream.set_nodelay(true) {
-                warn!(error = %e, "could not set TCP_NODELAY");
-            }
-        }
-        connection
-    });
-    let throttle = Arc::new(Throttle::new(ThrottlePolicy {
-        burst: std::num::NonZeroU32::new(config.auth.failed_auth_burst)
-            .unwrap_or(std::num::NonZeroU32::MIN),
-        refill: config.auth.failed_auth_refill,
-    }));
-    let authenticated = Authenticator::new(engine.clone(), throttle.clone());
-    let verifier_gate = if config.auth.verifier_token {
-        authenticated.clone()
-    } else {
-        Authenticator::open(engine.clone(), throttle)
-    };
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = tls {
-        builder = builder
-            .tls_config(tls)
-            .map_err(|e| DaemonError::Server(format!("tls: {e}")))?;
-    }
-    let server = builder
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            AdminService::new(engine.clone()).into_server(),
-            authenticated.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            AdminKeyService::new(engine.clone()).into_server(),
-            authenticated.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            AccountService::new(engine.clone()).into_server(),
-            authenticated.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            UserService::new(engine.clone()).into_server(),
-            authenticated.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            SessionService::new(engine.clone(), config.auth.verifier_token).into_server(),
-            verifier_gate.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            PartnerService::new(engine.clone()).into_server(),
-            authenticated.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            ClientIdService::new(engine.clone()).into_server(),
-            authenticated.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            AuditService::new(engine.clone()).into_server(),
-            authenticated,
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            VerifierService::new(engine.clone(), config.auth.verifier_token).into_server(),
-            verifier_gate,
-        ))
-        .serve_with_incoming_shutdown(incoming, async {
-            let _ = server_stopped.await;
-        });
-    let mut server = tokio::spawn(server);
+    let (mut server, health) =
+        Server::start(&engine, &config, tls, listener, server_stopped).await?;
     info!(
         addr = %local_addr,
         data_dir = %config.data_dir.display(),
@@ -301,19 +223,13 @@ pub async fn run_with_clock(
                  answering NOT_SERVING, draining in-flight calls and exiting non-zero so that \
                  a restart recovers; nothing acknowledged is lost"
             );
-            health_reporter
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
-            health_reporter
-                .set_not_serving::<pb::credential_admin_server::CredentialAdminServer<AdminService>>()
-                .await;
+            health.nothing_serving().await;
             store_fault = Some(fault);
         }
-        result = &mut server => {
+        result = server.stopped() => {
             let message = match result {
-                Ok(Ok(())) => "server stopped unexpectedly".to_string(),
-                Ok(Err(e)) => e.to_string(),
-                Err(e) => e.to_string(),
+                Ok(()) => "server stopped unexpectedly".to_string(),
+                Err(e) => e,
             };
             error!(error = %message, "grpc server failed");
             return Err(DaemonError::Server(message));
@@ -325,7 +241,7 @@ pub async fn run_with_clock(
     let stopping = Stopping {
         config: &config,
         engine: &engine,
-        health: &health_reporter,
+        health: &health,
         server,
         stop_server,
         stop_tasks,
@@ -354,8 +270,8 @@ pub async fn run_with_clock(
 struct Stopping<'a> {
     config: &'a Config,
     engine: &'a Arc<Engine>,
-    health: &'a tonic_health::server::HealthReporter,
-    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    health: &'a Health,
+    server: Server,
     stop_server: tokio::sync::oneshot::Sender<()>,
     stop_tasks: watch::Sender<bool>,
     scheduler: tokio_cron_scheduler::JobScheduler,
@@ -392,18 +308,12 @@ impl Stopping<'_> {
     /// period, then stops the scheduler, a running sweep and the tasks.
     async fn drain(mut self) {
         let grace = self.config.shutdown_grace;
-        self.health
-            .set_not_serving::<pb::credential_verifier_server::CredentialVerifierServer<VerifierService>>()
-            .await;
+        self.health.verifier_not_serving().await;
         let _ = self.stop_server.send(());
-        match tokio::time::timeout(grace, &mut self.server).await {
-            Ok(Ok(Ok(()))) => info!("in-flight calls finished"),
-            Ok(Ok(Err(e))) => warn!(error = %e, "grpc server ended with an error"),
-            Ok(Err(e)) => warn!(error = %e, "grpc server task failed"),
-            Err(_) => {
-                warn!(grace = ?grace, "grace period over; abandoning in-flight calls");
-                self.server.abort();
-            }
+        match self.server.drain(grace).await {
+            Some(Ok(())) => info!("in-flight calls finished"),
+            Some(Err(e)) => warn!(error = %e, "grpc server ended with an error"),
+            None => warn!(grace = ?grace, "grace period over; abandoning in-flight calls"),
         }
         let _ = self.stop_tasks.send(true);
         match tokio::time::timeout(grace, self.scheduler.shutdown()).await {

@@ -9,7 +9,9 @@ mod audit;
 mod auth;
 mod convert;
 mod partners;
+mod server;
 mod status;
+mod tls;
 mod users;
 mod verifier;
 
@@ -19,6 +21,8 @@ pub use admin_keys::AdminKeyService;
 pub use audit::AuditService;
 pub use auth::{Authenticator, Throttle, ThrottlePolicy};
 pub use partners::{ClientIdService, PartnerService};
+pub use server::{Health, Server, ServerError};
+pub use tls::{Tls, TlsError, load as load_tls};
 pub use users::{SessionService, UserService};
 pub use verifier::VerifierService;
 

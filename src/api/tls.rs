@@ -42,11 +42,26 @@ fn certificates(path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>,
     Ok(certs)
 }
 
-/// Reads and checks the `[tls]` files and returns tonic's server config.
+/// The checked TLS settings of the listener, ready for the server.
+pub struct Tls(pub(super) ServerTlsConfig);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls(..)")
+    }
+}
+
+/// Reads and checks the `[tls]` files, once at start (before the store is
+/// opened), for [`super::Server::start`].
 ///
 /// # Errors
 /// [`TlsError`] naming the file and the problem.
-pub fn server_config(tls: &TlsConfig) -> Result<ServerTlsConfig, TlsError> {
+pub fn load(tls: &TlsConfig) -> Result<Tls, TlsError> {
+    server_config(tls).map(Tls)
+}
+
+/// Reads and checks the `[tls]` files and returns tonic's server config.
+fn server_config(tls: &TlsConfig) -> Result<ServerTlsConfig, TlsError> {
     let cert_pem = read(&tls.cert_file)?;
     let key_pem = read(&tls.key_file)?;
     let certs = certificates(&tls.cert_file, &cert_pem)?;
