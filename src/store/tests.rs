@@ -400,7 +400,16 @@ fn schema_2_account_index_is_upgraded_with_kinds() {
             Err(Error::Corrupt(_))
         ));
     }
-    let store = open(dir.path());
+    // sled's background threads may hold the file lock a moment longer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let store = loop {
+        match Store::open(dir.path(), 16 << 20, FINGERPRINT) {
+            Err(Error::Locked(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert_eq!(store.count_live("acme", t0()).unwrap(), 1);
     assert_eq!(
         store.meta_get("schema_version").unwrap(),
