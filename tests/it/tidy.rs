@@ -29,7 +29,6 @@ const LONG_ALLOWED: &[&str] = &[
     "src/engine/partners.rs",
     "src/engine/tests.rs",
     "src/engine/tests/partners.rs",
-    "src/engine/users.rs",
     "src/store/mod.rs",
     "src/store/tests.rs",
     "tests/it/admin.rs",

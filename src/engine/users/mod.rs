@@ -3,17 +3,16 @@
 //! a passcode credential bound to the user), and login sessions (KlickTipp's
 //! username + password login). Failed logins are throttled per user and per
 //! peer with growing delays; an unknown user costs the same argon2 work and
-//! gets the same answer as a wrong password.
+//! gets the same answer as a wrong password. This file holds the users
+//! themselves and their passwords; `passcodes` the user passcodes;
+//! `sessions` login, sessions and the throttle.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration as StdDuration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration as StdDuration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use chrono::{DateTime, Duration, Utc};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 use zeroize::Zeroizing;
 
 use super::{
@@ -26,14 +25,17 @@ use crate::lifecycle::{
 use crate::secret::{self, Secret};
 use crate::store::Commit;
 
+mod passcodes;
+mod sessions;
+
+pub(crate) use sessions::LoginThrottle;
+
 /// Longest username.
 pub const MAX_USERNAME: usize = 64;
 /// Shortest and longest password, in bytes.
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=1024;
 /// "Infinite" user passcodes last ten years (CleverTap).
 pub const INFINITE_DAYS: i64 = 3650;
-/// Most throttle entries kept before expired ones are pruned.
-const MAX_THROTTLE_ENTRIES: usize = 100_000;
 
 /// How users authenticate: argon2id cost, session lifetimes, login throttle.
 #[derive(Debug, Clone)]
@@ -140,57 +142,6 @@ pub enum PasscodeValidity {
     Infinite,
 }
 
-/// Failed-login bookkeeping per user and per peer.
-#[derive(Debug, Default)]
-pub(crate) struct LoginThrottle {
-    /// Key -> (consecutive failures, blocked until).
-    state: Mutex<HashMap<String, (u32, Option<Instant>)>>,
-}
-
-impl LoginThrottle {
-    /// The longest wait any of `keys` is under.
-    fn wait(&self, keys: &[String]) -> Option<StdDuration> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        keys.iter()
-            .filter_map(|k| state.get(k).and_then(|(_, until)| *until))
-            .filter(|until| *until > now)
-            .map(|until| until - now)
-            .max()
-    }
-
-    fn failed(&self, keys: &[String], settings: &UserSettings) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if state.len() > MAX_THROTTLE_ENTRIES {
-            state.retain(|_, (_, until)| until.is_some_and(|u| u > now));
-        }
-        for key in keys {
-            let entry = state.entry(key.clone()).or_insert((0, None));
-            entry.0 += 1;
-            // After the free attempts are used up, the next attempt waits:
-            // the backoff starts with the N-th failure, not the one after.
-            // (0 free attempts: every failure makes the next one wait.)
-            let free = settings.login_free_attempts.max(1);
-            if entry.0 >= free {
-                let doublings = (entry.0 - free).min(20);
-                let delay = settings
-                    .login_backoff
-                    .saturating_mul(1 << doublings)
-                    .min(settings.login_backoff_max);
-                entry.1 = Some(now + delay);
-            }
-        }
-    }
-
-    fn succeeded(&self, key: &str) {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-}
-
 fn username(value: &str) -> Result<(), Error> {
     let ok = (1..=MAX_USERNAME).contains(&value.len())
         && value
@@ -225,17 +176,6 @@ fn email(value: &str) -> Result<String, Error> {
         .into_iter()
         .next()
         .unwrap_or_default())
-}
-
-/// Days a passcode is valid: 1 to 365, or ten years for "infinite".
-fn validity_days(validity: PasscodeValidity) -> Result<i64, Error> {
-    match validity {
-        PasscodeValidity::Days(n @ 1..=365) => Ok(i64::from(n)),
-        PasscodeValidity::Days(n) => Err(Error::InvalidArgument(format!(
-            "validity_days must be between 1 and 365 (or infinite), got {n}"
-        ))),
-        PasscodeValidity::Infinite => Ok(INFINITE_DAYS),
-    }
 }
 
 fn user_not_found(account_id: &str, username: &str) -> Error {
@@ -583,380 +523,6 @@ impl Engine {
         })
         .await?;
         Ok(())
-    }
-
-    async fn revoke_passcode_credential(&self, actor: &Actor, id: &str) -> Result<(), Error> {
-        match self.revoke(actor, id, "user passcode revoked").await {
-            Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Grants a user a passcode (CleverTap): a passcode credential of the
-    /// account bound to the user, valid 1 to 365 days or ten years. The
-    /// secret is shown once.
-    ///
-    /// # Errors
-    /// `FailedPrecondition` when the user already has a passcode (reset
-    /// it) or is disabled; otherwise as [`Engine::get_user`] and create.
-    pub async fn grant_user_passcode(
-        &self,
-        actor: &Actor,
-        account_id: &str,
-        name: &str,
-        validity: PasscodeValidity,
-    ) -> Result<(UserRecord, CredentialView, Secret), Error> {
-        let user = self.get_user(actor, account_id, name)?;
-        if let Some(existing) = &user.passcode_id {
-            return Err(Error::FailedPrecondition(format!(
-                "user {name} already has passcode {existing}; reset or revoke it"
-            )));
-        }
-        self.issue_user_passcode(actor, user, validity).await
-    }
-
-    /// Issues a new passcode and kills the old one at once.
-    ///
-    /// # Errors
-    /// As [`Engine::grant_user_passcode`], without the "already has" case.
-    pub async fn reset_user_passcode(
-        &self,
-        actor: &Actor,
-        account_id: &str,
-        name: &str,
-        validity: PasscodeValidity,
-    ) -> Result<(UserRecord, CredentialView, Secret), Error> {
-        validity_days(validity)?;
-        let user = self.get_user(actor, account_id, name)?;
-        if user.status == UserStatus::Disabled {
-            return Err(Error::FailedPrecondition(format!(
-                "user {name} is disabled; enable it first"
-            )));
-        }
-        if let Some(old) = &user.passcode_id {
-            self.revoke_passcode_credential(actor, old).await?;
-        }
-        self.issue_user_passcode(actor, user, validity).await
-    }
-
-    /// Revokes a user's passcode.
-    ///
-    /// # Errors
-    /// `FailedPrecondition` when the user has none; as [`Engine::get_user`].
-    pub async fn revoke_user_passcode(
-        &self,
-        actor: &Actor,
-        account_id: &str,
-        name: &str,
-    ) -> Result<UserRecord, Error> {
-        let user = self.get_user(actor, account_id, name)?;
-        let Some(old) = user.passcode_id.clone() else {
-            return Err(Error::FailedPrecondition(format!(
-                "user {name} has no passcode"
-            )));
-        };
-        self.revoke_passcode_credential(actor, &old).await?;
-        let changed = self
-            .modify_user(actor, account_id, name, "user.passcode_revoke", |current| {
-                let mut new = current.clone();
-                new.passcode_id = None;
-                Ok((Some(new), format!(": passcode {old}")))
-            })
-            .await?;
-        changed.ok_or_else(|| user_not_found(account_id, name))
-    }
-
-    async fn issue_user_passcode(
-        &self,
-        actor: &Actor,
-        user: UserRecord,
-        validity: PasscodeValidity,
-    ) -> Result<(UserRecord, CredentialView, Secret), Error> {
-        self.authorize(
-            actor,
-            "user.passcode_grant",
-            "",
-            &user.account_id,
-            actor.allows(Scope::CredentialsWrite, Some(&user.account_id)),
-        )?;
-        if user.status == UserStatus::Disabled {
-            return Err(Error::FailedPrecondition(format!(
-                "user {} is disabled; enable it first",
-                user.username
-            )));
-        }
-        let days = validity_days(validity)?;
-        let now = self.clock.now();
-        let expiry = now + Duration::days(days);
-        let request = NewCredential {
-            account_id: user.account_id.clone(),
-            kind: Kind::Passcode,
-            environment: Environment::Live,
-            name: format!("user passcode of {}", user.login_name()),
-            description: format!("granted to user {}", user.username),
-            scopes: Vec::new(),
-            lifetime: Some(Duration::days(days)),
-            notify_emails: if user.email.is_empty() {
-                Vec::new()
-            } else {
-                vec![user.email.clone()]
-            },
-            client_id: None,
-        };
-        let (view, secret) = self
-            .issue(
-                actor,
-                request,
-                Vec::new(),
-                (expiry, expiry),
-                now,
-                Some(user.username.clone()),
-            )
-            .await?;
-        let passcode_id = view.record.id.clone();
-        let updated = self
-            .modify_user(
-                actor,
-                &user.account_id,
-                &user.username,
-                "user.passcode_grant",
-                |current| {
-                    let mut new = current.clone();
-                    new.passcode_id = Some(passcode_id.clone());
-                    Ok((
-                        Some(new),
-                        format!(": passcode {passcode_id} valid {days} days"),
-                    ))
-                },
-            )
-            .await?
-            .ok_or_else(|| user_not_found(&user.account_id, &user.username))?;
-        Ok((updated, view, secret))
-    }
-
-    /// Logs a user in with a password (KlickTipp). Returns the session and
-    /// its token, shown once.
-    ///
-    /// # Errors
-    /// `Unauthenticated` for an unknown account or user or a wrong password
-    /// (the same answer after the same work), `PermissionDenied` for a
-    /// disabled user with the right password, `Throttled` after repeated
-    /// failures, `InvalidArgument`, storage.
-    pub async fn login(
-        &self,
-        account_id: &str,
-        name: &str,
-        password: Zeroizing<String>,
-        peer: Option<IpAddr>,
-    ) -> Result<(SessionRecord, Secret), Error> {
-        validate::account_id("account_id", account_id)?;
-        username(name)?;
-        if password.is_empty() || password.len() > *PASSWORD_LEN.end() {
-            return Err(Error::InvalidArgument(format!(
-                "password must be 1 to {} bytes long",
-                PASSWORD_LEN.end()
-            )));
-        }
-        let user_key = format!("user:{account_id}\0{name}");
-        let mut keys = vec![user_key.clone()];
-        if let Some(peer) = peer {
-            keys.push(format!("peer:{peer}"));
-        }
-        if let Some(retry_after) = self.login_throttle.wait(&keys) {
-            warn!(account_id, username = name, "login throttled");
-            return Err(Error::Throttled { retry_after });
-        }
-        let user = self.store.get_user(account_id, name)?;
-        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let matched = self.password_matches(password, hash).await;
-        let Some(user) = user.filter(|_| matched) else {
-            self.login_throttle.failed(&keys, &self.user_settings);
-            info!(account_id, username = name, "login failed");
-            return Err(Error::Unauthenticated(
-                "invalid account, username or password".to_string(),
-            ));
-        };
-        self.login_throttle.succeeded(&user_key);
-        if user.status == UserStatus::Disabled {
-            return Err(Error::PermissionDenied(format!(
-                "user {name} of account {account_id} is disabled"
-            )));
-        }
-        let now = self.clock.now();
-        let token = Secret::generate(&self.key_prefix, Environment::Live, Kind::Session)
-            .map_err(Error::Random)?;
-        let session = SessionRecord {
-            id: format!("sess_{}", ulid::Ulid::new()),
-            account_id: account_id.to_string(),
-            username: name.to_string(),
-            created_at: now,
-            last_seen_at: now,
-            expires_at: now + self.user_settings.sessions.max_lifetime,
-        };
-        let actor = Actor::unrestricted(&format!("user:{}", user.login_name()));
-        let audit = audit_entry(
-            &actor,
-            now,
-            "session.login",
-            &session.id,
-            account_id,
-            format!("user {name}"),
-        );
-        self.store
-            .insert_session(&self.pepper.hash(token.expose()).0, &session, &audit)?;
-        self.store.flush().await?;
-        info!(account_id, username = name, session_id = %session.id, "logged in");
-        Ok((session, token))
-    }
-
-    /// Ends a session at once. Returns whether one was ended.
-    ///
-    /// # Errors
-    /// `InvalidArgument` for an empty token, storage.
-    pub async fn logout(&self, token: &str) -> Result<bool, Error> {
-        if token.is_empty() || token.len() > secret::MAX_SECRET_LEN {
-            return Err(Error::InvalidArgument(
-                "session token is required".to_string(),
-            ));
-        }
-        if secret::parse(token).map(|s| s.kind) != Ok(Kind::Session) {
-            return Ok(false);
-        }
-        let hash = self.pepper.hash(token).0;
-        let Some(session) = self.store.get_session(&hash)? else {
-            return Ok(false);
-        };
-        let actor =
-            Actor::unrestricted(&format!("user:{}-{}", session.account_id, session.username));
-        let audit = audit_entry(
-            &actor,
-            self.clock.now(),
-            "session.logout",
-            &session.id,
-            &session.account_id,
-            String::new(),
-        );
-        let ended = self.store.remove_session(&hash, Some(&audit))?;
-        self.store.flush().await?;
-        info!(session_id = %session.id, account_id = %session.account_id, "logged out");
-        Ok(ended)
-    }
-
-    /// Verify of a session token: live, user active, account not suspended.
-    pub(crate) fn verify_session(
-        &self,
-        presented: &str,
-        account_id: Option<&str>,
-        required_scopes: &[String],
-    ) -> Result<(VerifyOutcome, Option<SessionRecord>, Option<UserRecord>), Error> {
-        let hash = self.pepper.hash(presented).0;
-        let Some(mut session) = self.store.get_session(&hash)? else {
-            debug!(result = "not_found", why = "unknown session", "verify");
-            return Ok((VerifyOutcome::NotFound, None, None));
-        };
-        if account_id.is_some_and(|a| a != session.account_id) {
-            return Ok((VerifyOutcome::AccountMismatch, None, None));
-        }
-        if let Some(seen) = self.pending_touch(&hash) {
-            session.last_seen_at = session.last_seen_at.max(seen);
-        }
-        let now = self.clock.now();
-        let Some(user) = self
-            .store
-            .get_user(&session.account_id, &session.username)?
-        else {
-            return Ok((VerifyOutcome::NotFound, None, None));
-        };
-        let mut outcome = if !lifecycle::session_live(&session, &self.user_settings.sessions, now) {
-            VerifyOutcome::Expired
-        } else if user.status == UserStatus::Disabled {
-            VerifyOutcome::Disabled(DisabledReason::UserDisabled)
-        } else if !required_scopes.is_empty() {
-            VerifyOutcome::InsufficientScope
-        } else {
-            VerifyOutcome::Valid { retires_at: None }
-        };
-        if let Some(account) = self.accounts.get(&session.account_id) {
-            outcome = match account.take() {
-                Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
-                None => lifecycle::apply_account_status(outcome, account.record.status),
-            };
-        }
-        if matches!(outcome, VerifyOutcome::Valid { .. }) {
-            self.session_touches
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(hash, now);
-        }
-        Ok((outcome, Some(session), Some(user)))
-    }
-
-    fn pending_touch(&self, hash: &[u8; 32]) -> Option<DateTime<Utc>> {
-        self.session_touches
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(hash)
-            .copied()
-    }
-
-    /// Writes pending session uses (called with the usage flush).
-    pub(crate) fn flush_session_touches(&self) -> Result<usize, Error> {
-        let touches: Vec<([u8; 32], DateTime<Utc>)> = self
-            .session_touches
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .collect();
-        for (hash, seen) in &touches {
-            self.store.touch_session(hash, *seen)?;
-        }
-        Ok(touches.len())
-    }
-
-    /// Removes sessions that idled out or reached their lifetime, or whose
-    /// user is gone. Returns how many.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn sweep_sessions(&self) -> Result<usize, Error> {
-        let now = self.clock.now();
-        let n_removed = super::offload::blocking(|| self.remove_ended_sessions(now))?;
-        if n_removed > 0 {
-            self.store.flush().await?;
-            info!(n_removed, "expired sessions removed");
-        }
-        Ok(n_removed)
-    }
-
-    /// Removes sessions that are over or whose user is gone, each with its
-    /// audit event (not yet durable); returns how many.
-    fn remove_ended_sessions(&self, now: DateTime<Utc>) -> Result<usize, Error> {
-        self.flush_session_touches()?;
-        let mut n_removed = 0;
-        let sessions: Vec<([u8; 32], SessionRecord)> =
-            self.store.scan_sessions().collect::<Result<_, _>>()?;
-        for (hash, session) in sessions {
-            let live = lifecycle::session_live(&session, &self.user_settings.sessions, now);
-            let user_exists = self
-                .store
-                .get_user(&session.account_id, &session.username)?
-                .is_some();
-            if live && user_exists {
-                continue;
-            }
-            let audit = audit_entry(
-                &Actor::system(),
-                now,
-                "session.expire",
-                &session.id,
-                &session.account_id,
-                format!("user {}", session.username),
-            );
-            if self.store.remove_session(&hash, Some(&audit))? {
-                n_removed += 1;
-            }
-        }
-        Ok(n_removed)
     }
 
     /// The user behind a user passcode, for Verify.

@@ -1,0 +1,295 @@
+//! Login with a password, sessions (their tokens, touches and sweep) and the
+//! login throttle: failures counted per user and per peer address, so that
+//! after `login_free_attempts` failures the next attempt waits, doubling.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Utc};
+use tracing::{debug, info, warn};
+use zeroize::Zeroizing;
+
+use super::*;
+
+/// Most throttle entries kept before expired ones are pruned.
+const MAX_THROTTLE_ENTRIES: usize = 100_000;
+
+/// Failed-login bookkeeping per user and per peer.
+#[derive(Debug, Default)]
+pub(crate) struct LoginThrottle {
+    /// Key -> (consecutive failures, blocked until).
+    state: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+}
+
+impl LoginThrottle {
+    /// The longest wait any of `keys` is under.
+    fn wait(&self, keys: &[String]) -> Option<StdDuration> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        keys.iter()
+            .filter_map(|k| state.get(k).and_then(|(_, until)| *until))
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+            .max()
+    }
+
+    fn failed(&self, keys: &[String], settings: &UserSettings) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if state.len() > MAX_THROTTLE_ENTRIES {
+            state.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        for key in keys {
+            let entry = state.entry(key.clone()).or_insert((0, None));
+            entry.0 += 1;
+            // After the free attempts are used up, the next attempt waits:
+            // the backoff starts with the N-th failure, not the one after.
+            // (0 free attempts: every failure makes the next one wait.)
+            let free = settings.login_free_attempts.max(1);
+            if entry.0 >= free {
+                let doublings = (entry.0 - free).min(20);
+                let delay = settings
+                    .login_backoff
+                    .saturating_mul(1 << doublings)
+                    .min(settings.login_backoff_max);
+                entry.1 = Some(now + delay);
+            }
+        }
+    }
+
+    fn succeeded(&self, key: &str) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+impl Engine {
+    /// Logs a user in with a password (KlickTipp). Returns the session and
+    /// its token, shown once.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for an unknown account or user or a wrong password
+    /// (the same answer after the same work), `PermissionDenied` for a
+    /// disabled user with the right password, `Throttled` after repeated
+    /// failures, `InvalidArgument`, storage.
+    pub async fn login(
+        &self,
+        account_id: &str,
+        name: &str,
+        password: Zeroizing<String>,
+        peer: Option<IpAddr>,
+    ) -> Result<(SessionRecord, Secret), Error> {
+        validate::account_id("account_id", account_id)?;
+        username(name)?;
+        if password.is_empty() || password.len() > *PASSWORD_LEN.end() {
+            return Err(Error::InvalidArgument(format!(
+                "password must be 1 to {} bytes long",
+                PASSWORD_LEN.end()
+            )));
+        }
+        let user_key = format!("user:{account_id}\0{name}");
+        let mut keys = vec![user_key.clone()];
+        if let Some(peer) = peer {
+            keys.push(format!("peer:{peer}"));
+        }
+        if let Some(retry_after) = self.login_throttle.wait(&keys) {
+            warn!(account_id, username = name, "login throttled");
+            return Err(Error::Throttled { retry_after });
+        }
+        let user = self.store.get_user(account_id, name)?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let matched = self.password_matches(password, hash).await;
+        let Some(user) = user.filter(|_| matched) else {
+            self.login_throttle.failed(&keys, &self.user_settings);
+            info!(account_id, username = name, "login failed");
+            return Err(Error::Unauthenticated(
+                "invalid account, username or password".to_string(),
+            ));
+        };
+        self.login_throttle.succeeded(&user_key);
+        if user.status == UserStatus::Disabled {
+            return Err(Error::PermissionDenied(format!(
+                "user {name} of account {account_id} is disabled"
+            )));
+        }
+        let now = self.clock.now();
+        let token = Secret::generate(&self.key_prefix, Environment::Live, Kind::Session)
+            .map_err(Error::Random)?;
+        let session = SessionRecord {
+            id: format!("sess_{}", ulid::Ulid::new()),
+            account_id: account_id.to_string(),
+            username: name.to_string(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.user_settings.sessions.max_lifetime,
+        };
+        let actor = Actor::unrestricted(&format!("user:{}", user.login_name()));
+        let audit = audit_entry(
+            &actor,
+            now,
+            "session.login",
+            &session.id,
+            account_id,
+            format!("user {name}"),
+        );
+        self.store
+            .insert_session(&self.pepper.hash(token.expose()).0, &session, &audit)?;
+        self.store.flush().await?;
+        info!(account_id, username = name, session_id = %session.id, "logged in");
+        Ok((session, token))
+    }
+
+    /// Ends a session at once. Returns whether one was ended.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an empty token, storage.
+    pub async fn logout(&self, token: &str) -> Result<bool, Error> {
+        if token.is_empty() || token.len() > secret::MAX_SECRET_LEN {
+            return Err(Error::InvalidArgument(
+                "session token is required".to_string(),
+            ));
+        }
+        if secret::parse(token).map(|s| s.kind) != Ok(Kind::Session) {
+            return Ok(false);
+        }
+        let hash = self.pepper.hash(token).0;
+        let Some(session) = self.store.get_session(&hash)? else {
+            return Ok(false);
+        };
+        let actor =
+            Actor::unrestricted(&format!("user:{}-{}", session.account_id, session.username));
+        let audit = audit_entry(
+            &actor,
+            self.clock.now(),
+            "session.logout",
+            &session.id,
+            &session.account_id,
+            String::new(),
+        );
+        let ended = self.store.remove_session(&hash, Some(&audit))?;
+        self.store.flush().await?;
+        info!(session_id = %session.id, account_id = %session.account_id, "logged out");
+        Ok(ended)
+    }
+
+    /// Verify of a session token: live, user active, account not suspended.
+    pub(crate) fn verify_session(
+        &self,
+        presented: &str,
+        account_id: Option<&str>,
+        required_scopes: &[String],
+    ) -> Result<(VerifyOutcome, Option<SessionRecord>, Option<UserRecord>), Error> {
+        let hash = self.pepper.hash(presented).0;
+        let Some(mut session) = self.store.get_session(&hash)? else {
+            debug!(result = "not_found", why = "unknown session", "verify");
+            return Ok((VerifyOutcome::NotFound, None, None));
+        };
+        if account_id.is_some_and(|a| a != session.account_id) {
+            return Ok((VerifyOutcome::AccountMismatch, None, None));
+        }
+        if let Some(seen) = self.pending_touch(&hash) {
+            session.last_seen_at = session.last_seen_at.max(seen);
+        }
+        let now = self.clock.now();
+        let Some(user) = self
+            .store
+            .get_user(&session.account_id, &session.username)?
+        else {
+            return Ok((VerifyOutcome::NotFound, None, None));
+        };
+        let mut outcome = if !lifecycle::session_live(&session, &self.user_settings.sessions, now) {
+            VerifyOutcome::Expired
+        } else if user.status == UserStatus::Disabled {
+            VerifyOutcome::Disabled(DisabledReason::UserDisabled)
+        } else if !required_scopes.is_empty() {
+            VerifyOutcome::InsufficientScope
+        } else {
+            VerifyOutcome::Valid { retires_at: None }
+        };
+        if let Some(account) = self.accounts.get(&session.account_id) {
+            outcome = match account.take() {
+                Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
+                None => lifecycle::apply_account_status(outcome, account.record.status),
+            };
+        }
+        if matches!(outcome, VerifyOutcome::Valid { .. }) {
+            self.session_touches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(hash, now);
+        }
+        Ok((outcome, Some(session), Some(user)))
+    }
+
+    pub(super) fn pending_touch(&self, hash: &[u8; 32]) -> Option<DateTime<Utc>> {
+        self.session_touches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(hash)
+            .copied()
+    }
+
+    /// Writes pending session uses (called with the usage flush).
+    pub(crate) fn flush_session_touches(&self) -> Result<usize, Error> {
+        let touches: Vec<([u8; 32], DateTime<Utc>)> = self
+            .session_touches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for (hash, seen) in &touches {
+            self.store.touch_session(hash, *seen)?;
+        }
+        Ok(touches.len())
+    }
+
+    /// Removes sessions that idled out or reached their lifetime, or whose
+    /// user is gone. Returns how many.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn sweep_sessions(&self) -> Result<usize, Error> {
+        let now = self.clock.now();
+        let n_removed = crate::engine::offload::blocking(|| self.remove_ended_sessions(now))?;
+        if n_removed > 0 {
+            self.store.flush().await?;
+            info!(n_removed, "expired sessions removed");
+        }
+        Ok(n_removed)
+    }
+
+    /// Removes sessions that are over or whose user is gone, each with its
+    /// audit event (not yet durable); returns how many.
+    pub(super) fn remove_ended_sessions(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        self.flush_session_touches()?;
+        let mut n_removed = 0;
+        let sessions: Vec<([u8; 32], SessionRecord)> =
+            self.store.scan_sessions().collect::<Result<_, _>>()?;
+        for (hash, session) in sessions {
+            let live = lifecycle::session_live(&session, &self.user_settings.sessions, now);
+            let user_exists = self
+                .store
+                .get_user(&session.account_id, &session.username)?
+                .is_some();
+            if live && user_exists {
+                continue;
+            }
+            let audit = audit_entry(
+                &Actor::system(),
+                now,
+                "session.expire",
+                &session.id,
+                &session.account_id,
+                format!("user {}", session.username),
+            );
+            if self.store.remove_session(&hash, Some(&audit))? {
+                n_removed += 1;
+            }
+        }
+        Ok(n_removed)
+    }
+}
