@@ -26,7 +26,6 @@ const LONG_ALLOWED: &[&str] = &[
     "src/bin/credctl/main.rs",
     "src/bin/credctl/partners.rs",
     "src/config.rs",
-    "src/engine/partners.rs",
     "src/engine/tests.rs",
     "src/engine/tests/partners.rs",
     "src/store/mod.rs",
