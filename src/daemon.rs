@@ -2,10 +2,12 @@
 //! gRPC server (`api::Server`, with health and reflection), background
 //! tasks, and an orderly shutdown: stop accepting, drain in-flight calls
 //! within the grace period, stop tasks, flush usage, flush the database.
-//! Submodules: the bootstrap admin key and the audit log's JSON-lines mirror.
+//! Submodules: the bootstrap admin key, the audit log's JSON-lines mirror,
+//! and what systemd is told (`systemd`).
 
 mod audit_mirror;
 mod bootstrap;
+mod systemd;
 
 pub use crate::api::TlsError;
 pub use bootstrap::issue_to_file;
@@ -201,14 +203,9 @@ pub async fn run_with_clock(
     );
     // The store is open and the listener bound: tell systemd (a no-op
     // without NOTIFY_SOCKET).
-    if let Err(e) = sd_notify::notify(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status(&format!("listening on {local_addr}")),
-    ]) {
-        warn!(error = %e, "could not notify systemd of readiness");
-    }
+    systemd::ready(local_addr);
     let watchdog =
-        sd_notify::watchdog_enabled().map(|period| spawn_watchdog(period, stop_rx.clone()));
+        systemd::watchdog_period().map(|period| systemd::spawn_watchdog(period, stop_rx.clone()));
 
     tokio::pin!(shutdown);
     let mut store_fault = None;
@@ -235,9 +232,7 @@ pub async fn run_with_clock(
             return Err(DaemonError::Server(message));
         }
     }
-    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Stopping]) {
-        warn!(error = %e, "could not notify systemd of stopping");
-    }
+    systemd::stopping();
     let stopping = Stopping {
         config: &config,
         engine: &engine,
@@ -534,24 +529,5 @@ fn spawn_mail_delivery(
             }
         }
         info!(task = "mail-delivery", "stopped");
-    })
-}
-
-/// Pings systemd's watchdog at half its interval until shutdown.
-fn spawn_watchdog(period: std::time::Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(period / 2);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {
-                    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
-                        warn!(error = %e, "could not ping the systemd watchdog");
-                    }
-                }
-                _ = stop.changed() => break,
-            }
-        }
-        info!(task = "watchdog", "stopped");
     })
 }
