@@ -53,19 +53,7 @@ fn account_to_pb(account: AccountRecord) -> pb::Account {
 }
 
 fn rate_limit(limit: &pb::RateLimit) -> Result<RateLimit, Status> {
-    if limit.requests_per_second == 0 {
-        return Err(Status::invalid_argument(
-            "rate_limit.requests_per_second must be at least 1 (leave rate_limit unset for no limit)",
-        ));
-    }
-    Ok(RateLimit {
-        per_second: limit.requests_per_second,
-        burst: if limit.burst == 0 {
-            limit.requests_per_second
-        } else {
-            limit.burst
-        },
-    })
+    RateLimit::requested(limit.requests_per_second, limit.burst).map_err(Status::invalid_argument)
 }
 
 fn response(account: AccountRecord) -> Option<pb::Account> {

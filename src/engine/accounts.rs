@@ -14,11 +14,8 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tracing::{info, warn};
 
 use super::{Actor, Engine, Error, MAX_ATTEMPTS, Scope, audit_entry, validate};
-use crate::lifecycle::{AccountRecord, AccountStatus, RateLimit};
+use crate::lifecycle::{AccountGate, AccountRecord, AccountStatus, RateLimit};
 use crate::store::{Commit, Store};
-
-/// Most requests per second an account's rate limit may allow.
-pub const MAX_RATE: u32 = 1_000_000;
 
 /// One account as Verify sees it.
 #[derive(Debug)]
@@ -41,13 +38,20 @@ impl AccountState {
         AccountState { record, limiter }
     }
 
-    /// Counts one request; `Some(wait)` when the bucket is empty.
-    pub fn take(&self) -> Option<std::time::Duration> {
-        let limiter = self.limiter.as_ref()?;
-        limiter
-            .check()
-            .err()
-            .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    /// The account's gate for one Verify: counts one request against its
+    /// budget (the only place that does) and says whether it fits; the rule
+    /// that applies the answer is [`AccountGate::apply`].
+    pub fn gate(&self) -> AccountGate {
+        let spent = self.limiter.as_ref().and_then(|limiter| {
+            limiter
+                .check()
+                .err()
+                .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        });
+        match spent {
+            Some(retry_after) => AccountGate::Limited(retry_after),
+            None => AccountGate::Open(self.record.status),
+        }
     }
 }
 
@@ -138,18 +142,7 @@ fn check_fields(
         )));
     }
     if let Some(Some(limit)) = rate_limit {
-        if !(1..=MAX_RATE).contains(&limit.per_second) {
-            return Err(Error::InvalidArgument(format!(
-                "rate_limit.requests_per_second must be between 1 and {MAX_RATE}, got {}",
-                limit.per_second
-            )));
-        }
-        if limit.burst > MAX_RATE {
-            return Err(Error::InvalidArgument(format!(
-                "rate_limit.burst must be at most {MAX_RATE}, got {}",
-                limit.burst
-            )));
-        }
+        limit.check().map_err(Error::InvalidArgument)?;
     }
     Ok(())
 }

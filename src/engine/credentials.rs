@@ -11,7 +11,8 @@ use super::{
     Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, client_ids, status_word, validate,
 };
 use crate::lifecycle::{
-    self, CredentialRecord, DisabledReason, Environment, Kind, RotationState, SecretVersion, Status,
+    self, CredentialRecord, DisabledReason, Environment, Kind, RotationRefusal, SecretVersion,
+    Status,
 };
 use crate::secret::Secret;
 use crate::store::Commit;
@@ -553,23 +554,8 @@ impl Engine {
     ) -> Result<(CredentialView, Secret), Error> {
         validate::credential_id(id)?;
         let now = self.clock.now();
-        let window_end = match window {
-            None => self.policy.rotation_default_window.after(now),
-            Some(w) if w <= Duration::zero() => {
-                return Err(Error::InvalidArgument(
-                    "window must be positive".to_string(),
-                ));
-            }
-            Some(w) => now
-                .checked_add_signed(w)
-                .filter(|t| *t <= self.policy.rotation_max_window.after(now))
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "window exceeds the maximum of {}",
-                        self.policy.rotation_max_window
-                    ))
-                })?,
-        };
+        let window_end = lifecycle::rotation::window_end(&self.policy, window, now)
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let current = self
             .store
             .get(id)?
@@ -577,35 +563,8 @@ impl Engine {
         let (secret, fresh) = self.new_version(current.environment, current.kind, 0, now)?;
         let view = self
             .modify_existing(actor, id, "credential.rotate", |current, now| {
-                let status = lifecycle::effective_status(current, now);
-                if status != Status::Active {
-                    return Err(Error::FailedPrecondition(format!(
-                        "credential {} is {}; only an active credential can be rotated",
-                        current.id,
-                        status_word(status)
-                    )));
-                }
-                let mut new = current.clone();
-                match lifecycle::rotation_state(current, now) {
-                    RotationState::Open { retires_at, .. } => {
-                        return Err(Error::FailedPrecondition(format!(
-                            "credential {} already has a rotation open until {}; complete it first",
-                            current.id,
-                            retires_at.to_rfc3339()
-                        )));
-                    }
-                    RotationState::Lapsed { older_version } => {
-                        new.versions.retain(|v| v.version != older_version);
-                    }
-                    RotationState::None => {}
-                }
-                let newest = new.current_version().map_or(0, |v| v.version);
-                for version in &mut new.versions {
-                    version.retires_at = Some(window_end.max(now));
-                }
-                let mut fresh = fresh.clone();
-                fresh.version = newest + 1;
-                new.versions.push(fresh);
+                let new = lifecycle::rotation::start(current, fresh.clone(), window_end, now)
+                    .map_err(|refusal| rotation_refused(current, refusal))?;
                 Ok(Change::Update(
                     Box::new(new),
                     format!("rotation window until {}", window_end.to_rfc3339()),
@@ -625,18 +584,8 @@ impl Engine {
         id: &str,
     ) -> Result<CredentialView, Error> {
         self.modify_existing(actor, id, "credential.complete_rotation", |current, now| {
-            let older = match lifecycle::rotation_state(current, now) {
-                RotationState::None => {
-                    return Err(Error::FailedPrecondition(format!(
-                        "credential {} has no rotation in progress",
-                        current.id
-                    )));
-                }
-                RotationState::Open { older_version, .. }
-                | RotationState::Lapsed { older_version } => older_version,
-            };
-            let mut new = current.clone();
-            new.versions.retain(|v| v.version != older);
+            let (new, older) = lifecycle::rotation::complete(current, now)
+                .map_err(|refusal| rotation_refused(current, refusal))?;
             Ok(Change::Update(
                 Box::new(new),
                 format!("retired secret version {older}"),
@@ -740,4 +689,23 @@ impl Engine {
             .await
             .map(|_| ())
     }
+}
+
+/// The caller's error for a refused rotation transition.
+fn rotation_refused(current: &CredentialRecord, refusal: RotationRefusal) -> Error {
+    Error::FailedPrecondition(match refusal {
+        RotationRefusal::NotActive(status) => format!(
+            "credential {} is {}; only an active credential can be rotated",
+            current.id,
+            status_word(status)
+        ),
+        RotationRefusal::AlreadyOpen(retires_at) => format!(
+            "credential {} already has a rotation open until {}; complete it first",
+            current.id,
+            retires_at.to_rfc3339()
+        ),
+        RotationRefusal::NotInProgress => {
+            format!("credential {} has no rotation in progress", current.id)
+        }
+    })
 }

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use tracing::debug;
 
 use super::{Engine, Error, client_ids, partners, validate};
-use crate::lifecycle::{self, DisabledReason, Environment, Kind, VerifyOutcome};
+use crate::lifecycle::{
+    self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, Presented, UserRecord,
+    UserStatus, VerifyFacts, VerifyOutcome,
+};
 use crate::secret::{self};
 
 /// What Verify is asked. `Debug` is not derived: it holds the secret.
@@ -300,88 +303,23 @@ impl Engine {
             debug!(result = "not_found", why = "retired version", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         };
-        let mut outcome = lifecycle::decide_verify(
-            &record,
-            version,
-            query.account_id,
-            query.required_scopes,
-            now,
-        );
-        let shown = |outcome: &VerifyOutcome| {
-            !matches!(
-                outcome,
-                VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
-            )
+        let mut facts = Facts {
+            engine: self,
+            account_id: &record.account_id,
+            user: None,
         };
-        // A client id must name the key's account and, for a bound key, its
-        // client; a revoked one (presented or bound) disables the key.
-        let mut client_revoked = false;
-        if shown(&outcome) {
-            if let Some(presented_client) = query.client_id {
-                match self.store.get_client_id(presented_client)? {
-                    Some(client)
-                        if client.account_id == record.account_id
-                            && record
-                                .client_id
-                                .as_deref()
-                                .is_none_or(|bound| bound == presented_client) =>
-                    {
-                        client_revoked |= client.status == lifecycle::ClientIdStatus::Revoked;
-                    }
-                    _ => outcome = VerifyOutcome::AccountMismatch,
-                }
-            }
-            if let Some(bound) = record.client_id.as_deref().filter(|_| shown(&outcome)) {
-                client_revoked |= self
-                    .store
-                    .get_client_id(bound)?
-                    .is_none_or(|c| c.status == lifecycle::ClientIdStatus::Revoked);
-            }
-        }
-        // The account's status and budget apply once the caller has shown a
-        // secret of this account: a foreign or unknown one learns nothing.
-        if let Some(account) = self
-            .accounts
-            .get(&record.account_id)
-            .filter(|_| shown(&outcome))
-        {
-            outcome = match account.take() {
-                Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
-                None => lifecycle::apply_account_status(outcome, account.record.status),
-            };
-        }
-        let refusable = |outcome: &VerifyOutcome| {
-            matches!(
-                outcome,
-                VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
-            )
+        let presented = Presented {
+            account_id: query.account_id,
+            client_id: query.client_id,
+            required_scopes: query.required_scopes,
         };
-        if client_revoked && refusable(&outcome) {
-            outcome = VerifyOutcome::Disabled(DisabledReason::ClientRevoked);
-        }
-        // A user passcode answers for its user: gone (DeleteUser revokes the
-        // passcode first), it is REVOKED; disabled, it is DISABLED.
-        let mut user = None;
-        if let Some(name) = record.user.as_deref().filter(|_| shown(&outcome)) {
-            match self.passcode_user(&record.account_id, name)? {
-                None => {
-                    if refusable(&outcome) || matches!(outcome, VerifyOutcome::Disabled(_)) {
-                        outcome = VerifyOutcome::Revoked;
-                    }
-                }
-                Some(found) => {
-                    if found.status == lifecycle::UserStatus::Disabled && refusable(&outcome) {
-                        outcome = VerifyOutcome::Disabled(DisabledReason::UserDisabled);
-                    }
-                    user = Some((found.username, found.role));
-                }
-            }
-        }
+        let outcome = lifecycle::verify::decide(&record, version, &presented, now, &mut facts)?;
+        let user = facts.user.map(|u| (u.username, u.role));
         debug!(credential_id = %record.id, result = ?outcome, "verify");
         if matches!(outcome, VerifyOutcome::Valid { .. }) {
             self.usage.record(&record.id, now);
         }
-        let credential = shown(&outcome).then_some(VerifiedCredential {
+        let credential = outcome.reveals().then_some(VerifiedCredential {
             id: record.id,
             account_id: record.account_id,
             kind: record.kind,
@@ -393,5 +331,30 @@ impl Engine {
             grant_id: record.grant_id,
         });
         Ok((outcome, credential))
+    }
+}
+
+/// What Verify looks up beyond the record, for [`lifecycle::verify::decide`];
+/// keeps the user it found for the answer.
+struct Facts<'e> {
+    engine: &'e Engine,
+    account_id: &'e str,
+    user: Option<UserRecord>,
+}
+
+impl VerifyFacts for Facts<'_> {
+    type Error = Error;
+
+    fn client(&mut self, id: &str) -> Result<Option<ClientIdRecord>, Error> {
+        Ok(self.engine.store.get_client_id(id)?)
+    }
+
+    fn account_gate(&mut self) -> Option<AccountGate> {
+        Some(self.engine.accounts.get(self.account_id)?.gate())
+    }
+
+    fn user(&mut self, username: &str) -> Result<Option<UserStatus>, Error> {
+        self.user = self.engine.passcode_user(self.account_id, username)?;
+        Ok(self.user.as_ref().map(|u| u.status))
     }
 }

@@ -16,13 +16,56 @@ pub enum AccountStatus {
     Suspended,
 }
 
+/// Most requests per second an account's rate limit may allow.
+pub const MAX_RATE: u32 = 1_000_000;
+
 /// A token bucket: `per_second` requests a second on average, `burst` at once.
+/// The engine's account directory holds one bucket per limited account, and
+/// `verify::AccountGate` applies its answer to Verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Sustained rate.
     pub per_second: u32,
     /// Bucket size.
     pub burst: u32,
+}
+
+impl RateLimit {
+    /// A limit as callers ask for it on the wire: a burst of 0 means
+    /// `per_second`; a rate of 0 is refused (no limit is "unset", not 0).
+    ///
+    /// # Errors
+    /// A rate of 0, with the text to show the caller.
+    pub fn requested(per_second: u32, burst: u32) -> Result<RateLimit, String> {
+        if per_second == 0 {
+            return Err("rate_limit.requests_per_second must be at least 1 (leave rate_limit unset for no limit)".to_string());
+        }
+        Ok(RateLimit {
+            per_second,
+            burst: if burst == 0 { per_second } else { burst },
+        })
+    }
+
+    /// Checks the bounds: a rate between 1 and [`MAX_RATE`], a burst of at
+    /// most [`MAX_RATE`].
+    ///
+    /// # Errors
+    /// A bound passed, with the text to show the caller.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_RATE).contains(&self.per_second) {
+            return Err(format!(
+                "rate_limit.requests_per_second must be between 1 and {MAX_RATE}, got {}",
+                self.per_second
+            ));
+        }
+        if self.burst > MAX_RATE {
+            return Err(format!(
+                "rate_limit.burst must be at most {MAX_RATE}, got {}",
+                self.burst
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// An account record.

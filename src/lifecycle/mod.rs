@@ -4,15 +4,19 @@
 //! Persisting the outcome is the store's job; deciding when to ask is the engine's.
 
 mod account;
+#[cfg(test)]
+mod fixtures;
 pub mod http_auth;
 mod partner;
 mod plan;
 mod policy;
 mod record;
+pub mod rotation;
 mod rules;
 mod user;
+pub mod verify;
 
-pub use account::{AccountRecord, AccountStatus, RateLimit};
+pub use account::{AccountRecord, AccountStatus, MAX_RATE, RateLimit};
 pub use partner::{
     CUSTOMER_KEY_PARAM, ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin,
     GrantRecord, GrantStatus, MAX_REDIRECT_URL, PartnerRecord, check_redirect_url, redirect_with,
@@ -23,8 +27,9 @@ pub use record::{
     CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
     SecretVersion, Status,
 };
-pub use rules::{
-    RotationState, VerifyOutcome, apply_account_status, counts_toward_quota, decide_verify,
-    effective_status, inactive_since, is_live, next_deadlines, rotation_state,
-};
+pub use rotation::{RotationRefusal, RotationState, WindowError, rotation_state};
+pub use rules::{counts_toward_quota, effective_status, inactive_since, is_live, next_deadlines};
 pub use user::{SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_live};
+pub use verify::{
+    AccountGate, Presented, VerifyFacts, VerifyOutcome, apply_account_status, decide_verify,
+};

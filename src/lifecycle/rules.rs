@@ -1,11 +1,11 @@
-//! The rules themselves: effective status, the Verify decision, rotation
-//! windows, inactivity, and which deadlines a record has.
+//! The rules themselves: effective status, quota membership, inactivity,
+//! and which deadlines a record has. (Verify is `verify.rs`, rotation
+//! `rotation.rs`.)
 
 use chrono::{DateTime, Utc};
 
 use super::{
-    AccountStatus, CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Kind, Policy,
-    SecretVersion, Status,
+    CredentialRecord, Deadline, DeadlineEvent, Kind, Policy, RotationState, Status, rotation_state,
 };
 
 /// The status to show and enforce at `now`: an ACTIVE or DISABLED credential
@@ -43,125 +43,6 @@ pub fn inactive_since(record: &CredentialRecord) -> DateTime<Utc> {
     .flatten()
     .max()
     .unwrap_or(record.created_at)
-}
-
-/// Where a credential stands with respect to rotation at `now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotationState {
-    /// One secret.
-    None,
-    /// Two secrets; the older one works until `retires_at`.
-    Open {
-        /// The older secret's version.
-        older_version: u32,
-        /// When it stops working.
-        retires_at: DateTime<Utc>,
-    },
-    /// Two secrets, but the older one's window has ended and the index has
-    /// not been tidied yet. The older secret no longer verifies.
-    Lapsed {
-        /// The older secret's version, to be dropped.
-        older_version: u32,
-    },
-}
-
-/// Whether a rotation window is open, lapsed or absent at `now`.
-pub fn rotation_state(record: &CredentialRecord, now: DateTime<Utc>) -> RotationState {
-    let older = record
-        .versions
-        .iter()
-        .filter_map(|v| v.retires_at.map(|t| (v.version, t)))
-        .min_by_key(|(_, t)| *t);
-    match older {
-        None => RotationState::None,
-        Some((older_version, retires_at)) if now < retires_at => RotationState::Open {
-            older_version,
-            retires_at,
-        },
-        Some((older_version, _)) => RotationState::Lapsed { older_version },
-    }
-}
-
-/// The answer to a Verify whose secret matched `version` of `record`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VerifyOutcome {
-    /// Good. `retires_at` is set when the secret is the older one of an open
-    /// rotation window.
-    Valid {
-        /// When a superseded secret stops working.
-        retires_at: Option<DateTime<Utc>>,
-    },
-    /// Unknown secret, or an older secret whose window has ended.
-    NotFound,
-    /// Past `expires_at`.
-    Expired,
-    /// Disabled, and why.
-    Disabled(DisabledReason),
-    /// Revoked.
-    Revoked,
-    /// Presented with another account's id.
-    AccountMismatch,
-    /// Lacks a required scope.
-    InsufficientScope,
-    /// The account used up its request budget; room again after `retry_after`.
-    RateLimited {
-        /// How long until the account's bucket has room.
-        retry_after: std::time::Duration,
-    },
-    /// A partner's key, with no live grant for the account it acts for.
-    NotDelegated,
-    /// A key acting for another account whose own account is not a
-    /// registered partner.
-    PartnerNotWhitelisted,
-}
-
-/// What a suspended account makes of a Verify answer: a credential that
-/// would verify, or be refused for scope or an admin disable, is DISABLED
-/// with reason ACCOUNT_SUSPENDED; final states (expired, revoked) and
-/// unknown or foreign secrets keep their answer.
-pub fn apply_account_status(outcome: VerifyOutcome, status: AccountStatus) -> VerifyOutcome {
-    match (status, outcome) {
-        (
-            AccountStatus::Suspended,
-            VerifyOutcome::Valid { .. }
-            | VerifyOutcome::InsufficientScope
-            | VerifyOutcome::Disabled(_),
-        ) => VerifyOutcome::Disabled(DisabledReason::AccountSuspended),
-        (_, outcome) => outcome,
-    }
-}
-
-/// Decides a Verify. Account first, so a caller with the wrong account learns
-/// nothing about the credential's state; then state; then scopes.
-pub fn decide_verify(
-    record: &CredentialRecord,
-    version: &SecretVersion,
-    presented_account: Option<&str>,
-    required_scopes: &[String],
-    now: DateTime<Utc>,
-) -> VerifyOutcome {
-    if version.retires_at.is_some_and(|t| now >= t) {
-        return VerifyOutcome::NotFound;
-    }
-    if presented_account.is_some_and(|a| a != record.account_id) {
-        return VerifyOutcome::AccountMismatch;
-    }
-    match effective_status(record, now) {
-        Status::Revoked => return VerifyOutcome::Revoked,
-        Status::Expired => return VerifyOutcome::Expired,
-        Status::Disabled => {
-            return VerifyOutcome::Disabled(
-                record.disabled_reason.unwrap_or(DisabledReason::Admin),
-            );
-        }
-        Status::Active => {}
-    }
-    if !required_scopes.iter().all(|s| record.scopes.contains(s)) {
-        return VerifyOutcome::InsufficientScope;
-    }
-    VerifyOutcome::Valid {
-        retires_at: version.retires_at,
-    }
 }
 
 /// Every lifecycle deadline `record` has under `policy`, earliest first.

@@ -211,10 +211,7 @@ impl Engine {
             VerifyOutcome::Valid { retires_at: None }
         };
         if let Some(account) = self.accounts.get(&session.account_id) {
-            outcome = match account.take() {
-                Some(retry_after) => VerifyOutcome::RateLimited { retry_after },
-                None => lifecycle::apply_account_status(outcome, account.record.status),
-            };
+            outcome = account.gate().apply(outcome);
         }
         if matches!(outcome, VerifyOutcome::Valid { .. }) {
             self.session_touches
