@@ -3,11 +3,14 @@
 //! tasks, and an orderly shutdown: stop accepting, drain in-flight calls
 //! within the grace period, stop tasks, flush usage, flush the database.
 //! Submodules: the bootstrap admin key, the audit log's JSON-lines mirror,
-//! and what systemd is told (`systemd`).
+//! the background tasks behind one handle (`tasks`, with the sweep's
+//! schedule in `sweeper`), and what systemd is told (`systemd`).
 
 mod audit_mirror;
 mod bootstrap;
+mod sweeper;
 mod systemd;
+mod tasks;
 
 pub use crate::api::TlsError;
 pub use bootstrap::issue_to_file;
@@ -18,8 +21,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use crate::api::{Health, Server, ServerError};
@@ -29,6 +30,7 @@ use crate::engine::Engine;
 use crate::notify::{Mailer, Transport, TransportError};
 use crate::secret::{Pepper, PepperError};
 use crate::store::{self, Store};
+use tasks::Tasks;
 
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -138,10 +140,6 @@ pub async fn run_with_clock(
     bootstrap::ensure_admin_key(&engine, &config.auth.bootstrap_admin_key_file).await?;
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
     let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);
-    let outbox_ready = Arc::new(tokio::sync::Notify::new());
-    // Held by a sweep while it runs and by a delivery round, so a round never
-    // splits one sweep's notices into two digests.
-    let sweep_lock = Arc::new(tokio::sync::Mutex::new(()));
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| DaemonError::Bind {
@@ -153,42 +151,7 @@ pub async fn run_with_clock(
         source,
     })?;
 
-    let (stop_tasks, stop_rx) = watch::channel(false);
-    let mut tasks = vec![
-        (
-            "usage-flush",
-            spawn_usage_flusher(engine.clone(), &config, stop_rx.clone()),
-        ),
-        (
-            "mail-delivery",
-            spawn_mail_delivery(
-                mailer,
-                &config,
-                outbox_ready.clone(),
-                sweep_lock.clone(),
-                stop_rx.clone(),
-            ),
-        ),
-    ];
-    if let Some(path) = &config.audit_file {
-        tasks.push((
-            "audit-mirror",
-            audit_mirror::spawn(engine.clone(), path.clone(), stop_rx.clone()),
-        ));
-        info!(path = %path.display(), "audit log mirrored as JSON lines");
-    }
-    let sweeper = Arc::new(Sweeper::new(
-        engine.clone(),
-        outbox_ready,
-        sweep_lock,
-        stop_rx.clone(),
-    ));
-    let scheduler = start_scheduler(&config, sweeper.clone()).await?;
-    // Catch up on whatever fell due while the daemon was down.
-    tokio::spawn({
-        let sweeper = sweeper.clone();
-        async move { sweeper.run("start").await }
-    });
+    let mut tasks = Tasks::start(&engine, &config, mailer).await?;
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let (mut server, health) =
@@ -204,8 +167,12 @@ pub async fn run_with_clock(
     // The store is open and the listener bound: tell systemd (a no-op
     // without NOTIFY_SOCKET).
     systemd::ready(local_addr);
-    let watchdog =
-        systemd::watchdog_period().map(|period| systemd::spawn_watchdog(period, stop_rx.clone()));
+    if let Some(period) = systemd::watchdog_period() {
+        tasks.add(
+            "watchdog",
+            systemd::spawn_watchdog(period, tasks.stop_signal()),
+        );
+    }
 
     tokio::pin!(shutdown);
     let mut store_fault = None;
@@ -239,13 +206,7 @@ pub async fn run_with_clock(
         health: &health,
         server,
         stop_server,
-        stop_tasks,
-        scheduler,
-        sweeper,
-        tasks: tasks
-            .into_iter()
-            .chain(watchdog.map(|h| ("watchdog", h)))
-            .collect(),
+        tasks,
     };
     match store_fault {
         None => stopping.run().await,
@@ -268,10 +229,7 @@ struct Stopping<'a> {
     health: &'a Health,
     server: Server,
     stop_server: tokio::sync::oneshot::Sender<()>,
-    stop_tasks: watch::Sender<bool>,
-    scheduler: tokio_cron_scheduler::JobScheduler,
-    sweeper: Arc<Sweeper>,
-    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    tasks: Tasks,
 }
 
 impl Stopping<'_> {
@@ -300,8 +258,8 @@ impl Stopping<'_> {
     }
 
     /// Stops accepting, lets in-flight calls finish within the grace
-    /// period, then stops the scheduler, a running sweep and the tasks.
-    async fn drain(mut self) {
+    /// period, then stops the background tasks.
+    async fn drain(self) {
         let grace = self.config.shutdown_grace;
         self.health.verifier_not_serving().await;
         let _ = self.stop_server.send(());
@@ -310,23 +268,7 @@ impl Stopping<'_> {
             Some(Err(e)) => warn!(error = %e, "grpc server ended with an error"),
             None => warn!(grace = ?grace, "grace period over; abandoning in-flight calls"),
         }
-        let _ = self.stop_tasks.send(true);
-        match tokio::time::timeout(grace, self.scheduler.shutdown()).await {
-            Ok(Ok(())) => info!(task = "sweep-scheduler", "stopped"),
-            Ok(Err(e)) => warn!(error = %e, "sweep scheduler did not shut down cleanly"),
-            Err(_) => warn!("sweep scheduler did not stop in time"),
-        }
-        if tokio::time::timeout(grace, self.sweeper.wait_idle())
-            .await
-            .is_err()
-        {
-            warn!("a sweep was still running at the end of the grace period");
-        }
-        for (name, handle) in self.tasks {
-            if tokio::time::timeout(grace, handle).await.is_err() {
-                warn!(task = name, "task did not stop in time");
-            }
-        }
+        self.tasks.shutdown(grace).await;
     }
 }
 
@@ -381,153 +323,4 @@ fn create_private_dir(path: &Path) -> Result<(), DaemonError> {
             path: path.display().to_string(),
             source,
         })
-}
-
-fn spawn_usage_flusher(
-    engine: Arc<Engine>,
-    config: &Config,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let period = config.schedule.usage_flush_interval;
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        ticker.tick().await;
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {
-                    if let Err(e) = engine.flush_usage().await {
-                        error!(error = %e, "usage flush failed; will retry");
-                    }
-                    if let Ok(bytes) = engine.store().size_on_disk() {
-                        crate::telemetry::store_size(bytes);
-                    }
-                    let cache = engine.store().verify_cache_stats();
-                    crate::telemetry::verify_cache(cache.entries, cache.hits, cache.misses);
-                }
-                _ = stop.changed() => break,
-            }
-        }
-        info!(task = "usage-flush", "stopped");
-    })
-}
-
-/// Runs sweeps one at a time: a tick that finds one still running is skipped.
-struct Sweeper {
-    engine: Arc<Engine>,
-    /// Woken after a sweep, so new notices go out at once.
-    outbox_ready: Arc<tokio::sync::Notify>,
-    /// Held while a sweep runs (and by mail delivery rounds).
-    running: Arc<tokio::sync::Mutex<()>>,
-    /// Set at shutdown; a running sweep stops between batches.
-    stop: watch::Receiver<bool>,
-}
-
-impl Sweeper {
-    fn new(
-        engine: Arc<Engine>,
-        outbox_ready: Arc<tokio::sync::Notify>,
-        running: Arc<tokio::sync::Mutex<()>>,
-        stop: watch::Receiver<bool>,
-    ) -> Self {
-        Self {
-            engine,
-            outbox_ready,
-            running,
-            stop,
-        }
-    }
-
-    async fn run(&self, trigger: &'static str) {
-        // A delivery round holds the lock only while it reads the outbox;
-        // a sweep still running after a second means this tick is skipped.
-        let Ok(_running) =
-            tokio::time::timeout(std::time::Duration::from_secs(1), self.running.lock()).await
-        else {
-            warn!(trigger, "previous sweep still running; skipping this tick");
-            return;
-        };
-        if *self.stop.borrow() {
-            return;
-        }
-        let stop = self.stop.clone();
-        let started = std::time::Instant::now();
-        match self.engine.sweep_until(&|| *stop.borrow()).await {
-            Ok(report) => {
-                crate::telemetry::sweep(started.elapsed(), &report.transitions);
-                tracing::debug!(
-                    trigger,
-                    due_events = report.due_events,
-                    records_touched = report.records_touched,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "sweep done"
-                );
-            }
-            Err(e) => error!(trigger, error = %e, "sweep failed; the next one retries"),
-        }
-        self.outbox_ready.notify_one();
-    }
-
-    async fn wait_idle(&self) {
-        let _idle = self.running.lock().await;
-    }
-}
-
-async fn start_scheduler(
-    config: &Config,
-    sweeper: Arc<Sweeper>,
-) -> Result<tokio_cron_scheduler::JobScheduler, DaemonError> {
-    use tokio_cron_scheduler::{Job, JobScheduler};
-    let scheduler_error =
-        |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Scheduler(e.to_string());
-    let scheduler = JobScheduler::new().await.map_err(scheduler_error)?;
-    let job = Job::new_async(config.schedule.sweep.as_str(), move |_, _| {
-        let sweeper = sweeper.clone();
-        Box::pin(async move { sweeper.run("schedule").await })
-    })
-    .map_err(scheduler_error)?;
-    scheduler.add(job).await.map_err(scheduler_error)?;
-    scheduler.start().await.map_err(scheduler_error)?;
-    info!(schedule = %config.schedule.sweep, "sweep scheduled (UTC)");
-    Ok(scheduler)
-}
-
-fn spawn_mail_delivery(
-    mailer: Arc<Mailer>,
-    config: &Config,
-    outbox_ready: Arc<tokio::sync::Notify>,
-    sweep_lock: Arc<tokio::sync::Mutex<()>>,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let period = config.email.delivery_interval;
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                () = outbox_ready.notified() => {}
-                _ = stop.changed() => break,
-            }
-            let delivery = mailer.deliver(&sweep_lock);
-            tokio::select! {
-                result = delivery => match result {
-                    Ok(report) => {
-                        crate::telemetry::delivery(
-                            report.messages_sent,
-                            report.transient_failures,
-                            report.permanent_failures,
-                            report.notices_pending,
-                        );
-                        if report.messages_sent + report.transient_failures + report.permanent_failures > 0 {
-                            tracing::debug!(?report, "outbox delivery round");
-                        }
-                    }
-                    Err(e) => error!(error = %e, "outbox delivery failed; will retry"),
-                },
-                _ = stop.changed() => break,
-            }
-        }
-        info!(task = "mail-delivery", "stopped");
-    })
 }

@@ -14,7 +14,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tracing::{info, warn};
 
 use super::{Actor, Engine, Error, MAX_ATTEMPTS, Scope, audit_entry, validate};
-use crate::lifecycle::{AccountGate, AccountRecord, AccountStatus, RateLimit};
+use crate::lifecycle::{self, AccountGate, AccountRecord, AccountStatus, Kind, RateLimit};
 use crate::store::{Commit, Store};
 
 /// One account as Verify sees it.
@@ -148,6 +148,38 @@ fn check_fields(
 }
 
 impl Engine {
+    /// The quota rule, the one place it is applied: a new credential of
+    /// `kind` fits if its kind does not count (`lifecycle::counts_toward_quota`)
+    /// or the account holds fewer live credentials that count than its quota
+    /// (`AccountRecord::quota`: its own or the policy's). Callers hold the
+    /// account's lock across this check and their commit.
+    ///
+    /// # Errors
+    /// `QuotaExceeded`, or a storage failure.
+    pub(super) fn check_quota(
+        &self,
+        account_id: &str,
+        kind: Kind,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        if !lifecycle::counts_toward_quota(kind) {
+            return Ok(());
+        }
+        let limit = self
+            .accounts
+            .get(account_id)
+            .map_or(self.policy.max_credentials_per_account, |a| {
+                a.record.quota(&self.policy)
+            });
+        if self.store.count_live(account_id, now)? >= limit {
+            return Err(Error::QuotaExceeded {
+                account_id: account_id.to_string(),
+                limit,
+            });
+        }
+        Ok(())
+    }
+
     /// The account a credential belongs to; creates it when the policy
     /// allows, else `AccountNotFound`.
     pub(crate) async fn ensure_account(

@@ -250,18 +250,7 @@ impl Engine {
                     }
                     other => other,
                 })?;
-            let limit = self
-                .accounts
-                .get(customer)
-                .map_or(self.policy.max_credentials_per_account, |a| {
-                    a.record.quota(&self.policy)
-                });
-            if self.store.count_live(customer, now)? >= limit {
-                return Err(Error::QuotaExceeded {
-                    account_id: customer.clone(),
-                    limit,
-                });
-            }
+            self.check_quota(customer, Kind::CustomerKey, now)?;
             // The grant ends with its customer key: without a lifetime both
             // get the policy's default, so an expired key never leaves a
             // live grant that blocks a new consent.

@@ -270,20 +270,7 @@ impl Engine {
         let audit = audit_entry(actor, now, action, &record.id, &record.account_id, detail);
         {
             let _quota_guard = self.account_lock(&record.account_id).lock().await;
-            let limit = self
-                .accounts
-                .get(&record.account_id)
-                .map_or(self.policy.max_credentials_per_account, |a| {
-                    a.record.quota(&self.policy)
-                });
-            if lifecycle::counts_toward_quota(record.kind)
-                && self.store.count_live(&record.account_id, now)? >= limit
-            {
-                return Err(Error::QuotaExceeded {
-                    account_id: record.account_id,
-                    limit,
-                });
-            }
+            self.check_quota(&record.account_id, record.kind, now)?;
             let writing = self.store.writing().await;
             if self.store.commit(None, Some(&record), Some(&audit))? == Commit::Conflict {
                 return Err(Error::Contention { id: record.id });

@@ -149,7 +149,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The defaults of DESIGN.md.
+    /// The built-in defaults (README: "Configuration").
     pub fn standard() -> Self {
         Self {
             default_lifetime: Span::Fixed(Duration::days(365)),
