@@ -1,88 +1,17 @@
 //! `credctl account ...`: accounts, their quotas, rate limits, contacts and
-//! suspension.
+//! suspension, over the AccountAdmin service.
 
-use clap::Subcommand;
 use serde_json::{Value, json};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use credd::api::pb;
 use credd::api::pb::account_admin_client::AccountAdminClient;
 
-use super::{Bearer, all_pages, status_error};
+use crate::args::AccountCommand;
+use crate::connect::Authed;
 use crate::output::{Output, Record, enum_name, short_name, time};
+use crate::rpc::{all_pages, status_error};
 
-#[derive(Debug, Subcommand)]
-pub(crate) enum AccountCommand {
-    /// Create an account.
-    Create {
-        /// Account id (the account_id its credentials carry).
-        id: String,
-        /// Display name.
-        #[arg(long, default_value = "")]
-        name: String,
-        /// A contact who receives every notice of the account (repeat).
-        #[arg(long = "contact")]
-        contacts: Vec<String>,
-        /// Live credentials allowed (default: the server's policy).
-        #[arg(long)]
-        max_live: Option<u32>,
-        /// Verify requests per second for the whole account.
-        #[arg(long)]
-        rate: Option<u32>,
-        /// Requests allowed at once (default: --rate).
-        #[arg(long, requires = "rate")]
-        burst: Option<u32>,
-    },
-    /// Show an account.
-    Get {
-        /// Account id.
-        id: String,
-    },
-    /// List accounts.
-    List,
-    /// Change an account.
-    Update {
-        /// Account id.
-        id: String,
-        /// New display name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Replace the contacts (repeat).
-        #[arg(long = "contact")]
-        contacts: Vec<String>,
-        /// Remove every contact.
-        #[arg(long, conflicts_with = "contacts")]
-        clear_contacts: bool,
-        /// New quota (0: the server's policy).
-        #[arg(long)]
-        max_live: Option<u32>,
-        /// New rate limit, requests per second.
-        #[arg(long)]
-        rate: Option<u32>,
-        /// Requests allowed at once (default: --rate).
-        #[arg(long, requires = "rate")]
-        burst: Option<u32>,
-        /// Remove the rate limit.
-        #[arg(long, conflicts_with = "rate")]
-        no_rate_limit: bool,
-    },
-    /// Suspend: every credential of the account verifies as DISABLED.
-    Suspend {
-        /// Account id.
-        id: String,
-        /// Why.
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
-    /// Resume a suspended account.
-    Resume {
-        /// Account id.
-        id: String,
-    },
-}
-
-type Client = AccountAdminClient<InterceptedService<Channel, Bearer>>;
+type Client = AccountAdminClient<Authed>;
 
 fn rate_limit(rate: Option<u32>, burst: Option<u32>) -> Option<pb::RateLimit> {
     rate.map(|requests_per_second| pb::RateLimit {
@@ -133,10 +62,11 @@ impl Record for pb::Account {
 }
 
 pub(crate) async fn run(
-    mut client: Client,
+    authed: Authed,
     command: AccountCommand,
     out: &Output,
 ) -> Result<(), String> {
+    let mut client = Client::new(authed);
     let account = match command {
         AccountCommand::Create {
             id,

@@ -1,38 +1,13 @@
+//! The command line as clap parses it: its definition is consistent, and
+//! credentials and Verify take a client id.
+
 use clap::{CommandFactory, Parser};
 
-use super::{Cli, Command, duration_arg, stdin_lines};
+use crate::args::{Cli, Command, CredentialCommand, VerifyArgs};
 
 #[test]
 fn the_command_line_is_consistent() {
     Cli::command().debug_assert();
-}
-
-#[test]
-fn stdin_lines_wants_exactly_one_line_per_value() {
-    let names = ["the developer key", "the customer key"];
-    assert_eq!(
-        stdin_lines("credd_live_api_x\r\n  credd_live_cust_y \n", &names).unwrap(),
-        ["credd_live_api_x", "credd_live_cust_y"]
-    );
-    let err = stdin_lines("credd_live_api_x\n", &names).unwrap_err();
-    assert!(
-        err.contains("the developer key and the customer key") && err.contains("got 1"),
-        "{err}"
-    );
-    assert!(stdin_lines("a\nb\nc\n", &names).is_err());
-    assert!(stdin_lines("a\n\nb\n", &names).is_err());
-}
-
-#[test]
-fn durations_are_fixed_lengths() {
-    assert_eq!(
-        duration_arg("lifetime", "90d").unwrap().seconds,
-        90 * 86_400
-    );
-    assert_eq!(duration_arg("lifetime", "12h").unwrap().seconds, 12 * 3_600);
-    let err = duration_arg("lifetime", "2 months").unwrap_err();
-    assert!(err.starts_with("--lifetime:"), "{err}");
-    assert!(duration_arg("lifetime", "soon").is_err());
 }
 
 #[test]
@@ -49,7 +24,7 @@ fn create_and_verify_take_a_client_id() {
     ])
     .unwrap();
     assert!(
-        matches!(cli.command, Command::Create { client_id, .. } if client_id == "credd_live_client_x")
+        matches!(cli.command, Command::Credential(CredentialCommand::Create { client_id, .. }) if client_id == "credd_live_client_x")
     );
     let cli = Cli::try_parse_from([
         "credctl",
@@ -62,7 +37,7 @@ fn create_and_verify_take_a_client_id() {
     .unwrap();
     assert!(matches!(
         cli.command,
-        Command::Verify { secret: None, client_id, on_behalf_of, .. }
+        Command::Verify(VerifyArgs { secret: None, client_id, on_behalf_of, .. })
             if client_id == "credd_live_client_x" && on_behalf_of == "LAGERMAN"
     ));
 }

@@ -1,7 +1,11 @@
+//! The partner commands' flags as clap parses them (grants, partners,
+//! consents, and keys never taken from argv by the checks), and the
+//! customer key found in an approved consent's redirect URL.
+
 use clap::Parser;
 
-use super::{ConsentCommand, GrantCommand, PartnerCommand, customer_key_of};
-use crate::{Cli, Command, EnvArg};
+use super::consents::customer_key_of;
+use crate::args::{Cli, Command, ConsentCommand, EnvArg, GrantCommand, PartnerCommand};
 
 fn parse(args: &[&str]) -> Result<Command, clap::Error> {
     Cli::try_parse_from(std::iter::once("credctl").chain(args.iter().copied())).map(|c| c.command)
