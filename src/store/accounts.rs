@@ -5,6 +5,7 @@ use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use super::backend::Backend;
 use super::codec::{self, micros, time};
 use super::{AuditEntry, Commit, Error, Store};
 use crate::lifecycle::{AccountRecord, AccountStatus, RateLimit};
@@ -117,16 +118,18 @@ impl Store {
         let expected_bytes = expected.map(encode);
         let new_bytes = encode(new);
         let audit_row = codec::encode_audit(audit);
-        let result = (&self.accounts, &self.audit).transaction(|(accounts, audit_tree)| {
-            let current = accounts.get(new.id.as_bytes())?;
-            if current.as_deref() != expected_bytes.as_deref() {
-                return Err(ConflictableTransactionError::Abort(()));
-            }
-            accounts.insert(new.id.as_bytes(), new_bytes.as_slice())?;
-            let seq = audit_tree.generate_id()?;
-            audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
-            Ok(())
-        });
+        let result = match self.backend {
+            Backend::Sled => (&self.accounts, &self.audit).transaction(|(accounts, audit_tree)| {
+                let current = accounts.get(new.id.as_bytes())?;
+                if current.as_deref() != expected_bytes.as_deref() {
+                    return Err(ConflictableTransactionError::Abort(()));
+                }
+                accounts.insert(new.id.as_bytes(), new_bytes.as_slice())?;
+                let seq = audit_tree.generate_id()?;
+                audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
+                Ok(())
+            }),
+        };
         match result {
             Ok(()) => Ok(Commit::Done),
             Err(TransactionError::Abort(())) => Ok(Commit::Conflict),

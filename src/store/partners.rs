@@ -13,11 +13,11 @@ use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
+use super::audit::append_audit_rows;
+use super::backend::Backend;
 use super::codec::{self, micros, time};
-use super::{
-    Abort, AuditEntry, Commit, CredentialTrees, CredentialWrite, Error, Store, append_audit_rows,
-    settle,
-};
+use super::credentials::{Abort, CredentialTrees, CredentialWrite, settle};
+use super::{AuditEntry, Commit, Error, Store};
 use crate::lifecycle::{
     ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, CredentialRecord, Environment,
     GrantOrigin, GrantRecord, GrantStatus, PartnerRecord,
@@ -396,80 +396,82 @@ impl Store {
             self.consents.clone(),
             self.consent_expiry.clone(),
         ];
-        let result = trees[..].transaction(|t| {
-            let [
-                credentials_t,
-                secret_index,
-                by_account,
-                deadlines,
-                audit,
-                client_ids,
-                client_ids_by_account,
-                partners,
-                grants_t,
-                grant_pairs,
-                consents,
-                consent_expiry,
-            ] = &t[..]
-            else {
-                unreachable!("twelve trees were opened");
-            };
-            if let (Some(r), Some((old, new))) = (&change.client_id, &client_id) {
-                let id = r.new.id.as_bytes();
-                expect(client_ids, id, old.as_deref())?;
-                client_ids.insert(id, new.as_slice())?;
-                client_ids_by_account
-                    .insert(codec::account_key(&r.new.account_id, &r.new.id), &[][..])?;
-            }
-            if let (Some(r), Some((old, new))) = (&change.partner, &partner) {
-                let id = r.new.account_id.as_bytes();
-                expect(partners, id, old.as_deref())?;
-                partners.insert(id, new.as_slice())?;
-            }
-            if let (Some(p), Some(old)) = (change.removed_partner, &removed_partner) {
-                let id = p.account_id.as_bytes();
-                expect(partners, id, Some(old))?;
-                partners.remove(id)?;
-            }
-            for (r, (old, new)) in change.grants.iter().zip(&grants) {
-                let id = r.new.id.as_bytes();
-                expect(grants_t, id, old.as_deref())?;
-                grants_t.insert(id, new.as_slice())?;
-                let pair = pair_key(&r.new.partner_account_id, &r.new.client_account_id);
-                match r.new.status {
-                    GrantStatus::Active | GrantStatus::Expired => {
-                        grant_pairs.insert(pair, id)?;
-                    }
-                    GrantStatus::Revoked => {
-                        if grant_pairs.get(&pair)?.as_deref() == Some(id) {
-                            grant_pairs.remove(pair)?;
+        let result = match self.backend {
+            Backend::Sled => trees[..].transaction(|t| {
+                let [
+                    credentials_t,
+                    secret_index,
+                    by_account,
+                    deadlines,
+                    audit,
+                    client_ids,
+                    client_ids_by_account,
+                    partners,
+                    grants_t,
+                    grant_pairs,
+                    consents,
+                    consent_expiry,
+                ] = &t[..]
+                else {
+                    unreachable!("twelve trees were opened");
+                };
+                if let (Some(r), Some((old, new))) = (&change.client_id, &client_id) {
+                    let id = r.new.id.as_bytes();
+                    expect(client_ids, id, old.as_deref())?;
+                    client_ids.insert(id, new.as_slice())?;
+                    client_ids_by_account
+                        .insert(codec::account_key(&r.new.account_id, &r.new.id), &[][..])?;
+                }
+                if let (Some(r), Some((old, new))) = (&change.partner, &partner) {
+                    let id = r.new.account_id.as_bytes();
+                    expect(partners, id, old.as_deref())?;
+                    partners.insert(id, new.as_slice())?;
+                }
+                if let (Some(p), Some(old)) = (change.removed_partner, &removed_partner) {
+                    let id = p.account_id.as_bytes();
+                    expect(partners, id, Some(old))?;
+                    partners.remove(id)?;
+                }
+                for (r, (old, new)) in change.grants.iter().zip(&grants) {
+                    let id = r.new.id.as_bytes();
+                    expect(grants_t, id, old.as_deref())?;
+                    grants_t.insert(id, new.as_slice())?;
+                    let pair = pair_key(&r.new.partner_account_id, &r.new.client_account_id);
+                    match r.new.status {
+                        GrantStatus::Active | GrantStatus::Expired => {
+                            grant_pairs.insert(pair, id)?;
+                        }
+                        GrantStatus::Revoked => {
+                            if grant_pairs.get(&pair)?.as_deref() == Some(id) {
+                                grant_pairs.remove(pair)?;
+                            }
                         }
                     }
                 }
-            }
-            if let (Some(r), Some((old, new))) = (&change.consent, &consent) {
-                let id = r.new.id.as_bytes();
-                expect(consents, id, old.as_deref())?;
-                consents.insert(id, new.as_slice())?;
-                if let Some(previous) = r.expected {
-                    consent_expiry.remove(expiry_key(previous))?;
+                if let (Some(r), Some((old, new))) = (&change.consent, &consent) {
+                    let id = r.new.id.as_bytes();
+                    expect(consents, id, old.as_deref())?;
+                    consents.insert(id, new.as_slice())?;
+                    if let Some(previous) = r.expected {
+                        consent_expiry.remove(expiry_key(previous))?;
+                    }
+                    if r.new.status == ConsentStatus::Pending {
+                        consent_expiry.insert(expiry_key(r.new), &[][..])?;
+                    }
                 }
-                if r.new.status == ConsentStatus::Pending {
-                    consent_expiry.insert(expiry_key(r.new), &[][..])?;
+                let credential_trees = CredentialTrees {
+                    credentials: credentials_t,
+                    secret_index,
+                    by_account,
+                    deadlines,
+                };
+                for write in &credentials {
+                    write.apply(&credential_trees)?;
                 }
-            }
-            let credential_trees = CredentialTrees {
-                credentials: credentials_t,
-                secret_index,
-                by_account,
-                deadlines,
-            };
-            for write in &credentials {
-                write.apply(&credential_trees)?;
-            }
-            append_audit_rows(audit, &audit_rows)?;
-            Ok(())
-        });
+                append_audit_rows(audit, &audit_rows)?;
+                Ok(())
+            }),
+        };
         self.verify_cache
             .invalidate(credentials.iter().flat_map(CredentialWrite::touched));
         self.watched(settle(result))
@@ -599,7 +601,11 @@ impl Store {
             match self.get_consent(id)? {
                 Some(consent) => due.push(consent),
                 None => {
-                    self.watched(self.consent_expiry.remove(&key).map_err(Error::from))?;
+                    match self.backend {
+                        Backend::Sled => {
+                            self.watched(self.consent_expiry.remove(&key).map_err(Error::from))?
+                        }
+                    };
                 }
             }
         }

@@ -6,6 +6,7 @@ use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use super::backend::Backend;
 use super::codec::{self, micros, time};
 use super::{AuditEntry, Commit, Error, Store};
 use crate::lifecycle::{SessionRecord, UserRecord, UserRole, UserStatus};
@@ -178,8 +179,8 @@ impl Store {
         let expected_bytes = expected.map(encode_user);
         let new_bytes = new.map(encode_user);
         let audit_row = codec::encode_audit(audit);
-        self.watched(abort_to_commit((&self.users, &self.audit).transaction(
-            |(users, audit_tree)| {
+        let result = match self.backend {
+            Backend::Sled => (&self.users, &self.audit).transaction(|(users, audit_tree)| {
                 if users.get(&key)?.as_deref() != expected_bytes.as_deref() {
                     return Err(ConflictableTransactionError::Abort(()));
                 }
@@ -190,8 +191,9 @@ impl Store {
                 let seq = audit_tree.generate_id()?;
                 audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
                 Ok(())
-            },
-        )))
+            }),
+        };
+        self.watched(abort_to_commit(result))
     }
 
     /// Reads the session a token hash belongs to.
@@ -217,8 +219,8 @@ impl Store {
     ) -> Result<(), Error> {
         let bytes = encode_session(session);
         let audit_row = codec::encode_audit(audit);
-        let commit = self.watched(abort_to_commit((&self.sessions, &self.audit).transaction(
-            |(sessions, audit_tree)| {
+        let result = match self.backend {
+            Backend::Sled => (&self.sessions, &self.audit).transaction(|(sessions, audit_tree)| {
                 if sessions.get(hash)?.is_some() {
                     return Err(ConflictableTransactionError::Abort(()));
                 }
@@ -226,9 +228,9 @@ impl Store {
                 let seq = audit_tree.generate_id()?;
                 audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
                 Ok(())
-            },
-        )))?;
-        match commit {
+            }),
+        };
+        match self.watched(abort_to_commit(result))? {
             Commit::Done => Ok(()),
             Commit::Conflict => Err(Error::DuplicateSecret),
         }
@@ -245,19 +247,21 @@ impl Store {
         audit: Option<&AuditEntry>,
     ) -> Result<bool, Error> {
         let audit_row = audit.map(codec::encode_audit);
-        (&self.sessions, &self.audit)
-            .transaction(|(sessions, audit_tree)| {
-                let existed = sessions.remove(&hash[..])?.is_some();
-                if let (true, Some(row)) = (existed, &audit_row) {
-                    let seq = audit_tree.generate_id()?;
-                    audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
-                }
-                Ok::<bool, ConflictableTransactionError<()>>(existed)
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => self.noted(Error::Sled(e)),
-                TransactionError::Abort(()) => Error::Corrupt("aborted session removal"),
-            })
+        match self.backend {
+            Backend::Sled => (&self.sessions, &self.audit)
+                .transaction(|(sessions, audit_tree)| {
+                    let existed = sessions.remove(&hash[..])?.is_some();
+                    if let (true, Some(row)) = (existed, &audit_row) {
+                        let seq = audit_tree.generate_id()?;
+                        audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
+                    }
+                    Ok::<bool, ConflictableTransactionError<()>>(existed)
+                })
+                .map_err(|e| match e {
+                    TransactionError::Storage(e) => self.noted(Error::Sled(e)),
+                    TransactionError::Abort(()) => Error::Corrupt("aborted session removal"),
+                }),
+        }
     }
 
     /// Moves a session's `last_seen_at` forward (never back); a session
@@ -279,11 +283,13 @@ impl Store {
                 return Ok(());
             }
             session.last_seen_at = seen;
-            let swapped = self.watched(
-                self.sessions
-                    .compare_and_swap(hash, Some(raw), Some(encode_session(&session)))
-                    .map_err(Error::from),
-            )?;
+            let swapped = match self.backend {
+                Backend::Sled => self.watched(
+                    self.sessions
+                        .compare_and_swap(hash, Some(raw), Some(encode_session(&session)))
+                        .map_err(Error::from),
+                )?,
+            };
             if swapped.is_ok() {
                 return Ok(());
             }

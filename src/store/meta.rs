@@ -1,0 +1,117 @@
+//! The `meta` tree: the schema version (and the upgrade from older ones) and
+//! the pepper fingerprint checked when the database is opened, and the
+//! small named values other parts keep there.
+
+use super::backend::Backend;
+use super::codec;
+use super::{Error, Store};
+
+/// Schema written by this build. A newer one on disk is refused.
+/// Version 2: `secret_index` entries carry Verify's view of their record
+/// (an older credd would change records without updating it), and
+/// customer keys and the partner trees exist.
+/// Version 3: `by_account` values carry the credential's kind, so the quota
+/// counts only the kinds it is about (an older credd reads them as corrupt).
+pub const SCHEMA_VERSION: u32 = 3;
+
+pub(super) const META_SCHEMA: &[u8] = b"schema_version";
+const META_PEPPER: &[u8] = b"pepper_fingerprint";
+
+impl Store {
+    /// Rewrites every `by_account` value of schema 2 or older (status and
+    /// expiry) with its credential's kind, read from the record.
+    fn add_kinds_to_account_index(&self) -> Result<(), Error> {
+        let mut batch = sled::Batch::default();
+        let mut n_rewritten = 0usize;
+        for item in &self.by_account {
+            let (key, value) = item?;
+            if value.len() == codec::ACCOUNT_VALUE_LEN {
+                continue;
+            }
+            let id = key
+                .iter()
+                .position(|b| *b == 0)
+                .map(|at| &key[at + 1..])
+                .ok_or(Error::Corrupt("account index key"))?;
+            match self.credentials.get(id)? {
+                Some(raw) => {
+                    let record = codec::decode_record(&raw)?;
+                    batch.insert(key, &codec::account_value(&record)[..]);
+                }
+                None => batch.remove(key),
+            }
+            n_rewritten += 1;
+        }
+        self.by_account.apply_batch(batch)?;
+        if n_rewritten > 0 {
+            tracing::info!(
+                entries = n_rewritten,
+                "account index upgraded to schema 3 (kinds recorded)"
+            );
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_meta(&self, pepper_fingerprint: [u8; 32]) -> Result<(), Error> {
+        match self.meta.get(META_SCHEMA)? {
+            Some(raw) => {
+                let found = <[u8; 4]>::try_from(raw.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| Error::Corrupt("schema version"))?;
+                if found > SCHEMA_VERSION {
+                    return Err(Error::NewerSchema { found });
+                }
+                if found < SCHEMA_VERSION {
+                    // Schema 1's index entries have no view and are read
+                    // through their record; schema 2's `by_account` values
+                    // lack the kind and are rewritten here. Both steps are
+                    // idempotent, and the new version is written only after
+                    // them, so a crash part-way repeats them at the next open.
+                    self.add_kinds_to_account_index()?;
+                    self.db.flush()?;
+                    self.meta
+                        .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+                }
+            }
+            None => {
+                self.meta
+                    .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+        }
+        match self.meta.get(META_PEPPER)? {
+            Some(stored) if stored.as_ref() != pepper_fingerprint.as_slice() => {
+                return Err(Error::PepperMismatch);
+            }
+            Some(_) => {}
+            None => {
+                if !self.credentials.is_empty() {
+                    return Err(Error::PepperMismatch);
+                }
+                self.meta.insert(META_PEPPER, &pepper_fingerprint)?;
+            }
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Reads a `meta` value.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Writes a `meta` value (durable at the next flush).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        match self.backend {
+            Backend::Sled => {
+                self.watched(self.meta.insert(key.as_bytes(), value).map_err(Error::from))?
+            }
+        };
+        Ok(())
+    }
+}
