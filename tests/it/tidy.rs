@@ -24,8 +24,6 @@ const TONIC_ALLOWED: &[&str] = &[];
 const LONG_ALLOWED: &[&str] = &[
     "benches/credd_bench.rs",
     "src/config.rs",
-    "src/store/mod.rs",
-    "src/store/tests.rs",
 ];
 
 /// Every `.rs` file below `dir`, as paths relative to `root`.
