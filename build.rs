@@ -5,7 +5,19 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["proto/credd/v1/credd.proto"];
+/// Every file of `package credd.v1`: one per service, plus the shared types.
+const PROTOS: &[&str] = &[
+    "proto/credd/v1/types.proto",
+    "proto/credd/v1/credential_admin.proto",
+    "proto/credd/v1/verifier.proto",
+    "proto/credd/v1/admin_key_admin.proto",
+    "proto/credd/v1/audit_log.proto",
+    "proto/credd/v1/account_admin.proto",
+    "proto/credd/v1/user_admin.proto",
+    "proto/credd/v1/session_auth.proto",
+    "proto/credd/v1/client_id_admin.proto",
+    "proto/credd/v1/partner_admin.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

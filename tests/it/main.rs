@@ -18,6 +18,7 @@ mod listing;
 mod mail;
 mod operations;
 mod partners;
+mod proto_compat;
 mod rotation;
 mod shutdown;
 mod smtp_server;
