@@ -1,0 +1,53 @@
+//! `[schedule]`: when the sweep runs and how often pending uses are written.
+
+use std::time::Duration as StdDuration;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use super::check::Check;
+
+/// `[schedule]`, validated.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// Six-field cron expression (seconds first), in UTC.
+    pub sweep: String,
+    /// How often pending uses are written.
+    pub usage_flush_interval: StdDuration,
+}
+
+/// `[schedule]`: sweep default `0 */5 * * * *`, flush default `30s`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScheduleFile {
+    sweep: Option<String>,
+    usage_flush_interval: Option<String>,
+}
+
+/// Validates `[schedule]`.
+pub(super) fn validate(file: ScheduleFile, check: &Check) -> Result<ScheduleConfig, ConfigError> {
+    let sweep = file.sweep.unwrap_or_else(|| "0 */5 * * * *".to_string());
+    validate_cron(&sweep).map_err(|m| check.invalid("schedule.sweep", m))?;
+    let usage_flush_interval = check.fixed(
+        "schedule.usage_flush_interval",
+        file.usage_flush_interval,
+        "30s",
+    )?;
+    Ok(ScheduleConfig {
+        sweep,
+        usage_flush_interval,
+    })
+}
+
+/// Checks a cron expression the way the scheduler will read it.
+fn validate_cron(expr: &str) -> Result<(), String> {
+    let n_fields = expr.split_whitespace().count();
+    if n_fields != 6 {
+        return Err(format!(
+            "{expr:?} has {n_fields} fields; credd's cron needs six, seconds first (e.g. \"0 */5 * * * *\" for every five minutes)"
+        ));
+    }
+    tokio_cron_scheduler::Job::new_async(expr, |_, _| Box::pin(async {}))
+        .map(|_| ())
+        .map_err(|e| format!("{expr:?} is not a valid cron expression ({e:?})"))
+}

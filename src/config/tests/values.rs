@@ -1,0 +1,246 @@
+//! Each section's values: what is read, and what is refused with its key.
+
+use super::*;
+
+/// Every policy duration can be given in seconds, and is read to the second.
+#[test]
+fn policy_durations_in_seconds() {
+    let c = load_text(
+        r#"
+[policy]
+default_lifetime = "60s"
+max_lifetime = "120s"
+inactivity_disable_after = "5s"
+inactivity_delete_after = "9s"
+expiry_warning_before = "20s"
+rotation_default_window = "3s"
+rotation_max_window = "30s"
+max_credentials_per_account = 2
+
+[schedule]
+usage_flush_interval = "1s"
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        c.policy,
+        Policy {
+            default_lifetime: fixed(60),
+            max_lifetime: fixed(120),
+            inactivity_disable_after: fixed(5),
+            inactivity_delete_after: fixed(9),
+            expiry_warning_before: fixed(20),
+            rotation_default_window: fixed(3),
+            rotation_max_window: fixed(30),
+            max_credentials_per_account: 2,
+            auto_create_accounts: true,
+        }
+    );
+    assert_eq!(c.schedule.usage_flush_interval, StdDuration::from_secs(1));
+}
+
+/// A zero-length policy duration is refused.
+#[test]
+fn zero_duration_refused() {
+    let (key, _, message, _) = invalid(load_text("[policy]\nrotation_default_window = \"0s\"\n"));
+    assert_eq!(key, "policy.rotation_default_window");
+    assert!(message.contains("longer than zero"), "{message}");
+}
+
+/// A five-field cron expression is refused with a message that asks for six fields.
+#[test]
+fn five_field_cron_refused() {
+    let (key, _, message, _) = invalid(load_text("[schedule]\nsweep = \"*/5 * * * *\"\n"));
+    assert_eq!(key, "schedule.sweep");
+    assert!(message.contains("six"), "{message}");
+    assert!(message.contains("5 fields"), "{message}");
+}
+
+/// An invalid six-field cron expression is refused too.
+#[test]
+fn invalid_six_field_cron_refused() {
+    let (key, _, message, _) = invalid(load_text("[schedule]\nsweep = \"a b c d e f\"\n"));
+    assert_eq!(key, "schedule.sweep");
+    assert!(message.contains("a b c d e f"), "{message}");
+}
+
+/// `max_credentials_per_account = 0` is refused; 1 is accepted.
+#[test]
+fn zero_max_credentials_refused() {
+    let (key, _, message, _) = invalid(load_text("[policy]\nmax_credentials_per_account = 0\n"));
+    assert_eq!(key, "policy.max_credentials_per_account");
+    assert!(message.contains('0'), "{message}");
+    let (key, _, _, _) = invalid(load_text("[policy]\nmax_credentials_per_account = -3\n"));
+    assert_eq!(key, "policy.max_credentials_per_account");
+    let c = load_text("[policy]\nmax_credentials_per_account = 1\n").unwrap();
+    assert_eq!(c.policy.max_credentials_per_account, 1);
+}
+
+/// `inactivity_delete_after` must be strictly longer than `inactivity_disable_after`.
+#[test]
+fn delete_after_must_exceed_disable_after() {
+    for (disable, delete) in [
+        ("2 months", "2 months"),
+        ("3 months", "2 months"),
+        ("10s", "10s"),
+        ("1 month", "7d"),
+    ] {
+        let text = format!(
+            "[policy]\ninactivity_disable_after = \"{disable}\"\ninactivity_delete_after = \"{delete}\"\n"
+        );
+        let (key, _, message, _) = invalid(load_text(&text));
+        assert_eq!(
+            key, "policy.inactivity_delete_after",
+            "{disable} / {delete}"
+        );
+        assert!(message.contains("inactivity_disable_after"), "{message}");
+    }
+    let text = "[policy]\ninactivity_disable_after = \"10s\"\ninactivity_delete_after = \"11s\"\n";
+    assert!(load_text(text).is_ok());
+}
+
+/// A bad address in `admin_to` is refused, naming the key and the address,
+/// from the file and from the environment.
+#[test]
+fn bad_admin_email_refused() {
+    let (key, _, message, _) = invalid(load_text(
+        "[email]\nadmin_to = [\"ops@example.com\", \"not an email\"]\n",
+    ));
+    assert_eq!(key, "email.admin_to");
+    assert!(message.contains("not an email"), "{message}");
+
+    let (key, origin, _, _) = invalid(load(
+        None,
+        env(&[("CREDD_ADMIN_TO", "ops@example.com,nobody")]),
+        &Overrides::default(),
+    ));
+    assert_eq!(key, "email.admin_to");
+    assert_eq!(origin, "CREDD_ADMIN_TO");
+}
+
+/// Other out-of-range values are refused with their key: prefix, log format,
+/// transport, TLS mode, port, sender, lifetimes and rotation windows.
+#[test]
+fn other_invalid_values_name_their_key() {
+    for (text, key) in [
+        ("key_prefix = \"Credd\"\n", "key_prefix"),
+        ("key_prefix = \"\"\n", "key_prefix"),
+        ("key_prefix = \"abcdefghijklmnopq\"\n", "key_prefix"),
+        ("log_format = \"xml\"\n", "log_format"),
+        ("data_dir = \"\"\n", "data_dir"),
+        ("[email]\ntransport = \"pigeon\"\n", "email.transport"),
+        ("[email]\nsmtp_tls = \"ssl\"\n", "email.smtp_tls"),
+        ("[email]\nsmtp_port = 0\n", "email.smtp_port"),
+        ("[email]\nsmtp_port = 65536\n", "email.smtp_port"),
+        ("[email]\nfrom = \"nobody\"\n", "email.from"),
+        (
+            "[policy]\ndefault_lifetime = \"20d\"\nmax_lifetime = \"10d\"\n",
+            "policy.default_lifetime",
+        ),
+        (
+            "[policy]\nrotation_default_window = \"31d\"\n",
+            "policy.rotation_default_window",
+        ),
+        (
+            "[storage]\ncache_capacity_mb = 0\n",
+            "storage.cache_capacity_mb",
+        ),
+        (
+            "[storage]\nverify_cache_entries = -1\n",
+            "storage.verify_cache_entries",
+        ),
+    ] {
+        let (got, _, _, _) = invalid(load_text(text));
+        assert_eq!(got, key, "{text}");
+    }
+}
+
+fn invalid_key(result: Result<Config, ConfigError>) -> String {
+    match result {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("expected an invalid key, got {other:?}"),
+    }
+}
+
+/// The verifier is open on loopback and needs a token elsewhere by default;
+/// an explicitly open verifier on a network address needs an explicit yes.
+#[test]
+fn verifier_mode_follows_the_listen_address() {
+    let loopback = load_text("").unwrap();
+    assert!(!loopback.auth.verifier_token);
+    assert_eq!(
+        loopback.auth.bootstrap_admin_key_file,
+        PathBuf::from("./credd-data/admin.key")
+    );
+    let network = load_text("listen = \"0.0.0.0:50051\"\n").unwrap();
+    assert!(network.auth.verifier_token);
+    assert_eq!(
+        invalid_key(load_text(
+            "listen = \"0.0.0.0:50051\"\n[auth]\nverifier = \"open\"\n"
+        )),
+        "auth.verifier"
+    );
+    let allowed = load_text(
+        "listen = \"0.0.0.0:50051\"\n[auth]\nverifier = \"open\"\nallow_open_verifier_on_network = true\n",
+    )
+    .unwrap();
+    assert!(!allowed.auth.verifier_token);
+    let from_env = load(
+        None,
+        env(&[
+            ("CREDD_AUTH_VERIFIER", "token"),
+            ("CREDD_AUTH_FAILED_AUTH_BURST", "3"),
+            ("CREDD_AUTH_ALLOW_OPEN_VERIFIER_ON_NETWORK", "yes"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert!(from_env.auth.verifier_token);
+    assert_eq!(from_env.auth.failed_auth_burst, 3);
+    let bad_bool = load(
+        None,
+        env(&[("CREDD_AUTH_ALLOW_OPEN_VERIFIER_ON_NETWORK", "maybe")]),
+        &Overrides::default(),
+    );
+    assert_eq!(invalid_key(bad_bool), "auth.allow_open_verifier_on_network");
+    assert_eq!(
+        invalid_key(load_text("[auth]\nverifier = \"sometimes\"\n")),
+        "auth.verifier"
+    );
+    assert_eq!(
+        invalid_key(load_text("[auth]\nfailed_auth_burst = 0\n")),
+        "auth.failed_auth_burst"
+    );
+}
+
+/// TLS needs both files; a client CA alone is refused; the audit mirror is
+/// off unless named.
+#[test]
+fn tls_and_audit_file_settings() {
+    let config = load_text("").unwrap();
+    assert!(config.tls.is_none());
+    assert!(config.audit_file.is_none());
+    let config = load_text(
+        "[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\nclient_ca_file = \"ca.pem\"\n[audit]\nfile = \"/var/log/credd/audit.jsonl\"\n",
+    )
+    .unwrap();
+    let tls = config.tls.unwrap();
+    assert_eq!(tls.cert_file, PathBuf::from("c.pem"));
+    assert_eq!(tls.client_ca_file, Some(PathBuf::from("ca.pem")));
+    assert_eq!(
+        config.audit_file,
+        Some(PathBuf::from("/var/log/credd/audit.jsonl"))
+    );
+    assert_eq!(
+        invalid_key(load_text("[tls]\ncert_file = \"c.pem\"\n")),
+        "tls.key_file"
+    );
+    assert_eq!(
+        invalid_key(load_text("[tls]\nkey_file = \"k.pem\"\n")),
+        "tls.cert_file"
+    );
+    assert_eq!(
+        invalid_key(load_text("[tls]\nclient_ca_file = \"ca.pem\"\n")),
+        "tls.client_ca_file"
+    );
+}
