@@ -42,9 +42,11 @@ pub(super) fn validate(file: &ConfigFile, check: &Check) -> Result<Server, Confi
         return Err(check.invalid("data_dir", "must not be empty".to_string()));
     }
     let key_prefix = key_prefix(file.key_prefix.as_deref().unwrap_or("credd"), check)?;
+    // README's example writes `pepper_file = ""` for the default.
     let pepper_file = file
         .pepper_file
         .as_ref()
+        .filter(|path| !path.is_empty())
         .map_or_else(|| data_dir.join("pepper"), PathBuf::from);
     let log_format = check.one_of(
         "log_format",

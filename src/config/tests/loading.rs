@@ -116,6 +116,13 @@ fn pepper_defaults_into_data_dir() {
     assert_eq!(c.db_dir(), PathBuf::from("/srv/keys/db"));
 }
 
+/// `pepper_file = ""`, as README's example writes it, is the default too.
+#[test]
+fn empty_pepper_file_is_the_default() {
+    let c = load_text("data_dir = \"/srv/keys\"\npepper_file = \"\"\n").unwrap();
+    assert_eq!(c.pepper_file, PathBuf::from("/srv/keys/pepper"));
+}
+
 /// Each policy duration can also be set alone from the environment in
 /// seconds, under its long name.
 #[test]
