@@ -1,56 +1,11 @@
 use super::*;
+use crate::lifecycle::fixtures::*;
 use crate::lifecycle::*;
 
 use chrono::Duration;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn micro() -> Duration {
-    Duration::microseconds(1)
-}
-
 fn policy() -> Policy {
     Policy::standard()
-}
-
-fn version(version: u32, retires_at: Option<DateTime<Utc>>) -> SecretVersion {
-    SecretVersion {
-        version,
-        hash: [u8::try_from(version).unwrap(); 32],
-        hint: format!("credd_live_api_...{version:04}"),
-        created_at: at("2026-01-01T00:00:00Z"),
-        retires_at,
-    }
-}
-
-/// An ACTIVE, never used API key created at `created`, expiring at `expires_at`.
-fn record(created: &str, expires_at: &str) -> CredentialRecord {
-    CredentialRecord {
-        id: "cred_01PLANTEST".to_string(),
-        account_id: "acct_1".to_string(),
-        kind: Kind::ApiKey,
-        environment: Environment::Live,
-        name: "plan test".to_string(),
-        description: "for plan tests".to_string(),
-        scopes: vec!["read".to_string()],
-        status: Status::Active,
-        disabled_reason: None,
-        status_reason: String::new(),
-        created_at: at(created),
-        updated_at: at(created),
-        expires_at: at(expires_at),
-        last_used_at: None,
-        reactivated_at: None,
-        notify_emails: vec!["ops@example.com".to_string()],
-        versions: vec![version(1, None)],
-        expiry_warned_for: None,
-        scheduled: Vec::new(),
-        user: None,
-        client_id: None,
-        grant_id: None,
-    }
 }
 
 fn notice(
@@ -456,7 +411,7 @@ fn rotation_end_while_disabled_drops_old_version() {
     let mut r = record("2026-02-01T00:00:00Z", "2027-01-01T00:00:00Z");
     r.status = Status::Disabled;
     r.disabled_reason = Some(DisabledReason::Admin);
-    r.versions = vec![version(1, Some(retires_at)), version(2, None)];
+    r.versions = vec![secret_version(1, Some(retires_at)), secret_version(2, None)];
 
     assert_nothing_due(&r, retires_at - micro());
 
@@ -467,7 +422,7 @@ fn rotation_end_while_disabled_drops_old_version() {
     );
     assert!(plan.notices.is_empty());
     let after = kept(&plan);
-    assert_eq!(after.versions, vec![version(2, None)]);
+    assert_eq!(after.versions, vec![secret_version(2, None)]);
     assert_eq!(after.status, Status::Disabled);
     assert_eq!(after.disabled_reason, Some(DisabledReason::Admin));
     assert!(
@@ -497,8 +452,8 @@ fn assorted_records() -> Vec<CredentialRecord> {
                 r.last_used_at = used;
                 if rotated {
                     r.versions = vec![
-                        version(1, Some(at("2026-02-14T00:00:00Z"))),
-                        version(2, None),
+                        secret_version(1, Some(at("2026-02-14T00:00:00Z"))),
+                        secret_version(2, None),
                     ];
                 }
                 out.push(r);
