@@ -8,10 +8,25 @@ use serde_json::{Value, json};
 use super::report::{Row, round3};
 use crate::Ctx;
 
+/// Prints the table, notes and missed goals, and writes the JSON file.
 pub(crate) fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: &str) {
     // Grouped by section (the run order differs); stable within a section.
     let mut sorted: Vec<&Row> = ctx.report.rows.iter().collect();
     sorted.sort_by_key(|row| row.section);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!();
+    println!(
+        "credd benchmark: {cores} cores, {:.0} s wall, loadavg at start {load_start} / end {load_end}",
+        wall
+    );
+    println!("{}", table(&sorted));
+    print_notes(ctx);
+    let machine = json!({"cores": cores, "loadavg_start": load_start, "loadavg_end": load_end});
+    write_json(ctx, &sorted, wall, machine);
+}
+
+/// The rows as a table.
+fn table(sorted: &[&Row]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -26,7 +41,7 @@ pub(crate) fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: 
             "goal",
             "result",
         ]);
-    for row in &sorted {
+    for row in sorted {
         table.add_row(vec![
             row.section.to_string(),
             row.scenario.clone(),
@@ -42,13 +57,11 @@ pub(crate) fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: 
             },
         ]);
     }
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!();
-    println!(
-        "credd benchmark: {cores} cores, {:.0} s wall, loadavg at start {load_start} / end {load_end}",
-        wall
-    );
-    println!("{table}");
+    table
+}
+
+/// What the rows measured, and the goals missed.
+fn print_notes(ctx: &Ctx) {
     println!("Notes:");
     println!(
         "- Closed loop: each caller sends its next request when the previous one is answered. Client and server share this machine's cores (separate 2-thread tokio runtimes, loopback TCP, servers built like the daemon's). Paired rows (no-op/Verify, small/large store) run in {} alternating segments totalling {} s each, after {} s of warm-up.",
@@ -81,7 +94,10 @@ pub(crate) fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: 
             println!("- {finding}");
         }
     }
+}
 
+/// The JSON file (`CREDD_BENCH_JSON`): settings, rows, missed goals, extra.
+fn write_json(ctx: &Ctx, sorted: &[&Row], wall: f64, machine: Value) {
     let rows: Vec<Value> = sorted
         .iter()
         .map(|row| {
@@ -100,7 +116,7 @@ pub(crate) fn print_and_write(ctx: &Ctx, wall: f64, load_start: &str, load_end: 
         .collect();
     let out = json!({
         "generated_at": Utc::now().to_rfc3339(),
-        "machine": {"cores": cores, "loadavg_start": load_start, "loadavg_end": load_end},
+        "machine": machine,
         "wall_secs": round3(wall),
         "settings": {
             "large": ctx.s.large,
