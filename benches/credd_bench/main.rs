@@ -1,0 +1,173 @@
+//! `cargo bench --bench credd_bench`: credd's speed goals, measured in one run
+//! on this machine, printed as a table and written as JSON
+//! (`target/credd-bench.json`).
+//!
+//! 1. Transport ceiling: a no-op `CredentialVerifier` (credd's own generated
+//!    server trait, answering a fixed VALID response without any lookup) vs
+//!    the real `VerifierService` over an engine with 10K credentials, both
+//!    served by tonic on 127.0.0.1, at 1, 16 and 64 concurrent requests.
+//!
+//!    1b: the same from outside the process: the real `credd` binary, Verify
+//!    of 1,000 keys created through it, in round-robin order, vs its own
+//!    `grpc.health.v1.Health/Check`, over 4 HTTP/2 connections.
+//! 2. Flat in store size: Verify (over gRPC, and `Engine::verify` called
+//!    directly) with 10K vs 1M stored credentials (and 10M when asked).
+//! 3. Sweep cost: `Engine::sweep` with 1K due among 1M vs 1K due among 1K.
+//! 4. Durable writes: acknowledged `CreateCredential` calls per second, 64
+//!    concurrent callers vs one serial caller (one flush per create).
+//! 5. Footprint: the real `credd` binary started on the 1M store: time to
+//!    READY (sd_notify datagram on a socket the bench listens on) and its RSS.
+//!
+//! Stores are filled through `Store::commit` directly (records built here,
+//! hashed with the store's pepper, one flush at the end), never through RPCs.
+//! Every measurement is closed-loop: each caller sends its next request when
+//! the previous one is answered.
+//!
+//! Environment (all optional): `CREDD_BENCH_LARGE` (1000000),
+//! `CREDD_BENCH_SMALL` (10000), `CREDD_BENCH_HUGE` (0 = skip; e.g. 10000000),
+//! `CREDD_BENCH_SECS` (3), `CREDD_BENCH_WARMUP_SECS` (0.5),
+//! `CREDD_BENCH_DUE` (1000), `CREDD_BENCH_SWEEP_ROUNDS` (5), `CREDD_BENCH_SEGMENTS` (6),
+//! `CREDD_BENCH_CACHE_MB` (256: sled cache of every measured store and of
+//! the daemon), `CREDD_BENCH_FILL_CACHE_MB` (same as CACHE_MB: sled cache
+//! while filling the large store only), `CREDD_BENCH_DIAG_CACHE_MB` (1024: a diagnostic
+//! rerun of direct Verify on the large store with this cache; 0 skips it),
+//! `CREDD_BENCH_DAEMON_CACHE_MB` (64: `cache_capacity_mb` of the credd
+//! process started in 5),
+//! `CREDD_BENCH_SAMPLE` (100000),
+//! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
+//! (comma list of transport, daemon, writes, large, huge; default all but huge).
+//!
+//! Layout: `harness/` (settings, load loops, stats, rows, the printed table
+//! and the JSON), `fill` and `small` (stores), `serve` and `verify` (servers
+//! and Verify load), `daemon` (the credd process), then one module a
+//! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
+//! `footprint` (5).
+
+mod daemon;
+mod fill;
+mod footprint;
+mod harness;
+mod large;
+mod serve;
+mod small;
+mod sweep;
+mod transport;
+mod verify;
+mod writes;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use credd::clock::{Clock, SystemClock};
+use serde_json::Value;
+use tokio::runtime::Runtime;
+
+use crate::harness::report::Report;
+use crate::harness::settings::Settings;
+
+/// Scopes every benchmark credential holds; Verify requires the first.
+const SCOPES: [&str; 2] = ["credentials:read", "reports:write"];
+
+/// What every section works with: settings, runtimes, the work directory,
+/// the start instant of stored timestamps, and the report being built.
+struct Ctx {
+    s: Settings,
+    server_rt: Runtime,
+    client_rt: Runtime,
+    work: tempfile::TempDir,
+    base: DateTime<Utc>,
+    report: Report,
+    extra: serde_json::Map<String, Value>,
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn runtime(name: &str) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Like the daemon's default: info to a log file (the hot paths log
+/// nothing at info; creates log one line each, as in the daemon).
+fn init_tracing(work: &Path) {
+    let log_file = std::fs::File::create(work.join("bench.log")).expect("bench log");
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(Mutex::new(log_file))
+        .with_ansi(false)
+        .init();
+}
+
+fn main() {
+    let s = Settings::from_env();
+    let work = tempfile::Builder::new()
+        .prefix("credd-bench-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("work dir");
+    init_tracing(work.path());
+    let started = Instant::now();
+    let load_start = loadavg();
+    eprintln!(
+        "[bench] credd bench: large={} small={} huge={} secs={} warmup={} due={} rounds={} cache={} MiB; work dir {}; loadavg {load_start}",
+        s.large,
+        s.small,
+        s.huge,
+        s.secs,
+        s.warmup,
+        s.due,
+        s.rounds,
+        s.cache_mb,
+        work.path().display()
+    );
+    let mut ctx = Ctx {
+        server_rt: runtime("server"),
+        client_rt: runtime("client"),
+        base: SystemClock.now(),
+        work,
+        report: Report::default(),
+        extra: serde_json::Map::new(),
+        s,
+    };
+
+    run_sections(&mut ctx);
+
+    let wall = started.elapsed().as_secs_f64();
+    let load_end = loadavg();
+    harness::output::print_and_write(&ctx, wall, &load_start, &load_end);
+}
+
+/// The sections `CREDD_BENCH_ONLY` selects, around the small store.
+fn run_sections(ctx: &mut Ctx) {
+    let small = small::small_store(ctx);
+    if ctx.s.runs("transport") {
+        transport::transport(ctx, &small);
+    }
+    if ctx.s.runs("daemon") {
+        transport::daemon::daemon_transport(ctx);
+    }
+    if ctx.s.runs("writes") {
+        writes::durable_writes(ctx);
+    }
+    if ctx.s.runs("large") {
+        large::large(ctx, &small);
+    }
+    if ctx.s.runs("huge") && ctx.s.huge > 0 {
+        large::huge(ctx, &small);
+    }
+    small.server.shutdown(&ctx.server_rt);
+    drop(small.opened);
+}
