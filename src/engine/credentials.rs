@@ -8,7 +8,7 @@ use tracing::{info, warn};
 
 use super::access::{Access, Actor, Scope};
 use super::{
-    Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, client_ids, status_word, validate,
+    Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, partners, status_word, validate,
 };
 use crate::lifecycle::{
     self, CredentialRecord, DisabledReason, Environment, Kind, RotationRefusal, SecretVersion,
@@ -165,7 +165,7 @@ impl Engine {
                     "client_id binds API keys only; leave it empty for a passcode".to_string(),
                 ));
             }
-            client_ids::client_id_arg("client_id", client_id)?;
+            partners::client_id_arg("client_id", client_id)?;
         }
         self.authorize(
             actor,

@@ -12,8 +12,6 @@ pub mod access;
 mod accounts;
 mod admin_keys;
 mod audit_log;
-mod client_ids;
-mod consents;
 mod credentials;
 mod delegated;
 mod error;
@@ -39,11 +37,10 @@ pub use access::{Actor, Denied, Scope};
 pub use accounts::{AccountPage, AccountUpdate, NewAccount};
 pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
 pub use audit_log::AuditQuery;
-pub use client_ids::NewClientId;
-pub use consents::{Approval, NewConsent};
 pub use credentials::{CredentialUpdate, CredentialView, ListQuery, NewCredential, Page};
 pub use delegated::{HttpVerdict, PairVerdict};
 pub use error::Error;
+pub use partners::{Approval, NewClientId, NewConsent};
 pub use partners::{GrantQuery, NewGrant, PartnerUpdate};
 pub use sweep::{SWEEP_BATCH, SweepReport};
 pub use usage::UsageLog;
@@ -117,7 +114,7 @@ impl Engine {
             login_throttle: users::LoginThrottle::default(),
             session_touches: std::sync::Mutex::default(),
             partners: partners::PartnerDirectory::load(&store)?,
-            consent_ttl: consents::DEFAULT_CONSENT_TTL,
+            consent_ttl: partners::DEFAULT_CONSENT_TTL,
             partner_lock: tokio::sync::Mutex::new(()),
             store,
             pepper,

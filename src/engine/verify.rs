@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use tracing::debug;
 
-use super::{Engine, Error, client_ids, partners, validate};
+use super::{Engine, Error, partners, validate};
 use crate::lifecycle::{
     self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, Presented, UserRecord,
     UserStatus, VerifyFacts, VerifyOutcome,
@@ -126,7 +126,7 @@ impl Engine {
             validate::account_id("account_id", account_id)?;
         }
         if let Some(client_id) = query.client_id {
-            client_ids::client_id_arg("client_id", client_id)?;
+            partners::client_id_arg("client_id", client_id)?;
         }
         if let Some(target) = query.on_behalf_of {
             validate::account_id("on_behalf_of", target)?;

@@ -4,8 +4,8 @@
 //! Verify asks "may this partner act for that account now?". This file
 //! holds the partner registry and the helpers the partner use cases share;
 //! `directory` the in-memory directory, `grants` the grants, `notices` the
-//! notices about grants. Client ids and the consent flow are `client_ids`
-//! and `consents` beside this folder.
+//! notices about grants, `client_ids` the client ids, `consents` the consent
+//! flow.
 
 use chrono::{DateTime, Duration, Utc};
 use tracing::info;
@@ -17,10 +17,16 @@ use crate::lifecycle::{
 };
 use crate::store::{self, AuditEntry, Commit, PartnerChange, Replace};
 
+mod client_ids;
+mod consents;
 mod directory;
 mod grants;
 mod notices;
 
+pub use client_ids::NewClientId;
+pub(super) use client_ids::client_id_arg;
+pub(super) use consents::DEFAULT_CONSENT_TTL;
+pub use consents::{Approval, NewConsent};
 pub(super) use directory::{Delegation, PartnerDirectory};
 pub use grants::{GrantQuery, NewGrant};
 pub(super) use grants::{grant_audit, new_grant_id};

@@ -5,9 +5,9 @@
 
 use tracing::info;
 
-use super::partners::{first_page, page_after};
-use super::{Engine, Error, MAX_ATTEMPTS, audit_entry, validate};
+use super::{first_page, page_after};
 use crate::engine::access::{Actor, Scope};
+use crate::engine::{Engine, Error, MAX_ATTEMPTS, audit_entry, validate};
 use crate::lifecycle::{ClientIdRecord, ClientIdStatus, Environment};
 use crate::secret;
 use crate::store::{Commit, PartnerChange, Replace};
@@ -26,7 +26,7 @@ pub struct NewClientId {
 }
 
 /// Checks the shape and checksum of a client id given as `field`.
-pub(super) fn client_id_arg(field: &str, value: &str) -> Result<Environment, Error> {
+pub(in crate::engine) fn client_id_arg(field: &str, value: &str) -> Result<Environment, Error> {
     if value.is_empty() {
         return Err(Error::InvalidArgument(format!("{field} is required")));
     }
@@ -207,7 +207,7 @@ impl Engine {
 
     /// Checks that an API key being created for `account_id` in
     /// `environment` may be bound to `client_id`.
-    pub(super) fn check_binding(
+    pub(in crate::engine) fn check_binding(
         &self,
         client_id: &str,
         account_id: &str,

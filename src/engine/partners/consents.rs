@@ -6,9 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use tracing::info;
 
-use super::partners::{grant_audit, ulid_id};
-use super::{CredentialView, Engine, Error, MAX_ATTEMPTS, audit_entry, validate};
+use super::{grant_audit, ulid_id};
 use crate::engine::access::{Actor, Scope};
+use crate::engine::{CredentialView, Engine, Error, MAX_ATTEMPTS, audit_entry, validate};
 use crate::lifecycle::{
     self, ConsentRecord, ConsentStatus, CredentialRecord, Environment, GrantOrigin, GrantRecord,
     GrantStatus, Kind, Status,
@@ -284,7 +284,7 @@ impl Engine {
                 grant_id: None,
             };
             let grant = GrantRecord {
-                id: super::partners::new_grant_id(),
+                id: super::new_grant_id(),
                 partner_account_id: partner.clone(),
                 client_account_id: customer.clone(),
                 scopes: consent.scopes.clone(),
@@ -409,7 +409,7 @@ impl Engine {
         let actor = Actor::system();
         let mut expired = 0;
         loop {
-            let due = self.store.due_consents(now, super::SWEEP_BATCH)?;
+            let due = self.store.due_consents(now, crate::engine::SWEEP_BATCH)?;
             if due.is_empty() {
                 break;
             }
