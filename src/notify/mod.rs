@@ -66,6 +66,49 @@ struct DeliveryState {
     retries: HashMap<String, Retry>,
 }
 
+/// What one delivery round has decided so far.
+#[derive(Default)]
+struct Round {
+    /// Notices to take out of the outbox.
+    settle: Vec<NoticeKey>,
+    /// Audit entries to write with them.
+    audits: Vec<AuditEntry>,
+    report: DeliveryReport,
+}
+
+/// One digest: the notices of one kind for one recipient.
+struct Group<'a> {
+    recipient: &'a str,
+    kind: NoticeKind,
+    notices: Vec<&'a OutboxNotice>,
+    keys: Vec<&'a NoticeKey>,
+}
+
+impl DeliveryState {
+    /// Schedules `recipient`'s next attempt after a transient failure
+    /// (exponential, 1 s to 15 minutes, with jitter) and returns the delay.
+    fn back_off(&mut self, recipient: &str) -> std::time::Duration {
+        let retry = self
+            .retries
+            .entry(recipient.to_string())
+            .or_insert_with(|| Retry {
+                next_at: Instant::now(),
+                delays: ExponentialBuilder::default()
+                    .with_min_delay(std::time::Duration::from_secs(1))
+                    .with_max_delay(std::time::Duration::from_secs(15 * 60))
+                    .with_jitter()
+                    .without_max_times()
+                    .build(),
+            });
+        let delay = retry
+            .delays
+            .next()
+            .unwrap_or(std::time::Duration::from_secs(60));
+        retry.next_at = Instant::now() + delay;
+        delay
+    }
+}
+
 /// Delivers the outbox through one transport.
 pub struct Mailer {
     engine: Arc<Engine>,
@@ -143,12 +186,40 @@ impl Mailer {
             let _no_sweep_running = sweep_gate.lock().await;
             self.engine.pending_notices(DELIVERY_BATCH)?
         };
-        let now = self.engine.now();
-        let mut report = DeliveryReport::default();
-        let mut settle: Vec<NoticeKey> = Vec::new();
-        let mut audits: Vec<AuditEntry> = Vec::new();
-        let mut groups: BTreeMap<(String, NoticeKind), Vec<usize>> = BTreeMap::new();
+        let mut round = Round::default();
+        let groups = self.group(&pending, &state, &mut round);
+        for ((recipient, kind), indexes) in groups {
+            let group = Group {
+                recipient: &recipient,
+                kind,
+                notices: indexes.iter().map(|i| &pending[*i].1).collect(),
+                keys: indexes.iter().map(|i| &pending[*i].0).collect(),
+            };
+            self.send_group(&mut state, &group, &mut round).await;
+        }
+        self.settle_served(&mut state, &pending, &mut round);
+        // Audit entries (refusals, drops) are written even when no notice
+        // settles this round: a refused recipient is not tried again.
+        if !round.settle.is_empty() || !round.audits.is_empty() {
+            self.engine
+                .settle_notices(&round.settle, &round.audits)
+                .await?;
+        }
+        Ok(round.report)
+    }
 
+    /// Sorts the pending notices: those queued longer than `max_notice_age`
+    /// are dropped (and audited), those without a recipient settle, and the
+    /// rest are grouped per recipient and kind, leaving out recipients
+    /// already served. Returns the groups as indexes into `pending`.
+    fn group(
+        &self,
+        pending: &[(NoticeKey, OutboxNotice)],
+        state: &DeliveryState,
+        round: &mut Round,
+    ) -> BTreeMap<(String, NoticeKind), Vec<usize>> {
+        let now = self.engine.now();
+        let mut groups: BTreeMap<(String, NoticeKind), Vec<usize>> = BTreeMap::new();
         for (idx, (key, notice)) in pending.iter().enumerate() {
             if now - notice.queued_at > self.max_notice_age {
                 error!(
@@ -157,13 +228,13 @@ impl Mailer {
                     queued_at = %notice.queued_at,
                     "notice undelivered for longer than email.max_notice_age; dropping it"
                 );
-                audits.push(self.audit(
+                round.audits.push(self.audit(
                     notice,
                     "notice.dropped",
                     "undelivered past max_notice_age".to_string(),
                 ));
-                settle.push(key.clone());
-                report.notices_expired += 1;
+                round.settle.push(key.clone());
+                round.report.notices_expired += 1;
                 continue;
             }
             let recipients = self.recipients(notice);
@@ -173,7 +244,7 @@ impl Mailer {
                     notice = ?notice.kind,
                     "notice has no recipient (no notify_emails, empty email.admin_to); recorded as handled"
                 );
-                settle.push(key.clone());
+                round.settle.push(key.clone());
                 continue;
             }
             let served = state.served.get(key);
@@ -186,74 +257,72 @@ impl Mailer {
                 }
             }
         }
+        groups
+    }
 
-        for ((recipient, kind), indexes) in groups {
-            if state
-                .retries
-                .get(&recipient)
-                .is_some_and(|r| r.next_at > Instant::now())
-            {
-                continue;
+    /// Sends one digest unless its recipient is backing off. Delivered, its
+    /// notices count as served for the recipient; refused for good, each is
+    /// audited (and served: a refused recipient is not tried again); a
+    /// transient failure schedules the recipient's next attempt.
+    async fn send_group(&self, state: &mut DeliveryState, group: &Group<'_>, round: &mut Round) {
+        let recipient = group.recipient;
+        let kind = group.kind;
+        if state
+            .retries
+            .get(recipient)
+            .is_some_and(|r| r.next_at > Instant::now())
+        {
+            return;
+        }
+        let outcome = match self.message(recipient, kind, &group.notices, &group.keys) {
+            Ok(message) => self.transport.send(message).await,
+            Err(detail) => Err(SendFailure {
+                permanent: true,
+                detail,
+            }),
+        };
+        match outcome {
+            Ok(()) => {
+                info!(recipient = %recipient, notice = ?kind, n_credentials = group.notices.len(), "notice delivered");
+                state.retries.remove(recipient);
+                round.report.messages_sent += 1;
             }
-            let notices: Vec<&OutboxNotice> = indexes.iter().map(|i| &pending[*i].1).collect();
-            let keys: Vec<&NoticeKey> = indexes.iter().map(|i| &pending[*i].0).collect();
-            let outcome = match self.message(&recipient, kind, &notices, &keys) {
-                Ok(message) => self.transport.send(message).await,
-                Err(detail) => Err(SendFailure {
-                    permanent: true,
-                    detail,
-                }),
-            };
-            match outcome {
-                Ok(()) => {
-                    info!(recipient = %recipient, notice = ?kind, n_credentials = notices.len(), "notice delivered");
-                    state.retries.remove(&recipient);
-                    report.messages_sent += 1;
+            Err(failure) if failure.permanent => {
+                error!(recipient = %recipient, notice = ?kind, detail = %failure.detail, "notice refused permanently; not retrying for this recipient");
+                for notice in &group.notices {
+                    round.audits.push(self.audit(
+                        notice,
+                        "notice.rejected",
+                        format!("recipient {recipient}: {}", failure.detail),
+                    ));
                 }
-                Err(failure) if failure.permanent => {
-                    error!(recipient = %recipient, notice = ?kind, detail = %failure.detail, "notice refused permanently; not retrying for this recipient");
-                    for notice in &notices {
-                        audits.push(self.audit(
-                            notice,
-                            "notice.rejected",
-                            format!("recipient {recipient}: {}", failure.detail),
-                        ));
-                    }
-                    report.permanent_failures += 1;
-                }
-                Err(failure) => {
-                    let retry = state
-                        .retries
-                        .entry(recipient.clone())
-                        .or_insert_with(|| Retry {
-                            next_at: Instant::now(),
-                            delays: ExponentialBuilder::default()
-                                .with_min_delay(std::time::Duration::from_secs(1))
-                                .with_max_delay(std::time::Duration::from_secs(15 * 60))
-                                .with_jitter()
-                                .without_max_times()
-                                .build(),
-                        });
-                    let delay = retry
-                        .delays
-                        .next()
-                        .unwrap_or(std::time::Duration::from_secs(60));
-                    retry.next_at = Instant::now() + delay;
-                    warn!(recipient = %recipient, notice = ?kind, detail = %failure.detail, retry_in = ?delay, "notice delivery failed; will retry");
-                    report.transient_failures += 1;
-                    continue;
-                }
+                round.report.permanent_failures += 1;
             }
-            for key in keys {
-                state
-                    .served
-                    .entry(key.clone())
-                    .or_default()
-                    .insert(recipient.clone());
+            Err(failure) => {
+                let delay = state.back_off(recipient);
+                warn!(recipient = %recipient, notice = ?kind, detail = %failure.detail, retry_in = ?delay, "notice delivery failed; will retry");
+                round.report.transient_failures += 1;
+                return;
             }
         }
+        for key in &group.keys {
+            state
+                .served
+                .entry((*key).clone())
+                .or_default()
+                .insert(recipient.to_string());
+        }
+    }
 
-        for (key, notice) in &pending {
+    /// Settles every pending notice whose recipients have all been served,
+    /// and counts what settles and what stays.
+    fn settle_served(
+        &self,
+        state: &mut DeliveryState,
+        pending: &[(NoticeKey, OutboxNotice)],
+        round: &mut Round,
+    ) {
+        for (key, notice) in pending {
             let recipients = self.recipients(notice);
             let served = state.served.get(key);
             if !recipients.is_empty()
@@ -261,20 +330,14 @@ impl Mailer {
                     .iter()
                     .all(|r| served.is_some_and(|s| s.contains(r)))
             {
-                settle.push(key.clone());
+                round.settle.push(key.clone());
             }
         }
-        for key in &settle {
+        for key in &round.settle {
             state.served.remove(key);
         }
-        report.notices_settled = settle.len();
-        report.notices_pending = pending.len().saturating_sub(settle.len());
-        // Audit entries (refusals, drops) are written even when no notice
-        // settles this round: a refused recipient is not tried again.
-        if !settle.is_empty() || !audits.is_empty() {
-            self.engine.settle_notices(&settle, &audits).await?;
-        }
-        Ok(report)
+        round.report.notices_settled = round.settle.len();
+        round.report.notices_pending = pending.len().saturating_sub(round.settle.len());
     }
 
     fn audit(&self, notice: &OutboxNotice, action: &'static str, detail: String) -> AuditEntry {
