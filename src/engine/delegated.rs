@@ -162,107 +162,134 @@ impl Engine {
                 return Ok(HttpVerdict::refused(r.mode, r.refusal, connect, r.reason));
             }
         };
-        let mode = Some(attempt.mode());
         let verdict = match &attempt {
-            AuthAttempt::Client { id, key } => {
-                let query =
-                    match presented_with(id, key, required_scopes, mode, "ClientId or ApiKey") {
-                        Ok(query) => query,
-                        Err(refused) => return Ok(*refused),
-                    };
-                let mut verdict = self.judge(mode, &query, false, "the ClientId or ApiKey")?;
-                verdict.principal_id.clone_from(id);
-                verdict
-            }
+            AuthAttempt::Client { id, key } => self.http_client(id, key, required_scopes)?,
             AuthAttempt::Product {
                 product_id,
                 key,
                 client_id,
-            } => {
-                let client_account = match named(client_id) {
-                    Named::Account(a) => Some(a.to_string()),
-                    Named::Client(c) => self
-                        .store
-                        .get_client_id(c)?
-                        .filter(|r| r.status == ClientIdStatus::Active)
-                        .map(|r| r.account_id),
-                    Named::Neither => None,
-                };
-                let Some(client_account) = client_account else {
-                    return Ok(HttpVerdict::refused(
-                        mode,
-                        Refusal::NotDelegated,
-                        false,
-                        "X-Client-Id names no client the product may act for".to_string(),
-                    ));
-                };
-                let mut query = match presented_with(
-                    product_id,
-                    key,
-                    required_scopes,
-                    mode,
-                    "ProductId or ProductApiKey",
-                ) {
-                    Ok(query) => query,
-                    Err(refused) => return Ok(*refused),
-                };
-                query.on_behalf_of = Some(&client_account);
-                let mut verdict =
-                    self.judge(mode, &query, false, "the ProductId or ProductApiKey")?;
-                verdict.principal_id.clone_from(product_id);
-                verdict.product_id.clone_from(product_id);
-                verdict.client_id = (*client_id).to_string();
-                verdict
-            }
+            } => self.http_product(product_id, key, client_id, required_scopes)?,
             AuthAttempt::CleverTap {
                 account_id,
                 passcode,
                 partner,
-            } => {
-                if let Some(partner) = partner {
-                    if !self.partners.is_partner(partner) {
-                        let shown: String = partner.chars().take(128).collect();
-                        return Ok(HttpVerdict::refused(
-                            mode,
-                            Refusal::PartnerNotWhitelisted,
-                            true,
-                            format!("Partner not whitelisted: {shown}"),
-                        ));
-                    }
-                }
-                if let Some(missing) = http_auth::clevertap_incomplete(account_id, passcode) {
-                    return Ok(HttpVerdict::refused(
-                        mode,
-                        Refusal::MalformedCredentials,
-                        connect,
-                        missing.to_string(),
-                    ));
-                }
-                // The pair takes account and user passcodes, not API keys or
-                // session tokens.
-                let is_passcode =
-                    secret::peek_shape(passcode).is_ok_and(|s| s.kind == Kind::Passcode);
-                if !is_passcode || validate::account_id("id", account_id).is_err() {
-                    return Ok(HttpVerdict::refused(
-                        mode,
-                        Refusal::InvalidCredentials,
-                        connect,
-                        "Invalid Credentials".to_string(),
-                    ));
-                }
-                let query = VerifyQuery {
-                    secret: passcode,
-                    account_id: Some(account_id),
-                    required_scopes,
-                    ..VerifyQuery::default()
-                };
-                let mut verdict =
-                    self.judge(mode, &query, connect, "the Account ID or Passcode")?;
-                verdict.principal_id = (*account_id).to_string();
-                verdict
-            }
+            } => self.http_clevertap(account_id, passcode, *partner, connect, required_scopes)?,
         };
         debug!(mode = ?verdict.mode, refusal = ?verdict.refusal, status = verdict.http_status, "verify http");
+        Ok(verdict)
+    }
+
+    /// Client level: `X-Client-Id` and `X-Api-Key`.
+    fn http_client(
+        &self,
+        id: &str,
+        key: &str,
+        required_scopes: &[String],
+    ) -> Result<HttpVerdict, Error> {
+        let mode = Some(AuthMode::Client);
+        let query = match presented_with(id, key, required_scopes, mode, "ClientId or ApiKey") {
+            Ok(query) => query,
+            Err(refused) => return Ok(*refused),
+        };
+        let mut verdict = self.judge(mode, &query, false, "the ClientId or ApiKey")?;
+        id.clone_into(&mut verdict.principal_id);
+        Ok(verdict)
+    }
+
+    /// Product level: a product's key acting for the client `X-Client-Id`
+    /// names (an account id or an active client id).
+    fn http_product(
+        &self,
+        product_id: &str,
+        key: &str,
+        client_id: &str,
+        required_scopes: &[String],
+    ) -> Result<HttpVerdict, Error> {
+        let mode = Some(AuthMode::Product);
+        let client_account = match named(client_id) {
+            Named::Account(a) => Some(a.to_string()),
+            Named::Client(c) => self
+                .store
+                .get_client_id(c)?
+                .filter(|r| r.status == ClientIdStatus::Active)
+                .map(|r| r.account_id),
+            Named::Neither => None,
+        };
+        let Some(client_account) = client_account else {
+            return Ok(HttpVerdict::refused(
+                mode,
+                Refusal::NotDelegated,
+                false,
+                "X-Client-Id names no client the product may act for".to_string(),
+            ));
+        };
+        let mut query = match presented_with(
+            product_id,
+            key,
+            required_scopes,
+            mode,
+            "ProductId or ProductApiKey",
+        ) {
+            Ok(query) => query,
+            Err(refused) => return Ok(*refused),
+        };
+        query.on_behalf_of = Some(&client_account);
+        let mut verdict = self.judge(mode, &query, false, "the ProductId or ProductApiKey")?;
+        product_id.clone_into(&mut verdict.principal_id);
+        product_id.clone_into(&mut verdict.product_id);
+        verdict.client_id = (*client_id).to_string();
+        Ok(verdict)
+    }
+
+    /// CleverTap: account id and passcode, optionally through a whitelisted
+    /// partner (the connect call).
+    fn http_clevertap(
+        &self,
+        account_id: &str,
+        passcode: &str,
+        partner: Option<&str>,
+        connect: bool,
+        required_scopes: &[String],
+    ) -> Result<HttpVerdict, Error> {
+        let mode = Some(AuthMode::CleverTap);
+        if let Some(partner) = partner {
+            if !self.partners.is_partner(partner) {
+                let shown: String = partner.chars().take(128).collect();
+                return Ok(HttpVerdict::refused(
+                    mode,
+                    Refusal::PartnerNotWhitelisted,
+                    true,
+                    format!("Partner not whitelisted: {shown}"),
+                ));
+            }
+        }
+        if let Some(missing) = http_auth::clevertap_incomplete(account_id, passcode) {
+            return Ok(HttpVerdict::refused(
+                mode,
+                Refusal::MalformedCredentials,
+                connect,
+                missing.to_string(),
+            ));
+        }
+        // The pair takes account and user passcodes, not API keys or
+        // session tokens.
+        let is_passcode = secret::peek_shape(passcode).is_ok_and(|s| s.kind == Kind::Passcode);
+        if !is_passcode || validate::account_id("id", account_id).is_err() {
+            return Ok(HttpVerdict::refused(
+                mode,
+                Refusal::InvalidCredentials,
+                connect,
+                "Invalid Credentials".to_string(),
+            ));
+        }
+        let query = VerifyQuery {
+            secret: passcode,
+            account_id: Some(account_id),
+            required_scopes,
+            ..VerifyQuery::default()
+        };
+        let mut verdict = self.judge(mode, &query, connect, "the Account ID or Passcode")?;
+        verdict.principal_id = (*account_id).to_string();
         Ok(verdict)
     }
 
