@@ -11,7 +11,7 @@ use crate::engine::access::{Actor, Scope};
 use crate::engine::{CredentialView, Engine, Error, MAX_ATTEMPTS, audit_entry, validate};
 use crate::lifecycle::{
     self, ConsentRecord, ConsentStatus, CredentialRecord, Environment, GrantOrigin, GrantRecord,
-    GrantStatus, Kind, Status,
+    GrantStatus, Kind, SecretVersion, Status,
 };
 use crate::secret::Secret;
 use crate::store::{Commit, PartnerChange, Replace};
@@ -259,46 +259,7 @@ impl Engine {
                 .unwrap_or_else(|| self.policy.default_lifetime.after(now));
             let (secret, version) =
                 self.new_version(consent.environment, Kind::CustomerKey, 1, now)?;
-            let mut key = CredentialRecord {
-                id: validate::new_credential_id(),
-                account_id: customer.clone(),
-                kind: Kind::CustomerKey,
-                environment: consent.environment,
-                name: format!("customer key for partner {partner}"),
-                description: format!("issued when consent request {id} was approved"),
-                scopes: consent.scopes.clone(),
-                status: Status::Active,
-                disabled_reason: None,
-                status_reason: String::new(),
-                created_at: now,
-                updated_at: now,
-                expires_at,
-                last_used_at: None,
-                reactivated_at: None,
-                notify_emails: Vec::new(),
-                versions: vec![version],
-                expiry_warned_for: None,
-                scheduled: Vec::new(),
-                user: None,
-                client_id: None,
-                grant_id: None,
-            };
-            let grant = GrantRecord {
-                id: super::new_grant_id(),
-                partner_account_id: partner.clone(),
-                client_account_id: customer.clone(),
-                scopes: consent.scopes.clone(),
-                status: GrantStatus::Active,
-                origin: GrantOrigin::Consent,
-                consent_id: Some(consent.id.clone()),
-                customer_key_id: Some(key.id.clone()),
-                created_at: now,
-                expires_at: Some(expires_at),
-                revoked_at: None,
-                status_reason: String::new(),
-            };
-            key.grant_id = Some(grant.id.clone());
-            key.scheduled = lifecycle::next_deadlines(&key, &self.policy);
+            let (key, grant) = self.consent_key_and_grant(&consent, version, expires_at, now);
             let approved = ConsentRecord {
                 status: ConsentStatus::Approved,
                 answered_at: Some(now),
@@ -350,6 +311,60 @@ impl Engine {
             });
         }
         Err(Error::Contention { id: id.to_string() })
+    }
+
+    /// The customer key and the grant an approved consent creates, tied to
+    /// each other: the key carries the grant's id and the grant names the
+    /// key; both end at `expires_at`.
+    fn consent_key_and_grant(
+        &self,
+        consent: &ConsentRecord,
+        version: SecretVersion,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> (CredentialRecord, GrantRecord) {
+        let partner = &consent.partner_account_id;
+        let mut key = CredentialRecord {
+            id: validate::new_credential_id(),
+            account_id: consent.customer_account_id.clone(),
+            kind: Kind::CustomerKey,
+            environment: consent.environment,
+            name: format!("customer key for partner {partner}"),
+            description: format!("issued when consent request {} was approved", consent.id),
+            scopes: consent.scopes.clone(),
+            status: Status::Active,
+            disabled_reason: None,
+            status_reason: String::new(),
+            created_at: now,
+            updated_at: now,
+            expires_at,
+            last_used_at: None,
+            reactivated_at: None,
+            notify_emails: Vec::new(),
+            versions: vec![version],
+            expiry_warned_for: None,
+            scheduled: Vec::new(),
+            user: None,
+            client_id: None,
+            grant_id: None,
+        };
+        let grant = GrantRecord {
+            id: super::new_grant_id(),
+            partner_account_id: partner.clone(),
+            client_account_id: consent.customer_account_id.clone(),
+            scopes: consent.scopes.clone(),
+            status: GrantStatus::Active,
+            origin: GrantOrigin::Consent,
+            consent_id: Some(consent.id.clone()),
+            customer_key_id: Some(key.id.clone()),
+            created_at: now,
+            expires_at: Some(expires_at),
+            revoked_at: None,
+            status_reason: String::new(),
+        };
+        key.grant_id = Some(grant.id.clone());
+        key.scheduled = lifecycle::next_deadlines(&key, &self.policy);
+        (key, grant)
     }
 
     /// The customer's admin says no. Returns the answered request and the
