@@ -13,6 +13,8 @@ use crate::input::read_stdin;
 use crate::output::{Output, Record, enum_name, short_name, time};
 use crate::rpc::{all_pages, status_error};
 
+type Client = UserAdminClient<Authed>;
+
 impl Record for pb::User {
     const PLURAL: &'static str = "users";
     const HEADER: &'static [&'static str] =
@@ -71,18 +73,15 @@ pub(crate) async fn run(authed: Authed, command: UserCommand, out: &Output) -> R
             } else {
                 String::new()
             };
-            client
-                .create_user(pb::CreateUserRequest {
-                    account_id: account,
-                    username,
-                    role: role_pb(role).into(),
-                    email,
-                    password,
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner()
-                .user
+            let request = pb::CreateUserRequest {
+                account_id: account,
+                username,
+                role: role_pb(role).into(),
+                email,
+                password,
+            };
+            let response = client.create_user(request).await;
+            response.map_err(status_error)?.into_inner().user
         }
         UserCommand::Get { account, username } => {
             client
@@ -95,23 +94,7 @@ pub(crate) async fn run(authed: Authed, command: UserCommand, out: &Output) -> R
                 .into_inner()
                 .user
         }
-        UserCommand::List { account } => {
-            let users = all_pages(|page_token| {
-                let mut client = client.clone();
-                let request = pb::ListUsersRequest {
-                    account_id: account.clone(),
-                    page_size: 1000,
-                    page_token,
-                };
-                async move {
-                    let page = client.list_users(request).await?.into_inner();
-                    Ok((page.users, page.next_page_token))
-                }
-            })
-            .await?;
-            out.records(&users);
-            return Ok(());
-        }
+        UserCommand::List { account } => return list(client, account, out).await,
         UserCommand::Update {
             account,
             username,
@@ -125,19 +108,16 @@ pub(crate) async fn run(authed: Authed, command: UserCommand, out: &Output) -> R
             } else {
                 None
             };
-            client
-                .update_user(pb::UpdateUserRequest {
-                    account_id: account,
-                    username,
-                    role: role.map_or(pb::UserRole::Unspecified, role_pb).into(),
-                    email,
-                    password,
-                    clear_password,
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner()
-                .user
+            let request = pb::UpdateUserRequest {
+                account_id: account,
+                username,
+                role: role.map_or(pb::UserRole::Unspecified, role_pb).into(),
+                email,
+                password,
+                clear_password,
+            };
+            let response = client.update_user(request).await;
+            response.map_err(status_error)?.into_inner().user
         }
         UserCommand::Disable { account, username } => {
             client
@@ -156,19 +136,7 @@ pub(crate) async fn run(authed: Authed, command: UserCommand, out: &Output) -> R
                 .user
         }
         UserCommand::Delete { account, username } => {
-            client
-                .delete_user(pb::DeleteUserRequest {
-                    account_id: account.clone(),
-                    username: username.clone(),
-                })
-                .await
-                .map_err(status_error)?;
-            if out.json {
-                println!("{}", json!({ "deleted": format!("{account}-{username}") }));
-            } else {
-                println!("deleted {account}-{username}");
-            }
-            return Ok(());
+            return delete(client, account, username, out).await;
         }
         UserCommand::GrantPasscode(args) => {
             let response = client.grant_user_passcode(pb::UserPasscodeRequest::from(args));
@@ -193,5 +161,46 @@ pub(crate) async fn run(authed: Authed, command: UserCommand, out: &Output) -> R
         }
     };
     out.records(user.as_slice());
+    Ok(())
+}
+
+/// Every user of an account, following page tokens.
+async fn list(client: Client, account: String, out: &Output) -> Result<(), String> {
+    let users = all_pages(|page_token| {
+        let mut client = client.clone();
+        let request = pb::ListUsersRequest {
+            account_id: account.clone(),
+            page_size: 1000,
+            page_token,
+        };
+        async move {
+            let page = client.list_users(request).await?.into_inner();
+            Ok((page.users, page.next_page_token))
+        }
+    })
+    .await?;
+    out.records(&users);
+    Ok(())
+}
+
+/// Deletes a user and says so.
+async fn delete(
+    mut client: Client,
+    account: String,
+    username: String,
+    out: &Output,
+) -> Result<(), String> {
+    client
+        .delete_user(pb::DeleteUserRequest {
+            account_id: account.clone(),
+            username: username.clone(),
+        })
+        .await
+        .map_err(status_error)?;
+    if out.json {
+        println!("{}", json!({ "deleted": format!("{account}-{username}") }));
+    } else {
+        println!("deleted {account}-{username}");
+    }
     Ok(())
 }
