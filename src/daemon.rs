@@ -128,28 +128,13 @@ pub async fn run_with_clock(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    if let Some(listen) = config.metrics_listen {
-        crate::telemetry::install(listen).map_err(|message| DaemonError::Metrics {
-            addr: listen.to_string(),
-            message,
-        })?;
-        info!(addr = %listen, "metrics served at /metrics");
-    }
+    install_metrics(&config)?;
     let tls = config.tls.as_ref().map(crate::api::load_tls).transpose()?;
     let engine = Arc::new(open_engine(&config, clock)?);
     bootstrap::ensure_admin_key(&engine, &config.auth.bootstrap_admin_key_file).await?;
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
     let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| DaemonError::Bind {
-            addr: config.listen.to_string(),
-            source,
-        })?;
-    let local_addr = listener.local_addr().map_err(|source| DaemonError::Bind {
-        addr: config.listen.to_string(),
-        source,
-    })?;
+    let (listener, local_addr) = bind(&config).await?;
 
     let mut tasks = Tasks::start(&engine, &config, mailer).await?;
 
@@ -175,30 +160,7 @@ pub async fn run_with_clock(
     }
 
     tokio::pin!(shutdown);
-    let mut store_fault = None;
-    tokio::select! {
-        () = &mut shutdown => {
-            info!("shutdown requested; draining in-flight calls");
-        }
-        fault = engine.store().faulted() => {
-            error!(
-                error = %fault,
-                "the database cannot write any more (disk full or an I/O error); \
-                 answering NOT_SERVING, draining in-flight calls and exiting non-zero so that \
-                 a restart recovers; nothing acknowledged is lost"
-            );
-            health.nothing_serving().await;
-            store_fault = Some(fault);
-        }
-        result = server.stopped() => {
-            let message = match result {
-                Ok(()) => "server stopped unexpectedly".to_string(),
-                Err(e) => e,
-            };
-            error!(error = %message, "grpc server failed");
-            return Err(DaemonError::Server(message));
-        }
-    }
+    let store_fault = serve_until_stop(&mut shutdown, &engine, &health, &mut server).await?;
     systemd::stopping();
     let stopping = Stopping {
         config: &config,
@@ -218,6 +180,64 @@ pub async fn run_with_clock(
                 () = &mut shutdown => warn!("signal received while draining after a store fault; exiting now"),
             }
             Err(DaemonError::StoreFault(fault))
+        }
+    }
+}
+
+/// Installs the Prometheus exporter when `[metrics] listen` is set.
+fn install_metrics(config: &Config) -> Result<(), DaemonError> {
+    if let Some(listen) = config.metrics_listen {
+        crate::telemetry::install(listen).map_err(|message| DaemonError::Metrics {
+            addr: listen.to_string(),
+            message,
+        })?;
+        info!(addr = %listen, "metrics served at /metrics");
+    }
+    Ok(())
+}
+
+/// Binds the gRPC listener; returns it with the address it got.
+async fn bind(config: &Config) -> Result<(TcpListener, std::net::SocketAddr), DaemonError> {
+    let bind_error = |source| DaemonError::Bind {
+        addr: config.listen.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
+    let local_addr = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local_addr))
+}
+
+/// Serves until the shutdown signal (`Ok(None)`) or a store fault
+/// (`Ok(Some(fault))`, after turning health NOT_SERVING); a failed server is
+/// an error.
+async fn serve_until_stop(
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    engine: &Engine,
+    health: &Health,
+    server: &mut Server,
+) -> Result<Option<String>, DaemonError> {
+    tokio::select! {
+        () = shutdown => {
+            info!("shutdown requested; draining in-flight calls");
+            Ok(None)
+        }
+        fault = engine.store().faulted() => {
+            error!(
+                error = %fault,
+                "the database cannot write any more (disk full or an I/O error); \
+                 answering NOT_SERVING, draining in-flight calls and exiting non-zero so that \
+                 a restart recovers; nothing acknowledged is lost"
+            );
+            health.nothing_serving().await;
+            Ok(Some(fault))
+        }
+        result = server.stopped() => {
+            let message = match result {
+                Ok(()) => "server stopped unexpectedly".to_string(),
+                Err(e) => e,
+            };
+            error!(error = %message, "grpc server failed");
+            Err(DaemonError::Server(message))
         }
     }
 }
