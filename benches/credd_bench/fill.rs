@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use credd::clock::{Clock, SystemClock};
 use credd::config::{self, Config, Overrides};
 use credd::engine::{Engine, validate};
-use credd::lifecycle::{
-    self, CredentialRecord, DeadlineEvent, Environment, Kind, SecretVersion, Status,
-};
+use credd::lifecycle::{self, CredentialRecord, DeadlineEvent, Environment, Kind, SecretVersion};
 use credd::secret::{Pepper, Secret};
 use credd::store::Commit;
 use tokio::runtime::Runtime;
@@ -118,28 +116,18 @@ pub(crate) fn build_record(
         retires_at: None,
     };
     let mut record = CredentialRecord {
-        id: validate::new_credential_id(),
-        account_id,
-        kind: Kind::ApiKey,
-        environment: Environment::Live,
         name,
         description: "benchmark credential".to_string(),
         scopes: SCOPES.iter().map(|s| (*s).to_string()).collect(),
-        status: Status::Active,
-        disabled_reason: None,
-        status_reason: String::new(),
-        created_at,
-        updated_at: created_at,
-        expires_at: created_at + chrono::Duration::days(365),
-        last_used_at: None,
-        reactivated_at: None,
         notify_emails: vec!["ops@example.com".to_string()],
-        versions: vec![version],
-        expiry_warned_for: None,
-        scheduled: Vec::new(),
-        user: None,
-        client_id: None,
-        grant_id: None,
+        ..CredentialRecord::issued(
+            validate::new_credential_id(),
+            account_id,
+            Kind::ApiKey,
+            Environment::Live,
+            version,
+            created_at + chrono::Duration::days(365),
+        )
     };
     record.scheduled = lifecycle::next_deadlines(&record, &opened.config.policy);
     (record, secret)

@@ -233,28 +233,20 @@ impl Engine {
         }
         let (secret, version) = self.new_version(request.environment, request.kind, 1, now)?;
         let mut record = CredentialRecord {
-            id: validate::new_credential_id(),
-            account_id: request.account_id,
-            kind: request.kind,
-            environment: request.environment,
             name: request.name,
             description: request.description,
             scopes,
-            status: Status::Active,
-            disabled_reason: None,
-            status_reason: String::new(),
-            created_at: now,
-            updated_at: now,
-            expires_at,
-            last_used_at: None,
-            reactivated_at: None,
             notify_emails,
-            versions: vec![version],
-            expiry_warned_for: None,
-            scheduled: Vec::new(),
             user,
             client_id: request.client_id,
-            grant_id: None,
+            ..CredentialRecord::issued(
+                validate::new_credential_id(),
+                request.account_id,
+                request.kind,
+                request.environment,
+                version,
+                expires_at,
+            )
         };
         record.scheduled = lifecycle::next_deadlines(&record, &self.policy);
         let action = match record.kind {

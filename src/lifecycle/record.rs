@@ -154,6 +154,45 @@ pub struct CredentialRecord {
 }
 
 impl CredentialRecord {
+    /// A new ACTIVE credential whose only secret is `version`, issued when
+    /// that secret was made: never used, no deadlines yet (the engine plans
+    /// them), empty name, description and scopes, no contacts, user, client
+    /// id or grant. Callers fill in the rest with struct update syntax.
+    pub fn issued(
+        id: String,
+        account_id: String,
+        kind: Kind,
+        environment: Environment,
+        version: SecretVersion,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        let now = version.created_at;
+        CredentialRecord {
+            id,
+            account_id,
+            kind,
+            environment,
+            name: String::new(),
+            description: String::new(),
+            scopes: Vec::new(),
+            status: Status::Active,
+            disabled_reason: None,
+            status_reason: String::new(),
+            created_at: now,
+            updated_at: now,
+            expires_at,
+            last_used_at: None,
+            reactivated_at: None,
+            notify_emails: Vec::new(),
+            versions: vec![version],
+            expiry_warned_for: None,
+            scheduled: Vec::new(),
+            user: None,
+            client_id: None,
+            grant_id: None,
+        }
+    }
+
     /// The newest secret version (the one a rotation issued last).
     pub fn current_version(&self) -> Option<&SecretVersion> {
         self.versions.iter().max_by_key(|v| v.version)

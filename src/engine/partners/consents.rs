@@ -11,7 +11,7 @@ use crate::engine::access::{Actor, Scope};
 use crate::engine::{CredentialView, Engine, Error, MAX_ATTEMPTS, audit_entry, validate};
 use crate::lifecycle::{
     self, ConsentRecord, ConsentStatus, CredentialRecord, Environment, GrantOrigin, GrantRecord,
-    GrantStatus, Kind, SecretVersion, Status,
+    GrantStatus, Kind, SecretVersion,
 };
 use crate::secret::Secret;
 use crate::store::{Commit, PartnerChange, Replace};
@@ -325,28 +325,17 @@ impl Engine {
     ) -> (CredentialRecord, GrantRecord) {
         let partner = &consent.partner_account_id;
         let mut key = CredentialRecord {
-            id: validate::new_credential_id(),
-            account_id: consent.customer_account_id.clone(),
-            kind: Kind::CustomerKey,
-            environment: consent.environment,
             name: format!("customer key for partner {partner}"),
             description: format!("issued when consent request {} was approved", consent.id),
             scopes: consent.scopes.clone(),
-            status: Status::Active,
-            disabled_reason: None,
-            status_reason: String::new(),
-            created_at: now,
-            updated_at: now,
-            expires_at,
-            last_used_at: None,
-            reactivated_at: None,
-            notify_emails: Vec::new(),
-            versions: vec![version],
-            expiry_warned_for: None,
-            scheduled: Vec::new(),
-            user: None,
-            client_id: None,
-            grant_id: None,
+            ..CredentialRecord::issued(
+                validate::new_credential_id(),
+                consent.customer_account_id.clone(),
+                Kind::CustomerKey,
+                consent.environment,
+                version,
+                expires_at,
+            )
         };
         let grant = GrantRecord {
             id: super::new_grant_id(),
