@@ -221,10 +221,7 @@ impl Engine {
                 Some(client)
                     if client.account_id == session.account_id
                         && client.status == lifecycle::ClientIdStatus::Revoked
-                        && matches!(
-                            outcome,
-                            VerifyOutcome::Valid { .. } | VerifyOutcome::InsufficientScope
-                        ) =>
+                        && outcome.refusable() =>
                 {
                     outcome = VerifyOutcome::Disabled(DisabledReason::ClientRevoked);
                 }
@@ -236,12 +233,7 @@ impl Engine {
             }
         }
         let credential = session
-            .filter(|_| {
-                !matches!(
-                    outcome,
-                    VerifyOutcome::NotFound | VerifyOutcome::AccountMismatch
-                )
-            })
+            .filter(|_| outcome.reveals())
             .map(|session| VerifiedCredential {
                 id: session.id,
                 account_id: session.account_id,
