@@ -27,6 +27,7 @@ use crate::api::{Health, Server, ServerError};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::http::HttpServer;
 use crate::notify::{Mailer, Transport, TransportError};
 use crate::secret::{Pepper, PepperError};
 use crate::store::{self, Store};
@@ -141,6 +142,7 @@ pub async fn run_with_clock(
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let (mut server, health) =
         Server::start(&engine, &config, tls, listener, server_stopped).await?;
+    let http = start_http(&engine, &config).await?;
     info!(
         addr = %local_addr,
         data_dir = %config.data_dir.display(),
@@ -168,6 +170,7 @@ pub async fn run_with_clock(
         health: &health,
         server,
         stop_server,
+        http,
         tasks,
     };
     match store_fault {
@@ -194,6 +197,27 @@ fn install_metrics(config: &Config) -> Result<(), DaemonError> {
         info!(addr = %listen, "metrics served at /metrics");
     }
     Ok(())
+}
+
+/// Binds and starts the HTTP listener when `[http] listen` is set; returns
+/// it with the sender that stops it.
+async fn start_http(
+    engine: &Arc<Engine>,
+    config: &Config,
+) -> Result<Option<(HttpServer, tokio::sync::oneshot::Sender<()>)>, DaemonError> {
+    let Some(addr) = config.gateway.http_listen else {
+        return Ok(None);
+    };
+    let bind_error = |source| DaemonError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let gateway = Arc::new(config.gateway.clone());
+    let http = HttpServer::start(engine.clone(), gateway, listener, stopped).map_err(bind_error)?;
+    info!(http_addr = %http.local_addr(), "http listening: forward auth at /v1/check");
+    Ok(Some((http, stop)))
 }
 
 /// Binds the gRPC listener; returns it with the address it got.
@@ -249,6 +273,7 @@ struct Stopping<'a> {
     health: &'a Health,
     server: Server,
     stop_server: tokio::sync::oneshot::Sender<()>,
+    http: Option<(HttpServer, tokio::sync::oneshot::Sender<()>)>,
     tasks: Tasks,
 }
 
@@ -283,10 +308,21 @@ impl Stopping<'_> {
         let grace = self.config.shutdown_grace;
         self.health.verifier_not_serving().await;
         let _ = self.stop_server.send(());
+        let http = self.http.map(|(http, stop)| {
+            let _ = stop.send(());
+            http
+        });
         match self.server.drain(grace).await {
             Some(Ok(())) => info!("in-flight calls finished"),
             Some(Err(e)) => warn!(error = %e, "grpc server ended with an error"),
             None => warn!(grace = ?grace, "grace period over; abandoning in-flight calls"),
+        }
+        if let Some(http) = http {
+            match http.drain(grace).await {
+                Some(Ok(())) => info!("http requests finished"),
+                Some(Err(e)) => warn!(error = %e, "http listener ended with an error"),
+                None => warn!(grace = ?grace, "grace period over; abandoning http requests"),
+            }
         }
         self.tasks.shutdown(grace).await;
     }

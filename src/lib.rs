@@ -29,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod http;
 pub mod lifecycle;
 pub mod logging;
 pub mod notify;

@@ -29,6 +29,11 @@ pub const MESSAGES_SENT_TOTAL: &str = "credd_mail_messages_sent_total";
 pub const AUTH_FAILURES_TOTAL: &str = "credd_auth_failures_total";
 /// VerifyHttpAuthorization answers by mode and HTTP status.
 pub const HTTP_AUTH_TOTAL: &str = "credd_http_auth_total";
+/// Gateway decisions (ext_authz `Check`, HTTP `/v1/check`) by transport
+/// (`ext_authz`, `http`) and outcome code (`OK`, `INVALID_CREDENTIALS`, ...).
+pub const GATEWAY_CHECKS_TOTAL: &str = "credd_gateway_checks_total";
+/// Gateway decision latency in seconds, by transport, measured in the handler.
+pub const GATEWAY_CHECK_SECONDS: &str = "credd_gateway_check_duration_seconds";
 /// VerifyPartnerPair answers by result.
 pub const PARTNER_PAIR_TOTAL: &str = "credd_partner_pair_total";
 /// Size of the database on disk.
@@ -60,6 +65,12 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
 pub fn verify(result: &'static str, elapsed: Duration) {
     counter!(VERIFY_TOTAL, "result" => result).increment(1);
     histogram!(VERIFY_SECONDS).record(elapsed.as_secs_f64());
+}
+
+/// One gateway decision over `transport` with outcome `code`, after `elapsed`.
+pub fn gateway_check(transport: &'static str, code: &'static str, elapsed: Duration) {
+    counter!(GATEWAY_CHECKS_TOTAL, "transport" => transport, "code" => code).increment(1);
+    histogram!(GATEWAY_CHECK_SECONDS, "transport" => transport).record(elapsed.as_secs_f64());
 }
 
 /// One VerifyHttpAuthorization answer (`mode`: client, product, clevertap or none).

@@ -111,6 +111,7 @@ fn mode_to_pb(mode: Option<AuthMode>) -> pb::AuthMode {
         Some(AuthMode::Client) => pb::AuthMode::Client,
         Some(AuthMode::Product) => pb::AuthMode::Product,
         Some(AuthMode::CleverTap) => pb::AuthMode::Clevertap,
+        Some(AuthMode::Key) => pb::AuthMode::Key,
     }
 }
 
@@ -181,6 +182,8 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             clevertap_account_id: &req.x_clevertap_account_id,
             clevertap_passcode: &req.x_clevertap_passcode,
             clevertap_partner: &req.clevertap_partner,
+            api_key: &req.x_api_key,
+            bearer: req.accept_bearer,
         };
         let verdict = self.engine.verify_http(&headers, &req.required_scopes)?;
         telemetry::http_auth(
@@ -189,6 +192,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
                 Some(AuthMode::Client) => "client",
                 Some(AuthMode::Product) => "product",
                 Some(AuthMode::CleverTap) => "clevertap",
+                Some(AuthMode::Key) => "key",
             },
             verdict.http_status,
         );

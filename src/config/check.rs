@@ -2,6 +2,7 @@
 //! key and where the value came from, and durations, whole numbers and
 //! paths are read the same way in every section.
 
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration as StdDuration;
@@ -29,6 +30,23 @@ impl<'a> Check<'a> {
             origin: (self.origin_of)(key),
             message,
         }
+    }
+
+    /// A listen address, or `None` when unset or empty.
+    pub(super) fn listen(
+        &self,
+        key: &str,
+        value: Option<String>,
+    ) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(text) = value.filter(|l| !l.is_empty()) else {
+            return Ok(None);
+        };
+        text.parse::<SocketAddr>().map(Some).map_err(|_| {
+            self.invalid(
+                key,
+                format!("{text:?} is not an address such as 127.0.0.1:9464"),
+            )
+        })
     }
 
     /// A positive span (fixed or calendar months), or `default` when unset.

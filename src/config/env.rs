@@ -56,6 +56,16 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("sessions", "login_backoff", ValueType::Str),
     ("sessions", "login_backoff_max", ValueType::Str),
     ("partners", "consent_ttl", ValueType::Str),
+    ("http", "listen", ValueType::Str),
+    ("gateway", "ext_authz_listen", ValueType::Str),
+    ("gateway", "api_key_header", ValueType::Str),
+    ("gateway", "client_id_header", ValueType::Str),
+    ("gateway", "product_id_header", ValueType::Str),
+    ("gateway", "account_id_header", ValueType::Str),
+    ("gateway", "passcode_header", ValueType::Str),
+    ("gateway", "scopes_header", ValueType::Str),
+    ("gateway", "strip_credentials", ValueType::Bool),
+    ("gateway", "reveal_reason", ValueType::Bool),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -19,13 +19,5 @@ pub(super) fn validate(
     file: MetricsFile,
     check: &Check,
 ) -> Result<Option<SocketAddr>, ConfigError> {
-    let Some(text) = file.listen.filter(|l| !l.is_empty()) else {
-        return Ok(None);
-    };
-    text.parse::<SocketAddr>().map(Some).map_err(|_| {
-        check.invalid(
-            "metrics.listen",
-            format!("{text:?} is not an address such as 127.0.0.1:9464"),
-        )
-    })
+    check.listen("metrics.listen", file.listen)
 }

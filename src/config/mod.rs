@@ -16,6 +16,7 @@ mod check;
 mod email;
 mod env;
 mod error;
+mod gateway;
 mod metrics;
 mod partners;
 mod policy;
@@ -36,6 +37,7 @@ use crate::lifecycle::Policy;
 pub use auth::AuthConfig;
 pub use email::{EmailConfig, MailTransport, SmtpTls};
 pub use error::ConfigError;
+pub use gateway::GatewayConfig;
 pub use schedule::ScheduleConfig;
 pub use server::LogFormat;
 pub use tls::TlsConfig;
@@ -82,6 +84,8 @@ pub struct Config {
     pub users: UsersConfig,
     /// `[partners] consent_ttl`: how long a consent request waits.
     pub consent_ttl: chrono::Duration,
+    /// `[http]` and `[gateway]`: how proxies ask credd.
+    pub gateway: GatewayConfig,
 }
 
 impl Config {
@@ -147,6 +151,10 @@ struct ConfigFile {
     sessions: users::SessionsFile,
     #[serde(default)]
     partners: partners::PartnersFile,
+    #[serde(default)]
+    http: gateway::HttpFile,
+    #[serde(default)]
+    gateway: gateway::GatewayFile,
 }
 
 /// Loads the configuration from an optional file, the given environment
@@ -204,7 +212,9 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let audit_file = audit::validate(file.audit);
     let users = users::validate(file.users, file.sessions, check)?;
     let consent_ttl = partners::validate(file.partners, check)?;
+    let gateway = gateway::validate(file.http, file.gateway, check)?;
     Ok(Config {
+        gateway,
         consent_ttl,
         users,
         auth,

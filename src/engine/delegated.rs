@@ -1,6 +1,6 @@
 //! Verification for gateways in front of partner-style APIs: the HTTP
 //! authorization rules (Basic client-level and product-level, CleverTap's
-//! header pair) applied to the headers a gateway received, and a partner's
+//! header pair, a key alone) applied to the headers a gateway received, and a partner's
 //! developer key checked together with a customer key. Both end in the same
 //! credential checks as Verify.
 
@@ -164,6 +164,7 @@ impl Engine {
         };
         let verdict = match &attempt {
             AuthAttempt::Client { id, key } => self.http_client(id, key, required_scopes)?,
+            AuthAttempt::Key { key, id } => self.http_key(key, *id, required_scopes)?,
             AuthAttempt::Product {
                 product_id,
                 key,
@@ -192,6 +193,32 @@ impl Engine {
             Err(refused) => return Ok(*refused),
         };
         let mut verdict = self.judge(mode, &query, false, "the ClientId or ApiKey")?;
+        id.clone_into(&mut verdict.principal_id);
+        Ok(verdict)
+    }
+
+    /// A key alone (`Authorization: Bearer` or the API-key header), with
+    /// `X-Client-Id` naming its client or account when sent.
+    fn http_key(
+        &self,
+        key: &str,
+        id: Option<&str>,
+        required_scopes: &[String],
+    ) -> Result<HttpVerdict, Error> {
+        let mode = Some(AuthMode::Key);
+        let Some(id) = id else {
+            let query = VerifyQuery {
+                secret: key,
+                required_scopes,
+                ..VerifyQuery::default()
+            };
+            return self.judge(mode, &query, false, "the key");
+        };
+        let query = match presented_with(id, key, required_scopes, mode, "X-Client-Id or key") {
+            Ok(query) => query,
+            Err(refused) => return Ok(*refused),
+        };
+        let mut verdict = self.judge(mode, &query, false, "the X-Client-Id or key")?;
         id.clone_into(&mut verdict.principal_id);
         Ok(verdict)
     }

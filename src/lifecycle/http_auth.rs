@@ -1,6 +1,7 @@
 //! The HTTP authentication rules of the APIs credd stands behind, as pure
 //! functions: which mode a request's headers select (Basic client-level,
-//! Basic product-level, CleverTap's header pair), what is malformed about
+//! Basic product-level, CleverTap's header pair, a key alone in
+//! `Authorization: Bearer` or an API-key header), what is malformed about
 //! them, and which HTTP status each refusal is answered with. Checking the
 //! key itself is the engine's job; this module never sees the store.
 
@@ -26,6 +27,11 @@ pub struct HttpHeaders<'a> {
     pub clevertap_passcode: &'a str,
     /// The `partner` of CleverTap's connect call.
     pub clevertap_partner: &'a str,
+    /// The API-key header (`X-Api-Key` by default).
+    pub api_key: &'a str,
+    /// Whether `Authorization: Bearer <key>` is accepted (gateways); when
+    /// false only Basic is, as the partner seeds' APIs answer.
+    pub bearer: bool,
 }
 
 impl std::fmt::Debug for HttpHeaders<'_> {
@@ -38,6 +44,8 @@ impl std::fmt::Debug for HttpHeaders<'_> {
             .field("clevertap_account_id", &self.clevertap_account_id)
             .field("clevertap_passcode", &!self.clevertap_passcode.is_empty())
             .field("clevertap_partner", &self.clevertap_partner)
+            .field("api_key", &!self.api_key.is_empty())
+            .field("bearer", &self.bearer)
             .finish()
     }
 }
@@ -51,6 +59,9 @@ pub enum AuthMode {
     Product,
     /// `X-CleverTap-Account-Id` and `X-CleverTap-Passcode`.
     CleverTap,
+    /// A key alone (`Authorization: Bearer` or the API-key header),
+    /// optionally with `X-Client-Id` naming its client or account.
+    Key,
 }
 
 /// Why a request is refused.
@@ -160,6 +171,13 @@ pub enum AuthAttempt<'a> {
         /// `X-Client-Id` as presented.
         client_id: &'a str,
     },
+    /// A key alone, perhaps with the id of its client or account.
+    Key {
+        /// The key as presented.
+        key: &'a str,
+        /// `X-Client-Id`, when sent.
+        id: Option<&'a str>,
+    },
     /// CleverTap's account id and passcode.
     CleverTap {
         /// `X-CleverTap-Account-Id`.
@@ -175,6 +193,7 @@ impl std::fmt::Debug for AuthAttempt<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AuthAttempt::Client { id, .. } => f.debug_struct("Client").field("id", id).finish(),
+            AuthAttempt::Key { id, .. } => f.debug_struct("Key").field("id", id).finish(),
             AuthAttempt::Product {
                 product_id,
                 client_id,
@@ -204,6 +223,7 @@ impl AuthAttempt<'_> {
             AuthAttempt::Client { .. } => AuthMode::Client,
             AuthAttempt::Product { .. } => AuthMode::Product,
             AuthAttempt::CleverTap { .. } => AuthMode::CleverTap,
+            AuthAttempt::Key { .. } => AuthMode::Key,
         }
     }
 }
@@ -222,9 +242,6 @@ fn refuse(mode: Option<AuthMode>, refusal: Refusal, reason: &str) -> HeaderRefus
 /// # Errors
 /// A [`HeaderRefusal`] for missing, mixed or malformed headers.
 pub fn parse<'a>(headers: &HttpHeaders<'a>) -> Result<AuthAttempt<'a>, HeaderRefusal> {
-    let basic = !headers.authorization.is_empty();
-    let clevertap =
-        !headers.clevertap_account_id.is_empty() || !headers.clevertap_passcode.is_empty();
     let too_long = [
         headers.authorization,
         headers.product_id,
@@ -232,6 +249,7 @@ pub fn parse<'a>(headers: &HttpHeaders<'a>) -> Result<AuthAttempt<'a>, HeaderRef
         headers.clevertap_account_id,
         headers.clevertap_passcode,
         headers.clevertap_partner,
+        headers.api_key,
     ]
     .iter()
     .any(|h| h.len() > MAX_HEADER);
@@ -242,7 +260,15 @@ pub fn parse<'a>(headers: &HttpHeaders<'a>) -> Result<AuthAttempt<'a>, HeaderRef
             "an authentication header is longer than 4096 bytes",
         ));
     }
-    match (basic, clevertap) {
+    let bearer = headers
+        .bearer
+        .then(|| bearer_token(headers.authorization))
+        .flatten();
+    let keyed = bearer.is_some() || !headers.api_key.is_empty();
+    let basic = !headers.authorization.is_empty() && bearer.is_none();
+    let clevertap =
+        !headers.clevertap_account_id.is_empty() || !headers.clevertap_passcode.is_empty();
+    match (basic || keyed, clevertap) {
         (false, false) => Err(refuse(
             None,
             Refusal::MissingCredentials,
@@ -254,8 +280,59 @@ pub fn parse<'a>(headers: &HttpHeaders<'a>) -> Result<AuthAttempt<'a>, HeaderRef
             "Authorization and the X-CleverTap headers were sent together; use one scheme",
         )),
         (false, true) => parse_clevertap(headers),
+        (true, false) if keyed => parse_key(headers, bearer),
         (true, false) => parse_basic(headers),
     }
+}
+
+/// The token of `Authorization: Bearer <token>` (maybe empty), or None
+/// for another scheme.
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let value = authorization.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A key alone: from `Authorization: Bearer` or the API-key header, never
+/// both, with `X-Client-Id` (optional) naming its client or account.
+fn parse_key<'a>(
+    headers: &HttpHeaders<'a>,
+    bearer: Option<&'a str>,
+) -> Result<AuthAttempt<'a>, HeaderRefusal> {
+    let mode = Some(AuthMode::Key);
+    if !headers.authorization.is_empty() && !headers.api_key.is_empty() {
+        return Err(refuse(
+            mode,
+            Refusal::MixedModes,
+            "Authorization and X-Api-Key were sent together; send the key once",
+        ));
+    }
+    let key = bearer.unwrap_or(headers.api_key.trim());
+    if !headers.product_id.is_empty() {
+        return Err(refuse(
+            mode,
+            Refusal::MixedModes,
+            "X-Product-Id needs Basic product-level authentication, not a bare key",
+        ));
+    }
+    if key.is_empty() {
+        return Err(refuse(
+            mode,
+            Refusal::MalformedCredentials,
+            "the key is empty",
+        ));
+    }
+    if key.contains([',', ' ', '\t']) {
+        return Err(refuse(
+            mode,
+            Refusal::MalformedCredentials,
+            "more than one credential was sent; send exactly one",
+        ));
+    }
+    Ok(AuthAttempt::Key {
+        key,
+        id: Some(headers.client_id).filter(|c| !c.is_empty()),
+    })
 }
 
 fn parse_clevertap<'a>(headers: &HttpHeaders<'a>) -> Result<AuthAttempt<'a>, HeaderRefusal> {
@@ -596,6 +673,60 @@ mod tests {
         assert_eq!(Refusal::NotDelegated.http_status(false), 403);
         assert_eq!(Refusal::MixedModes.http_status(false), 401);
         assert_eq!(Refusal::RateLimited.http_status(false), 429);
+    }
+
+    /// A key alone: Bearer (when accepted) or the API-key header, once.
+    #[test]
+    fn key_alone() {
+        let key = |authorization, api_key, client_id| HttpHeaders {
+            authorization,
+            api_key,
+            client_id,
+            bearer: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            parse(&key("Bearer k1", "", "")),
+            Ok(AuthAttempt::Key {
+                key: "k1",
+                id: None
+            })
+        ));
+        assert!(matches!(
+            parse(&key("", " k2 ", "LAGERMAN")),
+            Ok(AuthAttempt::Key {
+                key: "k2",
+                id: Some("LAGERMAN")
+            })
+        ));
+        let m = Some(AuthMode::Key);
+        for (headers, want) in [
+            (key("Bearer ", "", ""), (m, Refusal::MalformedCredentials)),
+            (
+                key("Bearer a,Bearer b", "", ""),
+                (m, Refusal::MalformedCredentials),
+            ),
+            (key("Bearer a", "b", ""), (m, Refusal::MixedModes)),
+            (key(&basic("a:b"), "b", ""), (m, Refusal::MixedModes)),
+            (
+                HttpHeaders {
+                    product_id: "MYPRODUCT",
+                    ..key("Bearer a", "", "")
+                },
+                (m, Refusal::MixedModes),
+            ),
+        ] {
+            assert_eq!(refusal(headers), want, "{headers:?}");
+        }
+        // Without `bearer`, as VerifyHttpAuthorization answers by default.
+        let basic_only = HttpHeaders {
+            authorization: "Bearer k1",
+            ..Default::default()
+        };
+        assert_eq!(
+            refusal(basic_only),
+            (Some(AuthMode::Client), Refusal::UnsupportedScheme)
+        );
     }
 
     /// Debug output never shows the key or the passcode.

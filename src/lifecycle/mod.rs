@@ -6,6 +6,7 @@
 mod account;
 #[cfg(test)]
 mod fixtures;
+pub mod gateway;
 pub mod http_auth;
 mod partner;
 mod plan;

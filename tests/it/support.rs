@@ -88,6 +88,8 @@ pub struct Daemon {
     child: Option<Child>,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its HTTP listener (`[http] listen`) listens, when configured.
+    pub http_addr: Option<SocketAddr>,
     /// Its data directory (database, pepper, mail).
     pub data_dir: PathBuf,
     /// Its config file.
@@ -111,6 +113,7 @@ pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, &str)]) -> Daemon 
     let mut daemon = Daemon {
         child: None,
         addr: "127.0.0.1:0".parse().expect("addr"),
+        http_addr: None,
         data_dir: dir.join("data"),
         config_path,
         log_path: dir.join("credd.log"),
@@ -145,6 +148,7 @@ impl Daemon {
         let mut child = command.spawn().expect("spawn credd");
         let stderr = child.stderr.take().expect("stderr");
         let (addr_tx, addr_rx) = mpsc::channel();
+        let (http_tx, http_rx) = mpsc::channel();
         let log_path = self.log_path.clone();
         let reader = std::thread::spawn(move || {
             let mut log = std::fs::OpenOptions::new()
@@ -155,6 +159,11 @@ impl Daemon {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 let _ = writeln!(log, "{line}");
+                if let Some(rest) = line.split("http listening").nth(1) {
+                    let addr = rest.split("http_addr=").nth(1).unwrap_or_default();
+                    let addr = addr.split_whitespace().next().unwrap_or_default();
+                    let _ = http_tx.send(addr.to_string());
+                }
                 if let Some(rest) = line.split("credd listening addr=").nth(1) {
                     let addr = rest
                         .split_whitespace()
@@ -178,6 +187,10 @@ impl Daemon {
             }
         };
         self.addr = addr.parse().expect("listening address");
+        self.http_addr = http_rx
+            .try_recv()
+            .ok()
+            .map(|a| a.parse().expect("http address"));
         self.child = Some(child);
         self.reader = Some(reader);
     }

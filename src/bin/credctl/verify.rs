@@ -71,6 +71,8 @@ pub(crate) async fn verify_http(
             x_clevertap_passcode: passcode,
             clevertap_partner: args.partner,
             required_scopes: args.scopes,
+            x_api_key: String::new(),
+            accept_bearer: args.accept_bearer,
         })
         .await
         .map_err(status_error)?

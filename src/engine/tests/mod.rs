@@ -18,6 +18,7 @@ mod admin_keys;
 mod audit_log;
 mod credentials;
 mod deadlines;
+mod gateway;
 mod listing;
 mod partners;
 mod rotation;

@@ -58,6 +58,10 @@ pub(crate) struct VerifyHttpArgs {
     /// A required scope (repeat for several).
     #[arg(long = "scope")]
     pub(crate) scopes: Vec<String>,
+    /// Accept `Authorization: Bearer <key>` as a gateway does (default:
+    /// Basic only, as the partner seeds' APIs answer).
+    #[arg(long)]
+    pub(crate) accept_bearer: bool,
 }
 
 impl std::fmt::Debug for VerifyHttpArgs {
@@ -71,6 +75,7 @@ impl std::fmt::Debug for VerifyHttpArgs {
             .field("clevertap_passcode_stdin", &self.clevertap_passcode_stdin)
             .field("partner", &self.partner)
             .field("scopes", &self.scopes)
+            .field("accept_bearer", &self.accept_bearer)
             .finish()
     }
 }

@@ -1,0 +1,190 @@
+//! The one decision behind Envoy's ext_authz `Check` and the HTTP
+//! forward-auth endpoint: the request's headers judged by the same code as
+//! VerifyHttpAuthorization (`verify_http`), turned into what the proxy does:
+//! the `x-credd-*` headers the upstream receives, the headers the client's
+//! response gains, or the refusal (`lifecycle::gateway`). Transports read
+//! the headers and write the answer; nothing here knows a wire format.
+
+use std::time::Duration;
+
+use tracing::debug;
+
+use super::{Engine, Error, HttpVerdict, Verification};
+use crate::config::GatewayConfig;
+use crate::lifecycle::gateway::{self, Denial, Proxy};
+use crate::lifecycle::http_auth::{HttpHeaders, Refusal};
+use crate::lifecycle::{Kind, VerifyOutcome};
+
+/// A proxy's question.
+#[derive(Debug)]
+pub struct GatewayRequest<'a> {
+    /// The credential headers, by the names configured in `[gateway]`, or
+    /// why they could not be read ([`read_headers`]).
+    pub headers: Result<HttpHeaders<'a>, String>,
+    /// The scopes the route needs (`credd_scopes`, or the scopes header).
+    pub required_scopes: Vec<String>,
+    /// Which proxy asks.
+    pub proxy: Proxy,
+    /// Tell unknown, expired, disabled and revoked keys apart in refusals.
+    pub reveal: bool,
+}
+
+/// What the proxy does with the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayAnswer {
+    /// Pass it on.
+    Allowed(Allowed),
+    /// Refuse it.
+    Denied(Denial),
+}
+
+/// An allowed request's headers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Allowed {
+    /// Set (overwriting) on the upstream request.
+    pub upstream: Vec<(&'static str, String)>,
+    /// Added to the response the client gets.
+    pub response: Vec<(&'static str, String)>,
+}
+
+/// One request header as a transport found it.
+#[derive(Debug, Clone, Copy)]
+pub enum HeaderValue<'a> {
+    /// Not sent.
+    Absent,
+    /// Sent once, as text.
+    Text(&'a str),
+    /// Sent more than once.
+    Repeated,
+    /// Not valid text (bytes outside visible ASCII and UTF-8).
+    NotText,
+}
+
+/// The credential headers of a request, looked up by the names `config`
+/// gives, or why they cannot be judged (a header sent twice or not text).
+/// Scheme and contents are `http_auth`'s to judge.
+///
+/// # Errors
+/// The reason, naming the header.
+pub fn read_headers<'a>(
+    config: &GatewayConfig,
+    get: impl Fn(&str) -> HeaderValue<'a>,
+) -> Result<HttpHeaders<'a>, String> {
+    let read = |name: &str| match get(name) {
+        HeaderValue::Absent => Ok(""),
+        HeaderValue::Text(text) => Ok(text),
+        HeaderValue::Repeated => Err(format!("the {name} header was sent more than once")),
+        HeaderValue::NotText => Err(format!("the {name} header is not valid text")),
+    };
+    Ok(HttpHeaders {
+        authorization: read("authorization")?,
+        product_id: read(&config.product_id_header)?,
+        client_id: read(&config.client_id_header)?,
+        clevertap_account_id: read(&config.account_id_header)?,
+        clevertap_passcode: read(&config.passcode_header)?,
+        clevertap_partner: "",
+        api_key: read(&config.api_key_header)?,
+        bearer: true,
+    })
+}
+
+impl GatewayAnswer {
+    /// The outcome code for metrics and logs: `OK` or the refusal's code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GatewayAnswer::Allowed(_) => "OK",
+            GatewayAnswer::Denied(d) => d.code,
+        }
+    }
+}
+
+impl Engine {
+    /// Judges a proxied request. A refusal is an answer, not an error.
+    ///
+    /// # Errors
+    /// A storage failure: credd cannot decide, and the transport must make
+    /// the proxy refuse.
+    pub fn check_gateway(&self, request: &GatewayRequest<'_>) -> Result<GatewayAnswer, Error> {
+        let headers = match &request.headers {
+            Ok(headers) => headers,
+            Err(reason) => {
+                return Ok(GatewayAnswer::Denied(gateway::deny(
+                    Refusal::MalformedCredentials,
+                    None,
+                    reason,
+                    request.reveal,
+                    request.proxy,
+                    None,
+                )));
+            }
+        };
+        let verdict = match self.verify_http(headers, &request.required_scopes) {
+            Ok(verdict) => verdict,
+            Err(Error::InvalidArgument(reason)) => {
+                return Ok(GatewayAnswer::Denied(gateway::misconfigured(&reason)));
+            }
+            Err(e) => return Err(e),
+        };
+        let answer = match verdict.refusal {
+            Some(refusal) => GatewayAnswer::Denied(gateway::deny(
+                refusal,
+                verdict.mode,
+                &verdict.reason,
+                request.reveal,
+                request.proxy,
+                retry_after(verdict.verification.as_ref()),
+            )),
+            None => GatewayAnswer::Allowed(allowed(&verdict)),
+        };
+        debug!(mode = ?verdict.mode, code = answer.code(), "gateway check");
+        Ok(answer)
+    }
+}
+
+fn retry_after(verification: Option<&Verification>) -> Option<Duration> {
+    match verification?.outcome {
+        VerifyOutcome::RateLimited { retry_after } => Some(retry_after),
+        _ => None,
+    }
+}
+
+/// The headers of an allowed request.
+fn allowed(verdict: &HttpVerdict) -> Allowed {
+    let mut answer = Allowed::default();
+    let Some(verification) = &verdict.verification else {
+        return answer;
+    };
+    if let Some(credential) = &verification.credential {
+        let upstream = &mut answer.upstream;
+        upstream.push((gateway::ACCOUNT, credential.account_id.clone()));
+        upstream.push((gateway::CREDENTIAL_ID, credential.id.clone()));
+        upstream.push((gateway::KIND, kind_name(credential.kind).to_string()));
+        upstream.push((gateway::SCOPES, credential.scopes.join(" ")));
+        if let Some((user, _)) = &credential.user {
+            upstream.push((gateway::USER, user.clone()));
+        }
+        let acting = &verdict.acting_for_account_id;
+        if !acting.is_empty() && *acting != credential.account_id {
+            upstream.push((gateway::ACTING_FOR, acting.clone()));
+            upstream.push((gateway::PARTNER, credential.account_id.clone()));
+        }
+    }
+    if let VerifyOutcome::Valid {
+        retires_at: Some(t),
+    } = verification.outcome
+    {
+        answer.response.extend(gateway::rotation_headers(t));
+    }
+    answer
+}
+
+/// The `x-credd-kind` value.
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ApiKey => "api_key",
+        Kind::Passcode => "passcode",
+        Kind::AdminKey => "admin_key",
+        Kind::Session => "session",
+        Kind::CustomerKey => "customer_key",
+    }
+}

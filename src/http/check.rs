@@ -1,0 +1,124 @@
+//! `/v1/check`, the forward-auth endpoint: reads the credential headers
+//! and the route's required scopes (`scopes` query parameter, set in the
+//! proxy's auth URL, and the scopes header), asks
+//! [`Engine::check_gateway`], and answers 200 with the `x-credd-*` headers
+//! or the refusal with its JSON body. nginx (`?proxy=nginx`, or any request
+//! carrying `X-Original-URI`) is told about a rate limit with a 403. When
+//! credd cannot decide, the answer is a 503: the proxy refuses.
+
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tracing::warn;
+
+use super::{State as Shared, json};
+use crate::engine::{GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
+use crate::lifecycle::gateway::{self, Denial, Proxy};
+use crate::telemetry;
+
+/// Handles one forward-auth request, whatever its method.
+pub(super) async fn check(
+    State(state): State<Shared>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let config = &state.config;
+    let (mut required_scopes, mut proxy) = from_query(query.as_deref());
+    if headers.contains_key("x-original-uri") {
+        proxy = Proxy::Nginx;
+    }
+    for value in headers.get_all(config.scopes_header.as_str()) {
+        match value.to_str() {
+            Ok(text) => required_scopes.extend(gateway::scopes_from(text)),
+            Err(_) => {
+                let denial = gateway::misconfigured("the scopes header is not text");
+                return finish(started, "GATEWAY_MISCONFIGURED", denied(denial));
+            }
+        }
+    }
+    let request = GatewayRequest {
+        headers: read_headers(config, |name| lookup(&headers, name)),
+        required_scopes,
+        proxy,
+        reveal: config.reveal_reason,
+    };
+    let answer = match state.engine.check_gateway(&request) {
+        Ok(answer) => answer,
+        Err(e) => {
+            warn!(error = %e, "gateway check: cannot decide, refusing");
+            return finish(started, "UNAVAILABLE", denied(gateway::unavailable()));
+        }
+    };
+    let code = answer.code();
+    let response = match answer {
+        GatewayAnswer::Allowed(allowed) => {
+            let mut response = json(StatusCode::OK, &serde_json::json!({ "code": "OK" }));
+            let all = allowed.upstream.into_iter().chain(allowed.response);
+            add_headers(&mut response, all);
+            response
+        }
+        GatewayAnswer::Denied(denial) => denied(denial),
+    };
+    finish(started, code, response)
+}
+
+fn finish(started: Instant, code: &'static str, response: Response) -> Response {
+    telemetry::gateway_check("http", code, started.elapsed());
+    response
+}
+
+/// The required scopes (every `scopes` parameter) and the proxy
+/// (`proxy=nginx`) of the query string.
+fn from_query(query: Option<&str>) -> (Vec<String>, Proxy) {
+    let mut scopes = Vec::new();
+    let mut proxy = Proxy::Standard;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "scopes" => scopes.extend(gateway::scopes_from(&value)),
+            "proxy" if value == "nginx" => proxy = Proxy::Nginx,
+            _ => {}
+        }
+    }
+    (scopes, proxy)
+}
+
+fn lookup<'a>(headers: &'a HeaderMap, name: &str) -> HeaderValue<'a> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return HeaderValue::Absent;
+    };
+    if values.next().is_some() {
+        return HeaderValue::Repeated;
+    }
+    match first.to_str() {
+        Ok(text) => HeaderValue::Text(text),
+        Err(_) => HeaderValue::NotText,
+    }
+}
+
+/// A refusal: its status, headers and `{code, message}` body.
+fn denied(denial: Denial) -> Response {
+    let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::FORBIDDEN);
+    let body = gateway::body(denial.code, &denial.message);
+    let mut response = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    add_headers(&mut response, denial.headers);
+    response
+}
+
+fn add_headers(response: &mut Response, headers: impl IntoIterator<Item = (&'static str, String)>) {
+    for (name, value) in headers {
+        if let Ok(value) = value.parse() {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The HTTP listener (`[http] listen`, off by default): the forward-auth
+//! endpoint `/v1/check` that nginx `auth_request`, Traefik `ForwardAuth`
+//! and Caddy `forward_auth` call, and `/healthz`. Built on axum, the HTTP
+//! stack tonic already brings; every answer, errors included, is JSON.
+//! Like the gRPC server, it stops taking connections when asked and lets
+//! requests in flight finish.
+
+mod check;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::GatewayConfig;
+use crate::engine::Engine;
+
+/// What the handlers share.
+#[derive(Clone)]
+struct State {
+    engine: Arc<Engine>,
+    config: Arc<GatewayConfig>,
+}
+
+/// The running HTTP listener.
+pub struct HttpServer {
+    task: JoinHandle<std::io::Result<()>>,
+    local: SocketAddr,
+}
+
+impl HttpServer {
+    /// Serves `/v1/check` and `/healthz` on `listener` until `stop`
+    /// resolves.
+    ///
+    /// # Errors
+    /// The listener's address cannot be read.
+    pub fn start(
+        engine: Arc<Engine>,
+        config: Arc<GatewayConfig>,
+        listener: TcpListener,
+        stop: tokio::sync::oneshot::Receiver<()>,
+    ) -> std::io::Result<HttpServer> {
+        let local = listener.local_addr()?;
+        let app = router(State { engine, config });
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            // Small answers must not wait for Nagle's algorithm.
+            let _ = tcp.set_nodelay(true);
+        });
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .await
+        });
+        Ok(HttpServer { task, local })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Waits up to `grace` for requests in flight after a stop, then
+    /// abandons them. Returns whether it stopped by itself, and how.
+    pub async fn drain(mut self, grace: Duration) -> Option<Result<(), String>> {
+        match tokio::time::timeout(grace, &mut self.task).await {
+            Ok(Ok(result)) => Some(result.map_err(|e| e.to_string())),
+            Ok(Err(e)) => Some(Err(e.to_string())),
+            Err(_) => {
+                self.task.abort();
+                None
+            }
+        }
+    }
+}
+
+fn router(state: State) -> Router {
+    Router::new()
+        .route("/v1/check", any(check::check))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// The listener answers: the baseline the bench compares `/v1/check` with.
+async fn healthz() -> Response {
+    json(StatusCode::OK, &serde_json::json!({ "status": "serving" }))
+}
+
+async fn not_found() -> Response {
+    json(
+        StatusCode::NOT_FOUND,
+        &serde_json::json!({
+            "code": "NOT_FOUND",
+            "message": "no such endpoint; proxies call /v1/check",
+        }),
+    )
+}
+
+/// A JSON answer.
+fn json(status: StatusCode, body: &serde_json::Value) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
