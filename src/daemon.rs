@@ -140,9 +140,10 @@ pub async fn run_with_clock(
     let mut tasks = Tasks::start(&engine, &config, mailer).await?;
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http_tls = tls.as_ref().map(crate::api::Tls::http_config);
     let (mut server, health) =
         Server::start(&engine, &config, tls, listener, server_stopped).await?;
-    let http = start_http(&engine, &config).await?;
+    let http = start_http(&engine, &config, http_tls).await?;
     info!(
         addr = %local_addr,
         data_dir = %config.data_dir.display(),
@@ -204,6 +205,7 @@ fn install_metrics(config: &Config) -> Result<(), DaemonError> {
 async fn start_http(
     engine: &Arc<Engine>,
     config: &Config,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<Option<(HttpServer, tokio::sync::oneshot::Sender<()>)>, DaemonError> {
     let Some(addr) = config.gateway.http_listen else {
         return Ok(None);
@@ -215,8 +217,10 @@ async fn start_http(
     let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let gateway = Arc::new(config.gateway.clone());
-    let http = HttpServer::start(engine.clone(), gateway, listener, stopped).map_err(bind_error)?;
-    info!(http_addr = %http.local_addr(), "http listening: forward auth at /v1/check");
+    let tls_on = tls.is_some();
+    let http =
+        HttpServer::start(engine.clone(), gateway, listener, tls, stopped).map_err(bind_error)?;
+    info!(http_addr = %http.local_addr(), tls = tls_on, "http listening: forward auth at /v1/check");
     Ok(Some((http, stop)))
 }
 

@@ -107,7 +107,7 @@ impl Server {
         };
         let token = config.auth.verifier_token;
         let mut builder = tonic::transport::Server::builder();
-        if let Some(Tls(tls)) = tls {
+        if let Some(Tls(tls, _)) = tls {
             builder = builder
                 .tls_config(tls)
                 .map_err(|e| ServerError::TlsConfig(e.to_string()))?;

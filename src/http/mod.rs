@@ -6,6 +6,7 @@
 //! requests in flight finish.
 
 mod check;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,8 +36,8 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Serves `/v1/check` and `/healthz` on `listener` until `stop`
-    /// resolves.
+    /// Serves `/v1/check` and `/healthz` on `listener`, over TLS with
+    /// `tls`, until `stop` resolves.
     ///
     /// # Errors
     /// The listener's address cannot be read.
@@ -44,21 +45,35 @@ impl HttpServer {
         engine: Arc<Engine>,
         config: Arc<GatewayConfig>,
         listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
         stop: tokio::sync::oneshot::Receiver<()>,
     ) -> std::io::Result<HttpServer> {
         let local = listener.local_addr()?;
         let app = router(State { engine, config });
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            // Small answers must not wait for Nagle's algorithm.
-            let _ = tcp.set_nodelay(true);
-        });
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
+        let stop = async {
+            let _ = stop.await;
+        };
+        let task = match tls {
+            Some(tls) => {
+                let listener = tls::TlsListener::new(listener, tls)?;
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stop)
+                        .await
                 })
-                .await
-        });
+            }
+            None => {
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    // Small answers must not wait for Nagle's algorithm.
+                    let _ = tcp.set_nodelay(true);
+                });
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stop)
+                        .await
+                })
+            }
+        };
         Ok(HttpServer { task, local })
     }
 

@@ -1,0 +1,235 @@
+//! Envoy's external authorization service
+//! (`envoy.service.auth.v3.Authorization/Check`): reads the credential
+//! headers from the `CheckRequest` (the `header_map` when Envoy sends raw
+//! headers, else the `headers` map) and the route's required scopes from
+//! `context_extensions["credd_scopes"]`, asks [`Engine::check_gateway`],
+//! and answers with an `OkHttpResponse` (credd's `x-credd-*` headers set
+//! with `OVERWRITE_IF_EXISTS_OR_ADD`, every other `x-credd-*` header the
+//! client sent and, by default, the credential headers removed) or a
+//! `DeniedHttpResponse` (status, headers, JSON body). When credd cannot
+//! decide, `Check` fails with UNAVAILABLE and Envoy refuses the request
+//! (`failure_mode_allow: false`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+use tracing::{instrument, warn};
+
+use super::envoy::config::core::v3::header_value_option::HeaderAppendAction;
+use super::envoy::config::core::v3::{HeaderValue as EnvoyHeader, HeaderValueOption};
+use super::envoy::google::rpc::Status as RpcStatus;
+use super::envoy::r#type::v3::HttpStatus;
+use super::envoy::service::auth::v3::authorization_server::{Authorization, AuthorizationServer};
+use super::envoy::service::auth::v3::check_response::HttpResponse;
+use super::envoy::service::auth::v3::{
+    CheckRequest, CheckResponse, DeniedHttpResponse, OkHttpResponse,
+};
+use crate::config::GatewayConfig;
+use crate::engine::{Allowed, Engine, GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
+use crate::lifecycle::gateway::{self, Denial, Proxy};
+use crate::telemetry;
+
+/// gRPC's OK, PERMISSION_DENIED and UNAUTHENTICATED codes for
+/// `CheckResponse.status`.
+const OK: i32 = 0;
+const PERMISSION_DENIED: i32 = 7;
+const UNAUTHENTICATED: i32 = 16;
+
+/// The `Authorization` service.
+pub struct ExtAuthzService {
+    engine: Arc<Engine>,
+    config: Arc<GatewayConfig>,
+    token_required: bool,
+}
+
+impl ExtAuthzService {
+    /// The service over `engine`; with `token_required` Envoy must send an
+    /// admin key with the `verify` scope (`initial_metadata`).
+    pub fn new(engine: Arc<Engine>, config: Arc<GatewayConfig>, token_required: bool) -> Self {
+        Self {
+            engine,
+            config,
+            token_required,
+        }
+    }
+
+    /// As a tonic server.
+    pub fn into_server(self) -> AuthorizationServer<Self> {
+        AuthorizationServer::new(self)
+    }
+}
+
+/// The request headers as Envoy sent them: lowercase names, each with
+/// its values (raw headers keep repeats apart; the map joined them).
+struct Headers(HashMap<String, Vec<Result<String, ()>>>);
+
+impl Headers {
+    fn of(request: &CheckRequest) -> Headers {
+        let http = request
+            .attributes
+            .as_ref()
+            .and_then(|a| a.request.as_ref())
+            .and_then(|r| r.http.as_ref());
+        let mut all: HashMap<String, Vec<Result<String, ()>>> = HashMap::new();
+        let Some(http) = http else {
+            return Headers(all);
+        };
+        let raw = http.header_map.as_ref().map(|m| m.headers.as_slice());
+        match raw {
+            Some(raw) if !raw.is_empty() => {
+                for h in raw {
+                    let value = if h.raw_value.is_empty() {
+                        Ok(h.value.clone())
+                    } else {
+                        String::from_utf8(h.raw_value.clone()).map_err(|_| ())
+                    };
+                    all.entry(h.key.to_ascii_lowercase())
+                        .or_default()
+                        .push(value);
+                }
+            }
+            _ => {
+                for (name, value) in &http.headers {
+                    all.entry(name.to_ascii_lowercase())
+                        .or_default()
+                        .push(Ok(value.clone()));
+                }
+            }
+        }
+        Headers(all)
+    }
+
+    fn lookup(&self, name: &str) -> HeaderValue<'_> {
+        match self.0.get(name).map(Vec::as_slice) {
+            None | Some([]) => HeaderValue::Absent,
+            Some([Ok(text)]) => HeaderValue::Text(text),
+            Some([Err(())]) => HeaderValue::NotText,
+            Some(_) => HeaderValue::Repeated,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Authorization for ExtAuthzService {
+    #[instrument(level = "debug", skip_all, fields(rpc = "Check"))]
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let started = Instant::now();
+        if self.token_required {
+            self.engine.allow_verify(&super::auth::actor(&request)?)?;
+        }
+        let check = request.into_inner();
+        let headers = Headers::of(&check);
+        let required_scopes = check
+            .attributes
+            .as_ref()
+            .and_then(|a| a.context_extensions.get(gateway::SCOPES_EXTENSION))
+            .map(|s| gateway::scopes_from(s))
+            .unwrap_or_default();
+        let question = GatewayRequest {
+            headers: read_headers(&self.config, |name| headers.lookup(name)),
+            required_scopes,
+            proxy: Proxy::Standard,
+            reveal: self.config.reveal_reason,
+        };
+        let answer = match self.engine.check_gateway(&question) {
+            Ok(answer) => answer,
+            Err(e) => {
+                warn!(error = %e, "ext_authz check: cannot decide, refusing");
+                telemetry::gateway_check("ext_authz", "UNAVAILABLE", started.elapsed());
+                return Err(Status::unavailable("credd cannot decide now; try again"));
+            }
+        };
+        telemetry::gateway_check("ext_authz", answer.code(), started.elapsed());
+        let response = match answer {
+            GatewayAnswer::Allowed(allowed) => self.allowed(&headers, allowed),
+            GatewayAnswer::Denied(denial) => denied(denial),
+        };
+        Ok(Response::new(response))
+    }
+}
+
+impl ExtAuthzService {
+    /// OK: credd's headers set, spoofed and credential headers removed.
+    fn allowed(&self, headers: &Headers, allowed: Allowed) -> CheckResponse {
+        let set: Vec<&str> = allowed.upstream.iter().map(|(n, _)| *n).collect();
+        let mut remove: Vec<String> = headers
+            .0
+            .keys()
+            .filter(|n| gateway::is_credd_header(n) && !set.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        if self.config.strip_credentials {
+            for name in [
+                "authorization",
+                self.config.api_key_header.as_str(),
+                self.config.passcode_header.as_str(),
+            ] {
+                if headers.0.contains_key(name) {
+                    remove.push(name.to_string());
+                }
+            }
+        }
+        remove.sort();
+        CheckResponse {
+            status: Some(rpc_status(OK)),
+            http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
+                headers: options(allowed.upstream),
+                headers_to_remove: remove,
+                response_headers_to_add: options(allowed.response),
+                ..OkHttpResponse::default()
+            })),
+            ..CheckResponse::default()
+        }
+    }
+}
+
+/// A refusal: Envoy answers the client with this status, headers and body.
+fn denied(denial: Denial) -> CheckResponse {
+    let code = if denial.status == 401 {
+        UNAUTHENTICATED
+    } else {
+        PERMISSION_DENIED
+    };
+    let body = gateway::body(denial.code, &denial.message);
+    let mut headers = denial.headers;
+    headers.push(("content-type", "application/json".to_string()));
+    CheckResponse {
+        status: Some(rpc_status(code)),
+        http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
+            status: Some(HttpStatus {
+                code: i32::from(denial.status),
+            }),
+            headers: options(headers),
+            body,
+        })),
+        ..CheckResponse::default()
+    }
+}
+
+fn rpc_status(code: i32) -> RpcStatus {
+    RpcStatus {
+        code,
+        ..RpcStatus::default()
+    }
+}
+
+/// Headers that replace any of the same name.
+fn options(headers: Vec<(&'static str, String)>) -> Vec<HeaderValueOption> {
+    headers
+        .into_iter()
+        .map(|(key, value)| HeaderValueOption {
+            header: Some(EnvoyHeader {
+                key: key.to_string(),
+                value,
+                ..EnvoyHeader::default()
+            }),
+            append_action: HeaderAppendAction::OverwriteIfExistsOrAdd.into(),
+            ..HeaderValueOption::default()
+        })
+        .collect()
+}
