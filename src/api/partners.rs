@@ -58,6 +58,7 @@ fn partner_to_pb(p: PartnerRecord) -> pb::Partner {
         account_id: p.account_id,
         display_name: p.display_name,
         redirect_prefixes: p.redirect_prefixes,
+        mtls_identities: p.mtls_identities,
         created_at: Some(timestamp(p.created_at)),
         updated_at: Some(timestamp(p.updated_at)),
     }
@@ -231,6 +232,7 @@ impl pb::partner_admin_server::PartnerAdmin for PartnerService {
             let update = PartnerUpdate {
                 display_name: req.display_name,
                 redirect_prefixes: req.redirect_prefixes.map(|l| l.values),
+                mtls_identities: req.mtls_identities.map(|l| l.values),
             };
             let partner = self
                 .engine

@@ -27,6 +27,9 @@ pub struct GatewayRequest<'a> {
     pub proxy: Proxy,
     /// Tell unknown, expired, disabled and revoked keys apart in refusals.
     pub reveal: bool,
+    /// The client's mTLS identity as the proxy reports it (Envoy's
+    /// `source.principal`); None when the transport cannot tell.
+    pub principal: Option<&'a str>,
 }
 
 /// What the proxy does with the request.
@@ -134,10 +137,22 @@ impl Engine {
                 request.proxy,
                 retry_after(verdict.verification.as_ref()),
             )),
-            None => GatewayAnswer::Allowed(allowed(&verdict)),
+            None => match self.principal_refusal(&verdict, request.principal) {
+                Some(denial) => GatewayAnswer::Denied(denial),
+                None => GatewayAnswer::Allowed(allowed(&verdict)),
+            },
         };
         debug!(mode = ?verdict.mode, code = answer.code(), "gateway check");
         Ok(answer)
+    }
+}
+
+impl Engine {
+    /// A partner that registered mTLS identities accepts its keys only
+    /// from a client with one of them.
+    fn principal_refusal(&self, verdict: &HttpVerdict, principal: Option<&str>) -> Option<Denial> {
+        let partner = self.partners.partner(&verdict.principal_account_id)?;
+        (!partner.accepts_principal(principal)).then(gateway::principal_mismatch)
     }
 }
 

@@ -44,6 +44,9 @@ pub(super) async fn check(
         required_scopes,
         proxy,
         reveal: config.reveal_reason,
+        // The proxy's client certificate is not visible here: a partner
+        // that registered mTLS identities is refused on this path.
+        principal: None,
     };
     let answer = match state.engine.check_gateway(&request) {
         Ok(answer) => answer,

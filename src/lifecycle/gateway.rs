@@ -151,6 +151,21 @@ pub fn unavailable() -> Denial {
     }
 }
 
+/// The answer when a partner's key arrives without one of the partner's
+/// registered mTLS client identities.
+pub fn principal_mismatch() -> Denial {
+    let message = "the client certificate is not one this partner registered".to_string();
+    Denial {
+        status: 403,
+        code: "PRINCIPAL_MISMATCH",
+        headers: vec![
+            (CODE, "PRINCIPAL_MISMATCH".to_string()),
+            (MESSAGE, message.clone()),
+        ],
+        message,
+    }
+}
+
 /// The answer when the proxy's own configuration is wrong (a malformed
 /// required scope): refused, and the operator is told.
 pub fn misconfigured(reason: &str) -> Denial {

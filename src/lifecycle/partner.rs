@@ -51,10 +51,23 @@ pub struct PartnerRecord {
     /// Consent redirects must start with one of these (normalised URLs);
     /// empty allows any acceptable URL.
     pub redirect_prefixes: Vec<String>,
+    /// The mTLS client identities (certificate subject or SAN, as the
+    /// proxy reports them) the partner's keys must arrive with through a
+    /// gateway; empty: no such requirement.
+    pub mtls_identities: Vec<String>,
     /// When it was whitelisted.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+impl PartnerRecord {
+    /// Whether a request that came with the client identity `principal`
+    /// (None: the transport cannot tell) may use the partner's keys.
+    pub fn accepts_principal(&self, principal: Option<&str>) -> bool {
+        self.mtls_identities.is_empty()
+            || principal.is_some_and(|p| self.mtls_identities.iter().any(|i| i == p))
+    }
 }
 
 /// A grant's state at a given time.

@@ -55,6 +55,8 @@ struct StoredPartner {
     display_name: String,
     #[prost(string, repeated, tag = "3")]
     redirect_prefixes: Vec<String>,
+    #[prost(string, repeated, tag = "6")]
+    mtls_identities: Vec<String>,
     #[prost(int64, tag = "4")]
     created_at_us: i64,
     #[prost(int64, tag = "5")]
@@ -180,6 +182,7 @@ fn encode_partner(p: &PartnerRecord) -> Vec<u8> {
         account_id: p.account_id.clone(),
         display_name: p.display_name.clone(),
         redirect_prefixes: p.redirect_prefixes.clone(),
+        mtls_identities: p.mtls_identities.clone(),
         created_at_us: micros(p.created_at),
         updated_at_us: micros(p.updated_at),
     }
@@ -194,6 +197,7 @@ fn decode_partner(bytes: &[u8]) -> Result<PartnerRecord, Error> {
         account_id: s.account_id,
         display_name: s.display_name,
         redirect_prefixes: s.redirect_prefixes,
+        mtls_identities: s.mtls_identities,
     })
 }
 

@@ -26,6 +26,7 @@ impl Record for pb::Partner {
             "account_id": self.account_id,
             "display_name": self.display_name,
             "redirect_prefixes": self.redirect_prefixes,
+            "mtls_identities": self.mtls_identities,
             "created_at": time(self.created_at.as_ref()),
             "updated_at": time(self.updated_at.as_ref()),
         })
@@ -95,6 +96,8 @@ pub(crate) async fn run(
             display_name,
             redirect_prefixes,
             clear_redirect_prefixes,
+            mtls_identities,
+            clear_mtls_identities,
         } => {
             client
                 .update_partner(pb::UpdatePartnerRequest {
@@ -103,6 +106,10 @@ pub(crate) async fn run(
                     redirect_prefixes: (clear_redirect_prefixes || !redirect_prefixes.is_empty())
                         .then_some(pb::StringList {
                             values: redirect_prefixes,
+                        }),
+                    mtls_identities: (clear_mtls_identities || !mtls_identities.is_empty())
+                        .then_some(pb::StringList {
+                            values: mtls_identities,
                         }),
                 })
                 .await

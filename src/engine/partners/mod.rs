@@ -38,6 +38,8 @@ pub struct PartnerUpdate {
     pub display_name: Option<String>,
     /// New redirect prefixes (replacing).
     pub redirect_prefixes: Option<Vec<String>>,
+    /// New mTLS client identities (replacing; empty: none required).
+    pub mtls_identities: Option<Vec<String>>,
 }
 
 /// Checks an id of the form `<prefix><ULID>`.
@@ -66,6 +68,24 @@ fn display_name(value: &str) -> Result<(), Error> {
 }
 
 /// Checks and normalises redirect prefixes (each an acceptable redirect URL).
+/// At most 16 identities, each 1 to 512 printable ASCII characters.
+fn mtls_identities(values: &[String]) -> Result<(), Error> {
+    if values.len() > 16 {
+        return Err(Error::InvalidArgument(
+            "mtls_identities holds more than 16 entries".to_string(),
+        ));
+    }
+    let bad = values.iter().any(|v| {
+        v.is_empty() || v.len() > 512 || !v.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    });
+    if bad {
+        return Err(Error::InvalidArgument(
+            "each of mtls_identities must be 1 to 512 printable ASCII characters".to_string(),
+        ));
+    }
+    Ok(())
+}
+
 fn redirect_prefixes(values: &[String]) -> Result<Vec<String>, Error> {
     if values.len() > 32 {
         return Err(Error::InvalidArgument(
@@ -148,6 +168,7 @@ impl Engine {
                 name.to_string()
             },
             redirect_prefixes,
+            mtls_identities: Vec::new(),
             created_at: now,
             updated_at: now,
         };
@@ -270,6 +291,9 @@ impl Engine {
             .as_deref()
             .map(redirect_prefixes)
             .transpose()?;
+        if let Some(identities) = &update.mtls_identities {
+            mtls_identities(identities)?;
+        }
         for _ in 0..MAX_ATTEMPTS {
             let current = self.stored_partner(account_id)?;
             let now = self.clock.now();
@@ -282,6 +306,10 @@ impl Engine {
             if let Some(prefixes) = &prefixes {
                 new.redirect_prefixes = prefixes.clone();
                 changed.push("redirect_prefixes");
+            }
+            if let Some(identities) = &update.mtls_identities {
+                new.mtls_identities = identities.clone();
+                changed.push("mtls_identities");
             }
             new.updated_at = now;
             let change = PartnerChange {

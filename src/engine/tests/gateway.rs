@@ -21,6 +21,7 @@ fn ask(h: &Harness, authorization: &str, scopes: &[&str], reveal: bool) -> Gatew
         required_scopes: strings(scopes),
         proxy: Proxy::Standard,
         reveal,
+        principal: None,
     };
     h.engine.check_gateway(&request).unwrap()
 }
@@ -128,6 +129,7 @@ async fn unreadable_headers() {
         required_scopes: Vec::new(),
         proxy: Proxy::Nginx,
         reveal: false,
+        principal: None,
     };
     let GatewayAnswer::Denied(d) = h.engine.check_gateway(&request).unwrap() else {
         panic!("refused");
@@ -140,4 +142,59 @@ async fn unreadable_headers() {
     })
     .unwrap();
     assert_eq!(api_key.api_key, "k");
+}
+
+/// A partner with registered mTLS identities: its keys pass only with one.
+#[tokio::test]
+async fn partner_mtls_identity() {
+    let h = harness();
+    let (_, key) = h.create("MYPRODUCT").await;
+    h.engine
+        .register_partner(&admin(), "MYPRODUCT", "", &[])
+        .await
+        .unwrap();
+    let authorization = bearer(key.expose());
+    let ask_as = |principal: Option<&'static str>| {
+        let request = GatewayRequest {
+            headers: Ok(HttpHeaders {
+                authorization: &authorization,
+                bearer: true,
+                ..HttpHeaders::default()
+            }),
+            required_scopes: Vec::new(),
+            proxy: Proxy::Standard,
+            reveal: false,
+            principal,
+        };
+        h.engine.check_gateway(&request).unwrap().code()
+    };
+    assert_eq!(ask_as(None), "OK", "no identity registered: no requirement");
+    let update = PartnerUpdate {
+        mtls_identities: Some(strings(&["spiffe://example.org/myproduct"])),
+        ..PartnerUpdate::default()
+    };
+    let updated = h
+        .engine
+        .update_partner(&admin(), "MYPRODUCT", update)
+        .await
+        .unwrap();
+    assert_eq!(updated.mtls_identities.len(), 1);
+    assert_eq!(ask_as(Some("spiffe://example.org/myproduct")), "OK");
+    assert_eq!(
+        ask_as(Some("spiffe://example.org/other")),
+        "PRINCIPAL_MISMATCH"
+    );
+    assert_eq!(
+        ask_as(None),
+        "PRINCIPAL_MISMATCH",
+        "unknown identity: refused"
+    );
+    let bad = PartnerUpdate {
+        mtls_identities: Some(strings(&["bad\nidentity\u{1}"])),
+        ..PartnerUpdate::default()
+    };
+    assert!(matches!(
+        h.engine.update_partner(&admin(), "MYPRODUCT", bad).await,
+        Err(Error::InvalidArgument(_))
+    ));
 }

@@ -294,6 +294,7 @@ async fn consent_flow_issues_a_customer_key_that_works_only_with_the_developer_k
             redirect_prefixes: Some(pb::StringList {
                 values: vec!["https://other.example/".to_string()],
             }),
+            mtls_identities: None,
         })
         .await
         .expect("update partner")

@@ -36,6 +36,13 @@ pub(crate) enum PartnerCommand {
         /// Remove every redirect prefix (any https URL is allowed).
         #[arg(long, conflicts_with = "redirect_prefixes")]
         clear_redirect_prefixes: bool,
+        /// Replace the mTLS client identities the partner's keys must
+        /// arrive with through a gateway (repeat for several).
+        #[arg(long = "mtls-identity")]
+        mtls_identities: Vec<String>,
+        /// Require no mTLS client identity any more.
+        #[arg(long, conflicts_with = "mtls_identities")]
+        clear_mtls_identities: bool,
     },
     /// Un-whitelist a partner; revokes its grants and their customer keys.
     Remove {
