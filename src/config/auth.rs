@@ -42,6 +42,14 @@ pub(super) struct AuthFile {
 
 /// Validates `[auth]`; the defaults depend on the (validated) `listen`
 /// address and `data_dir`.
+impl AuthFile {
+    /// `allow_open_verifier_on_network`: open key checks may listen on a
+    /// network address (Verify, and the gateway's `/v1/check`).
+    pub(super) fn allows_open_on_network(&self) -> bool {
+        self.allow_open_verifier_on_network.unwrap_or(false)
+    }
+}
+
 pub(super) fn validate(
     a: AuthFile,
     listen: SocketAddr,

@@ -77,21 +77,31 @@ pub(super) struct GatewayFile {
     reveal_reason: Option<bool>,
 }
 
-/// Validates `[http]` and `[gateway]`: addresses, and header names that
-/// are valid HTTP names and not one of credd's own `x-credd-*` upstream
-/// headers.
+/// Validates `[http]` and `[gateway]`: addresses (`/v1/check` answers
+/// anyone, so a network address needs `open_on_network`), and header names
+/// that are valid HTTP names.
 pub(super) fn validate(
     http: HttpFile,
     file: GatewayFile,
+    open_on_network: bool,
     check: &Check,
 ) -> Result<GatewayConfig, ConfigError> {
     let d = GatewayConfig::default();
+    let http_listen = check.listen("http.listen", http.listen)?;
+    if let Some(addr) = http_listen.filter(|a| !a.ip().is_loopback() && !open_on_network) {
+        return Err(check.invalid(
+            "http.listen",
+            format!(
+                "/v1/check lets anyone who reaches {addr} test keys; listen on a loopback address (beside the proxy), or set auth.allow_open_verifier_on_network = true"
+            ),
+        ));
+    }
     let header = |key: &str, value: Option<String>, default: String| match value {
         None => Ok(default),
         Some(name) => header_name(check, key, &name),
     };
     Ok(GatewayConfig {
-        http_listen: check.listen("http.listen", http.listen)?,
+        http_listen,
         ext_authz_listen: check.listen("gateway.ext_authz_listen", file.ext_authz_listen)?,
         api_key_header: header(
             "gateway.api_key_header",

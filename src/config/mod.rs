@@ -207,12 +207,13 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let schedule = schedule::validate(file.schedule, check)?;
     let email = email::validate(file.email, check)?;
     let metrics_listen = metrics::validate(file.metrics, check)?;
+    let open_on_network = file.auth.allows_open_on_network();
     let auth = auth::validate(file.auth, server.listen, &server.data_dir, check)?;
     let tls = tls::validate(file.tls, check)?;
     let audit_file = audit::validate(file.audit);
     let users = users::validate(file.users, file.sessions, check)?;
     let consent_ttl = partners::validate(file.partners, check)?;
-    let gateway = gateway::validate(file.http, file.gateway, check)?;
+    let gateway = gateway::validate(file.http, file.gateway, open_on_network, check)?;
     Ok(Config {
         gateway,
         consent_ttl,

@@ -244,3 +244,44 @@ fn tls_and_audit_file_settings() {
         "tls.client_ca_file"
     );
 }
+
+/// `[http]` and `[gateway]`: off by default, header names lowercased and
+/// checked, and `/v1/check` on a network address only when allowed.
+#[test]
+fn gateway_section() {
+    let defaults = load(None, no_env(), &Overrides::default()).unwrap().gateway;
+    assert_eq!(defaults.http_listen, None);
+    assert_eq!(defaults.api_key_header, "x-api-key");
+    assert!(defaults.strip_credentials && !defaults.reveal_reason);
+    let config = load_text(
+        "[http]\nlisten = \"127.0.0.1:8081\"\n[gateway]\napi_key_header = \"X-ClickMeter-API-Key\"\nreveal_reason = true\n",
+    )
+    .unwrap()
+    .gateway;
+    assert_eq!(config.http_listen, Some("127.0.0.1:8081".parse().unwrap()));
+    assert_eq!(config.api_key_header, "x-clickmeter-api-key");
+    assert!(config.reveal_reason);
+    let (key, _, message, _) = invalid(load_text("[gateway]\nclient_id_header = \"x client\"\n"));
+    assert_eq!(key, "gateway.client_id_header");
+    assert!(message.contains("not a header name"), "{message}");
+    let (key, _, message, _) = invalid(load_text("[http]\nlisten = \"0.0.0.0:8081\"\n"));
+    assert_eq!(key, "http.listen");
+    assert!(
+        message.contains("allow_open_verifier_on_network"),
+        "{message}"
+    );
+    let allowed = load_text(
+        "[http]\nlisten = \"0.0.0.0:8081\"\n[auth]\nallow_open_verifier_on_network = true\n",
+    );
+    assert!(allowed.is_ok());
+    let from_env = load(
+        None,
+        env(&[("CREDD_HTTP_LISTEN", "127.0.0.1:9000")]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        from_env.gateway.http_listen,
+        Some("127.0.0.1:9000".parse().unwrap())
+    );
+}
