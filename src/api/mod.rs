@@ -1,6 +1,8 @@
 //! The gRPC surface: tonic services that turn protobuf requests into engine
 //! calls and engine answers into protobuf responses. The only module that
 //! names tonic or the generated types; errors become `Status` in `status.rs`.
+//! The generated types are [`pb`] (`credd.v1`) and [`envoy`] (the Envoy
+//! ext_authz subset).
 
 mod accounts;
 mod admin;
@@ -8,6 +10,7 @@ mod admin_keys;
 mod audit;
 mod auth;
 mod convert;
+pub mod envoy;
 mod partners;
 mod server;
 mod status;
@@ -31,7 +34,8 @@ pub use verifier::VerifierService;
 pub mod pb {
     tonic::include_proto!("credd.v1");
 
-    /// Encoded descriptors of `credd.v1`, served by gRPC reflection.
+    /// Encoded descriptors of `credd.v1` and of the Envoy ext_authz subset
+    /// (see [`super::envoy`]), with their imports: what gRPC reflection serves.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/credd_descriptor.bin"));
 }

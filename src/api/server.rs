@@ -89,11 +89,22 @@ impl Server {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let health = Health(reporter);
         health.serving().await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(|e| ServerError::Reflection(e.to_string()))?;
+        // v1 and v1alpha both (grpcurl 1.8 asks v1alpha only), each listing
+        // both reflection services.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .include_reflection_service(false)
+                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(
+                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                )
+        };
+        let reflection_error =
+            |e: tonic_reflection::server::Error| ServerError::Reflection(e.to_string());
+        let reflection_v1 = reflection().build_v1().map_err(reflection_error)?;
+        let reflection_v1alpha = reflection().build_v1alpha().map_err(reflection_error)?;
         let throttle = Arc::new(Throttle::new(ThrottlePolicy {
             burst: std::num::NonZeroU32::new(config.auth.failed_auth_burst)
                 .unwrap_or(std::num::NonZeroU32::MIN),
@@ -115,7 +126,8 @@ impl Server {
         let e = engine;
         let router = builder
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(InterceptedService::new(
                 AdminService::new(e.clone()).into_server(),
                 authenticated.clone(),

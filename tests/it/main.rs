@@ -19,6 +19,7 @@ mod mail;
 mod operations;
 mod partners;
 mod proto_compat;
+mod reflection;
 mod rotation;
 mod shutdown;
 mod smtp_server;

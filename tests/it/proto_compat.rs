@@ -1,10 +1,13 @@
-//! The wire contract guard: the descriptor set of `credd.v1` (the one gRPC
-//! reflection serves) against `proto/credd/v1/wire.golden`, one line per
-//! message, field, oneof, enum, enum value, service and rpc, with every
-//! number, type, label, JSON name and option, and no file names (so moving a
-//! message between files changes nothing). A missing or changed golden line
-//! fails: the proto only grows. New lines pass and are printed; run with
-//! `CREDD_BLESS_WIRE_GOLDEN=1` to add them (it never removes a line).
+//! The wire contract guard: the descriptor set gRPC reflection serves
+//! against the goldens, `proto/credd/v1/wire.golden` for `credd.v1` and
+//! `proto/envoy/wire.golden` for the Envoy ext_authz subset (its `envoy.*`
+//! packages and `google.rpc`, whose names and numbers are Envoy's and
+//! googleapis'). One line per message, field, oneof, enum, enum value,
+//! service and rpc, with every number, type, label, JSON name and option,
+//! and no file names (so moving a message between files changes nothing). A
+//! missing or changed golden line fails: the protos only grow. New lines
+//! pass and are printed; run with `CREDD_BLESS_WIRE_GOLDEN=1` to add them
+//! (it never removes a line).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,8 +16,26 @@ use credd::api::pb;
 use prost::Message;
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
 
-const PACKAGE: &str = "credd.v1";
-const GOLDEN: &str = "proto/credd/v1/wire.golden";
+/// A golden file and the proto packages it holds.
+struct Contract {
+    golden: &'static str,
+    packages: &'static [&'static str],
+}
+
+const CREDD: Contract = Contract {
+    golden: "proto/credd/v1/wire.golden",
+    packages: &["credd.v1"],
+};
+
+const ENVOY: Contract = Contract {
+    golden: "proto/envoy/wire.golden",
+    packages: &[
+        "envoy.service.auth.v3",
+        "envoy.config.core.v3",
+        "envoy.type.v3",
+        "google.rpc",
+    ],
+};
 
 /// ` options=..` when set, else nothing.
 fn options<T: std::fmt::Debug>(options: Option<&T>) -> String {
@@ -121,11 +142,17 @@ fn wire_lines(set: &FileDescriptorSet, package: &str) -> BTreeSet<String> {
     out
 }
 
-#[test]
-fn wire_contract_only_grows() {
+/// Fails if `contract`'s golden has a line the descriptor set lacks; adds
+/// the new lines to it when blessing.
+fn check(contract: &Contract) {
     let set = FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).expect("descriptor set");
-    let now = wire_lines(&set, PACKAGE);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+    let now: BTreeSet<String> = contract
+        .packages
+        .iter()
+        .flat_map(|package| wire_lines(&set, package))
+        .collect();
+    let golden_path = contract.golden;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(golden_path);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let golden: BTreeSet<String> = text
         .lines()
@@ -135,7 +162,7 @@ fn wire_contract_only_grows() {
     let missing: Vec<_> = golden.difference(&now).collect();
     let added: Vec<_> = now.difference(&golden).collect();
     if !added.is_empty() {
-        println!("{GOLDEN}: add these lines (CREDD_BLESS_WIRE_GOLDEN=1 does):");
+        println!("{golden_path}: add these lines (CREDD_BLESS_WIRE_GOLDEN=1 does):");
         added.iter().for_each(|line| println!("{line}"));
     }
     if std::env::var_os("CREDD_BLESS_WIRE_GOLDEN").is_some() && !added.is_empty() {
@@ -149,12 +176,30 @@ fn wire_contract_only_grows() {
     }
     assert!(
         missing.is_empty(),
-        "the wire contract lost or changed these lines of {GOLDEN}:\n{}",
+        "the wire contract lost or changed these lines of {golden_path}:\n{}",
         missing
             .iter()
             .map(|l| l.as_str())
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(!now.is_empty(), "no {PACKAGE} in the descriptor set");
+    for package in contract.packages {
+        assert!(
+            now.iter()
+                .any(|l| l.starts_with(&format!("{package} file "))),
+            "no {package} in the descriptor set"
+        );
+    }
+}
+
+#[test]
+fn wire_contract_only_grows() {
+    check(&CREDD);
+}
+
+/// The Envoy subset keeps Envoy's names and numbers: Envoy itself is the
+/// other end of the wire.
+#[test]
+fn envoy_subset_only_grows() {
+    check(&ENVOY);
 }
