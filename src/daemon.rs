@@ -141,8 +141,9 @@ pub async fn run_with_clock(
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let http_tls = tls.as_ref().map(crate::api::Tls::http_config);
+    let ext_authz = bind_ext_authz(&config).await?;
     let (mut server, health) =
-        Server::start(&engine, &config, tls, listener, server_stopped).await?;
+        Server::start(&engine, &config, tls, listener, ext_authz, server_stopped).await?;
     let http = start_http(&engine, &config, http_tls).await?;
     info!(
         addr = %local_addr,
@@ -222,6 +223,21 @@ async fn start_http(
         HttpServer::start(engine.clone(), gateway, listener, tls, stopped).map_err(bind_error)?;
     info!(http_addr = %http.local_addr(), tls = tls_on, "http listening: forward auth at /v1/check");
     Ok(Some((http, stop)))
+}
+
+/// Binds the ext_authz port when `[gateway] ext_authz_listen` is set.
+async fn bind_ext_authz(config: &Config) -> Result<Option<TcpListener>, DaemonError> {
+    let Some(addr) = config.gateway.ext_authz_listen else {
+        return Ok(None);
+    };
+    let bind_error = |source| DaemonError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    info!(ext_authz_addr = %local, "ext_authz listening: envoy.service.auth.v3.Authorization/Check");
+    Ok(Some(listener))
 }
 
 /// Binds the gRPC listener; returns it with the address it got.

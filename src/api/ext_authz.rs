@@ -20,12 +20,12 @@ use tracing::{instrument, warn};
 use super::envoy::config::core::v3::header_value_option::HeaderAppendAction;
 use super::envoy::config::core::v3::{HeaderValue as EnvoyHeader, HeaderValueOption};
 use super::envoy::google::rpc::Status as RpcStatus;
-use super::envoy::r#type::v3::HttpStatus;
 use super::envoy::service::auth::v3::authorization_server::{Authorization, AuthorizationServer};
 use super::envoy::service::auth::v3::check_response::HttpResponse;
 use super::envoy::service::auth::v3::{
     CheckRequest, CheckResponse, DeniedHttpResponse, OkHttpResponse,
 };
+use super::envoy::r#type::v3::HttpStatus;
 use crate::config::GatewayConfig;
 use crate::engine::{Allowed, Engine, GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
 use crate::lifecycle::gateway::{self, Denial, Proxy};
@@ -135,6 +135,12 @@ impl Authorization for ExtAuthzService {
             required_scopes,
             proxy: Proxy::Standard,
             reveal: self.config.reveal_reason,
+            principal: check
+                .attributes
+                .as_ref()
+                .and_then(|a| a.source.as_ref())
+                .map(|peer| peer.principal.as_str())
+                .filter(|p| !p.is_empty()),
         };
         let answer = match self.engine.check_gateway(&question) {
             Ok(answer) => answer,

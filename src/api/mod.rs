@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod convert;
 pub mod envoy;
+mod ext_authz;
 mod partners;
 mod server;
 mod status;

@@ -1,5 +1,7 @@
 //! The gRPC server the daemon runs: every credd service behind its
-//! authenticator, the health and reflection services, TLS when configured,
+//! authenticator, Envoy's ext_authz `Check` (also on a port of its own when
+//! `[gateway] ext_authz_listen` is set), the health and reflection
+//! services, TLS when configured,
 //! TCP_NODELAY on accepted connections, and the health states the daemon
 //! moves through (serving, the verifier draining, everything not serving).
 //! The daemon gets a [`Server`] to wait on and a [`Health`] to set; neither
@@ -17,6 +19,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::warn;
 
+use super::ext_authz::ExtAuthzService;
 use super::tls::Tls;
 use super::{
     AccountService, AdminKeyService, AdminService, AuditService, Authenticator, ClientIdService,
@@ -37,6 +40,7 @@ pub enum ServerError {
 }
 
 type AdminServer = pb::credential_admin_server::CredentialAdminServer<AdminService>;
+type Task = JoinHandle<Result<(), tonic::transport::Error>>;
 type VerifierServer = pb::credential_verifier_server::CredentialVerifierServer<VerifierService>;
 
 /// The health service's states, as the daemon sets them.
@@ -68,13 +72,15 @@ impl Health {
 
 /// The running server.
 pub struct Server {
-    task: JoinHandle<Result<(), tonic::transport::Error>>,
+    task: Task,
+    /// The ext_authz port's server, when it has its own.
+    ext_authz: Option<Task>,
 }
 
 impl Server {
     /// Builds every service over `engine` as `config` says and serves them
-    /// on `listener`, with `tls` if given, until `stop` resolves (then
-    /// in-flight calls finish).
+    /// on `listener` (and `Check` alone on `ext_authz`, if given), with
+    /// `tls` if given, until `stop` resolves (then in-flight calls finish).
     ///
     /// # Errors
     /// [`ServerError`] when tonic refuses the TLS settings or reflection
@@ -84,6 +90,7 @@ impl Server {
         config: &Config,
         tls: Option<Tls>,
         listener: TcpListener,
+        ext_authz: Option<TcpListener>,
         stop: tokio::sync::oneshot::Receiver<()>,
     ) -> Result<(Server, Health), ServerError> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -118,14 +125,43 @@ impl Server {
         };
         let token = config.auth.verifier_token;
         let mut builder = tonic::transport::Server::builder();
-        if let Some(Tls(tls, _)) = tls {
+        if let Some(Tls(tls, _)) = &tls {
             builder = builder
-                .tls_config(tls)
+                .tls_config(tls.clone())
                 .map_err(|e| ServerError::TlsConfig(e.to_string()))?;
         }
         let e = engine;
+        let gateway = Arc::new(config.gateway.clone());
+        let check = || {
+            InterceptedService::new(
+                ExtAuthzService::new(e.clone(), gateway.clone(), token).into_server(),
+                verifier_gate.clone(),
+            )
+        };
+        let (stop_main, stop_ext_authz) = split_stop(stop);
+        let ext_authz = match ext_authz {
+            Some(listener) => {
+                let mut builder = tonic::transport::Server::builder();
+                if let Some(Tls(tls, _)) = tls {
+                    builder = builder
+                        .tls_config(tls)
+                        .map_err(|e| ServerError::TlsConfig(e.to_string()))?;
+                }
+                let router = builder
+                    .add_service(health_service.clone())
+                    .add_service(check());
+                Some(tokio::spawn(router.serve_with_incoming_shutdown(
+                    incoming(listener),
+                    async {
+                        let _ = stop_ext_authz.await;
+                    },
+                )))
+            }
+            None => None,
+        };
         let router = builder
             .add_service(health_service)
+            .add_service(check())
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(InterceptedService::new(
@@ -164,20 +200,12 @@ impl Server {
                 VerifierService::new(e.clone(), token).into_server(),
                 verifier_gate.clone(),
             ));
-        // Small unary answers must not wait for Nagle's algorithm (40 ms
-        // stalls against delayed ACKs).
-        let incoming = TcpListenerStream::new(listener).map(|connection| {
-            if let Ok(stream) = &connection {
-                if let Err(e) = stream.set_nodelay(true) {
-                    warn!(error = %e, "could not set TCP_NODELAY");
-                }
-            }
-            connection
-        });
-        let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
-            let _ = stop.await;
-        }));
-        Ok((Server { task }, health))
+        let task = tokio::spawn(
+            router.serve_with_incoming_shutdown(incoming(listener), async {
+                let _ = stop_main.await;
+            }),
+        );
+        Ok((Server { task, ext_authz }, health))
     }
 
     /// Waits until the server has stopped: `Ok` once a requested stop has
@@ -193,7 +221,15 @@ impl Server {
     /// Waits up to `grace` for the server to stop, then abandons what is
     /// still in flight. Returns whether it stopped by itself, and how.
     pub async fn drain(mut self, grace: Duration) -> Option<Result<(), String>> {
-        match tokio::time::timeout(grace, self.stopped()).await {
+        let ext_authz = self.ext_authz.take();
+        let both = async {
+            let main = self.stopped().await;
+            if let Some(task) = ext_authz {
+                let _ = task.await;
+            }
+            main
+        };
+        match tokio::time::timeout(grace, both).await {
             Ok(result) => Some(result),
             Err(_) => {
                 self.task.abort();
@@ -201,4 +237,44 @@ impl Server {
             }
         }
     }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(task) = &self.ext_authz {
+            task.abort();
+        }
+    }
+}
+
+/// Accepted connections with TCP_NODELAY: small unary answers must not
+/// wait for Nagle's algorithm (40 ms stalls against delayed ACKs).
+fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    TcpListenerStream::new(listener).map(|connection| {
+        if let Ok(stream) = &connection {
+            if let Err(e) = stream.set_nodelay(true) {
+                warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        }
+        connection
+    })
+}
+
+/// One stop signal for two servers.
+fn split_stop(
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Receiver<()>,
+) {
+    let (main_tx, main_rx) = tokio::sync::oneshot::channel();
+    let (other_tx, other_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let _ = stop.await;
+        let _ = main_tx.send(());
+        let _ = other_tx.send(());
+    });
+    (main_rx, other_rx)
 }

@@ -11,6 +11,8 @@ mod credctl;
 mod delegation_crash;
 mod disk_full;
 mod durability;
+mod ext_authz;
+mod gateway_fixture;
 mod http_auth;
 mod hygiene;
 mod lifecycle;

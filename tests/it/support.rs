@@ -90,6 +90,8 @@ pub struct Daemon {
     pub addr: SocketAddr,
     /// Where its HTTP listener (`[http] listen`) listens, when configured.
     pub http_addr: Option<SocketAddr>,
+    /// Where Check listens on a port of its own (`[gateway] ext_authz_listen`).
+    pub ext_authz_addr: Option<SocketAddr>,
     /// Its data directory (database, pepper, mail).
     pub data_dir: PathBuf,
     /// Its config file.
@@ -114,6 +116,7 @@ pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, &str)]) -> Daemon 
         child: None,
         addr: "127.0.0.1:0".parse().expect("addr"),
         http_addr: None,
+        ext_authz_addr: None,
         data_dir: dir.join("data"),
         config_path,
         log_path: dir.join("credd.log"),
@@ -149,6 +152,7 @@ impl Daemon {
         let stderr = child.stderr.take().expect("stderr");
         let (addr_tx, addr_rx) = mpsc::channel();
         let (http_tx, http_rx) = mpsc::channel();
+        let (ext_tx, ext_rx) = mpsc::channel();
         let log_path = self.log_path.clone();
         let reader = std::thread::spawn(move || {
             let mut log = std::fs::OpenOptions::new()
@@ -163,6 +167,11 @@ impl Daemon {
                     let addr = rest.split("http_addr=").nth(1).unwrap_or_default();
                     let addr = addr.split_whitespace().next().unwrap_or_default();
                     let _ = http_tx.send(addr.to_string());
+                }
+                if let Some(rest) = line.split("ext_authz listening").nth(1) {
+                    let addr = rest.split("ext_authz_addr=").nth(1).unwrap_or_default();
+                    let addr = addr.split_whitespace().next().unwrap_or_default();
+                    let _ = ext_tx.send(addr.to_string());
                 }
                 if let Some(rest) = line.split("credd listening addr=").nth(1) {
                     let addr = rest
@@ -191,6 +200,10 @@ impl Daemon {
             .try_recv()
             .ok()
             .map(|a| a.parse().expect("http address"));
+        self.ext_authz_addr = ext_rx
+            .try_recv()
+            .ok()
+            .map(|a| a.parse().expect("ext_authz address"));
         self.child = Some(child);
         self.reader = Some(reader);
     }
