@@ -187,7 +187,6 @@ impl ExtAuthzService {
                 headers: options(allowed.upstream),
                 headers_to_remove: remove,
                 response_headers_to_add: options(allowed.response),
-                ..OkHttpResponse::default()
             })),
             ..CheckResponse::default()
         }
