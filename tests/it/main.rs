@@ -11,6 +11,7 @@ mod credctl;
 mod delegation_crash;
 mod disk_full;
 mod durability;
+mod gateway;
 mod http_auth;
 mod hygiene;
 mod lifecycle;
