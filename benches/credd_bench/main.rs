@@ -17,6 +17,9 @@
 //!    concurrent callers vs one serial caller (one flush per create).
 //! 5. Footprint: the real `credd` binary started on the 1M store: time to
 //!    READY (sd_notify datagram on a socket the bench listens on) and its RSS.
+//! 6. Gateways: ext_authz `Check` vs the daemon's Health/Check, `/v1/check`
+//!    vs `/healthz` on its HTTP listener, and Envoy with the ext_authz
+//!    filter vs Envoy without it (when Envoy is installed).
 //!
 //! Stores are filled through `Store::commit` directly (records built here,
 //! hashed with the store's pepper, one flush at the end), never through RPCs.
@@ -35,17 +38,20 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, writes, large, huge; default all but huge).
+//! (comma list of transport, daemon, gateway, writes, large, huge; default
+//! all but huge), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
+//! `target/test-tools/envoy-venv/bin/envoy`, then `envoy` on PATH).
 //!
 //! Layout: `harness/` (settings, load loops, stats, rows, the printed table
 //! and the JSON), `fill` and `small` (stores), `serve` and `verify` (servers
 //! and Verify load), `daemon` (the credd process), then one module a
 //! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
-//! `footprint` (5).
+//! `footprint` (5), `gateway` (6).
 
 mod daemon;
 mod fill;
 mod footprint;
+mod gateway;
 mod harness;
 mod large;
 mod serve;
@@ -158,6 +164,9 @@ fn run_sections(ctx: &mut Ctx) {
     }
     if ctx.s.runs("daemon") {
         transport::daemon::daemon_transport(ctx);
+    }
+    if ctx.s.runs("gateway") {
+        gateway::gateways(ctx);
     }
     if ctx.s.runs("writes") {
         writes::durable_writes(ctx);

@@ -61,52 +61,56 @@ impl ExtAuthzService {
     }
 }
 
-/// The request headers as Envoy sent them: lowercase names, each with
-/// its values (raw headers keep repeats apart; the map joined them).
-struct Headers(HashMap<String, Vec<Result<String, ()>>>);
+/// The request headers as Envoy sent them, borrowed from the request:
+/// the `headers` map (lowercase names; repeats joined with commas), or the
+/// raw `header_map` (`encode_raw_headers`: repeats apart, values as bytes).
+enum Headers<'a> {
+    None,
+    Map(&'a HashMap<String, String>),
+    Raw(&'a [EnvoyHeader]),
+}
 
-impl Headers {
-    fn of(request: &CheckRequest) -> Headers {
+impl<'a> Headers<'a> {
+    fn of(request: &'a CheckRequest) -> Headers<'a> {
         let http = request
             .attributes
             .as_ref()
             .and_then(|a| a.request.as_ref())
             .and_then(|r| r.http.as_ref());
-        let mut all: HashMap<String, Vec<Result<String, ()>>> = HashMap::new();
         let Some(http) = http else {
-            return Headers(all);
+            return Headers::None;
         };
-        let raw = http.header_map.as_ref().map(|m| m.headers.as_slice());
-        match raw {
-            Some(raw) if !raw.is_empty() => {
-                for h in raw {
-                    let value = if h.raw_value.is_empty() {
-                        Ok(h.value.clone())
-                    } else {
-                        String::from_utf8(h.raw_value.clone()).map_err(|_| ())
-                    };
-                    all.entry(h.key.to_ascii_lowercase())
-                        .or_default()
-                        .push(value);
-                }
-            }
-            _ => {
-                for (name, value) in &http.headers {
-                    all.entry(name.to_ascii_lowercase())
-                        .or_default()
-                        .push(Ok(value.clone()));
+        match http.header_map.as_ref().map(|m| m.headers.as_slice()) {
+            Some(raw) if !raw.is_empty() => Headers::Raw(raw),
+            _ => Headers::Map(&http.headers),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> HeaderValue<'a> {
+        match self {
+            Headers::None => HeaderValue::Absent,
+            Headers::Map(map) => map
+                .get(name)
+                .map_or(HeaderValue::Absent, |v| HeaderValue::Text(v)),
+            Headers::Raw(raw) => {
+                let mut found = raw.iter().filter(|h| h.key.eq_ignore_ascii_case(name));
+                match (found.next(), found.next()) {
+                    (None, _) => HeaderValue::Absent,
+                    (Some(_), Some(_)) => HeaderValue::Repeated,
+                    (Some(h), None) if h.raw_value.is_empty() => HeaderValue::Text(&h.value),
+                    (Some(h), None) => std::str::from_utf8(&h.raw_value)
+                        .map_or(HeaderValue::NotText, HeaderValue::Text),
                 }
             }
         }
-        Headers(all)
     }
 
-    fn lookup(&self, name: &str) -> HeaderValue<'_> {
-        match self.0.get(name).map(Vec::as_slice) {
-            None | Some([]) => HeaderValue::Absent,
-            Some([Ok(text)]) => HeaderValue::Text(text),
-            Some([Err(())]) => HeaderValue::NotText,
-            Some(_) => HeaderValue::Repeated,
+    /// Every header name sent, as sent.
+    fn names(&self) -> Vec<&'a str> {
+        match self {
+            Headers::None => Vec::new(),
+            Headers::Map(map) => map.keys().map(String::as_str).collect(),
+            Headers::Raw(raw) => raw.iter().map(|h| h.key.as_str()).collect(),
         }
     }
 }
@@ -161,26 +165,25 @@ impl Authorization for ExtAuthzService {
 
 impl ExtAuthzService {
     /// OK: credd's headers set, spoofed and credential headers removed.
-    fn allowed(&self, headers: &Headers, allowed: Allowed) -> CheckResponse {
+    fn allowed(&self, headers: &Headers<'_>, allowed: Allowed) -> CheckResponse {
         let set: Vec<&str> = allowed.upstream.iter().map(|(n, _)| *n).collect();
+        let credential = [
+            "authorization",
+            self.config.api_key_header.as_str(),
+            self.config.passcode_header.as_str(),
+        ];
+        let is = |n: &str, list: &[&str]| list.iter().any(|c| c.eq_ignore_ascii_case(n));
         let mut remove: Vec<String> = headers
-            .0
-            .keys()
-            .filter(|n| gateway::is_credd_header(n) && !set.contains(&n.as_str()))
-            .cloned()
+            .names()
+            .into_iter()
+            .filter(|n| {
+                (gateway::is_credd_header(n) && !is(n, &set))
+                    || (self.config.strip_credentials && is(n, &credential))
+            })
+            .map(str::to_ascii_lowercase)
             .collect();
-        if self.config.strip_credentials {
-            for name in [
-                "authorization",
-                self.config.api_key_header.as_str(),
-                self.config.passcode_header.as_str(),
-            ] {
-                if headers.0.contains_key(name) {
-                    remove.push(name.to_string());
-                }
-            }
-        }
         remove.sort();
+        remove.dedup();
         CheckResponse {
             status: Some(rpc_status(OK)),
             http_response: Some(HttpResponse::OkResponse(OkHttpResponse {

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tracing::warn;
 
-use super::{State as Shared, json};
+use super::State as Shared;
 use crate::engine::{GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
 use crate::lifecycle::gateway::{self, Denial, Proxy};
 use crate::telemetry;
@@ -58,7 +58,12 @@ pub(super) async fn check(
     let code = answer.code();
     let response = match answer {
         GatewayAnswer::Allowed(allowed) => {
-            let mut response = json(StatusCode::OK, &serde_json::json!({ "code": "OK" }));
+            let mut response = (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                r#"{"code":"OK"}"#,
+            )
+                .into_response();
             let all = allowed.upstream.into_iter().chain(allowed.response);
             add_headers(&mut response, all);
             response

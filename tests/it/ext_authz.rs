@@ -17,7 +17,7 @@ use credd::api::envoy::service::auth::v3::{
 };
 use tonic::transport::Channel;
 
-use crate::gateway_fixture::Fixture;
+use crate::gateway::fixture::Fixture;
 use crate::http_auth::{LAGERMAN, MYPRODUCT, basic};
 use crate::support::{self, Daemon};
 

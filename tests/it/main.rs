@@ -13,7 +13,6 @@ mod disk_full;
 mod durability;
 mod ext_authz;
 mod gateway;
-mod gateway_fixture;
 mod http_auth;
 mod hygiene;
 mod lifecycle;

@@ -37,7 +37,7 @@ fn round_robin_verify_op(channels: Vec<Channel>, keys: Arc<Vec<String>>) -> Op {
 }
 
 /// `grpc.health.v1.Health/Check` on the same daemon: the no-op baseline.
-fn health_op(channels: Vec<Channel>) -> Op {
+pub(crate) fn health_op(channels: Vec<Channel>) -> Op {
     use tonic_health::pb::health_client::HealthClient;
     let clients: Vec<_> = channels.into_iter().map(HealthClient::new).collect();
     Arc::new(move |w, _| {
@@ -77,24 +77,24 @@ async fn create_keys_through(addr: SocketAddr, admin_key: &str, n: usize) -> Vec
 /// daemon, over 4 HTTP/2 connections, in alternating segments.
 pub(crate) fn daemon_transport(ctx: &mut Ctx) {
     eprintln!("[bench] transport against the real daemon");
-    let (daemon, keys) = start_with_keys(ctx);
+    let (daemon, keys) = start_with_keys(ctx, "daemon-transport", "");
     for concurrency in [1usize, 16, 64] {
         daemon_at(ctx, &daemon, &keys, concurrency);
     }
     daemon.terminate();
 }
 
-/// The daemon on its defaults in a fresh data directory, and
-/// [`DAEMON_KEYS`] keys created through it.
-fn start_with_keys(ctx: &Ctx) -> (Daemon, Arc<Vec<String>>) {
-    let work = ctx.work.path().join("daemon-transport");
+/// The daemon on its defaults (plus the TOML `tables`) in a fresh data
+/// directory `work/<name>`, and [`DAEMON_KEYS`] keys created through it.
+pub(crate) fn start_with_keys(ctx: &Ctx, name: &str, tables: &str) -> (Daemon, Arc<Vec<String>>) {
+    let work = ctx.work.path().join(name);
     std::fs::create_dir_all(&work).expect("daemon work dir");
     let data_dir = work.join("data");
     let config_path = work.join("credd.toml");
     write_config(
         &config_path,
         &data_dir,
-        "[policy]\nmax_credentials_per_account = 100000\n",
+        &format!("[policy]\nmax_credentials_per_account = 100000\n{tables}"),
     );
     let log = work.join("credd.log");
     let daemon = start_daemon(&work, &config_path, &log);

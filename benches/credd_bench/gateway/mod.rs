@@ -1,0 +1,167 @@
+//! Section 6: the gateways, against the real `credd` binary with its HTTP
+//! listener on. 6a: ext_authz `Check` of 1,000 keys (in `x-api-key`,
+//! round-robin) against the daemon's own `grpc.health.v1.Health/Check`,
+//! over 4 HTTP/2 connections. 6b: `/v1/check` against `/healthz` on the
+//! same HTTP listener, one HTTP/1.1 keep-alive connection per caller.
+//! 6c (`envoy`): requests through Envoy with the ext_authz filter against
+//! Envoy without it, to the same upstream (when Envoy is installed).
+//! Goals: 6a and 6b at least 0.9x of the baseline's throughput at 64
+//! callers; 6c is reported, not judged (Envoy's own hop dominates).
+
+mod envoy;
+mod http;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use credd::api::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
+use credd::api::envoy::service::auth::v3::authorization_client::AuthorizationClient;
+use credd::api::envoy::service::auth::v3::check_response::HttpResponse;
+use credd::api::envoy::service::auth::v3::{AttributeContext, CheckRequest};
+use serde_json::json;
+use tonic::transport::Channel;
+
+use crate::Ctx;
+use crate::harness::load::{Op, alternate_probed, other_process_cpu_secs};
+use crate::harness::report::round3;
+use crate::harness::stats::Stats;
+use crate::serve::connect;
+use crate::transport::daemon::{health_op, start_with_keys};
+
+const SECTION: &str = "6 gateways";
+
+/// HTTP/2 connections of 6a, as in section 1b.
+const CONNS: usize = 4;
+
+/// Callers of every gateway measurement.
+const CONCURRENCY: usize = 64;
+
+/// A `CheckRequest` as Envoy sends it for `GET /orders` with `key` in
+/// `x-api-key`.
+fn check_request(key: &str) -> CheckRequest {
+    let headers = HashMap::from([
+        (":method".to_string(), "GET".to_string()),
+        (":path".to_string(), "/orders".to_string()),
+        (":authority".to_string(), "api.example".to_string()),
+        ("x-api-key".to_string(), key.to_string()),
+        ("user-agent".to_string(), "credd-bench".to_string()),
+    ]);
+    CheckRequest {
+        attributes: Some(AttributeContext {
+            request: Some(Request {
+                http: Some(HttpRequest {
+                    method: "GET".to_string(),
+                    path: "/orders".to_string(),
+                    headers,
+                    ..HttpRequest::default()
+                }),
+            }),
+            ..AttributeContext::default()
+        }),
+    }
+}
+
+/// ext_authz `Check` of `keys` in round-robin order; true when allowed.
+fn check_op(channels: Vec<Channel>, keys: Arc<Vec<String>>) -> Op {
+    let clients: Vec<_> = channels.into_iter().map(AuthorizationClient::new).collect();
+    let next = Arc::new(AtomicUsize::new(0));
+    Arc::new(move |w, _| {
+        let mut client = clients[w % clients.len()].clone();
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let request = check_request(&keys[i % keys.len()]);
+        Box::pin(async move {
+            client.check(request).await.is_ok_and(|r| {
+                matches!(
+                    r.into_inner().http_response,
+                    Some(HttpResponse::OkResponse(_))
+                )
+            })
+        })
+    })
+}
+
+/// Section 6.
+pub(crate) fn gateways(ctx: &mut Ctx) {
+    eprintln!("[bench] gateways: ext_authz Check and /v1/check against the real daemon");
+    let http_port = free_port();
+    let tables = format!("[http]\nlisten = \"127.0.0.1:{http_port}\"\n");
+    let (daemon, keys) = start_with_keys(ctx, "gateways", &tables);
+    let pid = daemon.pid();
+    let (base, check) = ctx.client_rt.block_on(async {
+        let s = &ctx.s;
+        let health = health_op(connect(daemon.addr, CONNS).await);
+        let check = check_op(connect(daemon.addr, CONNS).await, keys.clone());
+        alternate_probed(s, CONCURRENCY, health, check, &|| {
+            other_process_cpu_secs(pid)
+        })
+        .await
+    });
+    judged(
+        ctx,
+        "ext_authz Check, 1000 keys round-robin, c=64, 4 conn",
+        "credd Health/Check, c=64, 4 conn",
+        base,
+        check,
+    );
+    let addr = format!("127.0.0.1:{http_port}").parse().expect("http addr");
+    let (base, check) = ctx
+        .client_rt
+        .block_on(http::measure(&ctx.s, addr, keys.clone(), pid));
+    judged(
+        ctx,
+        "/v1/check, 1000 keys round-robin, c=64, 64 HTTP/1.1 conn",
+        "/healthz on the same listener, c=64",
+        base,
+        check,
+    );
+    envoy::through_envoy(ctx, daemon.addr, &keys);
+    daemon.terminate();
+}
+
+/// A measured pair judged against the goal: at least 0.9x of the
+/// baseline's throughput.
+fn judged(
+    ctx: &mut Ctx,
+    scenario: &str,
+    baseline: &str,
+    (base, base_us): (Stats, f64),
+    (check, check_us): (Stats, f64),
+) {
+    let thr = crate::harness::report::ratio(check.throughput, base.throughput);
+    let p99 = crate::harness::report::ratio(check.p99_us, base.p99_us);
+    let pass = thr >= 0.9 && check.errors == 0;
+    ctx.report.info(SECTION, baseline.to_string(), &base);
+    ctx.report.push(crate::harness::report::Row::of(
+        SECTION,
+        scenario.to_string(),
+        &check,
+        format!(
+            "thr {thr:.2}x, p99 {p99:.2}x, credd cpu/call {:+.0} µs",
+            check_us - base_us
+        ),
+        "thr >= 0.9x".to_string(),
+        Some(pass),
+        json!({
+            "baseline": base.json(),
+            "check": check.json(),
+            "throughput_ratio": round3(thr),
+            "p99_ratio": round3(p99),
+            "credd_cpu_us_per_call": { "baseline": round3(base_us), "check": round3(check_us) },
+        }),
+    ));
+    if !pass {
+        ctx.report.findings.push(format!(
+            "{scenario}: {thr:.2}x of {baseline}'s throughput (goal >= 0.9x); errors {}",
+            check.errors
+        ));
+    }
+}
+
+/// A loopback port nothing listens on right now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
