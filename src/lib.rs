@@ -10,7 +10,9 @@
 //! - [`store`]: the only code that touches sled.
 //! - [`engine`]: the use cases, over store, secret, lifecycle and clock.
 //! - [`notify`]: notice templates, lettre transports, outbox delivery.
-//! - [`api`]: tonic services; the only code that touches generated types.
+//! - [`api`]: tonic services (Envoy's ext_authz `Check` among them); the only
+//!   code that touches generated types.
+//! - [`http`]: the HTTP forward-auth listener (`/v1/check`) on axum.
 //! - [`telemetry`]: Prometheus metric names and the exporter.
 //! - [`logging`]: the log subscriber, safe while threads are torn down.
 //! - [`daemon`]: wiring, background tasks and shutdown.

@@ -2,8 +2,9 @@
 //! (as rust-analyzer's tidy tests do), so that it stays true.
 //!
 //! - `sled` is named only in `src/store/`.
-//! - `tonic` (and its companion crates) and the generated types (`pb::`) are
-//!   named only in `src/api/` and the binaries.
+//! - `tonic` (and its companion crates) and the generated types (`pb::`,
+//!   `envoy::`) are named only in `src/api/` and the binaries.
+//! - `axum` (the HTTP listener's stack) is named only in `src/http/`.
 //! - `src/lifecycle/` uses nothing of the crate but itself (its test files
 //!   may use the manual clock).
 //! - No source file is longer than [`MAX_LINES`].
@@ -109,10 +110,13 @@ fn violations(root: &Path) -> Vec<String> {
             let api_side = under(path, "src/api")
                 || under(path, "src/bin")
                 || TONIC_ALLOWED.contains(&shown.as_str());
-            if !api_side && names_crate(&code, &["tonic", "pb"]) {
+            if !api_side && names_crate(&code, &["tonic", "pb", "envoy"]) {
                 found.push(format!(
                     "{shown}:{n}: names tonic or generated types outside src/api/"
                 ));
+            }
+            if !under(path, "src/http") && names_crate(&code, &["axum"]) {
+                found.push(format!("{shown}:{n}: names axum outside src/http/"));
             }
             if under(path, "src/lifecycle")
                 && !is_test
@@ -167,6 +171,12 @@ fn planted_violations_are_caught() {
         "use crate::lifecycle::Kind; // crate::store\n",
     );
     write("src/store/f.rs", "use sled::Tree;\n");
+    write(
+        "src/engine/i.rs",
+        "use crate::api::envoy::service::auth::v3::CheckRequest;\n",
+    );
+    write("src/engine/j.rs", "fn f(r: axum::Router) {}\n");
+    write("src/http/k.rs", "use axum::Router;\n");
     write("src/api/g.rs", "use tonic::Status;\n");
     write("src/h.rs", &"let x = 1;\n".repeat(MAX_LINES + 1));
     let found = violations(dir.path());
@@ -174,6 +184,8 @@ fn planted_violations_are_caught() {
         "src/engine/a.rs:2: names sled",
         "src/engine/b.rs:1: names tonic",
         "src/engine/c.rs:1: names tonic",
+        "src/engine/i.rs:1: names tonic",
+        "src/engine/j.rs:1: names axum",
         "src/lifecycle/d.rs:1: lifecycle uses",
         "src/h.rs: 801 lines",
     ];

@@ -224,3 +224,89 @@ fn unusable_certificate_files_stop_the_daemon_at_start() {
         );
     }
 }
+
+/// GET `/healthz` over TLS trusting `ca` (with a client certificate when
+/// given); the status, or why the connection failed.
+async fn https_healthz(
+    addr: std::net::SocketAddr,
+    ca: &Ca,
+    identity: Option<(String, String)>,
+) -> Result<u16, String> {
+    use http_body_util::Empty;
+    use hyper_util::rt::TokioIo;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let config = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let tls = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let request = hyper::Request::get("/healthz")
+        .header("host", "localhost")
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = send
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(response.status().as_u16())
+}
+
+/// The HTTP listener (`/v1/check`) serves TLS, and mTLS, from `[tls]`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_listener_uses_the_same_tls_and_mtls() {
+    let dir = support::temp_dir();
+    let ca = Ca::new("credd test CA");
+    let config = format!(
+        "{}[http]\nlisten = \"127.0.0.1:0\"\n",
+        server_files(dir.path(), &ca, None)
+    );
+    let daemon = support::start(dir.path(), &config);
+    let http = daemon.http_addr.expect("http listener");
+    assert_eq!(https_healthz(http, &ca, None).await, Ok(200));
+    let stranger = Ca::new("another CA");
+    assert!(https_healthz(http, &stranger, None).await.is_err());
+    drop(daemon);
+
+    let dir = support::temp_dir();
+    let clients = Ca::new("client CA");
+    let config = format!(
+        "{}[http]\nlisten = \"127.0.0.1:0\"\n",
+        server_files(dir.path(), &ca, Some(&clients))
+    );
+    let daemon = support::start(dir.path(), &config);
+    let http = daemon.http_addr.expect("http listener");
+    assert!(
+        https_healthz(http, &ca, None).await.is_err(),
+        "no client certificate"
+    );
+    let identity = clients.leaf(&["gateway"], ExtendedKeyUsagePurpose::ClientAuth);
+    assert_eq!(https_healthz(http, &ca, Some(identity)).await, Ok(200));
+}
