@@ -12,6 +12,7 @@ mod delegation_crash;
 mod disk_full;
 mod durability;
 mod ext_authz;
+mod forward_auth;
 mod gateway;
 mod http_auth;
 mod hygiene;
