@@ -276,7 +276,12 @@ impl fmt::Debug for SecretHash {
 
 /// The HMAC key. Lives in a 0600 file outside the database, so a stolen
 /// database alone cannot be used to test guesses.
-pub struct Pepper(Zeroizing<[u8; 32]>);
+pub struct Pepper {
+    key: Zeroizing<[u8; 32]>,
+    /// The HMAC keyed once; each hash starts from a copy (Verify's hot
+    /// path skips hashing the key's two pads every time).
+    keyed: Hmac<Sha256>,
+}
 
 impl fmt::Debug for Pepper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -321,7 +326,15 @@ pub enum PepperError {
 impl Pepper {
     /// A pepper from raw bytes (tests and tools).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Pepper(Zeroizing::new(bytes))
+        // An HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
+        let keyed = match <Hmac<Sha256> as Mac>::new_from_slice(&bytes) {
+            Ok(mac) => mac,
+            Err(_) => unreachable_hmac(),
+        };
+        Pepper {
+            key: Zeroizing::new(bytes),
+            keyed,
+        }
     }
 
     /// Loads the pepper from `path`, creating it (32 random bytes, mode 0600)
@@ -378,11 +391,7 @@ impl Pepper {
 
     /// `HMAC-SHA256(pepper, secret)`.
     pub fn hash(&self, secret: &str) -> SecretHash {
-        // An HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.0[..]) {
-            Ok(mac) => mac,
-            Err(_) => unreachable_hmac(),
-        };
+        let mut mac = self.keyed.clone();
         mac.update(secret.as_bytes());
         SecretHash(mac.finalize().into_bytes().into())
     }
@@ -392,7 +401,7 @@ impl Pepper {
     pub fn fingerprint(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();
         hasher.update(b"credd pepper fingerprint v1\0");
-        hasher.update(&self.0[..]);
+        hasher.update(&self.key[..]);
         hasher.finalize().into()
     }
 }

@@ -74,6 +74,19 @@ pub struct Denial {
     pub headers: Vec<(&'static str, String)>,
 }
 
+impl Denial {
+    /// A refusal with `status`, `code` and `message` (plain text), whose
+    /// headers repeat the code and the message.
+    fn new(status: u16, code: &'static str, message: String) -> Denial {
+        Denial {
+            status,
+            code,
+            headers: vec![(CODE, code.to_string()), (MESSAGE, message.clone())],
+            message,
+        }
+    }
+}
+
 /// The code a refusal is reported with.
 pub fn code(refusal: Refusal) -> &'static str {
     match refusal {
@@ -116,8 +129,8 @@ pub fn deny(
     } else {
         plain(reason)
     };
-    let code = code(refusal);
-    let mut headers = vec![(CODE, code.to_string()), (MESSAGE, message.clone())];
+    let mut denial = Denial::new(status, code(refusal), message);
+    let headers = &mut denial.headers;
     if status == 401 {
         headers.push(("www-authenticate", challenge(mode).to_string()));
     }
@@ -128,57 +141,28 @@ pub fn deny(
         headers.push(("ratelimit-remaining", "0".to_string()));
         headers.push(("ratelimit-reset", secs.to_string()));
     }
-    Denial {
-        status,
-        code,
-        message,
-        headers,
-    }
+    denial
 }
 
 /// The answer when credd cannot decide (a storage error, shutdown): the
 /// proxy must refuse.
 pub fn unavailable() -> Denial {
     let message = "credd cannot decide now; try again".to_string();
-    Denial {
-        status: 503,
-        code: "UNAVAILABLE",
-        headers: vec![
-            (CODE, "UNAVAILABLE".to_string()),
-            (MESSAGE, message.clone()),
-        ],
-        message,
-    }
+    Denial::new(503, "UNAVAILABLE", message)
 }
 
 /// The answer when a partner's key arrives without one of the partner's
 /// registered mTLS client identities.
 pub fn principal_mismatch() -> Denial {
     let message = "the client certificate is not one this partner registered".to_string();
-    Denial {
-        status: 403,
-        code: "PRINCIPAL_MISMATCH",
-        headers: vec![
-            (CODE, "PRINCIPAL_MISMATCH".to_string()),
-            (MESSAGE, message.clone()),
-        ],
-        message,
-    }
+    Denial::new(403, "PRINCIPAL_MISMATCH", message)
 }
 
 /// The answer when the proxy's own configuration is wrong (a malformed
 /// required scope): refused, and the operator is told.
 pub fn misconfigured(reason: &str) -> Denial {
     let message = plain(&format!("the proxy's credd settings are wrong: {reason}"));
-    Denial {
-        status: 500,
-        code: "GATEWAY_MISCONFIGURED",
-        headers: vec![
-            (CODE, "GATEWAY_MISCONFIGURED".to_string()),
-            (MESSAGE, message.clone()),
-        ],
-        message,
-    }
+    Denial::new(500, "GATEWAY_MISCONFIGURED", message)
 }
 
 /// The `WWW-Authenticate` challenge for the mode the request was in.

@@ -339,7 +339,7 @@ fn pepper_is_created_0600_and_reloaded() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(meta.len(), 32);
     let on_disk = std::fs::read(&path).unwrap();
-    assert_eq!(on_disk.as_slice(), &created.0[..]);
+    assert_eq!(on_disk.as_slice(), &created.key[..]);
 
     let (reloaded, was_created) = Pepper::load_or_create(&path).unwrap();
     assert!(!was_created);

@@ -176,6 +176,19 @@ pub async fn every_case(p: &Proxied<'_>, daemon: &Daemon) {
     p.allowed(Request::get("/z").bearer(&f.key)).await;
 }
 
+/// Kills credd with SIGKILL; the proxy then answers `status` to a good
+/// key, and nothing reaches the upstream.
+pub async fn killed(p: &Proxied<'_>, daemon: &mut Daemon, status: u16) {
+    daemon.kill9();
+    let before = p.upstream.count();
+    let r = Request::get("/orders/1")
+        .bearer(&p.fixture.key)
+        .send(p.proxy)
+        .await;
+    assert_eq!(r.status, status, "{}\n{}", r.text(), (p.log)());
+    assert_eq!(p.upstream.count(), before, "nothing reaches the upstream");
+}
+
 /// Each malformed credential is a 401 with a clear message, never a 500.
 async fn bad_input(p: &Proxied<'_>) {
     let f = p.fixture;

@@ -11,7 +11,9 @@
 use credd::api::pb;
 use prost_types::Duration;
 
-use crate::http_auth::{LAGERMAN, MYPRODUCT, create_accounts, create_grant, register_partner};
+use crate::http_auth::{
+    LAGERMAN, MYPRODUCT, create_accounts, create_grant, create_limited_account, register_partner,
+};
 use crate::support::{self, Daemon};
 
 /// Config of a daemon with the HTTP listener on.
@@ -104,22 +106,7 @@ impl Fixture {
 }
 
 async fn limited_key(daemon: &Daemon, admin: &mut support::Admin) -> String {
-    let mut accounts = pb::account_admin_client::AccountAdminClient::with_interceptor(
-        daemon.channel().await,
-        support::Bearer::new(Some(&daemon.admin_key())),
-    );
-    accounts
-        .create_account(pb::CreateAccountRequest {
-            id: "bursty".to_string(),
-            display_name: "Bursty".to_string(),
-            rate_limit: Some(pb::RateLimit {
-                requests_per_second: 1,
-                burst: 1,
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("create limited account");
+    create_limited_account(daemon, "bursty", 1).await;
     support::create(admin, support::api_key("bursty", "limited"))
         .await
         .1

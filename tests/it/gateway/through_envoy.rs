@@ -2,9 +2,8 @@
 //! case of [`super::cases`], then credd killed with SIGKILL and Envoy
 //! refusing (503, the example's `status_on_error`).
 
-use super::cases::{Proxied, every_case};
+use super::cases::{Proxied, every_case, killed};
 use super::fixture::Fixture;
-use super::harness::client::Request;
 use super::harness::envoy::Envoy;
 use super::harness::tools;
 use super::harness::upstream::Upstream;
@@ -29,12 +28,5 @@ async fn envoy_ext_authz_end_to_end() {
     every_case(&proxied, &daemon).await;
     support::assert_no_secret_in_files(dir.path(), &fixture.secrets);
 
-    daemon.kill9();
-    let before = upstream.count();
-    let r = Request::get("/orders/1")
-        .bearer(&fixture.key)
-        .send(envoy.addr())
-        .await;
-    assert_eq!(r.status, 503, "{}", r.text());
-    assert_eq!(upstream.count(), before, "nothing reaches the upstream");
+    killed(&proxied, &mut daemon, 503).await;
 }

@@ -3,9 +3,8 @@
 //! [`super::cases`] (the rate limit through the config's 403-to-429
 //! mapping), then credd killed with SIGKILL and nginx refusing (500).
 
-use super::cases::{Proxied, every_case};
+use super::cases::{Proxied, every_case, killed};
 use super::fixture::{Fixture, HTTP_ON};
-use super::harness::client::Request;
 use super::harness::nginx::Nginx;
 use super::harness::tools;
 use super::harness::upstream::Upstream;
@@ -31,12 +30,5 @@ async fn nginx_auth_request_end_to_end() {
     every_case(&proxied, &daemon).await;
     support::assert_no_secret_in_files(dir.path(), &fixture.secrets);
 
-    daemon.kill9();
-    let before = upstream.count();
-    let r = Request::get("/orders/1")
-        .bearer(&fixture.key)
-        .send(nginx.addr())
-        .await;
-    assert_eq!(r.status, 500, "{}", r.text());
-    assert_eq!(upstream.count(), before, "nothing reaches the upstream");
+    killed(&proxied, &mut daemon, 500).await;
 }

@@ -157,6 +157,26 @@ pub async fn create_accounts(daemon: &Daemon, ids: &[&str]) {
     }
 }
 
+/// Creates account `id` limited to one Verify a second, `burst` at once.
+pub async fn create_limited_account(daemon: &Daemon, id: &str, burst: u32) {
+    let mut accounts = AccountAdminClient::with_interceptor(
+        daemon.channel().await,
+        Bearer::new(Some(&daemon.admin_key())),
+    );
+    accounts
+        .create_account(pb::CreateAccountRequest {
+            id: id.to_string(),
+            display_name: format!("{id} inc."),
+            rate_limit: Some(pb::RateLimit {
+                requests_per_second: 1,
+                burst,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("create limited account");
+}
+
 /// Whitelists `account` as a partner (global admin key).
 pub async fn register_partner(
     partners: &mut support::Partners,

@@ -8,22 +8,7 @@ async fn scope_and_rate_limit_refusals_carry_their_http_status() {
     const CT_ACCOUNT: &str = "W9R-486-4W5Z";
     let dir = support::temp_dir();
     let daemon = support::start(dir.path(), "");
-    let mut accounts = AccountAdminClient::with_interceptor(
-        daemon.channel().await,
-        Bearer::new(Some(&daemon.admin_key())),
-    );
-    accounts
-        .create_account(pb::CreateAccountRequest {
-            id: "bursty".to_string(),
-            display_name: "Bursty".to_string(),
-            rate_limit: Some(pb::RateLimit {
-                requests_per_second: 1,
-                burst: 2,
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("create account");
+    create_limited_account(&daemon, "bursty", 2).await;
     let mut admin = daemon.admin().await;
     let mut partners = daemon.partners().await;
     let (_, bursty_key) = support::create(&mut admin, support::api_key("bursty", "k")).await;
