@@ -248,3 +248,61 @@ async fn both_versions_describe_services() {
         }
     }
 }
+
+/// The real grpcurl 1.8 (reflection v1alpha only) lists the services,
+/// describes Envoy's `Authorization`, and calls `Check` with a JSON request
+/// it encoded from the reflected descriptors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_lists_describes_and_calls_check() {
+    let Some(grpcurl) = crate::gateway::harness::tools::grpcurl() else {
+        return;
+    };
+    let dir = support::temp_dir();
+    let daemon = support::start(dir.path(), "");
+    let fixture = crate::gateway::fixture::Fixture::create(&daemon).await;
+    let addr = daemon.addr.to_string();
+    // `grpcurl -plaintext [flags] ADDR [verb and symbol]`.
+    let run = |flags: Vec<String>, args: Vec<&'static str>| {
+        let grpcurl = grpcurl.clone();
+        let addr = addr.clone();
+        async move {
+            let output = tokio::process::Command::new(&grpcurl)
+                .arg("-plaintext")
+                .args(&flags)
+                .arg(&addr)
+                .args(&args)
+                .output();
+            let output = tokio::time::timeout(ANSWER_WITHIN, output)
+                .await
+                .expect("grpcurl answers in time")
+                .expect("run grpcurl");
+            let text = String::from_utf8_lossy(&output.stdout).to_string();
+            assert!(
+                output.status.success(),
+                "grpcurl {args:?}: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            text
+        }
+    };
+    let listed = run(vec![], vec!["list"]).await;
+    for service in SERVICES {
+        assert!(listed.contains(service), "{service} not in {listed}");
+    }
+    let described = run(
+        vec![],
+        vec!["describe", "envoy.service.auth.v3.Authorization"],
+    )
+    .await;
+    assert!(described.contains("rpc Check"), "{described}");
+    let request = serde_json::json!({
+        "attributes": {"request": {"http": {"headers": {"x-api-key": fixture.key}}}}
+    });
+    let answer = run(
+        vec!["-d".to_string(), request.to_string()],
+        vec!["envoy.service.auth.v3.Authorization/Check"],
+    )
+    .await;
+    assert!(answer.contains("okResponse"), "{answer}");
+    assert!(answer.contains("x-credd-account"), "{answer}");
+}

