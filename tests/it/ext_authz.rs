@@ -49,6 +49,25 @@ fn check(headers: &[(&str, &str)], scopes: Option<&str>) -> CheckRequest {
     }
 }
 
+/// A `CheckRequest` with `key` in `x-api-key` and no route scope.
+fn api_key(key: &str) -> CheckRequest {
+    check(&[("x-api-key", key)], None)
+}
+
+/// A `CheckRequest` whose headers come as Envoy's raw `header_map`.
+fn raw_headers(headers: Vec<HeaderValue>) -> CheckRequest {
+    let mut request = check(&[], None);
+    if let Some(http) = request
+        .attributes
+        .as_mut()
+        .and_then(|a| a.request.as_mut())
+        .and_then(|r| r.http.as_mut())
+    {
+        http.header_map = Some(HeaderMap { headers });
+    }
+    request
+}
+
 struct Envoy {
     client: AuthorizationClient<Channel>,
     secrets: Vec<String>,
@@ -168,7 +187,7 @@ async fn check_allows_refuses_and_strips() {
     );
 
     // The same key through X-Api-Key.
-    let ok = envoy.ok(check(&[("x-api-key", &f.key)], None)).await;
+    let ok = envoy.ok(api_key(&f.key)).await;
     assert!(ok.headers_to_remove.contains(&"x-api-key".to_string()));
 
     // Route scope not held: 403.
@@ -195,14 +214,10 @@ async fn check_allows_refuses_and_strips() {
 
     // Revoked through the admin API: refused on the very next call, and
     // told apart from unknown by nothing.
-    envoy.ok(check(&[("x-api-key", &f.doomed_key)], None)).await;
+    envoy.ok(api_key(&f.doomed_key)).await;
     f.revoke_doomed(&daemon).await;
     let revoked = envoy
-        .denied(
-            check(&[("x-api-key", &f.doomed_key)], None),
-            401,
-            "INVALID_CREDENTIALS",
-        )
+        .denied(api_key(&f.doomed_key), 401, "INVALID_CREDENTIALS")
         .await;
     assert_eq!(revoked.body, unknown.body);
 
@@ -243,15 +258,9 @@ async fn check_allows_refuses_and_strips() {
         .await;
 
     // Rate limit: 429 with Retry-After.
-    envoy
-        .ok(check(&[("x-api-key", &f.limited_key)], None))
-        .await;
+    envoy.ok(api_key(&f.limited_key)).await;
     let limited = envoy
-        .denied(
-            check(&[("x-api-key", &f.limited_key)], None),
-            429,
-            "RATE_LIMITED",
-        )
+        .denied(api_key(&f.limited_key), 429, "RATE_LIMITED")
         .await;
     assert!(header(&limited.headers, "retry-after").is_some());
     support::assert_no_secret_in_files(dir.path(), &f.secrets);
@@ -289,42 +298,20 @@ async fn bad_input_is_a_clear_401() {
         envoy.denied(check(&headers, None), 401, code).await;
     }
     // Raw headers (encode_raw_headers): non-UTF-8 bytes and a repeat.
-    let mut raw = check(&[], None);
-    let http = raw
-        .attributes
-        .as_mut()
-        .and_then(|a| a.request.as_mut())
-        .and_then(|r| r.http.as_mut())
-        .expect("http");
-    http.header_map = Some(HeaderMap {
-        headers: vec![HeaderValue {
-            key: "authorization".to_string(),
-            raw_value: b"Bearer \xff\xfe".to_vec(),
-            ..HeaderValue::default()
-        }],
-    });
-    let denied = envoy
-        .denied(raw.clone(), 401, "MALFORMED_CREDENTIALS")
-        .await;
-    assert!(denied.body.contains("not valid text"), "{}", denied.body);
-    let repeated = HeaderValue {
-        key: "x-api-key".to_string(),
-        raw_value: f.key.clone().into_bytes(),
+    let raw = |name: &str, value: &[u8]| HeaderValue {
+        key: name.to_string(),
+        raw_value: value.to_vec(),
         ..HeaderValue::default()
     };
-    let http = raw
-        .attributes
-        .as_mut()
-        .and_then(|a| a.request.as_mut())
-        .and_then(|r| r.http.as_mut())
-        .expect("http");
-    http.header_map = Some(HeaderMap {
-        headers: vec![repeated.clone(), repeated],
-    });
-    let denied = envoy.denied(raw, 401, "MALFORMED_CREDENTIALS").await;
+    let not_text = raw_headers(vec![raw("authorization", b"Bearer \xff\xfe")]);
+    let denied = envoy.denied(not_text, 401, "MALFORMED_CREDENTIALS").await;
+    assert!(denied.body.contains("not valid text"), "{}", denied.body);
+    let key = raw("x-api-key", f.key.as_bytes());
+    let repeated = raw_headers(vec![key.clone(), key]);
+    let denied = envoy.denied(repeated, 401, "MALFORMED_CREDENTIALS").await;
     assert!(denied.body.contains("more than once"), "{}", denied.body);
     // The daemon is unaffected.
-    envoy.ok(check(&[("x-api-key", &f.key)], None)).await;
+    envoy.ok(api_key(&f.key)).await;
     assert!(!daemon.logs().contains(&f.key));
 }
 
@@ -346,5 +333,5 @@ async fn check_on_its_own_port() {
         client: AuthorizationClient::new(channel),
         secrets: f.secrets.clone(),
     };
-    envoy.ok(check(&[("x-api-key", &f.key)], None)).await;
+    envoy.ok(api_key(&f.key)).await;
 }
