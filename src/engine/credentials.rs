@@ -665,8 +665,10 @@ impl Engine {
     /// `NotFound`, storage.
     pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), Error> {
         self.modify(actor, id, "credential.delete", |_, _| Ok(Change::Delete))
-            .await
-            .map(|_| ())
+            .await?;
+        // Its unflushed use would only leave an entry nobody reads.
+        self.usage.forget(id);
+        Ok(())
     }
 }
 

@@ -146,14 +146,19 @@ impl Engine {
     }
 
     fn view(&self, record: CredentialRecord, now: DateTime<Utc>) -> CredentialView {
-        let pending = self.usage.pending_for(&record.id);
+        // A failed read of the flushed use shows the record's and the
+        // pending one: display only, nothing is decided from it.
+        let last_used_at = self.last_use(&record).unwrap_or_else(|e| {
+            tracing::warn!(credential_id = %record.id, error = %e, "last use unreadable");
+            record.last_used_at.max(self.usage.pending_for(&record.id))
+        });
         let rotation_retires_at = match lifecycle::rotation_state(&record, now) {
             RotationState::Open { retires_at, .. } => Some(retires_at),
             RotationState::None | RotationState::Lapsed { .. } => None,
         };
         CredentialView {
             status: lifecycle::effective_status(&record, now),
-            last_used_at: record.last_used_at.max(pending),
+            last_used_at,
             rotation_retires_at,
             record,
         }

@@ -28,6 +28,9 @@ pub struct SweepReport {
     pub notices_queued: usize,
     /// Index entries that no record accounted for, removed.
     pub stale_entries: usize,
+    /// Credentials whose due inactivity deadline moved forward because
+    /// they were used since it was scheduled (lazy rescheduling).
+    pub rescheduled: usize,
 }
 
 impl Engine {
@@ -77,6 +80,7 @@ impl Engine {
             info!(
                 due_events = report.due_events,
                 records_touched = report.records_touched,
+                rescheduled = report.rescheduled,
                 notices_queued = report.notices_queued,
                 transitions = ?report.transitions,
                 "sweep finished"
@@ -132,14 +136,25 @@ impl Engine {
             if attempt == 0 {
                 report.records_touched += 1;
             }
-            // A use noted in memory but not yet flushed still counts.
+            // Uses flushed to `last_used` and those still in memory count:
+            // this is where the inactivity deadline is rescheduled lazily.
             let mut base = current.clone();
-            if let Some(used_at) = self.usage.pending_for(id) {
-                base.last_used_at = base.last_used_at.max(Some(used_at));
-            }
+            base.last_used_at = self.last_use(&current)?;
             let plan = lifecycle::plan_due(&base, &self.policy, now);
             if plan.steps.is_empty() {
+                match self.reschedule(&current, base)? {
+                    Some(Commit::Done) => report.rescheduled += 1,
+                    Some(Commit::Conflict) => continue,
+                    None => {}
+                }
                 return Ok(());
+            }
+            if plan
+                .steps
+                .iter()
+                .any(|(step, _)| matches!(step, lifecycle::Step::DisableInactivity))
+            {
+                self.usage.watch(id);
             }
             let new = plan.record.map(|mut record| {
                 record.updated_at = now;
@@ -200,6 +215,23 @@ impl Engine {
             return Ok(());
         }
         Err(Error::Contention { id: id.to_string() })
+    }
+
+    /// Writes `base` (the record with its latest use) with the deadlines
+    /// that use implies, when they differ from the scheduled ones: a due
+    /// inactivity deadline of a credential used since moves forward.
+    /// `None` when nothing needed writing.
+    fn reschedule(
+        &self,
+        current: &CredentialRecord,
+        mut base: CredentialRecord,
+    ) -> Result<Option<Commit>, Error> {
+        base.scheduled = lifecycle::next_deadlines(&base, &self.policy);
+        if base.scheduled == current.scheduled {
+            return Ok(None);
+        }
+        tracing::debug!(credential_id = %current.id, "inactivity deadline moved by a later use");
+        Ok(Some(self.store.commit(Some(current), Some(&base), None)?))
     }
 
     /// A credential disabled for inactivity while a Verify that had already

@@ -27,7 +27,8 @@
 //!   call.
 //!
 //! The write entry points, each a `match` on the backend: `commit_transition`
-//! (and `commit` through it), `remove_deadline`, `offer_notice`,
+//! (and `commit` through it), `remove_deadline`, `write_last_used`,
+//! `forget_last_used`, `offer_notice`,
 //! `settle_notices`, `append_audit`, `meta_put`, `commit_account`,
 //! `commit_user`, `insert_session`, `remove_session`, `touch_session`,
 //! `commit_partners`, the stale-key removal in `due_consents`, and `flush`.

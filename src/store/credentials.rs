@@ -333,7 +333,11 @@ impl Store {
             Backend::Sled => self.commit_in_sled(&write, &audit_rows, &notice_rows),
         };
         self.verify_cache.invalidate(write.touched());
-        self.watched(result)
+        let result = self.watched(result)?;
+        if result == Commit::Done && new.is_none() {
+            self.forget_last_used(write.id)?;
+        }
+        Ok(result)
     }
 
     /// The sled arm of [`Store::commit_transition`]: one transaction over

@@ -5,12 +5,12 @@
 //!
 //! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
-//! event -> ()), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
+//! event -> ()), `last_used` (id -> latest flushed use), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
 //! and the partner trees (see `partners`).
 //!
 //! Files: the [`Store`] itself and its construction here; `credentials`
 //! (reads, scans, the quota count and the commit that keeps the indexes in
-//! step), `deadlines`, `outbox`, `audit`, `meta` (schema version, upgrade,
+//! step), `deadlines`, `last_used`, `outbox`, `audit`, `meta` (schema version, upgrade,
 //! pepper fingerprint), `accounts`, `users`, `partners`, and `error`.
 //! Beneath them: `codec` (encodings), `verify_cache`, `group_commit` (every
 //! flush) and `fault` (the first error after which sled cannot write).
@@ -31,6 +31,7 @@ mod deadlines;
 mod error;
 mod fault;
 mod group_commit;
+mod last_used;
 mod meta;
 mod outbox;
 mod partners;
@@ -76,6 +77,8 @@ pub struct Store {
     secret_index: sled::Tree,
     by_account: sled::Tree,
     deadlines: sled::Tree,
+    /// Credential id -> its latest flushed use (see `last_used`).
+    last_used: sled::Tree,
     /// Notices waiting to be mailed, keyed (credential, notice, deadline).
     outbox: sled::Tree,
     /// (credential, notice, deadline) -> time, so a notice goes out once.
@@ -156,6 +159,7 @@ impl Store {
             secret_index: db.open_tree("secret_index")?,
             by_account: db.open_tree("by_account")?,
             deadlines: db.open_tree("deadlines")?,
+            last_used: db.open_tree("last_used")?,
             outbox: db.open_tree("outbox")?,
             notices_sent: db.open_tree("notices_sent")?,
             audit: db.open_tree("audit")?,

@@ -304,6 +304,10 @@ async fn new_expiry_date_gets_its_own_warning() {
         .await
         .unwrap();
     h.set(39);
+    // The inactivity deadline (+30) was due; the use at +20 moves it.
+    let report = h.sweep().await;
+    assert_eq!(report.rescheduled, 1);
+    assert!(report.transitions.is_empty(), "{report:?}");
     assert_idle(&h.sweep().await);
     h.set(40);
     let report = h.sweep().await;
@@ -725,3 +729,5 @@ async fn sweep_processes_every_batch() {
     assert!(store.due_deadlines(t0(), 10).unwrap().is_empty());
     assert_idle(&h.sweep().await);
 }
+
+mod last_use;
