@@ -88,10 +88,7 @@ impl UsageLog {
 
     /// Splits drained uses into those to write through their record
     /// (watched) and the rest, and ages the watch by one flush.
-    fn split_watched(
-        &self,
-        uses: HashMap<String, DateTime<Utc>>,
-    ) -> (Uses, Uses) {
+    fn split_watched(&self, uses: HashMap<String, DateTime<Utc>>) -> (Uses, Uses) {
         let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
         let (through_record, plain) = uses
             .into_iter()

@@ -29,5 +29,6 @@ mod smtp_server;
 mod support;
 mod tidy;
 mod tls;
+mod upgrade;
 mod users;
 mod verify;
