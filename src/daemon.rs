@@ -387,6 +387,7 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
         login_backoff_max: u.login_backoff_max,
     });
     engine.set_consent_ttl(config.consent_ttl);
+    engine.set_usage_retention_days(config.schedule.usage_retention_days);
     Ok(engine)
 }
 

@@ -1,7 +1,7 @@
 //! Section 2, flat in store size: Verify (over gRPC, and `Engine::verify`
 //! called directly) on the small store vs the large one (`CREDD_BENCH_LARGE`)
 //! and, when asked, the huge one (`CREDD_BENCH_HUGE`). The large store also
-//! serves sections 3 (sweep) and 5 (footprint), run from here.
+//! serves sections 3 (sweep), 5 (footprint) and 8 (usage flush), run from here.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::fill::{FillPlan, Filled, Opened, open, open_filled};
+use crate::flush::usage_flush;
 use crate::footprint::{daemon_footprint, fill_rows, reopen};
 use crate::harness::report::{Report, Row, count_label, ratio, round3};
 use crate::harness::stats::Stats;
@@ -37,6 +38,7 @@ pub(crate) fn large(ctx: &mut Ctx, small: &SmallStore) {
     let large_grpc = flat(ctx, small, &opened, &keys, &label);
     daemon_rows(ctx, &label, keys.len(), &on_daemon, &large_grpc, &full_pass);
     sweep(ctx, &opened, &filled.due_at, n);
+    usage_flush(ctx, &opened, &keys);
     drop(opened);
     diagnostic_cache(ctx, small, &data_dir, &keys, &label);
     let _ = std::fs::remove_dir_all(&data_dir);

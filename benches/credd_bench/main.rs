@@ -20,6 +20,9 @@
 //! 6. Gateways: ext_authz `Check` vs the daemon's Health/Check, `/v1/check`
 //!    vs `/healthz` on its HTTP listener, and Envoy with the ext_authz
 //!    filter vs Envoy without it (when Envoy is installed).
+//! 8. Usage flush at scale (with the large store): a VALID answer of each of
+//!    its 1M credentials (last use and daily count) flushed, CPU seconds and
+//!    wall time; `Engine::verify` during such a flush vs without one.
 //!
 //! Stores are filled through `Store::commit` directly (records built here,
 //! hashed with the store's pepper, one flush at the end), never through RPCs.
@@ -46,10 +49,11 @@
 //! and the JSON), `fill` and `small` (stores), `serve` and `verify` (servers
 //! and Verify load), `daemon` (the credd process), then one module a
 //! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
-//! `footprint` (5), `gateway` (6).
+//! `footprint` (5), `gateway` (6), `flush` (8).
 
 mod daemon;
 mod fill;
+mod flush;
 mod footprint;
 mod gateway;
 mod harness;

@@ -10,6 +10,7 @@ use tracing::instrument;
 use super::auth::actor;
 use super::convert::{self, credential_to_pb};
 use super::pb;
+use super::usage::{usage_day_to_pb, usage_query};
 use crate::engine::{CredentialUpdate, Engine, ListQuery, NewCredential};
 use crate::telemetry;
 
@@ -115,6 +116,22 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
             let view = self.engine.get(&actor, &request.into_inner().id)?;
             Ok(Response::new(pb::GetCredentialResponse {
                 credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
+    }
+
+    #[instrument(skip_all, fields(rpc = "GetUsage"))]
+    async fn get_usage(
+        &self,
+        request: Request<pb::GetUsageRequest>,
+    ) -> Result<Response<pb::GetUsageResponse>, Status> {
+        observed("GetUsage", async move {
+            let actor = actor(&request)?;
+            let query = usage_query(request.into_inner())?;
+            let days = self.engine.usage_report(&actor, &query).await?;
+            Ok(Response::new(pb::GetUsageResponse {
+                days: days.into_iter().map(usage_day_to_pb).collect(),
             }))
         })
         .await

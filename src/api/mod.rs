@@ -16,6 +16,7 @@ mod partners;
 mod server;
 mod status;
 mod tls;
+mod usage;
 mod users;
 mod verifier;
 

@@ -1,4 +1,5 @@
-//! `[schedule]`: when the sweep runs and how often pending uses are written.
+//! `[schedule]`: when the sweep runs, how often pending uses are written,
+//! and how long daily usage is kept.
 
 use std::time::Duration as StdDuration;
 
@@ -14,14 +15,18 @@ pub struct ScheduleConfig {
     pub sweep: String,
     /// How often pending uses are written.
     pub usage_flush_interval: StdDuration,
+    /// Days of daily usage kept.
+    pub usage_retention_days: u32,
 }
 
-/// `[schedule]`: sweep default `0 */5 * * * *`, flush default `30s`.
+/// `[schedule]`: sweep default `0 */5 * * * *`, flush default `30s`,
+/// usage kept 400 days.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScheduleFile {
     sweep: Option<String>,
     usage_flush_interval: Option<String>,
+    usage_retention_days: Option<i64>,
 }
 
 /// Validates `[schedule]`.
@@ -33,9 +38,20 @@ pub(super) fn validate(file: ScheduleFile, check: &Check) -> Result<ScheduleConf
         file.usage_flush_interval,
         "30s",
     )?;
+    let usage_retention_days = match file.usage_retention_days {
+        None => 400,
+        Some(days @ 1..=3650) => days as u32,
+        Some(days) => {
+            return Err(check.invalid(
+                "schedule.usage_retention_days",
+                format!("{days} is out of range; keep daily usage for 1 to 3650 days"),
+            ));
+        }
+    };
     Ok(ScheduleConfig {
         sweep,
         usage_flush_interval,
+        usage_retention_days,
     })
 }
 

@@ -469,6 +469,9 @@ impl Engine {
             ..VerifyQuery::default()
         };
         let (outcome, credential) = self.verify_credential(presented, &query, now)?;
+        if let Some(credential) = &credential {
+            self.count_verify(credential, &outcome, now);
+        }
         Ok(credential.map(|c| (c, outcome)))
     }
 }

@@ -45,7 +45,7 @@ pub use gateway::{Allowed, GatewayAnswer, GatewayRequest, HeaderValue, read_head
 pub use partners::{Approval, NewClientId, NewConsent};
 pub use partners::{GrantQuery, NewGrant, PartnerUpdate};
 pub use sweep::{SWEEP_BATCH, SweepReport};
-pub use usage::UsageLog;
+pub use usage::{DEFAULT_USAGE_RETENTION_DAYS, MAX_REPORT_DAYS, UsageDay, UsageLog, UsageQuery};
 pub use users::{NewUser, PasscodeValidity, UserSettings, UserUpdate};
 pub use verify::{ActingFor, Verification, VerifiedCredential, VerifyQuery};
 
@@ -75,6 +75,8 @@ pub struct Engine {
     accounts: accounts::AccountDirectory,
     /// argon2 cost, session lifetimes, login throttle settings.
     user_settings: UserSettings,
+    /// Days of daily usage kept (`[schedule] usage_retention_days`).
+    usage_retention_days: u32,
     /// Failed logins per user and per peer.
     login_throttle: users::LoginThrottle,
     /// Session uses not yet written (token hash -> latest use).
@@ -113,6 +115,7 @@ impl Engine {
         Ok(Self {
             accounts: accounts::AccountDirectory::load(&store)?,
             user_settings: UserSettings::default(),
+            usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
             login_throttle: users::LoginThrottle::default(),
             session_touches: std::sync::Mutex::default(),
             partners: partners::PartnerDirectory::load(&store)?,

@@ -69,6 +69,12 @@ impl Engine {
             self.sweep_sessions().await?;
         }
         if !stop() {
+            let removed = self.sweep_usage().await?;
+            if removed > 0 {
+                report.transitions.insert("usage_rows_removed", removed);
+            }
+        }
+        if !stop() {
             let expired = self.expire_consents().await?;
             if expired > 0 {
                 report.transitions.insert("consent_expire", expired);

@@ -195,6 +195,9 @@ impl Engine {
                 }
             }
         }
+        if let Some(credential) = &credential {
+            self.count_verify(credential, &outcome, now);
+        }
         Ok(Verification {
             outcome,
             credential,
@@ -251,7 +254,7 @@ impl Engine {
 
     /// Looks a credential secret up and decides it: its own state, the
     /// account or client id it came with, its account's status and budget,
-    /// its user and its client id. Notes a successful use.
+    /// its user and its client id. Counting the answer is the caller's.
     pub(super) fn verify_credential(
         &self,
         presented: &str,
@@ -308,9 +311,6 @@ impl Engine {
         let outcome = lifecycle::verify::decide(&record, version, &presented, now, &mut facts)?;
         let user = facts.user.map(|u| (u.username, u.role));
         debug!(credential_id = %record.id, result = ?outcome, "verify");
-        if matches!(outcome, VerifyOutcome::Valid { .. }) {
-            self.usage.record(&record.id, now);
-        }
         let credential = outcome.reveals().then_some(VerifiedCredential {
             id: record.id,
             account_id: record.account_id,

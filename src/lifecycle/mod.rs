@@ -14,6 +14,7 @@ mod policy;
 mod record;
 pub mod rotation;
 mod rules;
+mod usage;
 mod user;
 pub mod verify;
 
@@ -30,6 +31,9 @@ pub use record::{
 };
 pub use rotation::{RotationRefusal, RotationState, WindowError, rotation_state};
 pub use rules::{counts_toward_quota, effective_status, inactive_since, is_live, next_deadlines};
+pub use usage::{
+    N_BUCKETS, UsageBucket, UsageCounts, date_number, day_date, day_number, first_kept_day,
+};
 pub use user::{SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_live};
 pub use verify::{
     AccountGate, Presented, VerifyFacts, VerifyOutcome, apply_account_status, decide_verify,

@@ -28,7 +28,7 @@
 //!
 //! The write entry points, each a `match` on the backend: `commit_transition`
 //! (and `commit` through it), `remove_deadline`, `write_last_used`,
-//! `forget_last_used`, `offer_notice`,
+//! `forget_last_used`, `add_usage`, `remove_usage_before`, `offer_notice`,
 //! `settle_notices`, `append_audit`, `meta_put`, `commit_account`,
 //! `commit_user`, `insert_session`, `remove_session`, `touch_session`,
 //! `commit_partners`, the stale-key removal in `due_consents`, and `flush`.

@@ -1,23 +1,47 @@
-//! The `last_used` tree: credential id -> the latest successful use that
-//! was flushed (8 bytes, big-endian microseconds since the epoch).
+//! The `last_used` tree: for each credential, the latest successful use
+//! that was flushed (microseconds since the epoch), packed into hash
+//! buckets (`buckets`: key = the 2-byte bucket, value = its ids and times).
 //!
 //! Last-used times live here, not in the credential record, so the usage
-//! flush writes 8 bytes per used key in batches instead of decoding and
-//! re-encoding each used record with its indexes in a transaction. The
-//! record's own `last_used_at` is what older builds wrote, and what the
-//! sweep writes when it reschedules or disables; the effective last use is
-//! the later of the two (and of any use still in memory). Nothing else
-//! depends on this tree: an entry left behind by a deleted credential is
-//! read by nobody, and removed with it when the deletion is the store's.
+//! flush neither decodes nor rewrites records, and a flush of a million
+//! used keys rewrites at most 65,536 small entries. The record's own
+//! `last_used_at` is what older builds wrote, and what the sweep writes
+//! when it reschedules or disables; the effective last use is the later of
+//! the two (and of any use still in memory). Only the flush writes here
+//! (one at a time, the engine's flush lock), besides the removal of a
+//! deleted credential, which compares and swaps its bucket.
 
 use chrono::{DateTime, Utc};
 
 use super::backend::Backend;
+use super::buckets::{Bucket, Payload, bucket_of, grouped};
 use super::{Error, Store};
 
-/// Uses written per sled batch: bounds the memory of one batch and the
-/// time sled's write lock is held, so Verify's reads interleave.
-const BATCH: usize = 8192;
+/// Buckets written per sled batch.
+const BATCH: usize = 4096;
+
+/// A flushed use, as microseconds since the epoch.
+#[derive(Debug, Clone, Copy)]
+struct Micros(i64);
+
+impl Payload for Micros {
+    fn put(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(&self.0.to_be_bytes());
+    }
+
+    fn take(buf: &mut &[u8]) -> Result<Self, Error> {
+        let bytes: [u8; 8] = buf
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(Error::Corrupt("last_used entry"))?;
+        *buf = &buf[8..];
+        Ok(Micros(i64::from_be_bytes(bytes)))
+    }
+
+    fn merge(stored: Self, new: Self) -> Self {
+        Micros(stored.0.max(new.0))
+    }
+}
 
 impl Store {
     /// The latest flushed use of a credential, if any.
@@ -25,15 +49,18 @@ impl Store {
     /// # Errors
     /// sled errors and undecodable entries.
     pub fn last_used(&self, id: &str) -> Result<Option<DateTime<Utc>>, Error> {
-        self.last_used
-            .get(id.as_bytes())?
-            .map(|raw| decode(&raw))
-            .transpose()
+        let raw = self.last_used.get(bucket_of(id))?;
+        let Some(Micros(us)) = Bucket::<Micros>::decode(raw.as_deref())?.get(id) else {
+            return Ok(None);
+        };
+        DateTime::from_timestamp_micros(us)
+            .map(Some)
+            .ok_or(Error::Corrupt("last_used entry"))
     }
 
-    /// Writes the given uses, each replacing its credential's entry (the
-    /// caller passes the latest use it knows). Not durable until
-    /// [`Store::flush`]. Returns how many were written.
+    /// Writes the given uses (a later stored one is kept). Not durable
+    /// until [`Store::flush`]; the caller must not write concurrently.
+    /// Returns how many uses were written.
     ///
     /// # Errors
     /// sled errors; the batches before the failing one stay written.
@@ -41,17 +68,25 @@ impl Store {
         &self,
         uses: impl IntoIterator<Item = (&'a str, DateTime<Utc>)>,
     ) -> Result<usize, Error> {
-        let mut uses = uses.into_iter().peekable();
+        let groups = grouped(
+            uses.into_iter()
+                .map(|(id, at)| (id, Micros(at.timestamp_micros()))),
+        );
         let mut n_written = 0;
-        while uses.peek().is_some() {
+        for chunk in groups.chunks(BATCH) {
             let mut batch = sled::Batch::default();
-            for (id, at) in uses.by_ref().take(BATCH) {
-                batch.insert(id.as_bytes(), &encode(at)[..]);
-                n_written += 1;
+            for (key, items) in chunk {
+                let raw = self.last_used.get(key)?;
+                let mut bucket = Bucket::<Micros>::decode(raw.as_deref())?;
+                for (id, at) in items {
+                    bucket.put(id, *at);
+                }
+                batch.insert(&key[..], bucket.encode());
+                n_written += items.len();
             }
             match self.backend {
                 Backend::Sled => {
-                    self.watched(self.last_used.apply_batch(batch).map_err(Error::from))?
+                    self.watched(self.last_used.apply_batch(batch).map_err(Error::from))?;
                 }
             }
         }
@@ -62,30 +97,40 @@ impl Store {
     /// [`Store::flush`].
     ///
     /// # Errors
-    /// sled errors.
+    /// sled errors, or a bucket that kept changing underneath.
     pub fn forget_last_used(&self, id: &str) -> Result<(), Error> {
-        match self.backend {
-            Backend::Sled => {
-                self.watched(self.last_used.remove(id.as_bytes()).map_err(Error::from))?;
+        let key = bucket_of(id);
+        for _ in 0..64 {
+            let raw = self.last_used.get(key)?;
+            let mut bucket = Bucket::<Micros>::decode(raw.as_deref())?;
+            if !bucket.remove(id) {
+                return Ok(());
+            }
+            let new = (!bucket.entries.is_empty()).then(|| bucket.encode());
+            let swapped = match self.backend {
+                Backend::Sled => self.watched(
+                    self.last_used
+                        .compare_and_swap(key, raw, new)
+                        .map_err(Error::from),
+                )?,
+            };
+            if swapped.is_ok() {
+                return Ok(());
             }
         }
-        Ok(())
+        Err(Error::Corrupt("last_used bucket kept changing"))
     }
 
-    /// Entries in the tree (tests and benches).
-    pub fn last_used_count(&self) -> usize {
-        self.last_used.len()
+    /// Credentials with a flushed use (tests and benches; reads every bucket).
+    ///
+    /// # Errors
+    /// sled errors and undecodable buckets.
+    pub fn last_used_count(&self) -> Result<usize, Error> {
+        let mut n = 0;
+        for item in &self.last_used {
+            let (_, raw) = item?;
+            n += Bucket::<Micros>::decode(Some(&raw))?.entries.len();
+        }
+        Ok(n)
     }
-}
-
-fn encode(at: DateTime<Utc>) -> [u8; 8] {
-    at.timestamp_micros().to_be_bytes()
-}
-
-fn decode(raw: &[u8]) -> Result<DateTime<Utc>, Error> {
-    <[u8; 8]>::try_from(raw)
-        .ok()
-        .map(i64::from_be_bytes)
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or(Error::Corrupt("last_used entry"))
 }

@@ -5,12 +5,13 @@
 //!
 //! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
-//! event -> ()), `last_used` (id -> latest flushed use), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
+//! event -> ()), `last_used` (id -> latest flushed use), `usage`
+//! (daily Verify counts per credential and account), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
 //! and the partner trees (see `partners`).
 //!
 //! Files: the [`Store`] itself and its construction here; `credentials`
 //! (reads, scans, the quota count and the commit that keeps the indexes in
-//! step), `deadlines`, `last_used`, `outbox`, `audit`, `meta` (schema version, upgrade,
+//! step), `deadlines`, `last_used` and `usage` (over `buckets`), `outbox`, `audit`, `meta` (schema version, upgrade,
 //! pepper fingerprint), `accounts`, `users`, `partners`, and `error`.
 //! Beneath them: `codec` (encodings), `verify_cache`, `group_commit` (every
 //! flush) and `fault` (the first error after which sled cannot write).
@@ -25,6 +26,7 @@
 mod accounts;
 mod audit;
 mod backend;
+mod buckets;
 mod codec;
 mod credentials;
 mod deadlines;
@@ -35,6 +37,7 @@ mod last_used;
 mod meta;
 mod outbox;
 mod partners;
+mod usage;
 mod users;
 mod verify_cache;
 
@@ -44,6 +47,7 @@ pub use error::Error;
 pub use meta::SCHEMA_VERSION;
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
+pub use usage::UsageSubject;
 pub use verify_cache::VerifyCacheStats;
 
 use std::path::Path;
@@ -79,6 +83,8 @@ pub struct Store {
     deadlines: sled::Tree,
     /// Credential id -> its latest flushed use (see `last_used`).
     last_used: sled::Tree,
+    /// (c|a, day, bucket|account) -> the day's Verify counts (see `usage`).
+    usage: sled::Tree,
     /// Notices waiting to be mailed, keyed (credential, notice, deadline).
     outbox: sled::Tree,
     /// (credential, notice, deadline) -> time, so a notice goes out once.
@@ -160,6 +166,7 @@ impl Store {
             by_account: db.open_tree("by_account")?,
             deadlines: db.open_tree("deadlines")?,
             last_used: db.open_tree("last_used")?,
+            usage: db.open_tree("usage")?,
             outbox: db.open_tree("outbox")?,
             notices_sent: db.open_tree("notices_sent")?,
             audit: db.open_tree("audit")?,

@@ -115,7 +115,8 @@ async fn data_dir_of_the_previous_release_keeps_credentials_uses_and_deadlines()
     // The deadline index holds exactly every record's deadlines, and each
     // record's deadlines are what the rules give for it.
     let (pepper, _) = Pepper::load_or_create(&daemon.data_dir.join("pepper")).expect("pepper");
-    let store = Store::open(&daemon.data_dir.join("db"), 16 << 20, pepper.fingerprint()).expect("open");
+    let store =
+        Store::open(&daemon.data_dir.join("db"), 16 << 20, pepper.fingerprint()).expect("open");
     let mut n_deadlines = 0;
     for record in store.scan(None, None) {
         let record = record.expect("record");

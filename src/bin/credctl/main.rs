@@ -20,6 +20,7 @@ mod rpc;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod usage;
 mod users;
 mod verify;
 
@@ -69,6 +70,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Consent(command) => consents::run(authed, command, &out).await,
         Command::AdminKey(command) => admin_keys::run(authed, command, &out).await,
         Command::Audit(args) => audit::run(authed, args, &out).await,
+        Command::Usage(args) => usage::run(authed, args, &out).await,
         Command::Verify(args) => verify::verify(authed, args, &out).await,
         Command::VerifyHttp(args) => verify::verify_http(authed, args, &out).await,
         Command::VerifyPair(args) => verify::verify_pair(authed, args, &out).await,

@@ -17,6 +17,7 @@ mod accounts;
 mod admin_keys;
 mod audit_log;
 mod credentials;
+mod daily_usage;
 mod deadlines;
 mod gateway;
 mod listing;

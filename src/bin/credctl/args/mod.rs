@@ -12,6 +12,7 @@ mod credentials;
 mod grants;
 mod partners;
 mod sessions;
+mod usage;
 mod users;
 mod verify;
 
@@ -30,6 +31,7 @@ pub(crate) use credentials::{CredentialCommand, kind_pb, status_pb};
 pub(crate) use grants::GrantCommand;
 pub(crate) use partners::PartnerCommand;
 pub(crate) use sessions::SessionCommand;
+pub(crate) use usage::UsageArgs;
 pub(crate) use users::{UserCommand, role_pb};
 pub(crate) use verify::{VerifyArgs, VerifyHttpArgs, VerifyPairArgs};
 
@@ -99,6 +101,9 @@ pub(crate) enum Command {
     AdminKey(AdminKeyCommand),
     /// Read the audit log, oldest first (needs audit:read).
     Audit(AuditArgs),
+    /// Verify answers per day (valid, and refused by reason) of one
+    /// credential or of every credential of an account.
+    Usage(UsageArgs),
     /// Check a secret as a verifying service would. Reads the secret from
     /// stdin when none is given, so it stays out of shell history.
     Verify(VerifyArgs),

@@ -1,0 +1,160 @@
+//! Section 8, the usage flush at scale: a VALID answer noted for every
+//! credential of the large store (1M distinct keys: its last use and its
+//! day's count), then `Engine::flush_usage`: its CPU
+//! seconds (the whole process, sled's threads included) and wall time
+//! alone, and `Engine::verify` throughput on one thread while a flush of the
+//! same size runs against the same thread for the same time without one.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use credd::clock::{Clock, SystemClock};
+use credd::engine::Engine;
+use serde_json::json;
+
+use crate::Ctx;
+use crate::fill::Opened;
+use crate::harness::load::{pick, process_cpu_secs};
+use crate::harness::report::{Row, count_label, rate, ratio, round3};
+use crate::{SCOPES, sweep::spread};
+
+const SECTION: &str = "8 usage flush at scale";
+const ROUNDS: usize = 3;
+
+/// One round's figures.
+#[derive(Default)]
+struct Round {
+    cpu_secs: f64,
+    wall_secs: f64,
+    during_per_s: f64,
+    without_per_s: f64,
+}
+
+/// 7: `ROUNDS` rounds on the large store (`opened`, `keys` sampled from it).
+pub(crate) fn usage_flush(ctx: &mut Ctx, opened: &Opened, keys: &Arc<Vec<String>>) {
+    let engine = &opened.engine;
+    let ids: Vec<(String, String)> = engine
+        .store()
+        .scan(None, None)
+        .map(|r| r.expect("record"))
+        .map(|r| (r.id, r.account_id))
+        .collect();
+    eprintln!(
+        "[bench] usage flush: {} rounds of {} distinct uses",
+        ROUNDS,
+        ids.len()
+    );
+    let rounds: Vec<Round> = (0..ROUNDS)
+        .map(|_| round(ctx, engine, &ids, keys))
+        .collect();
+    flush_rows(ctx, &rounds, &count_label(ids.len()));
+}
+
+/// A VALID answer for every credential: its use and its day's count.
+fn note_all(engine: &Engine, ids: &[(String, String)]) {
+    let now = SystemClock.now();
+    for (id, account) in ids {
+        engine.note_valid_use(id, account, now);
+    }
+}
+
+/// A flush alone (CPU and wall), then one beside a Verify thread, then that
+/// thread alone for as long as the second flush took.
+fn round(
+    ctx: &Ctx,
+    engine: &Arc<Engine>,
+    ids: &[(String, String)],
+    keys: &Arc<Vec<String>>,
+) -> Round {
+    note_all(engine, ids);
+    let cpu_before = process_cpu_secs();
+    let started = Instant::now();
+    let written = ctx.client_rt.block_on(engine.flush_usage()).expect("flush");
+    let mut round = Round {
+        cpu_secs: process_cpu_secs() - cpu_before,
+        wall_secs: started.elapsed().as_secs_f64(),
+        ..Round::default()
+    };
+    assert_eq!(written, ids.len(), "every noted use written");
+
+    note_all(engine, ids);
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = verify_thread(engine.clone(), keys.clone(), stop.clone());
+    let started = Instant::now();
+    ctx.client_rt.block_on(engine.flush_usage()).expect("flush");
+    let flush_time = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    round.during_per_s = load.join().expect("verify thread");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = verify_thread(engine.clone(), keys.clone(), stop.clone());
+    std::thread::sleep(flush_time.max(Duration::from_millis(200)));
+    stop.store(true, Ordering::Relaxed);
+    round.without_per_s = load.join().expect("verify thread");
+    round
+}
+
+/// Verifies sampled keys in a loop until `stop`; returns calls per second.
+fn verify_thread(
+    engine: Arc<Engine>,
+    keys: Arc<Vec<String>>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<f64> {
+    std::thread::spawn(move || {
+        let scopes = vec![SCOPES[0].to_string()];
+        let started = Instant::now();
+        let mut n = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let _ = engine.verify(&keys[pick(1, n, keys.len())], None, &scopes);
+            n += 1;
+        }
+        n as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+fn flush_rows(ctx: &mut Ctx, rounds: &[Round], label: &str) {
+    let cpu: Vec<f64> = rounds.iter().map(|r| r.cpu_secs).collect();
+    let wall: Vec<f64> = rounds.iter().map(|r| r.wall_secs).collect();
+    let (cpu_med, _, cpu_max) = spread(&cpu);
+    let (wall_med, _, _) = spread(&wall);
+    let n_keys = ctx.s.large as f64;
+    let pass = cpu_med < 5.0;
+    ctx.report.push(Row {
+        section: SECTION,
+        scenario: format!("flush of {label} distinct used keys"),
+        throughput: rate(n_keys / wall_med),
+        p50: format!("{cpu_med:.2} s CPU"),
+        p99: format!("{wall_med:.2} s wall (CPU max {cpu_max:.2} s)"),
+        versus: String::new(),
+        goal: "< 5 s CPU".to_string(),
+        pass: Some(pass),
+        json: json!({"cpu_secs": cpu, "wall_secs": wall, "median_cpu_secs": round3(cpu_med)}),
+    });
+    if !pass {
+        ctx.report.findings.push(format!(
+            "usage flush: {label} keys took {cpu_med:.2} s of CPU (goal < 5 s)"
+        ));
+    }
+    let during: Vec<f64> = rounds.iter().map(|r| r.during_per_s).collect();
+    let without: Vec<f64> = rounds.iter().map(|r| r.without_per_s).collect();
+    let (during_med, without_med) = (spread(&during).0, spread(&without).0);
+    let r = ratio(during_med, without_med);
+    let pass = r >= 0.95;
+    ctx.report.push(Row {
+        section: SECTION,
+        scenario: "Engine::verify, 1 thread, during a flush".to_string(),
+        throughput: rate(during_med),
+        p50: String::new(),
+        p99: String::new(),
+        versus: format!("{r:.2}x of {} without", rate(without_med)),
+        goal: ">= 0.95x".to_string(),
+        pass: Some(pass),
+        json: json!({"during_per_s": during, "without_per_s": without, "ratio": round3(r)}),
+    });
+    if !pass {
+        ctx.report.findings.push(format!(
+            "usage flush: Verify during a {label}-key flush ran at {r:.2}x of Verify without one (goal >= 0.95x)"
+        ));
+    }
+}

@@ -1,0 +1,264 @@
+//! Successful uses collected in memory, so that Verify never writes to disk.
+//! The engine drains them into the store in batches: every
+//! `usage_flush_interval`, before every sweep and at shutdown. A crash loses
+//! at most one interval of "last used" times.
+//!
+//! A flush writes each used credential's latest use into the store's
+//! `last_used` tree, 8 bytes per key in batches: it neither reads nor
+//! rewrites the record, and it does not move the inactivity deadline. That
+//! deadline is rescheduled lazily: when it comes due, the sweep reads the
+//! last use and moves it if the credential was used since (`sweep`).
+//! The one exception is a credential the sweep has just disabled for
+//! inactivity while a Verify that had read it as ACTIVE was answering
+//! VALID: the sweep names it here ([`UsageLog::watch`]) before it commits,
+//! and the flush writes that credential's use through its record, which
+//! reactivates it.
+//!
+//! Verify answers that name a credential are also counted here, per
+//! credential and UTC day by outcome (`lifecycle::usage`), and a flush adds
+//! them to the store's `usage` rows, per credential and summed per account:
+//! counting adds no write to Verify either. `log` is the in-memory side,
+//! `report` GetUsage and the retention sweep.
+
+mod log;
+mod report;
+
+pub use log::UsageLog;
+pub use report::{MAX_REPORT_DAYS, UsageDay, UsageQuery};
+
+/// Days of daily usage kept unless `[schedule] usage_retention_days` says otherwise.
+pub const DEFAULT_USAGE_RETENTION_DAYS: u32 = 400;
+
+use chrono::{DateTime, Utc};
+use tracing::{debug, info};
+
+use super::{Actor, Engine, Error, MAX_ATTEMPTS, audit_entry, offload};
+use crate::lifecycle::{self, Status, UsageBucket};
+use crate::store::{Commit, UsageSubject};
+use log::{OwnedRow, Pending};
+
+impl Engine {
+    /// Notes a VALID answer (counted, and a use), as Verify does: for
+    /// benches and tests that need uses of many credentials without their
+    /// secrets.
+    pub fn note_valid_use(&self, credential_id: &str, account_id: &str, at: DateTime<Utc>) {
+        self.usage
+            .note(credential_id, account_id, UsageBucket::Valid, at);
+    }
+
+    /// Sets how many days of daily usage the sweep keeps (at least 1).
+    pub fn set_usage_retention_days(&mut self, days: u32) {
+        self.usage_retention_days = days.max(1);
+    }
+
+    /// Counts a Verify answer about a credential, and notes its use when
+    /// VALID. Sessions are not counted (their use is their touch).
+    pub(super) fn count_verify(
+        &self,
+        credential: &super::VerifiedCredential,
+        outcome: &lifecycle::VerifyOutcome,
+        at: DateTime<Utc>,
+    ) {
+        if credential.kind == lifecycle::Kind::Session {
+            return;
+        }
+        if let Some(bucket) = UsageBucket::of(outcome) {
+            self.usage
+                .note(&credential.id, &credential.account_id, bucket, at);
+        }
+    }
+
+    /// How many credentials have uses not yet written.
+    pub fn pending_usage(&self) -> usize {
+        self.usage.len()
+    }
+
+    /// Writes pending uses to the store and flushes. Returns how many
+    /// credentials were updated.
+    ///
+    /// # Errors
+    /// A storage failure; the uses not written are kept for the next flush.
+    pub async fn flush_usage(&self) -> Result<usize, Error> {
+        let (n_touched, n_written) = offload::blocking(|| self.write_usage())?;
+        if n_touched + n_written > 0 {
+            self.store.flush().await?;
+        }
+        debug!(n_written, "usage flushed");
+        Ok(n_written)
+    }
+
+    /// Writes session touches, pending uses and counts (not yet durable);
+    /// returns how many touches and last uses were written.
+    pub(super) fn write_usage(&self) -> Result<(usize, usize), Error> {
+        let n_touched = self.flush_session_touches()?;
+        let _flushing = self.usage.flushing();
+        let drained = self.usage.drain();
+        let rows = usage_rows(&drained);
+        let mut through_record = Vec::new();
+        let mut plain = Vec::with_capacity(drained.len());
+        for (id, pending) in drained {
+            if let Some(at) = pending.last_use {
+                if self.usage.is_watched(&id) {
+                    through_record.push((id, at));
+                } else {
+                    plain.push((id, at));
+                }
+            }
+        }
+        self.usage.age_watch();
+        self.add_usage_rows(rows)?;
+        let mut n_written = 0;
+        let mut entries = through_record.into_iter();
+        while let Some((id, used_at)) = entries.next() {
+            match self.write_use(&id, used_at) {
+                Ok(written) => n_written += usize::from(written),
+                Err(e) => {
+                    self.usage
+                        .restore_uses(std::iter::once((id, used_at)).chain(entries).chain(plain));
+                    return Err(e);
+                }
+            }
+        }
+        let uses = plain.iter().map(|(id, at)| (id.as_str(), *at));
+        match self.store.write_last_used(uses) {
+            Ok(n) => n_written += n,
+            Err(e) => {
+                // Rewriting the ones that did land is harmless.
+                self.usage.restore_uses(plain);
+                return Err(e.into());
+            }
+        }
+        Ok((n_touched, n_written))
+    }
+
+    /// Adds the rows a failed flush left, then `rows`; what cannot be
+    /// added waits for the next flush.
+    fn add_usage_rows(&self, rows: Vec<OwnedRow>) -> Result<(), Error> {
+        let mut all = self.usage.take_leftover();
+        all.extend(rows);
+        let mut borrowed: Vec<(UsageSubject<'_>, i32, lifecycle::UsageCounts)> = all
+            .iter()
+            .map(|row| {
+                let subject = if row.account {
+                    UsageSubject::Account(&row.subject)
+                } else {
+                    UsageSubject::Credential(&row.subject)
+                };
+                (subject, row.day, row.counts)
+            })
+            .collect();
+        let mut done = 0;
+        if let Err(e) = self.store.add_usage(&mut borrowed, &mut done) {
+            let unwritten: Vec<OwnedRow> = borrowed[done..]
+                .iter()
+                .map(|(subject, day, counts)| {
+                    let (account, id) = match subject {
+                        UsageSubject::Account(id) => (true, id),
+                        UsageSubject::Credential(id) => (false, id),
+                    };
+                    OwnedRow {
+                        account,
+                        subject: (*id).to_string(),
+                        day: *day,
+                        counts: *counts,
+                    }
+                })
+                .collect();
+            self.usage.leave(unwritten);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// The latest known use of a credential: its record's, the flushed one
+    /// in the `last_used` tree, and one still in memory.
+    ///
+    /// # Errors
+    /// A storage failure.
+    pub(super) fn last_use(
+        &self,
+        record: &lifecycle::CredentialRecord,
+    ) -> Result<Option<DateTime<Utc>>, Error> {
+        let flushed = self.store.last_used(&record.id)?;
+        let pending = self.usage.pending_for(&record.id);
+        Ok(record.last_used_at.max(flushed).max(pending))
+    }
+
+    /// Writes one use through its record: the use's time into the record,
+    /// and a reactivation if the sweep disabled it for inactivity while the
+    /// Verify that used it was answering.
+    pub(super) fn write_use(&self, id: &str, used_at: DateTime<Utc>) -> Result<bool, Error> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(current) = self.store.get(id)? else {
+                return Ok(false);
+            };
+            if current.last_used_at.is_some_and(|t| t >= used_at) {
+                return Ok(false);
+            }
+            let mut new = current.clone();
+            new.last_used_at = Some(used_at);
+            let reactivate = Self::reactivated_by_use(&current, used_at);
+            let audit = reactivate.then(|| {
+                new.status = Status::Active;
+                new.disabled_reason = None;
+                new.status_reason = String::new();
+                new.reactivated_at = Some(used_at);
+                audit_entry(
+                    &Actor::system(),
+                    used_at,
+                    "lifecycle.reactivate_on_use",
+                    &current.id,
+                    &current.account_id,
+                    "used while being disabled for inactivity".to_string(),
+                )
+            });
+            new.scheduled = lifecycle::next_deadlines(&new, &self.policy);
+            if self
+                .store
+                .commit(Some(&current), Some(&new), audit.as_ref())?
+                == Commit::Done
+            {
+                if reactivate {
+                    info!(credential_id = %id, account_id = %current.account_id, from = "Disabled", to = "Active", reason = "used during the sweep that disabled it", "lifecycle transition");
+                }
+                return Ok(true);
+            }
+        }
+        Err(Error::Contention { id: id.to_string() })
+    }
+}
+
+/// The drained counts as rows: one per credential and day, and their sums
+/// per account and day.
+fn usage_rows(drained: &std::collections::HashMap<String, Pending>) -> Vec<OwnedRow> {
+    let mut by_account: std::collections::HashMap<(&str, i32), lifecycle::UsageCounts> =
+        std::collections::HashMap::new();
+    let mut rows = Vec::new();
+    for (id, pending) in drained {
+        for (day, counts) in &pending.days {
+            rows.push(OwnedRow {
+                account: false,
+                subject: id.clone(),
+                day: *day,
+                counts: *counts,
+            });
+            if !pending.account_id.is_empty() {
+                by_account
+                    .entry((pending.account_id.as_str(), *day))
+                    .or_default()
+                    .add(counts);
+            }
+        }
+    }
+    rows.extend(
+        by_account
+            .into_iter()
+            .map(|((account, day), counts)| OwnedRow {
+                account: true,
+                subject: account.to_string(),
+                day,
+                counts,
+            }),
+    );
+    rows
+}

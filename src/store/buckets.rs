@@ -1,0 +1,161 @@
+//! Per-credential values packed into hash buckets: one sled entry holds
+//! every credential id of its bucket (crc32 of the id, 16 bits) with its
+//! value, sorted by id. A flush touching a million credentials then
+//! rewrites at most 65,536 sled entries of a few dozen ids each instead of
+//! a million, which is what makes it cheap (sled's cost is per entry).
+//! Used by `last_used` and the per-credential rows of `usage`.
+
+use prost::encoding::{decode_varint, encode_varint};
+
+use super::Error;
+
+/// The bucket of a credential id, as its 2-byte key suffix.
+pub(super) fn bucket_of(id: &str) -> [u8; 2] {
+    (crc32fast::hash(id.as_bytes()) as u16).to_be_bytes()
+}
+
+/// A value kept per credential in a bucket.
+pub(super) trait Payload: Sized + Copy {
+    /// Appends the encoded value.
+    fn put(&self, buf: &mut Vec<u8>);
+    /// Reads one value from the front of `buf`.
+    fn take(buf: &mut &[u8]) -> Result<Self, Error>;
+    /// Combines a stored value with a newer one.
+    fn merge(stored: Self, new: Self) -> Self;
+}
+
+/// A decoded bucket: ids and values, sorted by id.
+pub(super) struct Bucket<V> {
+    pub(super) entries: Vec<(String, V)>,
+}
+
+impl<V: Payload> Bucket<V> {
+    /// Decodes a stored bucket (none stored: empty).
+    pub(super) fn decode(raw: Option<&[u8]>) -> Result<Self, Error> {
+        let mut entries = Vec::new();
+        let mut buf = raw.unwrap_or_default();
+        while !buf.is_empty() {
+            let len = usize::try_from(decode_varint(&mut buf).map_err(|_| corrupt())?)
+                .map_err(|_| corrupt())?;
+            let id = buf.get(..len).ok_or_else(corrupt)?;
+            let id = std::str::from_utf8(id).map_err(|_| corrupt())?.to_string();
+            buf = &buf[len..];
+            entries.push((id, V::take(&mut buf)?));
+        }
+        Ok(Bucket { entries })
+    }
+
+    /// The value of one id.
+    pub(super) fn get(&self, id: &str) -> Option<V> {
+        self.entries
+            .binary_search_by(|(have, _)| have.as_str().cmp(id))
+            .ok()
+            .map(|at| self.entries[at].1)
+    }
+
+    /// Merges a newer value for `id` in.
+    pub(super) fn put(&mut self, id: &str, value: V) {
+        match self
+            .entries
+            .binary_search_by(|(have, _)| have.as_str().cmp(id))
+        {
+            Ok(at) => self.entries[at].1 = V::merge(self.entries[at].1, value),
+            Err(at) => self.entries.insert(at, (id.to_string(), value)),
+        }
+    }
+
+    /// Drops `id`; whether it was there.
+    pub(super) fn remove(&mut self, id: &str) -> bool {
+        match self
+            .entries
+            .binary_search_by(|(have, _)| have.as_str().cmp(id))
+        {
+            Ok(at) => {
+                self.entries.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The stored form.
+    pub(super) fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.entries.len() * 40);
+        for (id, value) in &self.entries {
+            encode_varint(id.len() as u64, &mut buf);
+            buf.extend_from_slice(id.as_bytes());
+            value.put(&mut buf);
+        }
+        buf
+    }
+}
+
+fn corrupt() -> Error {
+    Error::Corrupt("bucket entry")
+}
+
+/// A bucket's key and the pairs that fall in it.
+pub(super) type Group<'a, V> = ([u8; 2], Vec<(&'a str, V)>);
+
+/// Groups `(id, value)` pairs by bucket, each bucket's pairs together.
+pub(super) fn grouped<'a, V: Copy>(
+    pairs: impl IntoIterator<Item = (&'a str, V)>,
+) -> Vec<Group<'a, V>> {
+    let mut keyed: Vec<([u8; 2], &'a str, V)> = pairs
+        .into_iter()
+        .map(|(id, v)| (bucket_of(id), id, v))
+        .collect();
+    keyed.sort_unstable_by_key(|(bucket, _, _)| *bucket);
+    let mut groups: Vec<Group<'a, V>> = Vec::new();
+    for (bucket, id, value) in keyed {
+        match groups.last_mut() {
+            Some((last, items)) if *last == bucket => items.push((id, value)),
+            _ => groups.push((bucket, vec![(id, value)])),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Payload for u64 {
+        fn put(&self, buf: &mut Vec<u8>) {
+            encode_varint(*self, buf);
+        }
+        fn take(buf: &mut &[u8]) -> Result<Self, Error> {
+            decode_varint(buf).map_err(|_| corrupt())
+        }
+        fn merge(stored: Self, new: Self) -> Self {
+            stored + new
+        }
+    }
+
+    /// Entries stay sorted, merge, round-trip and are removed; grouping
+    /// puts each id with its bucket.
+    #[test]
+    fn bucket_round_trip() {
+        let mut bucket = Bucket::<u64>::decode(None).unwrap();
+        bucket.put("cred_b", 2);
+        bucket.put("cred_a", 1);
+        bucket.put("cred_b", 5);
+        let again = Bucket::<u64>::decode(Some(&bucket.encode())).unwrap();
+        assert_eq!(again.get("cred_a"), Some(1));
+        assert_eq!(again.get("cred_b"), Some(7));
+        assert_eq!(again.get("cred_c"), None);
+        let mut again = again;
+        assert!(again.remove("cred_a"));
+        assert!(!again.remove("cred_a"));
+        assert_eq!(again.entries.len(), 1);
+        assert!(Bucket::<u64>::decode(Some(&[5, b'x'])).is_err());
+        let groups = grouped([("cred_a", 1u64), ("cred_b", 2), ("cred_a", 3)]);
+        for (bucket, items) in &groups {
+            assert!(items.iter().all(|(id, _)| bucket_of(id) == *bucket));
+        }
+        assert_eq!(
+            groups.iter().map(|(_, items)| items.len()).sum::<usize>(),
+            3
+        );
+    }
+}
