@@ -30,5 +30,6 @@ mod support;
 mod tidy;
 mod tls;
 mod upgrade;
+mod usage;
 mod users;
 mod verify;
