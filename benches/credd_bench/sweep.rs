@@ -56,7 +56,7 @@ fn sweep_small_round(ctx: &Ctx, round: usize) -> f64 {
 }
 
 /// (median, min, max)
-fn spread(times: &[f64]) -> (f64, f64, f64) {
+pub(crate) fn spread(times: &[f64]) -> (f64, f64, f64) {
     let mut sorted = times.to_vec();
     sorted.sort_by(f64::total_cmp);
     (

@@ -30,7 +30,9 @@ pub use record::{
 };
 pub use rotation::{RotationRefusal, RotationState, WindowError, rotation_state};
 pub use rules::{counts_toward_quota, effective_status, inactive_since, is_live, next_deadlines};
-pub use user::{SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_live};
+pub use user::{
+    SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_ends_at, session_live,
+};
 pub use verify::{
     AccountGate, Presented, VerifyFacts, VerifyOutcome, apply_account_status, decide_verify,
 };
