@@ -79,8 +79,11 @@ fn decode_stored(bytes: &[u8]) -> Result<StoredSession, Error> {
     StoredSession::decode(bytes).map_err(|_| Error::Corrupt("session"))
 }
 
+/// A session and the due time of its index entry (None: not yet indexed).
+pub type IndexedSession = (SessionRecord, Option<DateTime<Utc>>);
+
 /// The session and the due time of its index entry.
-fn decode_session(bytes: &[u8]) -> Result<(SessionRecord, Option<DateTime<Utc>>), Error> {
+fn decode_session(bytes: &[u8]) -> Result<IndexedSession, Error> {
     let s = decode_stored(bytes)?;
     let session = SessionRecord {
         created_at: time(s.created_at_us)?,
@@ -121,10 +124,7 @@ impl Store {
     ///
     /// # Errors
     /// sled errors and undecodable records.
-    pub fn get_session_due(
-        &self,
-        hash: &[u8; 32],
-    ) -> Result<Option<(SessionRecord, Option<DateTime<Utc>>)>, Error> {
+    pub fn get_session_due(&self, hash: &[u8; 32]) -> Result<Option<IndexedSession>, Error> {
         self.sessions
             .get(hash)?
             .map(|raw| decode_session(&raw))
