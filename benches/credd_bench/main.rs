@@ -20,6 +20,8 @@
 //! 6. Gateways: ext_authz `Check` vs the daemon's Health/Check, `/v1/check`
 //!    vs `/healthz` on its HTTP listener, and Envoy with the ext_authz
 //!    filter vs Envoy without it (when Envoy is installed).
+//! 7. Session sweep cost: `Engine::sweep_sessions` with 1K idle sessions due
+//!    among 1M (`CREDD_BENCH_LARGE`) vs 1K due among 1K.
 //! 8. Usage flush at scale (with the large store): a VALID answer of each of
 //!    its 1M credentials (last use and daily count) flushed, CPU seconds and
 //!    wall time; `Engine::verify` during such a flush vs without one.
@@ -41,7 +43,7 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, gateway, writes, large, huge; default
+//! (comma list of transport, daemon, gateway, writes, large, sessions, huge; default
 //! all but huge), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
 //! `target/test-tools/envoy-venv/bin/envoy`, then `envoy` on PATH).
 //!
@@ -49,7 +51,7 @@
 //! and the JSON), `fill` and `small` (stores), `serve` and `verify` (servers
 //! and Verify load), `daemon` (the credd process), then one module a
 //! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
-//! `footprint` (5), `gateway` (6), `flush` (8).
+//! `footprint` (5), `gateway` (6), `sessions` (7), `flush` (8).
 
 mod daemon;
 mod fill;
@@ -59,6 +61,7 @@ mod gateway;
 mod harness;
 mod large;
 mod serve;
+mod sessions;
 mod small;
 mod sweep;
 mod transport;
@@ -177,6 +180,9 @@ fn run_sections(ctx: &mut Ctx) {
     }
     if ctx.s.runs("large") {
         large::large(ctx, &small);
+    }
+    if ctx.s.runs("sessions") {
+        sessions::session_sweep(ctx);
     }
     if ctx.s.runs("huge") && ctx.s.huge > 0 {
         large::huge(ctx, &small);

@@ -34,7 +34,9 @@ pub use rules::{counts_toward_quota, effective_status, inactive_since, is_live, 
 pub use usage::{
     N_BUCKETS, UsageBucket, UsageCounts, date_number, day_date, day_number, first_kept_day,
 };
-pub use user::{SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_live};
+pub use user::{
+    SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_ends_at, session_live,
+};
 pub use verify::{
     AccountGate, Presented, VerifyFacts, VerifyOutcome, apply_account_status, decide_verify,
 };

@@ -108,7 +108,15 @@ impl SessionPolicy {
 /// Whether a session is usable at `now`: used within the idle timeout and
 /// before its absolute end. Both bounds are exclusive of their instant.
 pub fn session_live(session: &SessionRecord, policy: &SessionPolicy, now: DateTime<Utc>) -> bool {
-    now < session.expires_at && now < session.last_seen_at + policy.idle_timeout
+    now < session_ends_at(session, policy)
+}
+
+/// The instant a session is over unless it is used again: the earlier of
+/// its idle deadline and its absolute end (the session sweep's index key).
+pub fn session_ends_at(session: &SessionRecord, policy: &SessionPolicy) -> DateTime<Utc> {
+    session
+        .expires_at
+        .min(session.last_seen_at + policy.idle_timeout)
 }
 
 #[cfg(test)]
@@ -135,9 +143,11 @@ mod tests {
         };
         assert!(session_live(&session, &policy, at(9)));
         assert!(!session_live(&session, &policy, at(10)), "idle");
+        assert_eq!(session_ends_at(&session, &policy), at(10));
         session.last_seen_at = at(55);
         assert!(session_live(&session, &policy, at(59)));
         assert!(!session_live(&session, &policy, at(60)), "lifetime");
+        assert_eq!(session_ends_at(&session, &policy), at(60));
     }
 
     #[test]

@@ -30,7 +30,9 @@
 //! (and `commit` through it), `remove_deadline`, `write_last_used`,
 //! `forget_last_used`, `add_usage`, `remove_usage_before`, `offer_notice`,
 //! `settle_notices`, `append_audit`, `meta_put`, `commit_account`,
-//! `commit_user`, `insert_session`, `remove_session`, `touch_session`,
+//! `commit_user`, `insert_session`, `remove_session` (and `expire_session`
+//! through it), `reschedule_session`, `touch_session`, `remove_session_deadline`,
+//! `load_sessions`,
 //! `commit_partners`, the stale-key removal in `due_consents`, and `flush`.
 //! The store's tests run against every variant in `BACKENDS` (see
 //! `tests/mod.rs`).

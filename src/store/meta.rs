@@ -12,7 +12,10 @@ use super::{Error, Store};
 /// customer keys and the partner trees exist.
 /// Version 3: `by_account` values carry the credential's kind, so the quota
 /// counts only the kinds it is about (an older credd reads them as corrupt).
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version 4: sessions are indexed by their next deadline in
+/// `session_deadlines` and each session names its entry (an older credd
+/// would add and remove sessions without it).
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub(super) const META_SCHEMA: &[u8] = b"schema_version";
 const META_PEPPER: &[u8] = b"pepper_fingerprint";
@@ -64,10 +67,12 @@ impl Store {
                 if found < SCHEMA_VERSION {
                     // Schema 1's index entries have no view and are read
                     // through their record; schema 2's `by_account` values
-                    // lack the kind and are rewritten here. Both steps are
+                    // lack the kind and are rewritten here; schema 3's
+                    // sessions get their deadline index. Every step is
                     // idempotent, and the new version is written only after
                     // them, so a crash part-way repeats them at the next open.
                     self.add_kinds_to_account_index()?;
+                    self.index_sessions()?;
                     self.db.flush()?;
                     self.meta
                         .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;

@@ -7,12 +7,12 @@
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
 //! event -> ()), `last_used` (id -> latest flushed use), `usage`
 //! (daily Verify counts per credential and account), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
-//! and the partner trees (see `partners`).
+//! `session_deadlines` (due time, token HMAC -> ()), and the partner trees (see `partners`).
 //!
 //! Files: the [`Store`] itself and its construction here; `credentials`
 //! (reads, scans, the quota count and the commit that keeps the indexes in
 //! step), `deadlines`, `last_used` and `usage` (over `buckets`), `outbox`, `audit`, `meta` (schema version, upgrade,
-//! pepper fingerprint), `accounts`, `users`, `partners`, and `error`.
+//! pepper fingerprint), `accounts`, `users`, `sessions`, `partners`, and `error`.
 //! Beneath them: `codec` (encodings), `verify_cache`, `group_commit` (every
 //! flush) and `fault` (the first error after which sled cannot write).
 //!
@@ -37,6 +37,7 @@ mod last_used;
 mod meta;
 mod outbox;
 mod partners;
+mod sessions;
 mod usage;
 mod users;
 mod verify_cache;
@@ -47,6 +48,7 @@ pub use error::Error;
 pub use meta::SCHEMA_VERSION;
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
+pub use sessions::DueSession;
 pub use usage::UsageSubject;
 pub use verify_cache::VerifyCacheStats;
 
@@ -97,6 +99,9 @@ pub struct Store {
     users: sled::Tree,
     /// HMAC of a session token -> session.
     sessions: sled::Tree,
+    /// (due time, HMAC of a session token) -> (): when the session sweep
+    /// looks at a session again (see `sessions`).
+    session_deadlines: sled::Tree,
     /// Client id -> client id record.
     client_ids: sled::Tree,
     /// (account, 0, client id) -> ().
@@ -174,6 +179,7 @@ impl Store {
             accounts: db.open_tree("accounts")?,
             users: db.open_tree("users")?,
             sessions: db.open_tree("sessions")?,
+            session_deadlines: db.open_tree("session_deadlines")?,
             client_ids: db.open_tree("client_ids")?,
             client_ids_by_account: db.open_tree("client_ids_by_account")?,
             partners: db.open_tree("partners")?,

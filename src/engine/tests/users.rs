@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::*;
 use crate::lifecycle::{UserRole, UserStatus};
 
-fn cheap(h: &mut Harness) {
+pub(super) fn cheap(h: &mut Harness) {
     let engine = Arc::get_mut(&mut h.engine).unwrap();
     engine.set_user_settings(UserSettings {
         argon2_memory_kib: 64,
@@ -17,7 +17,7 @@ fn cheap(h: &mut Harness) {
     });
 }
 
-async fn user(h: &Harness, name: &str) {
+pub(super) async fn user(h: &Harness, name: &str) {
     h.engine
         .create_user(
             &admin(),

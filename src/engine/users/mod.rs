@@ -5,7 +5,8 @@
 //! peer with growing delays; an unknown user costs the same argon2 work and
 //! gets the same answer as a wrong password. This file holds the users
 //! themselves and their passwords; `passcodes` the user passcodes;
-//! `sessions` login, sessions and the throttle.
+//! `sessions` login, sessions and the throttle; `session_sweep` the removal
+//! of sessions that are over.
 
 use std::sync::OnceLock;
 use std::time::Duration as StdDuration;
@@ -26,6 +27,7 @@ use crate::secret::{self, Secret};
 use crate::store::Commit;
 
 mod passcodes;
+mod session_sweep;
 mod sessions;
 
 pub(crate) use sessions::LoginThrottle;

@@ -1,4 +1,5 @@
-//! Login with a password, sessions (their tokens, touches and sweep) and the
+//! Login with a password, sessions (their tokens and touches; the sweep is
+//! `session_sweep`) and the
 //! login throttle: failures counted per user and per peer address, so that
 //! after `login_free_attempts` failures the next attempt waits, doubling.
 
@@ -136,8 +137,9 @@ impl Engine {
             account_id,
             format!("user {name}"),
         );
+        let due = lifecycle::session_ends_at(&session, &self.user_settings.sessions);
         self.store
-            .insert_session(&self.pepper.hash(token.expose()).0, &session, &audit)?;
+            .insert_session(&self.pepper.hash(token.expose()).0, &session, due, &audit)?;
         self.store.flush().await?;
         info!(account_id, username = name, session_id = %session.id, "logged in");
         Ok((session, token))
@@ -242,51 +244,5 @@ impl Engine {
             self.store.touch_session(hash, *seen)?;
         }
         Ok(touches.len())
-    }
-
-    /// Removes sessions that idled out or reached their lifetime, or whose
-    /// user is gone. Returns how many.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn sweep_sessions(&self) -> Result<usize, Error> {
-        let now = self.clock.now();
-        let n_removed = crate::engine::offload::blocking(|| self.remove_ended_sessions(now))?;
-        if n_removed > 0 {
-            self.store.flush().await?;
-            info!(n_removed, "expired sessions removed");
-        }
-        Ok(n_removed)
-    }
-
-    /// Removes sessions that are over or whose user is gone, each with its
-    /// audit event (not yet durable); returns how many.
-    pub(super) fn remove_ended_sessions(&self, now: DateTime<Utc>) -> Result<usize, Error> {
-        self.flush_session_touches()?;
-        let mut n_removed = 0;
-        let sessions: Vec<([u8; 32], SessionRecord)> =
-            self.store.scan_sessions().collect::<Result<_, _>>()?;
-        for (hash, session) in sessions {
-            let live = lifecycle::session_live(&session, &self.user_settings.sessions, now);
-            let user_exists = self
-                .store
-                .get_user(&session.account_id, &session.username)?
-                .is_some();
-            if live && user_exists {
-                continue;
-            }
-            let audit = audit_entry(
-                &Actor::system(),
-                now,
-                "session.expire",
-                &session.id,
-                &session.account_id,
-                format!("user {}", session.username),
-            );
-            if self.store.remove_session(&hash, Some(&audit))? {
-                n_removed += 1;
-            }
-        }
-        Ok(n_removed)
     }
 }

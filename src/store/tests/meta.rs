@@ -91,7 +91,7 @@ fn schema_2_account_index_is_upgraded_with_kinds() {
         store.meta_get("schema_version").unwrap(),
         Some(SCHEMA_VERSION.to_be_bytes().to_vec())
     );
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
 }
 
 /// A second open while the first is alive fails and leaves the first usable.

@@ -8,6 +8,7 @@ mod audit;
 mod credentials;
 mod deadlines;
 mod meta;
+mod sessions;
 mod usage;
 mod verify;
 
