@@ -22,6 +22,7 @@ mod gateway;
 mod listing;
 mod partners;
 mod rotation;
+mod scope_query;
 mod usage;
 mod users;
 mod verify;

@@ -90,9 +90,15 @@ fn error_positions() {
     let scope_or_open = "a scope or '('".to_string();
     assert_eq!(refused(""), (1, scope_or_open.clone(), "the end".into()));
     assert_eq!(refused("   "), (4, scope_or_open.clone(), "the end".into()));
-    assert_eq!(refused("a AND"), (6, scope_or_open.clone(), "the end".into()));
+    assert_eq!(
+        refused("a AND"),
+        (6, scope_or_open.clone(), "the end".into())
+    );
     assert_eq!(refused("OR a"), (1, scope_or_open.clone(), "OR".into()));
-    assert_eq!(refused("a OR AND b"), (6, scope_or_open.clone(), "AND".into()));
+    assert_eq!(
+        refused("a OR AND b"),
+        (6, scope_or_open.clone(), "AND".into())
+    );
     assert_eq!(refused("()"), (2, scope_or_open.clone(), "')'".into()));
     assert_eq!(
         refused("a b"),
@@ -296,7 +302,11 @@ fn agrees_with_brute_force() {
                 .collect();
             let want = brute(&g, mask);
             assert_eq!(evaluate(&parsed, &scopes), want, "{text} with {scopes:?}");
-            assert_eq!(evaluate(&canonical, &scopes), want, "{parsed} with {scopes:?}");
+            assert_eq!(
+                evaluate(&canonical, &scopes),
+                want,
+                "{parsed} with {scopes:?}"
+            );
         }
     }
 }
