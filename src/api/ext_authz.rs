@@ -134,9 +134,16 @@ impl Authorization for ExtAuthzService {
             .and_then(|a| a.context_extensions.get(gateway::SCOPES_EXTENSION))
             .map(|s| gateway::scopes_from(s))
             .unwrap_or_default();
+        let scope_query = check
+            .attributes
+            .as_ref()
+            .and_then(|a| a.context_extensions.get(gateway::SCOPE_QUERY_EXTENSION))
+            .map(|q| vec![(gateway::SCOPE_QUERY_EXTENSION, q.clone())])
+            .unwrap_or_default();
         let question = GatewayRequest {
             headers: read_headers(&self.config, |name| headers.lookup(name)),
             required_scopes,
+            scope_query,
             proxy: Proxy::Standard,
             reveal: self.config.reveal_reason,
             principal: check

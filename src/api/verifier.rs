@@ -8,7 +8,7 @@ use tracing::instrument;
 
 use super::convert;
 use super::pb;
-use crate::engine::{Engine, Verification, VerifyQuery};
+use crate::engine::{Engine, Verification, VerifyQuery, validate};
 use crate::lifecycle::VerifyOutcome;
 use crate::lifecycle::http_auth::{AuthMode, HttpHeaders, Refusal};
 use crate::telemetry;
@@ -146,6 +146,13 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             self.engine.allow_verify(&super::auth::actor(&request)?)?;
         }
         let req = request.into_inner();
+        let scope_query = match validate::scope_query("scope_query", &req.scope_query) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                telemetry::verify("INVALID_REQUEST", started.elapsed());
+                return Err(e.into());
+            }
+        };
         let present = |s: &str| -> bool { !s.is_empty() };
         let query = VerifyQuery {
             secret: &req.secret,
@@ -153,6 +160,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             client_id: Some(req.client_id.as_str()).filter(|c| present(c)),
             on_behalf_of: Some(req.on_behalf_of.as_str()).filter(|o| present(o)),
             required_scopes: &req.required_scopes,
+            scope_query: scope_query.as_ref(),
         };
         let verification = match self.engine.verify_query(&query) {
             Ok(verification) => verification,
@@ -185,7 +193,10 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             api_key: &req.x_api_key,
             bearer: req.accept_bearer,
         };
-        let verdict = self.engine.verify_http(&headers, &req.required_scopes)?;
+        let scope_query = validate::scope_query("scope_query", &req.scope_query)?;
+        let verdict =
+            self.engine
+                .verify_http_with(&headers, &req.required_scopes, scope_query.as_ref())?;
         telemetry::http_auth(
             match verdict.mode {
                 None => "none",

@@ -11,6 +11,7 @@ use super::{
     Engine, Error, Verification, VerifiedCredential, VerifyQuery, validate, verify::check_presented,
 };
 use crate::lifecycle::http_auth::{self, AuthAttempt, AuthMode, HttpHeaders, Refusal};
+use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{ClientIdStatus, Kind, VerifyOutcome};
 use crate::secret;
 
@@ -74,6 +75,26 @@ pub struct PairVerdict {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What the key's scopes must allow: every scope of the list, and the
+/// expression when there is one.
+#[derive(Clone, Copy)]
+struct Need<'a> {
+    scopes: &'a [String],
+    query: Option<&'a ScopeExpr>,
+}
+
+impl<'a> Need<'a> {
+    /// The Verify question for `secret` with these scopes.
+    fn query(self, secret: &'a str) -> VerifyQuery<'a> {
+        VerifyQuery {
+            secret,
+            required_scopes: self.scopes,
+            scope_query: self.query,
+            ..VerifyQuery::default()
+        }
+    }
+}
+
 /// How an id from a header names an account: by client id or directly.
 enum Named<'a> {
     Client(&'a str),
@@ -96,15 +117,11 @@ fn named(id: &str) -> Named<'_> {
 fn presented_with<'a>(
     id: &'a str,
     key: &'a str,
-    required_scopes: &'a [String],
+    need: Need<'a>,
     mode: Option<AuthMode>,
     what: &str,
 ) -> Result<VerifyQuery<'a>, Box<HttpVerdict>> {
-    let mut query = VerifyQuery {
-        secret: key,
-        required_scopes,
-        ..VerifyQuery::default()
-    };
+    let mut query = need.query(key);
     match named(id) {
         Named::Client(c) => query.client_id = Some(c),
         Named::Account(a) => query.account_id = Some(a),
@@ -152,7 +169,25 @@ impl Engine {
         headers: &HttpHeaders<'_>,
         required_scopes: &[String],
     ) -> Result<HttpVerdict, Error> {
+        self.verify_http_with(headers, required_scopes, None)
+    }
+
+    /// [`Engine::verify_http`] with a scope expression the key must satisfy
+    /// as well (parsed by [`validate::scope_query`] first).
+    ///
+    /// # Errors
+    /// As [`Engine::verify_http`].
+    pub fn verify_http_with(
+        &self,
+        headers: &HttpHeaders<'_>,
+        required_scopes: &[String],
+        scope_query: Option<&ScopeExpr>,
+    ) -> Result<HttpVerdict, Error> {
         validate::scopes("required_scopes", required_scopes)?;
+        let need = Need {
+            scopes: required_scopes,
+            query: scope_query,
+        };
         let connect = !headers.clevertap_partner.is_empty();
         let attempt = match http_auth::parse(headers) {
             Ok(attempt) => attempt,
@@ -163,32 +198,27 @@ impl Engine {
             }
         };
         let verdict = match &attempt {
-            AuthAttempt::Client { id, key } => self.http_client(id, key, required_scopes)?,
-            AuthAttempt::Key { key, id } => self.http_key(key, *id, required_scopes)?,
+            AuthAttempt::Client { id, key } => self.http_client(id, key, need)?,
+            AuthAttempt::Key { key, id } => self.http_key(key, *id, need)?,
             AuthAttempt::Product {
                 product_id,
                 key,
                 client_id,
-            } => self.http_product(product_id, key, client_id, required_scopes)?,
+            } => self.http_product(product_id, key, client_id, need)?,
             AuthAttempt::CleverTap {
                 account_id,
                 passcode,
                 partner,
-            } => self.http_clevertap(account_id, passcode, *partner, connect, required_scopes)?,
+            } => self.http_clevertap(account_id, passcode, *partner, connect, need)?,
         };
         debug!(mode = ?verdict.mode, refusal = ?verdict.refusal, status = verdict.http_status, "verify http");
         Ok(verdict)
     }
 
     /// Client level: `X-Client-Id` and `X-Api-Key`.
-    fn http_client(
-        &self,
-        id: &str,
-        key: &str,
-        required_scopes: &[String],
-    ) -> Result<HttpVerdict, Error> {
+    fn http_client(&self, id: &str, key: &str, need: Need<'_>) -> Result<HttpVerdict, Error> {
         let mode = Some(AuthMode::Client);
-        let query = match presented_with(id, key, required_scopes, mode, "ClientId or ApiKey") {
+        let query = match presented_with(id, key, need, mode, "ClientId or ApiKey") {
             Ok(query) => query,
             Err(refused) => return Ok(*refused),
         };
@@ -199,22 +229,12 @@ impl Engine {
 
     /// A key alone (`Authorization: Bearer` or the API-key header), with
     /// `X-Client-Id` naming its client or account when sent.
-    fn http_key(
-        &self,
-        key: &str,
-        id: Option<&str>,
-        required_scopes: &[String],
-    ) -> Result<HttpVerdict, Error> {
+    fn http_key(&self, key: &str, id: Option<&str>, need: Need<'_>) -> Result<HttpVerdict, Error> {
         let mode = Some(AuthMode::Key);
         let Some(id) = id else {
-            let query = VerifyQuery {
-                secret: key,
-                required_scopes,
-                ..VerifyQuery::default()
-            };
-            return self.judge(mode, &query, false, "the key");
+            return self.judge(mode, &need.query(key), false, "the key");
         };
-        let query = match presented_with(id, key, required_scopes, mode, "X-Client-Id or key") {
+        let query = match presented_with(id, key, need, mode, "X-Client-Id or key") {
             Ok(query) => query,
             Err(refused) => return Ok(*refused),
         };
@@ -230,7 +250,7 @@ impl Engine {
         product_id: &str,
         key: &str,
         client_id: &str,
-        required_scopes: &[String],
+        need: Need<'_>,
     ) -> Result<HttpVerdict, Error> {
         let mode = Some(AuthMode::Product);
         let client_account = match named(client_id) {
@@ -250,16 +270,11 @@ impl Engine {
                 "X-Client-Id names no client the product may act for".to_string(),
             ));
         };
-        let mut query = match presented_with(
-            product_id,
-            key,
-            required_scopes,
-            mode,
-            "ProductId or ProductApiKey",
-        ) {
-            Ok(query) => query,
-            Err(refused) => return Ok(*refused),
-        };
+        let mut query =
+            match presented_with(product_id, key, need, mode, "ProductId or ProductApiKey") {
+                Ok(query) => query,
+                Err(refused) => return Ok(*refused),
+            };
         query.on_behalf_of = Some(&client_account);
         let mut verdict = self.judge(mode, &query, false, "the ProductId or ProductApiKey")?;
         product_id.clone_into(&mut verdict.principal_id);
@@ -276,7 +291,7 @@ impl Engine {
         passcode: &str,
         partner: Option<&str>,
         connect: bool,
-        required_scopes: &[String],
+        need: Need<'_>,
     ) -> Result<HttpVerdict, Error> {
         let mode = Some(AuthMode::CleverTap);
         if let Some(partner) = partner {
@@ -310,10 +325,8 @@ impl Engine {
             ));
         }
         let query = VerifyQuery {
-            secret: passcode,
             account_id: Some(account_id),
-            required_scopes,
-            ..VerifyQuery::default()
+            ..need.query(passcode)
         };
         let mut verdict = self.judge(mode, &query, connect, "the Account ID or Passcode")?;
         verdict.principal_id = (*account_id).to_string();
@@ -442,7 +455,7 @@ impl Engine {
         if let Some(t) = grant.expires_at {
             verdict.expires_at = verdict.expires_at.min(Some(t));
         }
-        verdict.outcome = if grant.allows_scopes(required_scopes) {
+        verdict.outcome = if grant.allows_scopes(required_scopes, None) {
             outcome
         } else {
             VerifyOutcome::InsufficientScope

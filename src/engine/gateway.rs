@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use tracing::debug;
 
-use super::{Engine, Error, HttpVerdict, Verification};
+use super::{Engine, Error, HttpVerdict, Verification, validate};
 use crate::config::GatewayConfig;
 use crate::lifecycle::gateway::{self, Denial, Proxy};
 use crate::lifecycle::http_auth::{HttpHeaders, Refusal};
+use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{Kind, VerifyOutcome};
 
 /// A proxy's question.
@@ -23,6 +24,11 @@ pub struct GatewayRequest<'a> {
     pub headers: Result<HttpHeaders<'a>, String>,
     /// The scopes the route needs (`credd_scopes`, or the scopes header).
     pub required_scopes: Vec<String>,
+    /// The scope expressions the route needs, each with where it came from
+    /// (`credd_scope_query`, the `scope_query` parameter, the
+    /// `x-credd-scope-query` header): all must hold, as must
+    /// `required_scopes`; an empty one is none.
+    pub scope_query: Vec<(&'static str, String)>,
     /// Which proxy asks.
     pub proxy: Proxy,
     /// Tell unknown, expired, disabled and revoked keys apart in refusals.
@@ -121,7 +127,9 @@ impl Engine {
                 )));
             }
         };
-        let verdict = match self.verify_http(headers, &request.required_scopes) {
+        let verdict = match scope_query(&request.scope_query).and_then(|query| {
+            self.verify_http_with(headers, &request.required_scopes, query.as_ref())
+        }) {
             Ok(verdict) => verdict,
             Err(Error::InvalidArgument(reason)) => {
                 return Ok(GatewayAnswer::Denied(gateway::misconfigured(&reason)));
@@ -154,6 +162,15 @@ impl Engine {
         let partner = self.partners.partner(&verdict.principal_account_id)?;
         (!partner.accepts_principal(principal)).then(gateway::principal_mismatch)
     }
+}
+
+/// The route's scope expressions, parsed and joined: all must hold.
+fn scope_query(sources: &[(&'static str, String)]) -> Result<Option<ScopeExpr>, Error> {
+    let mut parts = Vec::new();
+    for (source, text) in sources {
+        parts.extend(validate::scope_query(source, text)?);
+    }
+    Ok(ScopeExpr::all_of(parts))
 }
 
 fn retry_after(verification: Option<&Verification>) -> Option<Duration> {

@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use super::Error;
+use crate::lifecycle::scope_expr::{self, ScopeExpr};
 
 /// Longest credential name, in characters.
 pub const MAX_NAME: usize = 200;
@@ -110,6 +111,21 @@ pub fn scopes(field: &str, values: &[String]) -> Result<Vec<String>, Error> {
         }
     }
     Ok(unique)
+}
+
+/// A scope expression (`lifecycle::scope_expr`); empty means none. Parsed
+/// once per request, before anything is looked up.
+///
+/// # Errors
+/// `InvalidArgument` naming `field`, the column, what was expected there
+/// and what was found.
+pub fn scope_query(field: &str, text: &str) -> Result<Option<ScopeExpr>, Error> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    scope_expr::parse(text)
+        .map(Some)
+        .map_err(|e| invalid(format!("{field} is not a valid scope expression {e}")))
 }
 
 /// At most 32 syntactically valid addresses; returns them deduplicated.
@@ -240,6 +256,22 @@ mod tests {
         assert!(description(&"x".repeat(1000)).is_ok());
         assert!(description(&"x".repeat(1001)).is_err());
         assert!(name("bell\u{7}").is_err());
+    }
+
+    /// An empty scope query is none; a malformed one names the field and
+    /// the column.
+    #[test]
+    fn scope_query_errors_name_field_and_column() {
+        assert_eq!(scope_query("scope_query", "").ok(), Some(None));
+        assert!(scope_query("scope_query", "a OR b").is_ok_and(|q| q.is_some()));
+        let Err(Error::InvalidArgument(message)) = scope_query("scope_query", "a AND (b") else {
+            panic!("a malformed expression is refused");
+        };
+        assert_eq!(
+            message,
+            "scope_query is not a valid scope expression at column 9: \
+             expected AND, OR or ')' to close the '(' at column 7, found the end"
+        );
     }
 
     /// Scope lists are bounded, entries are bounded and deduplicated.

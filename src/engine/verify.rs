@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::debug;
 
 use super::{Engine, Error, partners, validate};
+use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{
     self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, Presented, UserRecord,
     UserStatus, VerifyFacts, VerifyOutcome,
@@ -27,6 +28,9 @@ pub struct VerifyQuery<'a> {
     pub on_behalf_of: Option<&'a str>,
     /// Scopes the credential (and a grant) must allow.
     pub required_scopes: &'a [String],
+    /// An expression the credential's (and a grant's) scopes must satisfy
+    /// as well, parsed by [`validate::scope_query`] before Verify.
+    pub scope_query: Option<&'a ScopeExpr>,
 }
 
 /// What Verify found out about the credential behind a secret.
@@ -183,7 +187,7 @@ impl Engine {
                     }
                     partners::Delegation::NoGrant => outcome = VerifyOutcome::NotDelegated,
                     partners::Delegation::Granted(grant) => {
-                        if grant.allows_scopes(query.required_scopes) {
+                        if grant.allows_scopes(query.required_scopes, query.scope_query) {
                             acting_for = Some(ActingFor {
                                 account_id: target.to_string(),
                                 grant_id: Some(grant.id),
@@ -215,8 +219,7 @@ impl Engine {
             debug!(result = "not_found", why = "checksum", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         }
-        let (mut outcome, session, user) =
-            self.verify_session(presented, query.account_id, query.required_scopes)?;
+        let (mut outcome, session, user) = self.verify_session(presented, query)?;
         // A client id presented with a session must be one of its account's
         // active client ids, as for an unbound API key.
         if let (Some(client_id), Some(session)) = (query.client_id, &session) {
@@ -307,6 +310,7 @@ impl Engine {
             account_id: query.account_id,
             client_id: query.client_id,
             required_scopes: query.required_scopes,
+            scope_query: query.scope_query,
         };
         let outcome = lifecycle::verify::decide(&record, version, &presented, now, &mut facts)?;
         let user = facts.user.map(|u| (u.username, u.role));

@@ -1,6 +1,7 @@
 //! `/v1/check`, the forward-auth endpoint: reads the credential headers
 //! and the route's required scopes (`scopes` query parameter, set in the
-//! proxy's auth URL, and the scopes header), asks
+//! proxy's auth URL, and the scopes header) and scope expressions
+//! (`scope_query` parameter and `x-credd-scope-query` header), asks
 //! [`Engine::check_gateway`], and answers 200 with the `x-credd-*` headers
 //! or the refusal with its JSON body. nginx (`?proxy=nginx`, or any request
 //! carrying `X-Original-URI`) is told about a rate limit with a 403. When
@@ -26,7 +27,7 @@ pub(super) async fn check(
 ) -> Response {
     let started = Instant::now();
     let config = &state.config;
-    let (mut required_scopes, mut proxy) = from_query(query.as_deref());
+    let (mut required_scopes, mut scope_query, mut proxy) = from_query(query.as_deref());
     if headers.contains_key("x-original-uri") {
         proxy = Proxy::Nginx;
     }
@@ -39,9 +40,19 @@ pub(super) async fn check(
             }
         }
     }
+    for value in headers.get_all(gateway::SCOPE_QUERY_HEADER) {
+        match value.to_str() {
+            Ok(text) => scope_query.push((gateway::SCOPE_QUERY_HEADER, text.to_string())),
+            Err(_) => {
+                let denial = gateway::misconfigured("the scope query header is not text");
+                return finish(started, "GATEWAY_MISCONFIGURED", denied(denial));
+            }
+        }
+    }
     let request = GatewayRequest {
         headers: read_headers(config, |name| lookup(&headers, name)),
         required_scopes,
+        scope_query,
         proxy,
         reveal: config.reveal_reason,
         // The proxy's client certificate is not visible here: a partner
@@ -78,19 +89,27 @@ fn finish(started: Instant, code: &'static str, response: Response) -> Response 
     response
 }
 
-/// The required scopes (every `scopes` parameter) and the proxy
-/// (`proxy=nginx`) of the query string.
-fn from_query(query: Option<&str>) -> (Vec<String>, Proxy) {
+/// The scope expressions a request names, each with its source.
+type ScopeQueries = Vec<(&'static str, String)>;
+
+/// The required scopes (every `scopes` parameter), the scope expressions
+/// (every `scope_query` parameter) and the proxy (`proxy=nginx`) of the
+/// query string.
+fn from_query(query: Option<&str>) -> (Vec<String>, ScopeQueries, Proxy) {
     let mut scopes = Vec::new();
+    let mut scope_query = Vec::new();
     let mut proxy = Proxy::Standard;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "scopes" => scopes.extend(gateway::scopes_from(&value)),
+            gateway::SCOPE_QUERY_PARAM => {
+                scope_query.push((gateway::SCOPE_QUERY_PARAM, value.into_owned()));
+            }
             "proxy" if value == "nginx" => proxy = Proxy::Nginx,
             _ => {}
         }
     }
-    (scopes, proxy)
+    (scopes, scope_query, proxy)
 }
 
 fn lookup<'a>(headers: &'a HeaderMap, name: &str) -> HeaderValue<'a> {

@@ -50,6 +50,16 @@ pub const UPSTREAM_HEADERS: [&str; 7] = [
 /// scopes a route needs.
 pub const SCOPES_EXTENSION: &str = "credd_scopes";
 
+/// The route-level key under which Envoy's `context_extensions` carry a
+/// scope expression the route needs (`lifecycle::scope_expr`).
+pub const SCOPE_QUERY_EXTENSION: &str = "credd_scope_query";
+
+/// The `/v1/check` query parameter carrying a scope expression.
+pub const SCOPE_QUERY_PARAM: &str = "scope_query";
+
+/// The `/v1/check` request header carrying a scope expression.
+pub const SCOPE_QUERY_HEADER: &str = "x-credd-scope-query";
+
 /// Which proxy asks: nginx's `auth_request` turns any status but 2xx, 401
 /// and 403 into a 500, so it is told about a rate limit with a 403.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -159,7 +169,7 @@ pub fn principal_mismatch() -> Denial {
 }
 
 /// The answer when the proxy's own configuration is wrong (a malformed
-/// required scope): refused, and the operator is told.
+/// required scope or scope expression): refused, and the operator is told.
 pub fn misconfigured(reason: &str) -> Denial {
     let message = plain(&format!("the proxy's credd settings are wrong: {reason}"));
     Denial::new(500, "GATEWAY_MISCONFIGURED", message)

@@ -14,6 +14,7 @@ mod policy;
 mod record;
 pub mod rotation;
 mod rules;
+pub mod scope_expr;
 mod usage;
 mod user;
 pub mod verify;

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::Environment;
+use super::scope_expr::{self, ScopeExpr};
 
 /// Whether a client id still identifies its account's integration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,10 +136,10 @@ impl GrantRecord {
         self.status_at(now) == GrantStatus::Active
     }
 
-    /// Whether the grant allows every one of `required` (an empty scope list
-    /// narrows nothing).
-    pub fn allows_scopes(&self, required: &[String]) -> bool {
-        self.scopes.is_empty() || required.iter().all(|s| self.scopes.contains(s))
+    /// Whether the grant allows every one of `required` and satisfies
+    /// `query` when there is one (an empty scope list narrows nothing).
+    pub fn allows_scopes(&self, required: &[String], query: Option<&ScopeExpr>) -> bool {
+        self.scopes.is_empty() || scope_expr::satisfied(required, query, &self.scopes)
     }
 }
 
@@ -327,10 +328,15 @@ mod tests {
     #[test]
     fn grant_scopes() {
         let wanted = ["orders:read".to_string()];
-        assert!(grant(None, &[]).allows_scopes(&wanted));
-        assert!(grant(None, &["orders:read", "x"]).allows_scopes(&wanted));
-        assert!(!grant(None, &["orders:write"]).allows_scopes(&wanted));
-        assert!(grant(None, &["orders:write"]).allows_scopes(&[]));
+        assert!(grant(None, &[]).allows_scopes(&wanted, None));
+        assert!(grant(None, &["orders:read", "x"]).allows_scopes(&wanted, None));
+        assert!(!grant(None, &["orders:write"]).allows_scopes(&wanted, None));
+        assert!(grant(None, &["orders:write"]).allows_scopes(&[], None));
+        let query = scope_expr::parse("orders:read OR admin").unwrap();
+        assert!(grant(None, &[]).allows_scopes(&[], Some(&query)));
+        assert!(grant(None, &["admin"]).allows_scopes(&[], Some(&query)));
+        assert!(!grant(None, &["orders:write"]).allows_scopes(&[], Some(&query)));
+        assert!(!grant(None, &["admin"]).allows_scopes(&wanted, Some(&query)));
     }
 
     /// A pending consent expires at its deadline; answered ones keep their answer.

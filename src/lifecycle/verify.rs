@@ -10,7 +10,8 @@
 //! 2. the account (or client id) presented with it: another account's is
 //!    ACCOUNT_MISMATCH;
 //! 3. the credential's state at `now`: REVOKED, EXPIRED, DISABLED;
-//! 4. scopes: INSUFFICIENT_SCOPE;
+//! 4. scopes: every required scope, and the scope query when there is one
+//!    (both must hold, see `scope_expr`): INSUFFICIENT_SCOPE;
 //! 5. the account's budget (RATE_LIMITED) and status (suspended: DISABLED,
 //!    reason ACCOUNT_SUSPENDED);
 //! 6. a revoked client id (presented or bound): DISABLED, reason CLIENT_REVOKED;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::scope_expr::{self, ScopeExpr};
 use super::{
     AccountStatus, ClientIdRecord, ClientIdStatus, CredentialRecord, DisabledReason, SecretVersion,
     Status, UserStatus, effective_status,
@@ -163,6 +165,8 @@ pub struct Presented<'a> {
     pub client_id: Option<&'a str>,
     /// Scopes the credential must allow.
     pub required_scopes: &'a [String],
+    /// An expression over scopes the credential must satisfy as well.
+    pub scope_query: Option<&'a ScopeExpr>,
 }
 
 /// The facts beyond the record that Verify may need, looked up by the
@@ -191,13 +195,22 @@ pub fn decide<F: VerifyFacts>(
     now: DateTime<Utc>,
     facts: &mut F,
 ) -> Result<VerifyOutcome, F::Error> {
-    let outcome = decide_verify(
+    let outcome = match decide_verify(
         record,
         version,
         presented.account_id,
         presented.required_scopes,
         now,
-    );
+    ) {
+        // Step 4 for the scope query: it only turns VALID into
+        // INSUFFICIENT_SCOPE, as a missing required scope would.
+        VerifyOutcome::Valid { .. }
+            if !scope_expr::satisfied(&[], presented.scope_query, &record.scopes) =>
+        {
+            VerifyOutcome::InsufficientScope
+        }
+        outcome => outcome,
+    };
     if !outcome.reveals() {
         return Ok(outcome);
     }

@@ -24,6 +24,7 @@ mod partners;
 mod proto_compat;
 mod reflection;
 mod rotation;
+mod scope_expr;
 mod shutdown;
 mod smtp_server;
 mod support;

@@ -27,6 +27,7 @@ pub(crate) async fn verify(authed: Authed, args: VerifyArgs, out: &Output) -> Re
             required_scopes: args.scopes,
             client_id: args.client_id,
             on_behalf_of: args.on_behalf_of,
+            scope_query: args.scope_query,
         })
         .await
         .map_err(status_error)?
@@ -73,6 +74,7 @@ pub(crate) async fn verify_http(
             required_scopes: args.scopes,
             x_api_key: String::new(),
             accept_bearer: args.accept_bearer,
+            scope_query: args.scope_query,
         })
         .await
         .map_err(status_error)?

@@ -19,6 +19,7 @@ fn ask(h: &Harness, authorization: &str, scopes: &[&str], reveal: bool) -> Gatew
             ..HttpHeaders::default()
         }),
         required_scopes: strings(scopes),
+        scope_query: Vec::new(),
         proxy: Proxy::Standard,
         reveal,
         principal: None,
@@ -127,6 +128,7 @@ async fn unreadable_headers() {
     let request = GatewayRequest {
         headers: repeated,
         required_scopes: Vec::new(),
+        scope_query: Vec::new(),
         proxy: Proxy::Nginx,
         reveal: false,
         principal: None,
@@ -162,6 +164,7 @@ async fn partner_mtls_identity() {
                 ..HttpHeaders::default()
             }),
             required_scopes: Vec::new(),
+            scope_query: Vec::new(),
             proxy: Proxy::Standard,
             reveal: false,
             principal,

@@ -23,6 +23,7 @@ mod gateway;
 mod listing;
 mod partners;
 mod rotation;
+mod scope_query;
 mod sessions;
 mod usage;
 mod users;

@@ -316,3 +316,35 @@ async fn the_throttle_refuses_the_attempt_after_the_free_failures() {
         .await
         .expect("the third attempt after two failures");
 }
+
+/// A session holds no scopes: any scope expression is INSUFFICIENT_SCOPE,
+/// as a required scope is.
+#[tokio::test]
+async fn sessions_satisfy_no_scope_query() {
+    let mut h = harness();
+    cheap(&mut h);
+    user(&h, "api").await;
+    let (_, token) = h
+        .engine
+        .login(
+            "shop",
+            "api",
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
+        .await
+        .unwrap();
+    let with_query = |query: &str| {
+        let parsed = crate::engine::validate::scope_query("scope_query", query).unwrap();
+        h.engine
+            .verify_query(&VerifyQuery {
+                secret: token.expose(),
+                scope_query: parsed.as_ref(),
+                ..VerifyQuery::default()
+            })
+            .unwrap()
+            .outcome
+    };
+    assert!(matches!(with_query(""), VerifyOutcome::Valid { .. }));
+    assert_eq!(with_query("a OR b"), VerifyOutcome::InsufficientScope);
+}

@@ -13,6 +13,8 @@ use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
 use super::*;
+use crate::engine::VerifyQuery;
+use crate::lifecycle::scope_expr;
 
 /// Most throttle entries kept before expired ones are pruned.
 const MAX_THROTTLE_ENTRIES: usize = 100_000;
@@ -182,9 +184,9 @@ impl Engine {
     pub(crate) fn verify_session(
         &self,
         presented: &str,
-        account_id: Option<&str>,
-        required_scopes: &[String],
+        query: &VerifyQuery<'_>,
     ) -> Result<(VerifyOutcome, Option<SessionRecord>, Option<UserRecord>), Error> {
+        let account_id = query.account_id;
         let hash = self.pepper.hash(presented).0;
         let Some(mut session) = self.store.get_session(&hash)? else {
             debug!(result = "not_found", why = "unknown session", "verify");
@@ -207,7 +209,8 @@ impl Engine {
             VerifyOutcome::Expired
         } else if user.status == UserStatus::Disabled {
             VerifyOutcome::Disabled(DisabledReason::UserDisabled)
-        } else if !required_scopes.is_empty() {
+        } else if !scope_expr::satisfied(query.required_scopes, query.scope_query, &[]) {
+            // A session holds no scopes.
             VerifyOutcome::InsufficientScope
         } else {
             VerifyOutcome::Valid { retires_at: None }

@@ -486,3 +486,57 @@ fn decide_user_gone_or_disabled() {
         VerifyOutcome::Expired
     );
 }
+
+/// The scope query is step 4 beside the required scopes: both must hold;
+/// state and account answers come first, and a suspended account or a
+/// revoked client still replaces an unmet query as it does a missing scope.
+#[test]
+fn decide_scope_query() {
+    let r = record("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+    let open = || FakeFacts {
+        gate: Some(AccountGate::Open(AccountStatus::Active)),
+        ..FakeFacts::default()
+    };
+    let held = scope_expr::parse("read AND (admin OR write)").unwrap();
+    let unheld = scope_expr::parse("admin OR (read AND delete)").unwrap();
+    fn with<'a>(query: &'a scope_expr::ScopeExpr, required: &'a [String]) -> Presented<'a> {
+        Presented {
+            scope_query: Some(query),
+            required_scopes: required,
+            ..Presented::default()
+        }
+    }
+    assert_eq!(decide_with(&r, &with(&held, &[]), &mut open()), VALID);
+    let insufficient = VerifyOutcome::InsufficientScope;
+    assert_eq!(
+        decide_with(&r, &with(&unheld, &[]), &mut open()),
+        insufficient
+    );
+    let admin = scopes(&["admin"]);
+    assert_eq!(
+        decide_with(&r, &with(&held, &admin), &mut open()),
+        insufficient
+    );
+    let mut revoked = r.clone();
+    revoked.status = Status::Revoked;
+    assert_eq!(
+        decide_with(&revoked, &with(&unheld, &[]), &mut open()),
+        VerifyOutcome::Revoked
+    );
+    let foreign = Presented {
+        account_id: Some("acct_other"),
+        ..with(&unheld, &[])
+    };
+    assert_eq!(
+        decide_with(&r, &foreign, &mut open()),
+        VerifyOutcome::AccountMismatch
+    );
+    let mut suspended = FakeFacts {
+        gate: Some(AccountGate::Open(AccountStatus::Suspended)),
+        ..FakeFacts::default()
+    };
+    assert_eq!(
+        decide_with(&r, &with(&unheld, &[]), &mut suspended),
+        VerifyOutcome::Disabled(DisabledReason::AccountSuspended)
+    );
+}

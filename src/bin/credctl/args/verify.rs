@@ -20,6 +20,10 @@ pub(crate) struct VerifyArgs {
     /// A required scope (repeat for several).
     #[arg(long = "scope")]
     pub(crate) scopes: Vec<String>,
+    /// A scope expression that must hold as well, e.g.
+    /// "orders:read AND (refunds:write OR admin)" (AND binds tighter than OR).
+    #[arg(long, default_value = "")]
+    pub(crate) scope_query: String,
     /// The client id presented with the key.
     #[arg(long, default_value = "")]
     pub(crate) client_id: String,
@@ -58,6 +62,9 @@ pub(crate) struct VerifyHttpArgs {
     /// A required scope (repeat for several).
     #[arg(long = "scope")]
     pub(crate) scopes: Vec<String>,
+    /// A scope expression that must hold as well (as for `verify`).
+    #[arg(long, default_value = "")]
+    pub(crate) scope_query: String,
     /// Accept `Authorization: Bearer <key>` as a gateway does (default:
     /// Basic only, as the partner seeds' APIs answer).
     #[arg(long)]
@@ -75,6 +82,7 @@ impl std::fmt::Debug for VerifyHttpArgs {
             .field("clevertap_passcode_stdin", &self.clevertap_passcode_stdin)
             .field("partner", &self.partner)
             .field("scopes", &self.scopes)
+            .field("scope_query", &self.scope_query)
             .field("accept_bearer", &self.accept_bearer)
             .finish()
     }

@@ -224,3 +224,44 @@ async fn http_rules_end_to_end() {
         v.reason
     );
 }
+
+/// Acting for another account, the grant's scopes must satisfy the scope
+/// expression as well as the key's: the key holds orders:read and
+/// orders:write, the grant allows orders:read.
+#[tokio::test]
+async fn delegation_and_scope_query() {
+    let h = harness();
+    let (_, product_key) = h.create("MYPRODUCT").await;
+    h.engine
+        .register_partner(&admin(), "MYPRODUCT", "My Product", &[])
+        .await
+        .unwrap();
+    h.engine
+        .create_grant(&admin(), grant("MYPRODUCT", "LAGERMAN", &["orders:read"]))
+        .await
+        .unwrap();
+    let act = |query: &str| {
+        let parsed = crate::engine::validate::scope_query("scope_query", query).unwrap();
+        h.engine
+            .verify_query(&VerifyQuery {
+                secret: product_key.expose(),
+                on_behalf_of: Some("LAGERMAN"),
+                scope_query: parsed.as_ref(),
+                ..VerifyQuery::default()
+            })
+            .unwrap()
+            .outcome
+    };
+    assert!(matches!(
+        act("orders:read AND (orders:write OR orders:read)"),
+        VerifyOutcome::Valid { .. }
+    ));
+    assert_eq!(
+        act("orders:write OR admin"),
+        VerifyOutcome::InsufficientScope
+    );
+    assert_eq!(
+        act("orders:read AND orders:write"),
+        VerifyOutcome::InsufficientScope
+    );
+}
