@@ -20,6 +20,13 @@ pub const MAX_ACCOUNT_ID: usize = 128;
 pub const MAX_EMAILS: usize = 32;
 /// Longest revoke or disable reason, in characters.
 pub const MAX_REASON: usize = 1000;
+/// Largest metadata, in bytes of compact JSON.
+pub const MAX_METADATA: usize = 8 * 1024;
+/// Deepest nesting of metadata: the object itself is depth 1.
+pub const MAX_METADATA_DEPTH: usize = 32;
+/// Largest metadata text read at all, before normalising (whitespace
+/// included); anything longer is refused unparsed.
+const MAX_METADATA_INPUT: usize = 8 * MAX_METADATA;
 
 const ID_PREFIX: &str = "cred_";
 const ID_LEN: usize = ID_PREFIX.len() + 26;
@@ -135,6 +142,69 @@ pub fn emails(values: &[String]) -> Result<Vec<String>, Error> {
     Ok(unique)
 }
 
+/// Credential metadata: a JSON object of at most [`MAX_METADATA`] bytes as
+/// compact JSON, nested at most [`MAX_METADATA_DEPTH`] deep. Returns its
+/// compact form (key order kept), or None for "" and `{}` (no metadata).
+pub fn metadata(value: &str) -> Result<Option<String>, Error> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let too_big = |n: usize| {
+        invalid(format!(
+            "metadata is {n} bytes long, at most {MAX_METADATA} bytes (as compact JSON) are allowed"
+        ))
+    };
+    if value.len() > MAX_METADATA_INPUT {
+        return Err(too_big(value.len()));
+    }
+    let parsed: serde_json::Value = serde_json::from_str(value)
+        .map_err(|e| invalid(format!("metadata is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(object) = &parsed else {
+        return Err(invalid(format!(
+            "metadata must be a JSON object, not {}",
+            json_type(&parsed)
+        )));
+    };
+    if object.is_empty() {
+        return Ok(None);
+    }
+    if depth(&parsed) > MAX_METADATA_DEPTH {
+        return Err(invalid(format!(
+            "metadata is nested more than {MAX_METADATA_DEPTH} levels deep"
+        )));
+    }
+    let compact = parsed.to_string();
+    if compact.len() > MAX_METADATA {
+        return Err(too_big(compact.len()));
+    }
+    Ok(Some(compact))
+}
+
+/// What kind of JSON value `value` is, for an error message.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Nesting depth: a scalar is 0, an array or object one more than its
+/// deepest member.
+fn depth(value: &serde_json::Value) -> usize {
+    let deepest = |values: &mut dyn Iterator<Item = &serde_json::Value>| {
+        values.map(depth).max().unwrap_or(0)
+    };
+    match value {
+        serde_json::Value::Array(items) => 1 + deepest(&mut items.iter()),
+        serde_json::Value::Object(map) => 1 + deepest(&mut map.values()),
+        _ => 0,
+    }
+}
+
 /// A new credential id: `cred_` and a ULID (sorts by creation time).
 pub fn new_credential_id() -> String {
     format!("{ID_PREFIX}{}", ulid::Ulid::new())
@@ -214,76 +284,4 @@ pub fn page_size(value: i64) -> Result<usize, Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Account ids outside `[A-Za-z0-9._:-]{1,128}` are refused with the field named.
-    #[test]
-    fn account_ids() {
-        assert!(account_id("account_id", "acme-42.prod:eu_1").is_ok());
-        for bad in ["", "has space", "ümlaut", &"a".repeat(129), "a/b"] {
-            let err = account_id("account_id", bad).err().map(|e| e.to_string());
-            assert!(
-                err.as_deref().is_some_and(|m| m.contains("account_id")),
-                "{bad:?}: {err:?}"
-            );
-        }
-        assert!(account_id("account_id", &"a".repeat(128)).is_ok());
-    }
-
-    /// Lengths are counted in characters and the limit is inclusive.
-    #[test]
-    fn text_limits() {
-        assert!(name(&"é".repeat(200)).is_ok());
-        assert!(name(&"é".repeat(201)).is_err());
-        assert!(name("  ").is_err());
-        assert!(description(&"x".repeat(1000)).is_ok());
-        assert!(description(&"x".repeat(1001)).is_err());
-        assert!(name("bell\u{7}").is_err());
-    }
-
-    /// Scope lists are bounded, entries are bounded and deduplicated.
-    #[test]
-    fn scope_limits() {
-        let many: Vec<String> = (0..65).map(|i| format!("s{i}")).collect();
-        assert!(scopes("scopes", &many).is_err());
-        assert!(scopes("scopes", &many[..64]).is_ok());
-        assert!(scopes("scopes", &["a b".to_string()]).is_err());
-        assert!(scopes("scopes", &["x".repeat(129)]).is_err());
-        assert_eq!(
-            scopes("scopes", &["a".into(), "b".into(), "a".into()]).ok(),
-            Some(vec!["a".to_string(), "b".to_string()])
-        );
-    }
-
-    /// A bad address is named in the error.
-    #[test]
-    fn email_addresses() {
-        assert!(emails(&["ops@example.com".into()]).is_ok());
-        let err = emails(&["ops@example.com".into(), "not-an-address".into()])
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("not-an-address"), "{err}");
-    }
-
-    /// Page tokens round-trip and foreign tokens are refused.
-    #[test]
-    fn page_tokens() {
-        let id = new_credential_id();
-        assert_eq!(parse_page_token(&page_token(&id)).ok(), Some(id));
-        assert!(parse_page_token("garbage").is_err());
-        assert!(parse_page_token("").is_err());
-        assert_eq!(page_size(0).ok(), Some(100));
-        assert!(page_size(1001).is_err());
-        assert!(page_size(-1).is_err());
-    }
-
-    /// Ids must have the exact shape this server issues.
-    #[test]
-    fn credential_ids() {
-        assert!(credential_id(&new_credential_id()).is_ok());
-        assert!(credential_id("cred_123").is_err());
-        assert!(credential_id("").is_err());
-    }
-}
+mod tests;

@@ -86,6 +86,7 @@ fn new_cred(account: &str, kind: Kind) -> NewCredential {
         lifetime: None,
         notify_emails: vec!["ops@example.com".to_string()],
         client_id: None,
+        metadata: None,
     }
 }
 
