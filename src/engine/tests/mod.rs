@@ -20,6 +20,7 @@ mod credentials;
 mod deadlines;
 mod gateway;
 mod listing;
+mod metadata;
 mod partners;
 mod rotation;
 mod usage;

@@ -5,6 +5,7 @@
 //! open sled directly.
 
 mod audit;
+mod encoding;
 mod credentials;
 mod deadlines;
 mod meta;
