@@ -108,8 +108,11 @@ pub(super) fn validate(
         Some(name) => header_name(check, key, &name),
     };
     let scopes_header = header("gateway.scopes_header", file.scopes_header, d.scopes_header)?;
-    let metadata_headers =
-        metadata_headers(check, file.metadata_headers.unwrap_or_default(), &scopes_header)?;
+    let metadata_headers = metadata_headers(
+        check,
+        file.metadata_headers.unwrap_or_default(),
+        &scopes_header,
+    )?;
     Ok(GatewayConfig {
         http_listen,
         ext_authz_listen: check.listen("gateway.ext_authz_listen", file.ext_authz_listen)?,
@@ -168,7 +171,9 @@ fn metadata_headers(
             .iter()
             .chain(&[gateway::CODE, gateway::MESSAGE, scopes_header])
             .any(|own| *own == name);
-        let problem = if !name.starts_with(gateway::UPSTREAM_PREFIX) || name == gateway::UPSTREAM_PREFIX {
+        let problem = if !name.starts_with(gateway::UPSTREAM_PREFIX)
+            || name == gateway::UPSTREAM_PREFIX
+        {
             Some(format!(
                 "{name:?} must start with {:?} (clients' own {}* headers are removed, so the upstream can trust it)",
                 gateway::UPSTREAM_PREFIX,
@@ -180,7 +185,9 @@ fn metadata_headers(
             mapped
                 .iter()
                 .find(|(_, other)| *other == name)
-                .map(|(other, _)| format!("{name:?} is already the header of metadata key {other:?}"))
+                .map(|(other, _)| {
+                    format!("{name:?} is already the header of metadata key {other:?}")
+                })
         };
         if let Some(problem) = problem {
             return Err(check.invalid(&dotted, problem));

@@ -224,7 +224,9 @@ fn metadata_headers_of(metadata: &str, mapping: &[(String, String)]) -> Vec<(Str
         };
         match gateway::metadata_header_value(value) {
             Ok(text) => headers.push((header.clone(), text)),
-            Err(why) => debug!(key = %key, header = %header, why = ?why, "metadata value not forwarded"),
+            Err(why) => {
+                debug!(key = %key, header = %header, why = ?why, "metadata value not forwarded")
+            }
         }
     }
     headers

@@ -195,9 +195,8 @@ fn json_type(value: &serde_json::Value) -> &'static str {
 /// Nesting depth: a scalar is 0, an array or object one more than its
 /// deepest member.
 fn depth(value: &serde_json::Value) -> usize {
-    let deepest = |values: &mut dyn Iterator<Item = &serde_json::Value>| {
-        values.map(depth).max().unwrap_or(0)
-    };
+    let deepest =
+        |values: &mut dyn Iterator<Item = &serde_json::Value>| values.map(depth).max().unwrap_or(0);
     match value {
         serde_json::Value::Array(items) => 1 + deepest(&mut items.iter()),
         serde_json::Value::Object(map) => 1 + deepest(&mut map.values()),

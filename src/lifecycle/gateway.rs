@@ -365,7 +365,10 @@ mod tests {
         assert_eq!(header(r#""pro plan""#), Ok("pro plan".to_string()));
         assert_eq!(header("42"), Ok("42".to_string()));
         assert_eq!(header("true"), Ok("true".to_string()));
-        assert_eq!(header(r#"{"a": [1, "x"]}"#), Ok(r#"{"a":[1,"x"]}"#.to_string()));
+        assert_eq!(
+            header(r#"{"a": [1, "x"]}"#),
+            Ok(r#"{"a":[1,"x"]}"#.to_string())
+        );
         assert_eq!(header(r#""a\r\nb""#), Err(MetadataSkip::ControlCharacters));
         assert_eq!(header(r#""tab\tx""#), Err(MetadataSkip::ControlCharacters));
         // Inside JSON text a newline is escaped, so an object carries none.
@@ -373,6 +376,9 @@ mod tests {
         let long = format!("\"{}\"", "x".repeat(MAX_METADATA_HEADER));
         assert_eq!(header(&long), Ok("x".repeat(MAX_METADATA_HEADER)));
         let longer = format!("\"{}\"", "x".repeat(MAX_METADATA_HEADER + 1));
-        assert_eq!(header(&longer), Err(MetadataSkip::TooLong(MAX_METADATA_HEADER + 1)));
+        assert_eq!(
+            header(&longer),
+            Err(MetadataSkip::TooLong(MAX_METADATA_HEADER + 1))
+        );
     }
 }

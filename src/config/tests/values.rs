@@ -306,16 +306,45 @@ fn gateway_metadata_headers() {
         ]
     );
     for (table, key, why) in [
-        ("{ plan = \"x-plan\" }", "gateway.metadata_headers.plan", "must start with"),
-        ("{ plan = \"x-credd-\" }", "gateway.metadata_headers.plan", "must start with"),
-        ("{ plan = \"x credd\" }", "gateway.metadata_headers.plan", "not a header name"),
-        ("{ plan = \"x-credd-account\" }", "gateway.metadata_headers.plan", "credd itself"),
-        ("{ plan = \"x-credd-required-scopes\" }", "gateway.metadata_headers.plan", "credd itself"),
-        ("{ a = \"x-credd-p\", b = \"X-Credd-P\" }", "gateway.metadata_headers.b", "already the header of metadata key \"a\""),
-        ("{ \"\" = \"x-credd-p\" }", "gateway.metadata_headers", "not a metadata key"),
+        (
+            "{ plan = \"x-plan\" }",
+            "gateway.metadata_headers.plan",
+            "must start with",
+        ),
+        (
+            "{ plan = \"x-credd-\" }",
+            "gateway.metadata_headers.plan",
+            "must start with",
+        ),
+        (
+            "{ plan = \"x credd\" }",
+            "gateway.metadata_headers.plan",
+            "not a header name",
+        ),
+        (
+            "{ plan = \"x-credd-account\" }",
+            "gateway.metadata_headers.plan",
+            "credd itself",
+        ),
+        (
+            "{ plan = \"x-credd-required-scopes\" }",
+            "gateway.metadata_headers.plan",
+            "credd itself",
+        ),
+        (
+            "{ a = \"x-credd-p\", b = \"X-Credd-P\" }",
+            "gateway.metadata_headers.b",
+            "already the header of metadata key \"a\"",
+        ),
+        (
+            "{ \"\" = \"x-credd-p\" }",
+            "gateway.metadata_headers",
+            "not a metadata key",
+        ),
     ] {
-        let (k, _, message, _) =
-            invalid(load_text(&format!("[gateway]\nmetadata_headers = {table}\n")));
+        let (k, _, message, _) = invalid(load_text(&format!(
+            "[gateway]\nmetadata_headers = {table}\n"
+        )));
         assert_eq!(k, key, "{table}");
         assert!(message.contains(why), "{table}: {message}");
     }

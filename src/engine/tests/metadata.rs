@@ -57,7 +57,10 @@ async fn update_replaces_and_clears() {
         Some(r#"{"plan":"free"}"#)
     );
     let updated = update_metadata(&h, &id, r#"{"plan":"pro"}"#).await.unwrap();
-    assert_eq!(updated.record.metadata.as_deref(), Some(r#"{"plan":"pro"}"#));
+    assert_eq!(
+        updated.record.metadata.as_deref(),
+        Some(r#"{"plan":"pro"}"#)
+    );
     assert_eq!(
         verified_metadata(&h, &secret).as_deref(),
         Some(r#"{"plan":"pro"}"#)
@@ -124,7 +127,10 @@ async fn verify_refusals_that_name_the_credential() {
         .unwrap();
     assert_eq!(v.outcome, VerifyOutcome::InsufficientScope);
     assert!(v.credential.unwrap().metadata.is_some());
-    let v = h.engine.verify(secret.expose(), Some("globex"), &[]).unwrap();
+    let v = h
+        .engine
+        .verify(secret.expose(), Some("globex"), &[])
+        .unwrap();
     assert_eq!(v.outcome, VerifyOutcome::AccountMismatch);
     assert!(v.credential.is_none());
     h.engine

@@ -74,7 +74,10 @@ fn credential_ids() {
 
 /// The refusal's message for metadata `value`, or "" when it is accepted.
 fn metadata_error(value: &str) -> String {
-    metadata(value).err().map(|e| e.to_string()).unwrap_or_default()
+    metadata(value)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
 }
 
 /// Metadata is normalised to compact JSON with its key order kept; "" and
@@ -113,12 +116,13 @@ fn metadata_refused() {
             "{bad:?}: {err}"
         );
     }
-    let nested = |levels: usize| {
-        format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels))
-    };
+    let nested = |levels: usize| format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
     assert!(metadata(&nested(MAX_METADATA_DEPTH)).is_ok());
     let err = metadata_error(&nested(MAX_METADATA_DEPTH + 1));
-    assert!(err.contains("metadata") && err.contains("32 levels"), "{err}");
+    assert!(
+        err.contains("metadata") && err.contains("32 levels"),
+        "{err}"
+    );
     let err = metadata_error(&nested(200));
     assert!(err.contains("metadata"), "{err}");
 }
@@ -136,7 +140,10 @@ fn metadata_size() {
         "{err}"
     );
     let padded = format!("{{\"k\":{}\"v\"}}", " ".repeat(2 * MAX_METADATA));
-    assert_eq!(metadata(&padded).ok(), Some(Some(r#"{"k":"v"}"#.to_string())));
+    assert_eq!(
+        metadata(&padded).ok(),
+        Some(Some(r#"{"k":"v"}"#.to_string()))
+    );
     let huge = format!("{{\"k\":{}\"v\"}}", " ".repeat(10 * MAX_METADATA));
     assert!(metadata_error(&huge).contains("metadata is"));
 }

@@ -5,9 +5,9 @@
 //! open sled directly.
 
 mod audit;
-mod encoding;
 mod credentials;
 mod deadlines;
+mod encoding;
 mod meta;
 mod verify;
 
