@@ -96,6 +96,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 scopes: req.scopes,
                 notify_emails: req.notify_emails,
                 client_id: Some(req.client_id).filter(|c| !c.is_empty()),
+                metadata: Some(req.metadata).filter(|m| !m.is_empty()),
             };
             let (view, secret) = self.engine.create(&actor, new).await?;
             Ok(Response::new(pb::CreateCredentialResponse {
@@ -180,6 +181,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 description: req.description,
                 scopes: req.scopes.map(|l| l.values),
                 notify_emails: req.notify_emails.map(|l| l.values),
+                metadata: req.metadata,
             };
             let view = self.engine.update(&actor, &req.id, update).await?;
             Ok(Response::new(pb::UpdateCredentialResponse {

@@ -173,6 +173,7 @@ pub(crate) fn credential_to_pb(view: CredentialView) -> pb::Credential {
         client_id: record.client_id.unwrap_or_default(),
         grant_id: record.grant_id.unwrap_or_default(),
         username: record.user.unwrap_or_default(),
+        metadata: record.metadata.unwrap_or_default(),
     }
 }
 

@@ -152,6 +152,7 @@ impl Authorization for ExtAuthzService {
                 .and_then(|a| a.source.as_ref())
                 .map(|peer| peer.principal.as_str())
                 .filter(|p| !p.is_empty()),
+            metadata_headers: &self.config.metadata_headers,
         };
         let answer = match self.engine.check_gateway(&question) {
             Ok(answer) => answer,
@@ -173,7 +174,12 @@ impl Authorization for ExtAuthzService {
 impl ExtAuthzService {
     /// OK: credd's headers set, spoofed and credential headers removed.
     fn allowed(&self, headers: &Headers<'_>, allowed: Allowed) -> CheckResponse {
-        let set: Vec<&str> = allowed.upstream.iter().map(|(n, _)| *n).collect();
+        let set: Vec<&str> = allowed
+            .upstream
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(allowed.metadata.iter().map(|(n, _)| n.as_str()))
+            .collect();
         let credential = [
             "authorization",
             self.config.api_key_header.as_str(),
@@ -191,10 +197,12 @@ impl ExtAuthzService {
             .collect();
         remove.sort();
         remove.dedup();
+        let mut upstream = options(allowed.upstream);
+        upstream.extend(options(allowed.metadata));
         CheckResponse {
             status: Some(rpc_status(OK)),
             http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
-                headers: options(allowed.upstream),
+                headers: upstream,
                 headers_to_remove: remove,
                 response_headers_to_add: options(allowed.response),
             })),
@@ -234,12 +242,12 @@ fn rpc_status(code: i32) -> RpcStatus {
 }
 
 /// Headers that replace any of the same name.
-fn options(headers: Vec<(&'static str, String)>) -> Vec<HeaderValueOption> {
+fn options<N: Into<String>>(headers: Vec<(N, String)>) -> Vec<HeaderValueOption> {
     headers
         .into_iter()
         .map(|(key, value)| HeaderValueOption {
             header: Some(EnvoyHeader {
-                key: key.to_string(),
+                key: key.into(),
                 value,
                 ..EnvoyHeader::default()
             }),

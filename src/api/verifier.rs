@@ -93,6 +93,7 @@ fn verification_to_pb(verification: Verification) -> pb::VerifyResponse {
         response.scopes = credential.scopes;
         response.expires_at = Some(convert::timestamp(credential.expires_at));
         response.client_id = credential.client_id.unwrap_or_default();
+        response.metadata = credential.metadata.unwrap_or_default();
         if let Some((username, role)) = credential.user {
             response.username = username;
             response.user_role = convert::role_to_pb(role).into();
@@ -211,6 +212,12 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             VerifyOutcome::RateLimited { retry_after } => Some(duration_to_pb(retry_after)),
             _ => None,
         });
+        let metadata = verdict
+            .verification
+            .as_ref()
+            .and_then(|v| v.credential.as_ref())
+            .and_then(|c| c.metadata.clone())
+            .unwrap_or_default();
         Ok(Response::new(pb::VerifyHttpAuthorizationResponse {
             allowed: verdict.refusal.is_none(),
             mode: mode_to_pb(verdict.mode).into(),
@@ -225,6 +232,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             grant_id: verdict.grant_id,
             verification: verdict.verification.map(verification_to_pb),
             retry_after,
+            metadata,
         }))
     }
 

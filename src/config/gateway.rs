@@ -2,12 +2,14 @@
 //! listener; ext_authz on a port of its own), which headers carry the
 //! credential, and what a refusal may tell.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::Deserialize;
 
 use super::ConfigError;
 use super::check::Check;
+use crate::lifecycle::gateway;
 
 /// `[http]` and `[gateway]`, validated. Header names are lowercase.
 #[derive(Debug, Clone)]
@@ -35,6 +37,9 @@ pub struct GatewayConfig {
     pub strip_credentials: bool,
     /// Tell unknown, expired, disabled and revoked keys apart in refusals.
     pub reveal_reason: bool,
+    /// `[gateway] metadata_headers`: top-level metadata keys and the
+    /// `x-credd-*` header (lowercase) each is forwarded in, ordered by key.
+    pub metadata_headers: Vec<(String, String)>,
 }
 
 impl Default for GatewayConfig {
@@ -50,6 +55,7 @@ impl Default for GatewayConfig {
             scopes_header: "x-credd-required-scopes".to_string(),
             strip_credentials: true,
             reveal_reason: false,
+            metadata_headers: Vec::new(),
         }
     }
 }
@@ -75,6 +81,7 @@ pub(super) struct GatewayFile {
     scopes_header: Option<String>,
     strip_credentials: Option<bool>,
     reveal_reason: Option<bool>,
+    metadata_headers: Option<BTreeMap<String, String>>,
 }
 
 /// Validates `[http]` and `[gateway]`: addresses (`/v1/check` answers
@@ -100,6 +107,12 @@ pub(super) fn validate(
         None => Ok(default),
         Some(name) => header_name(check, key, &name),
     };
+    let scopes_header = header("gateway.scopes_header", file.scopes_header, d.scopes_header)?;
+    let metadata_headers = metadata_headers(
+        check,
+        file.metadata_headers.unwrap_or_default(),
+        &scopes_header,
+    )?;
     Ok(GatewayConfig {
         http_listen,
         ext_authz_listen: check.listen("gateway.ext_authz_listen", file.ext_authz_listen)?,
@@ -128,10 +141,60 @@ pub(super) fn validate(
             file.passcode_header,
             d.passcode_header,
         )?,
-        scopes_header: header("gateway.scopes_header", file.scopes_header, d.scopes_header)?,
+        scopes_header,
         strip_credentials: file.strip_credentials.unwrap_or(d.strip_credentials),
         reveal_reason: file.reveal_reason.unwrap_or(d.reveal_reason),
+        metadata_headers,
     })
+}
+
+/// `metadata_headers`: each top-level metadata key (non-empty, at most 256
+/// bytes) to a header name that starts with `x-credd-` (so the client's own
+/// is stripped like credd's other headers), is none of credd's own names
+/// (nor the scopes header), and is no other key's. Names are lowercased.
+fn metadata_headers(
+    check: &Check,
+    map: BTreeMap<String, String>,
+    scopes_header: &str,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut mapped: Vec<(String, String)> = Vec::with_capacity(map.len());
+    for (key, name) in map {
+        let dotted = format!("gateway.metadata_headers.{key}");
+        if key.is_empty() || key.len() > 256 {
+            return Err(check.invalid(
+                "gateway.metadata_headers",
+                format!("{key:?} is not a metadata key (1 to 256 bytes)"),
+            ));
+        }
+        let name = header_name(check, &dotted, &name)?;
+        let taken = gateway::UPSTREAM_HEADERS
+            .iter()
+            .chain(&[gateway::CODE, gateway::MESSAGE, scopes_header])
+            .any(|own| *own == name);
+        let problem = if !name.starts_with(gateway::UPSTREAM_PREFIX)
+            || name == gateway::UPSTREAM_PREFIX
+        {
+            Some(format!(
+                "{name:?} must start with {:?} (clients' own {}* headers are removed, so the upstream can trust it)",
+                gateway::UPSTREAM_PREFIX,
+                gateway::UPSTREAM_PREFIX
+            ))
+        } else if taken {
+            Some(format!("{name:?} is a header credd itself sets or reads"))
+        } else {
+            mapped
+                .iter()
+                .find(|(_, other)| *other == name)
+                .map(|(other, _)| {
+                    format!("{name:?} is already the header of metadata key {other:?}")
+                })
+        };
+        if let Some(problem) = problem {
+            return Err(check.invalid(&dotted, problem));
+        }
+        mapped.push((key, name));
+    }
+    Ok(mapped)
 }
 
 /// A header name: a token of letters, digits and `-`, lowercased.

@@ -95,6 +95,7 @@ impl Engine {
             lifetime: request.lifetime,
             notify_emails: request.notify_emails,
             client_id: None,
+            metadata: None,
         };
         let scopes = new.scopes.clone();
         self.issue(actor, new, scopes, (max_expiry, max_expiry), now, None)

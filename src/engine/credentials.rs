@@ -51,6 +51,9 @@ pub struct NewCredential {
     pub notify_emails: Vec<String>,
     /// For an API key: the client id to bind it to.
     pub client_id: Option<String>,
+    /// Metadata as JSON text, as given (validated and normalised here);
+    /// None or empty: none.
+    pub metadata: Option<String>,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -66,6 +69,8 @@ pub struct CredentialUpdate {
     pub expires_at: Option<DateTime<Utc>>,
     /// New contacts (replacing).
     pub notify_emails: Option<Vec<String>>,
+    /// New metadata as JSON text (replacing); `""` or `{}` clears it.
+    pub metadata: Option<String>,
 }
 
 /// Filters and paging for [`Engine::list`].
@@ -206,6 +211,10 @@ impl Engine {
         validate::name(&request.name)?;
         validate::description(&request.description)?;
         let notify_emails = validate::emails(&request.notify_emails)?;
+        let metadata = match &request.metadata {
+            Some(text) => validate::metadata(text)?,
+            None => None,
+        };
         let max_lifetime = match request.kind {
             Kind::AdminKey => admin_keys::MAX_LIFETIME.to_string(),
             Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey => {
@@ -239,6 +248,7 @@ impl Engine {
             notify_emails,
             user,
             client_id: request.client_id,
+            metadata,
             ..CredentialRecord::issued(
                 validate::new_credential_id(),
                 request.account_id,
@@ -467,6 +477,11 @@ impl Engine {
             .as_deref()
             .map(validate::emails)
             .transpose()?;
+        let metadata = update
+            .metadata
+            .as_deref()
+            .map(validate::metadata)
+            .transpose()?;
         self.modify_existing(actor, id, "credential.update", |current, now| {
             let mut new = current.clone();
             let mut changed = Vec::new();
@@ -485,6 +500,10 @@ impl Engine {
             if let Some(emails) = &emails {
                 new.notify_emails.clone_from(emails);
                 changed.push("notify_emails");
+            }
+            if let Some(metadata) = &metadata {
+                new.metadata.clone_from(metadata);
+                changed.push("metadata");
             }
             if let Some(expires_at) = update.expires_at {
                 let status = lifecycle::effective_status(current, now);

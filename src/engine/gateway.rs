@@ -36,6 +36,9 @@ pub struct GatewayRequest<'a> {
     /// The client's mTLS identity as the proxy reports it (Envoy's
     /// `source.principal`); None when the transport cannot tell.
     pub principal: Option<&'a str>,
+    /// `[gateway] metadata_headers`: which top-level metadata keys an
+    /// allowed request forwards, and in which `x-credd-*` header each.
+    pub metadata_headers: &'a [(String, String)],
 }
 
 /// What the proxy does with the request.
@@ -54,6 +57,10 @@ pub struct Allowed {
     pub upstream: Vec<(&'static str, String)>,
     /// Added to the response the client gets.
     pub response: Vec<(&'static str, String)>,
+    /// Also set (overwriting) on the upstream request: the credential's
+    /// metadata values in the headers `[gateway] metadata_headers` names
+    /// (all `x-credd-*`).
+    pub metadata: Vec<(String, String)>,
 }
 
 /// One request header as a transport found it.
@@ -147,7 +154,7 @@ impl Engine {
             )),
             None => match self.principal_refusal(&verdict, request.principal) {
                 Some(denial) => GatewayAnswer::Denied(denial),
-                None => GatewayAnswer::Allowed(allowed(&verdict)),
+                None => GatewayAnswer::Allowed(allowed(&verdict, request.metadata_headers)),
             },
         };
         debug!(mode = ?verdict.mode, code = answer.code(), "gateway check");
@@ -181,7 +188,7 @@ fn retry_after(verification: Option<&Verification>) -> Option<Duration> {
 }
 
 /// The headers of an allowed request.
-fn allowed(verdict: &HttpVerdict) -> Allowed {
+fn allowed(verdict: &HttpVerdict, metadata_headers: &[(String, String)]) -> Allowed {
     let mut answer = Allowed::default();
     let Some(verification) = &verdict.verification else {
         return answer;
@@ -200,6 +207,9 @@ fn allowed(verdict: &HttpVerdict) -> Allowed {
             upstream.push((gateway::ACTING_FOR, acting.clone()));
             upstream.push((gateway::PARTNER, credential.account_id.clone()));
         }
+        if let Some(metadata) = credential.metadata.as_deref() {
+            answer.metadata = metadata_headers_of(metadata, metadata_headers);
+        }
     }
     if let VerifyOutcome::Valid {
         retires_at: Some(t),
@@ -208,6 +218,35 @@ fn allowed(verdict: &HttpVerdict) -> Allowed {
         answer.response.extend(gateway::rotation_headers(t));
     }
     answer
+}
+
+/// The mapped keys of `metadata` (compact JSON object text) as headers;
+/// a value that cannot be a header is left out, and logged at debug.
+fn metadata_headers_of(metadata: &str, mapping: &[(String, String)]) -> Vec<(String, String)> {
+    if mapping.is_empty() {
+        return Vec::new();
+    }
+    let object = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(metadata)
+    {
+        Ok(object) => object,
+        Err(e) => {
+            debug!(error = %e, "stored metadata is not a JSON object; nothing forwarded");
+            return Vec::new();
+        }
+    };
+    let mut headers = Vec::new();
+    for (key, header) in mapping {
+        let Some(value) = object.get(key) else {
+            continue;
+        };
+        match gateway::metadata_header_value(value) {
+            Ok(text) => headers.push((header.clone(), text)),
+            Err(why) => {
+                debug!(key = %key, header = %header, why = ?why, "metadata value not forwarded")
+            }
+        }
+    }
+    headers
 }
 
 /// The `x-credd-kind` value.

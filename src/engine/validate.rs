@@ -21,6 +21,13 @@ pub const MAX_ACCOUNT_ID: usize = 128;
 pub const MAX_EMAILS: usize = 32;
 /// Longest revoke or disable reason, in characters.
 pub const MAX_REASON: usize = 1000;
+/// Largest metadata, in bytes of compact JSON.
+pub const MAX_METADATA: usize = 8 * 1024;
+/// Deepest nesting of metadata: the object itself is depth 1.
+pub const MAX_METADATA_DEPTH: usize = 32;
+/// Largest metadata text read at all, before normalising (whitespace
+/// included); anything longer is refused unparsed.
+const MAX_METADATA_INPUT: usize = 8 * MAX_METADATA;
 
 const ID_PREFIX: &str = "cred_";
 const ID_LEN: usize = ID_PREFIX.len() + 26;
@@ -149,6 +156,68 @@ pub fn emails(values: &[String]) -> Result<Vec<String>, Error> {
         }
     }
     Ok(unique)
+}
+
+/// Credential metadata: a JSON object of at most [`MAX_METADATA`] bytes as
+/// compact JSON, nested at most [`MAX_METADATA_DEPTH`] deep. Returns its
+/// compact form (key order kept), or None for "" and `{}` (no metadata).
+pub fn metadata(value: &str) -> Result<Option<String>, Error> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let too_big = |n: usize| {
+        invalid(format!(
+            "metadata is {n} bytes long, at most {MAX_METADATA} bytes (as compact JSON) are allowed"
+        ))
+    };
+    if value.len() > MAX_METADATA_INPUT {
+        return Err(too_big(value.len()));
+    }
+    let parsed: serde_json::Value = serde_json::from_str(value)
+        .map_err(|e| invalid(format!("metadata is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(object) = &parsed else {
+        return Err(invalid(format!(
+            "metadata must be a JSON object, not {}",
+            json_type(&parsed)
+        )));
+    };
+    if object.is_empty() {
+        return Ok(None);
+    }
+    if depth(&parsed) > MAX_METADATA_DEPTH {
+        return Err(invalid(format!(
+            "metadata is nested more than {MAX_METADATA_DEPTH} levels deep"
+        )));
+    }
+    let compact = parsed.to_string();
+    if compact.len() > MAX_METADATA {
+        return Err(too_big(compact.len()));
+    }
+    Ok(Some(compact))
+}
+
+/// What kind of JSON value `value` is, for an error message.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Nesting depth: a scalar is 0, an array or object one more than its
+/// deepest member.
+fn depth(value: &serde_json::Value) -> usize {
+    let deepest =
+        |values: &mut dyn Iterator<Item = &serde_json::Value>| values.map(depth).max().unwrap_or(0);
+    match value {
+        serde_json::Value::Array(items) => 1 + deepest(&mut items.iter()),
+        serde_json::Value::Object(map) => 1 + deepest(&mut map.values()),
+        _ => 0,
+    }
 }
 
 /// A new credential id: `cred_` and a ULID (sorts by creation time).
@@ -317,5 +386,81 @@ mod tests {
         assert!(credential_id(&new_credential_id()).is_ok());
         assert!(credential_id("cred_123").is_err());
         assert!(credential_id("").is_err());
+    }
+
+    /// The refusal's message for metadata `value`, or "" when it is accepted.
+    fn metadata_error(value: &str) -> String {
+        metadata(value)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Metadata is normalised to compact JSON with its key order kept; "" and
+    /// `{}` are no metadata.
+    #[test]
+    fn metadata_normalised() {
+        assert_eq!(
+            metadata("{ \"plan\" : \"pro\",\n \"a\": [1, 2.5, {\"b\": null}] }").ok(),
+            Some(Some(r#"{"plan":"pro","a":[1,2.5,{"b":null}]}"#.to_string()))
+        );
+        assert_eq!(metadata("").ok(), Some(None));
+        assert_eq!(metadata(" { } ").ok(), Some(None));
+        assert_eq!(
+            metadata(r#"{"é":"\u00e9\n"}"#).ok(),
+            Some(Some("{\"é\":\"é\\n\"}".to_string()))
+        );
+    }
+
+    /// Not JSON, not an object, too big or too deep: refused, naming metadata
+    /// and why.
+    #[test]
+    fn metadata_refused() {
+        for (bad, why) in [
+            ("{\"plan\":", "not valid JSON"),
+            ("plan=pro", "not valid JSON"),
+            ("{\"a\":1} trailing", "not valid JSON"),
+            ("[1,2]", "an array"),
+            ("\"pro\"", "a string"),
+            ("42", "a number"),
+            ("null", "null"),
+            ("true", "a boolean"),
+        ] {
+            let err = metadata_error(bad);
+            assert!(
+                err.contains("metadata") && err.contains(why),
+                "{bad:?}: {err}"
+            );
+        }
+        let nested = |levels: usize| format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+        assert!(metadata(&nested(MAX_METADATA_DEPTH)).is_ok());
+        let err = metadata_error(&nested(MAX_METADATA_DEPTH + 1));
+        assert!(
+            err.contains("metadata") && err.contains("32 levels"),
+            "{err}"
+        );
+        let err = metadata_error(&nested(200));
+        assert!(err.contains("metadata"), "{err}");
+    }
+
+    /// 8 KiB of compact JSON is the limit, whatever whitespace came with it.
+    #[test]
+    fn metadata_size() {
+        // {"k":"xxx..."} is 8 bytes of framing plus the value.
+        let sized = |n: usize| format!("{{\"k\":\"{}\"}}", "x".repeat(n - 8));
+        assert_eq!(sized(MAX_METADATA).len(), MAX_METADATA);
+        assert!(metadata(&sized(MAX_METADATA)).is_ok());
+        let err = metadata_error(&sized(MAX_METADATA + 1));
+        assert!(
+            err.contains("metadata is 8193 bytes") && err.contains("8192"),
+            "{err}"
+        );
+        let padded = format!("{{\"k\":{}\"v\"}}", " ".repeat(2 * MAX_METADATA));
+        assert_eq!(
+            metadata(&padded).ok(),
+            Some(Some(r#"{"k":"v"}"#.to_string()))
+        );
+        let huge = format!("{{\"k\":{}\"v\"}}", " ".repeat(10 * MAX_METADATA));
+        assert!(metadata_error(&huge).contains("metadata is"));
     }
 }

@@ -88,6 +88,8 @@ pub struct VerifiedCredential {
     pub client_id: Option<String>,
     /// For a customer key: its grant.
     pub grant_id: Option<String>,
+    /// The credential's metadata, compact JSON object text as stored.
+    pub metadata: Option<String>,
 }
 
 impl Engine {
@@ -250,6 +252,7 @@ impl Engine {
                 user: user.map(|u| (u.username, u.role)),
                 client_id: None,
                 grant_id: None,
+                metadata: None,
             });
         debug!(result = ?outcome, "verify session");
         Ok((outcome, credential))
@@ -325,6 +328,7 @@ impl Engine {
             user,
             client_id: record.client_id,
             grant_id: record.grant_id,
+            metadata: record.metadata,
         });
         Ok((outcome, credential))
     }

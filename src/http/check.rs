@@ -58,6 +58,7 @@ pub(super) async fn check(
         // The proxy's client certificate is not visible here: a partner
         // that registered mTLS identities is refused on this path.
         principal: None,
+        metadata_headers: &config.metadata_headers,
     };
     let answer = match state.engine.check_gateway(&request) {
         Ok(answer) => answer,
@@ -77,6 +78,11 @@ pub(super) async fn check(
                 .into_response();
             let all = allowed.upstream.into_iter().chain(allowed.response);
             add_headers(&mut response, all);
+            for (name, value) in allowed.metadata {
+                if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), value.parse()) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
             response
         }
         GatewayAnswer::Denied(denial) => denied(denial),

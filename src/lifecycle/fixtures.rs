@@ -51,6 +51,7 @@ pub fn record(created: &str, expires_at: &str) -> CredentialRecord {
         user: None,
         client_id: None,
         grant_id: None,
+        metadata: None,
     }
 }
 

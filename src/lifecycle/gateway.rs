@@ -46,6 +46,34 @@ pub const UPSTREAM_HEADERS: [&str; 7] = [
     PARTNER,
 ];
 
+/// Longest metadata value forwarded as a header, in bytes.
+pub const MAX_METADATA_HEADER: usize = 1024;
+
+/// Why a metadata value is not forwarded as a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataSkip {
+    /// The value holds control characters (a header cannot carry them).
+    ControlCharacters,
+    /// The value is longer than [`MAX_METADATA_HEADER`] bytes.
+    TooLong(usize),
+}
+
+/// The header value a metadata value is forwarded as: a string as it is,
+/// any other JSON value as compact JSON; or why it is not forwarded.
+pub fn metadata_header_value(value: &serde_json::Value) -> Result<String, MetadataSkip> {
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.len() > MAX_METADATA_HEADER {
+        return Err(MetadataSkip::TooLong(text.len()));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(MetadataSkip::ControlCharacters);
+    }
+    Ok(text)
+}
+
 /// The route-level key under which Envoy's `context_extensions` carry the
 /// scopes a route needs.
 pub const SCOPES_EXTENSION: &str = "credd_scopes";
@@ -336,5 +364,31 @@ mod tests {
         );
         assert!(is_credd_header("X-Credd-Account"));
         assert!(!is_credd_header("x-cred"));
+    }
+
+    /// Strings as they are, other values as compact JSON; control
+    /// characters and over-long values are not forwarded.
+    #[test]
+    fn metadata_values() {
+        let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        let header = |text: &str| metadata_header_value(&value(text));
+        assert_eq!(header(r#""pro plan""#), Ok("pro plan".to_string()));
+        assert_eq!(header("42"), Ok("42".to_string()));
+        assert_eq!(header("true"), Ok("true".to_string()));
+        assert_eq!(
+            header(r#"{"a": [1, "x"]}"#),
+            Ok(r#"{"a":[1,"x"]}"#.to_string())
+        );
+        assert_eq!(header(r#""a\r\nb""#), Err(MetadataSkip::ControlCharacters));
+        assert_eq!(header(r#""tab\tx""#), Err(MetadataSkip::ControlCharacters));
+        // Inside JSON text a newline is escaped, so an object carries none.
+        assert_eq!(header(r#"{"a":"x\ny"}"#), Ok(r#"{"a":"x\ny"}"#.to_string()));
+        let long = format!("\"{}\"", "x".repeat(MAX_METADATA_HEADER));
+        assert_eq!(header(&long), Ok("x".repeat(MAX_METADATA_HEADER)));
+        let longer = format!("\"{}\"", "x".repeat(MAX_METADATA_HEADER + 1));
+        assert_eq!(
+            header(&longer),
+            Err(MetadataSkip::TooLong(MAX_METADATA_HEADER + 1))
+        );
     }
 }

@@ -151,13 +151,18 @@ pub struct CredentialRecord {
     pub client_id: Option<String>,
     /// For a customer key: the delegation grant it was issued with.
     pub grant_id: Option<String>,
+    /// Free-form metadata: a JSON object as compact JSON text (validated
+    /// and normalised by the engine before it is stored); None when the
+    /// credential has none. Handed back by Verify, never interpreted by
+    /// the rules.
+    pub metadata: Option<String>,
 }
 
 impl CredentialRecord {
     /// A new ACTIVE credential whose only secret is `version`, issued when
     /// that secret was made: never used, no deadlines yet (the engine plans
     /// them), empty name, description and scopes, no contacts, user, client
-    /// id or grant. Callers fill in the rest with struct update syntax.
+    /// id, grant or metadata. Callers fill in the rest with struct update syntax.
     pub fn issued(
         id: String,
         account_id: String,
@@ -190,6 +195,7 @@ impl CredentialRecord {
             user: None,
             client_id: None,
             grant_id: None,
+            metadata: None,
         }
     }
 

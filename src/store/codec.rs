@@ -57,6 +57,10 @@ pub(crate) struct StoredCredential {
     pub client_id: Option<String>,
     #[prost(string, optional, tag = "22")]
     pub grant_id: Option<String>,
+    /// Compact JSON object text; absent in records written before metadata
+    /// existed, which decode as having none.
+    #[prost(string, optional, tag = "23")]
+    pub metadata: Option<String>,
 }
 
 /// One secret version inside a stored record: its HMAC, never the secret.
@@ -101,6 +105,8 @@ pub(crate) struct StoredIndexEntry {
 /// `secret_index` entry's view. The hash is the entry's key and is not
 /// repeated; names, texts, contacts, usage, times other than the expiry and
 /// the schedule are left out, so a usage flush does not rewrite the index.
+/// The metadata is in (Verify returns it): the stored JSON text as it is,
+/// never parsed on the way out.
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct StoredVerifyView {
     #[prost(string, tag = "1")]
@@ -128,6 +134,9 @@ pub(crate) struct StoredVerifyView {
     pub client_id: Option<String>,
     #[prost(string, optional, tag = "12")]
     pub grant_id: Option<String>,
+    /// Absent in views written before metadata existed (none then).
+    #[prost(string, optional, tag = "13")]
+    pub metadata: Option<String>,
 }
 
 /// The view of `record` for its secret `version`.
@@ -151,6 +160,7 @@ pub(crate) fn verify_view(record: &CredentialRecord, version: u32) -> Vec<u8> {
         user: record.user.clone(),
         client_id: record.client_id.clone(),
         grant_id: record.grant_id.clone(),
+        metadata: record.metadata.clone(),
     }
     .encode_to_vec()
 }
@@ -194,6 +204,7 @@ pub(crate) fn decode_view(
         user: s.user,
         client_id: s.client_id,
         grant_id: s.grant_id,
+        metadata: s.metadata,
     })
 }
 
@@ -351,6 +362,7 @@ pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
         user: record.user.clone(),
         client_id: record.client_id.clone(),
         grant_id: record.grant_id.clone(),
+        metadata: record.metadata.clone(),
         status_reason: record.status_reason.clone(),
         created_at_us: micros(record.created_at),
         updated_at_us: micros(record.updated_at),
@@ -431,6 +443,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
         user: s.user,
         client_id: s.client_id,
         grant_id: s.grant_id,
+        metadata: s.metadata,
     })
 }
 

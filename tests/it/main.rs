@@ -19,6 +19,7 @@ mod hygiene;
 mod lifecycle;
 mod listing;
 mod mail;
+mod metadata;
 mod operations;
 mod partners;
 mod proto_compat;

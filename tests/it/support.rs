@@ -368,6 +368,7 @@ pub fn api_key(account: &str, name: &str) -> pb::CreateCredentialRequest {
         lifetime: None,
         notify_emails: vec!["ops@example.com".to_string()],
         client_id: String::new(),
+        metadata: String::new(),
     }
 }
 

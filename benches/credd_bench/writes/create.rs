@@ -60,6 +60,7 @@ pub(crate) fn create_request(run: &str, w: usize, n: u64) -> pb::CreateCredentia
         lifetime: None,
         notify_emails: vec!["ops@example.com".to_string()],
         client_id: String::new(),
+        ..Default::default()
     }
 }
 
@@ -142,6 +143,7 @@ pub(crate) fn direct_create(
                             lifetime: None,
                             notify_emails: request.notify_emails,
                             client_id: None,
+                            metadata: None,
                         },
                     )
                     .await

@@ -32,6 +32,7 @@ pub(crate) async fn run(
             lifetime,
             notify_emails,
             client_id,
+            metadata,
         } => {
             let lifetime = lifetime.map(|l| duration_arg("lifetime", &l)).transpose()?;
             let response = admin
@@ -45,6 +46,7 @@ pub(crate) async fn run(
                     lifetime,
                     notify_emails,
                     client_id,
+                    metadata,
                 })
                 .await
                 .map_err(status_error)?
@@ -90,6 +92,8 @@ pub(crate) async fn run(
             expires_at,
             notify_emails,
             clear_notify,
+            metadata,
+            clear_metadata,
         } => {
             let list = |values: Vec<String>, clear: bool| {
                 (clear || !values.is_empty()).then_some(pb::StringList { values })
@@ -105,6 +109,11 @@ pub(crate) async fn run(
                         nanos: 0,
                     }),
                     notify_emails: list(notify_emails, clear_notify),
+                    metadata: if clear_metadata {
+                        Some(String::new())
+                    } else {
+                        metadata
+                    },
                 })
                 .await
                 .map_err(status_error)?

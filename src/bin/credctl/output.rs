@@ -76,13 +76,37 @@ pub(crate) fn credential_json(c: &pb::Credential) -> Value {
         "client_id": c.client_id,
         "grant_id": c.grant_id,
         "username": c.username,
+        "metadata": metadata_json(&c.metadata),
     })
+}
+
+/// Metadata as the JSON object it is (null when there is none; a string
+/// if the server sent something that is not JSON).
+pub(crate) fn metadata_json(text: &str) -> Value {
+    if text.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// What a table shows for metadata: how many keys it has, not the keys.
+fn metadata_marker(text: &str) -> String {
+    match metadata_json(text) {
+        Value::Null => String::new(),
+        Value::Object(map) if map.len() == 1 => "1 key (--json shows it)".to_string(),
+        Value::Object(map) => format!("{} keys (--json shows them)", map.len()),
+        _ => "set (--json shows it)".to_string(),
+    }
 }
 
 impl Output {
     pub(crate) fn credential(&self, credential: Option<pb::Credential>) {
         if let Some(c) = credential {
-            self.object(credential_json(&c));
+            let mut value = credential_json(&c);
+            if !self.json {
+                value["metadata"] = Value::String(metadata_marker(&c.metadata));
+            }
+            self.object(value);
         }
     }
 
@@ -280,6 +304,7 @@ pub(crate) fn verification_json(r: &pb::VerifyResponse) -> Value {
         "client_id": r.client_id,
         "acting_for_account_id": r.acting_for_account_id,
         "grant_id": r.grant_id,
+        "metadata": metadata_json(&r.metadata),
     })
 }
 
@@ -318,6 +343,9 @@ fn verification_rows(r: &pb::VerifyResponse) -> Vec<(&'static str, String)> {
         if !value.is_empty() {
             rows.push((key, value.clone()));
         }
+    }
+    if !r.metadata.is_empty() {
+        rows.push(("metadata", metadata_marker(&r.metadata)));
     }
     rows
 }

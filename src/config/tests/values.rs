@@ -285,3 +285,67 @@ fn gateway_section() {
         Some("127.0.0.1:9000".parse().unwrap())
     );
 }
+
+/// `[gateway] metadata_headers`: keys to lowercased `x-credd-*` names,
+/// ordered by key; a name outside `x-credd-`, one of credd's own, or taken
+/// twice is refused naming the key.
+#[test]
+fn gateway_metadata_headers() {
+    let defaults = load(None, no_env(), &Overrides::default()).unwrap().gateway;
+    assert!(defaults.metadata_headers.is_empty());
+    let config = load_text(
+        "[gateway]\nmetadata_headers = { plan = \"X-Credd-Meta-Plan\", \"customer id\" = \"x-credd-customer\" }\n",
+    )
+    .unwrap()
+    .gateway;
+    assert_eq!(
+        config.metadata_headers,
+        [
+            ("customer id".to_string(), "x-credd-customer".to_string()),
+            ("plan".to_string(), "x-credd-meta-plan".to_string()),
+        ]
+    );
+    for (table, key, why) in [
+        (
+            "{ plan = \"x-plan\" }",
+            "gateway.metadata_headers.plan",
+            "must start with",
+        ),
+        (
+            "{ plan = \"x-credd-\" }",
+            "gateway.metadata_headers.plan",
+            "must start with",
+        ),
+        (
+            "{ plan = \"x credd\" }",
+            "gateway.metadata_headers.plan",
+            "not a header name",
+        ),
+        (
+            "{ plan = \"x-credd-account\" }",
+            "gateway.metadata_headers.plan",
+            "credd itself",
+        ),
+        (
+            "{ plan = \"x-credd-required-scopes\" }",
+            "gateway.metadata_headers.plan",
+            "credd itself",
+        ),
+        (
+            "{ a = \"x-credd-p\", b = \"X-Credd-P\" }",
+            "gateway.metadata_headers.b",
+            "already the header of metadata key \"a\"",
+        ),
+        (
+            "{ \"\" = \"x-credd-p\" }",
+            "gateway.metadata_headers",
+            "not a metadata key",
+        ),
+    ] {
+        let (k, _, message, _) = invalid(load_text(&format!(
+            "[gateway]\nmetadata_headers = {table}\n"
+        )));
+        assert_eq!(k, key, "{table}");
+        assert!(message.contains(why), "{table}: {message}");
+    }
+}

@@ -94,6 +94,7 @@ impl Harness {
                     lifetime: lifetime.map(Duration::seconds),
                     notify_emails: vec!["ops@example.com".to_string()],
                     client_id: None,
+                    metadata: None,
                 },
             )
             .await
@@ -612,6 +613,7 @@ fn bulk_record(n: u32, created: DateTime<Utc>, expires_at: DateTime<Utc>) -> Cre
         user: None,
         client_id: None,
         grant_id: None,
+        metadata: None,
     };
     record.scheduled = lifecycle::next_deadlines(&record, &policy());
     record

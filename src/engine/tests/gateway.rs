@@ -23,6 +23,7 @@ fn ask(h: &Harness, authorization: &str, scopes: &[&str], reveal: bool) -> Gatew
         proxy: Proxy::Standard,
         reveal,
         principal: None,
+        metadata_headers: &[],
     };
     h.engine.check_gateway(&request).unwrap()
 }
@@ -132,6 +133,7 @@ async fn unreadable_headers() {
         proxy: Proxy::Nginx,
         reveal: false,
         principal: None,
+        metadata_headers: &[],
     };
     let GatewayAnswer::Denied(d) = h.engine.check_gateway(&request).unwrap() else {
         panic!("refused");
@@ -168,6 +170,7 @@ async fn partner_mtls_identity() {
             proxy: Proxy::Standard,
             reveal: false,
             principal,
+            metadata_headers: &[],
         };
         h.engine.check_gateway(&request).unwrap().code()
     };

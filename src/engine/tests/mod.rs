@@ -21,6 +21,7 @@ mod daily_usage;
 mod deadlines;
 mod gateway;
 mod listing;
+mod metadata;
 mod partners;
 mod rotation;
 mod scope_query;
@@ -89,6 +90,7 @@ fn new_cred(account: &str, kind: Kind) -> NewCredential {
         lifetime: None,
         notify_emails: vec!["ops@example.com".to_string()],
         client_id: None,
+        metadata: None,
     }
 }
 

@@ -138,6 +138,7 @@ impl Engine {
                 vec![user.email.clone()]
             },
             client_id: None,
+            metadata: None,
         };
         let (view, secret) = self
             .issue(

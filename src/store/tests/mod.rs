@@ -7,6 +7,7 @@
 mod audit;
 mod credentials;
 mod deadlines;
+mod encoding;
 mod meta;
 mod sessions;
 mod usage;
@@ -113,6 +114,7 @@ fn record(id: &str, account: &str, hash_seed: u8) -> CredentialRecord {
         user: None,
         client_id: None,
         grant_id: None,
+        metadata: None,
     }
 }
 
@@ -158,6 +160,7 @@ fn full_record(id: &str) -> CredentialRecord {
         user: Some("ann".to_string()),
         client_id: None,
         grant_id: None,
+        metadata: Some(r#"{"plan":"pro","seats":[1,2]}"#.to_string()),
     }
 }
 

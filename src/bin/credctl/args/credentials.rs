@@ -55,6 +55,10 @@ pub(crate) enum CredentialCommand {
         /// with another client id then answers ACCOUNT_MISMATCH.
         #[arg(long, default_value = "")]
         client_id: String,
+        /// Metadata: a JSON object (at most 8 KiB), e.g. '{"plan":"pro"}';
+        /// Verify and Get hand it back.
+        #[arg(long, default_value = "")]
+        metadata: String,
     },
     /// Show one credential.
     Get {
@@ -110,6 +114,12 @@ pub(crate) enum CredentialCommand {
         /// Remove every contact.
         #[arg(long, conflicts_with = "notify_emails")]
         clear_notify: bool,
+        /// Replace the metadata with this JSON object.
+        #[arg(long)]
+        metadata: Option<String>,
+        /// Remove the metadata.
+        #[arg(long, conflicts_with = "metadata")]
+        clear_metadata: bool,
     },
     /// Issue a second secret; the old one works until the window ends.
     Rotate {
