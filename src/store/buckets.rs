@@ -5,6 +5,8 @@
 //! a million, which is what makes it cheap (sled's cost is per entry).
 //! Used by `last_used` and the per-credential rows of `usage`.
 
+use std::borrow::Cow;
+
 use prost::encoding::{decode_varint, encode_varint};
 
 use super::Error;
@@ -24,23 +26,25 @@ pub(super) trait Payload: Sized + Copy {
     fn merge(stored: Self, new: Self) -> Self;
 }
 
-/// A decoded bucket: ids and values, sorted by id.
-pub(super) struct Bucket<V> {
-    pub(super) entries: Vec<(String, V)>,
+/// A decoded bucket: ids and values, sorted by id. Ids borrow from the
+/// stored bytes (or from the caller, for new ones): decoding allocates
+/// nothing per entry.
+pub(super) struct Bucket<'a, V> {
+    pub(super) entries: Vec<(Cow<'a, str>, V)>,
 }
 
-impl<V: Payload> Bucket<V> {
+impl<'a, V: Payload> Bucket<'a, V> {
     /// Decodes a stored bucket (none stored: empty).
-    pub(super) fn decode(raw: Option<&[u8]>) -> Result<Self, Error> {
+    pub(super) fn decode(raw: Option<&'a [u8]>) -> Result<Self, Error> {
         let mut entries = Vec::new();
         let mut buf = raw.unwrap_or_default();
         while !buf.is_empty() {
             let len = usize::try_from(decode_varint(&mut buf).map_err(|_| corrupt())?)
                 .map_err(|_| corrupt())?;
             let id = buf.get(..len).ok_or_else(corrupt)?;
-            let id = std::str::from_utf8(id).map_err(|_| corrupt())?.to_string();
+            let id = std::str::from_utf8(id).map_err(|_| corrupt())?;
             buf = &buf[len..];
-            entries.push((id, V::take(&mut buf)?));
+            entries.push((Cow::Borrowed(id), V::take(&mut buf)?));
         }
         Ok(Bucket { entries })
     }
@@ -48,28 +52,46 @@ impl<V: Payload> Bucket<V> {
     /// The value of one id.
     pub(super) fn get(&self, id: &str) -> Option<V> {
         self.entries
-            .binary_search_by(|(have, _)| have.as_str().cmp(id))
+            .binary_search_by(|(have, _)| (**have).cmp(id))
             .ok()
             .map(|at| self.entries[at].1)
     }
 
-    /// Merges a newer value for `id` in.
-    pub(super) fn put(&mut self, id: &str, value: V) {
-        match self
-            .entries
-            .binary_search_by(|(have, _)| have.as_str().cmp(id))
-        {
-            Ok(at) => self.entries[at].1 = V::merge(self.entries[at].1, value),
-            Err(at) => self.entries.insert(at, (id.to_string(), value)),
+    /// Merges newer values in: `items` sorted by id are merged with the
+    /// sorted entries in one pass (an id given twice is merged twice).
+    pub(super) fn put_sorted(&mut self, items: &[(&'a str, V)]) {
+        let old = std::mem::take(&mut self.entries);
+        let mut merged: Vec<(Cow<'a, str>, V)> = Vec::with_capacity(old.len() + items.len());
+        let mut old = old.into_iter().peekable();
+        for (id, value) in items {
+            if let Some((last, stored)) = merged.last_mut() {
+                if **last == **id {
+                    *stored = V::merge(*stored, *value);
+                    continue;
+                }
+            }
+            while let Some((have, _)) = old.peek() {
+                if **have >= **id {
+                    break;
+                }
+                merged.extend(old.next());
+            }
+            match old.peek() {
+                Some((have, stored)) if **have == **id => {
+                    let stored = *stored;
+                    old.next();
+                    merged.push((Cow::Borrowed(*id), V::merge(stored, *value)));
+                }
+                _ => merged.push((Cow::Borrowed(*id), *value)),
+            }
         }
+        merged.extend(old);
+        self.entries = merged;
     }
 
     /// Drops `id`; whether it was there.
     pub(super) fn remove(&mut self, id: &str) -> bool {
-        match self
-            .entries
-            .binary_search_by(|(have, _)| have.as_str().cmp(id))
-        {
+        match self.entries.binary_search_by(|(have, _)| (**have).cmp(id)) {
             Ok(at) => {
                 self.entries.remove(at);
                 true
@@ -97,7 +119,8 @@ fn corrupt() -> Error {
 /// A bucket's key and the pairs that fall in it.
 pub(super) type Group<'a, V> = ([u8; 2], Vec<(&'a str, V)>);
 
-/// Groups `(id, value)` pairs by bucket, each bucket's pairs together.
+/// Groups `(id, value)` pairs by bucket, each bucket's pairs together and
+/// sorted by id (ids must be distinct).
 pub(super) fn grouped<'a, V: Copy>(
     pairs: impl IntoIterator<Item = (&'a str, V)>,
 ) -> Vec<Group<'a, V>> {
@@ -105,7 +128,7 @@ pub(super) fn grouped<'a, V: Copy>(
         .into_iter()
         .map(|(id, v)| (bucket_of(id), id, v))
         .collect();
-    keyed.sort_unstable_by_key(|(bucket, _, _)| *bucket);
+    keyed.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     let mut groups: Vec<Group<'a, V>> = Vec::new();
     for (bucket, id, value) in keyed {
         match groups.last_mut() {
@@ -137,10 +160,11 @@ mod tests {
     #[test]
     fn bucket_round_trip() {
         let mut bucket = Bucket::<u64>::decode(None).unwrap();
-        bucket.put("cred_b", 2);
-        bucket.put("cred_a", 1);
-        bucket.put("cred_b", 5);
-        let again = Bucket::<u64>::decode(Some(&bucket.encode())).unwrap();
+        bucket.put_sorted(&[("cred_b", 2)]);
+        bucket.put_sorted(&[("cred_a", 1), ("cred_b", 2), ("cred_b", 3), ("cred_c", 0)]);
+        assert!(bucket.remove("cred_c"));
+        let encoded = bucket.encode();
+        let again = Bucket::<u64>::decode(Some(&encoded)).unwrap();
         assert_eq!(again.get("cred_a"), Some(1));
         assert_eq!(again.get("cred_b"), Some(7));
         assert_eq!(again.get("cred_c"), None);

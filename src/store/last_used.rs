@@ -78,9 +78,7 @@ impl Store {
             for (key, items) in chunk {
                 let raw = self.last_used.get(key)?;
                 let mut bucket = Bucket::<Micros>::decode(raw.as_deref())?;
-                for (id, at) in items {
-                    bucket.put(id, *at);
-                }
+                bucket.put_sorted(items);
                 batch.insert(&key[..], bucket.encode());
                 n_written += items.len();
             }

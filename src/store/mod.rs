@@ -49,7 +49,7 @@ pub use meta::SCHEMA_VERSION;
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
 pub use sessions::DueSession;
-pub use usage::UsageSubject;
+pub use usage::{UsageRow, UsageSubject};
 pub use verify_cache::VerifyCacheStats;
 
 use std::path::Path;

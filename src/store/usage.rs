@@ -32,6 +32,9 @@ pub enum UsageSubject<'a> {
     Account(&'a str),
 }
 
+/// One day's counts of a subject, as the engine hands them to the store.
+pub type UsageRow<'a> = (UsageSubject<'a>, i32, UsageCounts);
+
 /// Days sort as unsigned big-endian with the sign bit flipped.
 fn day_key(day: i32) -> [u8; 4] {
     ((day as u32) ^ 0x8000_0000).to_be_bytes()
@@ -84,19 +87,24 @@ impl Store {
     ///
     /// # Errors
     /// sled errors.
-    pub fn add_usage(
-        &self,
-        rows: &mut [(UsageSubject<'_>, i32, UsageCounts)],
-        done: &mut usize,
-    ) -> Result<(), Error> {
-        rows.sort_by_cached_key(|(subject, day, _)| match subject {
-            UsageSubject::Account(a) => (ACCOUNT, *day, a.as_bytes().to_vec()),
-            UsageSubject::Credential(id) => (CREDENTIAL, *day, bucket_of(id).to_vec()),
-        });
-        let n_accounts = rows
+    pub fn add_usage(&self, rows: &mut [UsageRow<'_>], done: &mut usize) -> Result<(), Error> {
+        // Accounts first, then credentials by day and bucket; the keys are
+        // computed once per row, not per comparison.
+        let mut keyed: Vec<((u8, i32, u16), UsageRow<'_>)> = rows
             .iter()
-            .take_while(|(s, _, _)| matches!(s, UsageSubject::Account(_)))
-            .count();
+            .map(|row| {
+                let key = match row.0 {
+                    UsageSubject::Account(_) => (0, row.1, 0),
+                    UsageSubject::Credential(id) => (1, row.1, u16::from_be_bytes(bucket_of(id))),
+                };
+                (key, *row)
+            })
+            .collect();
+        keyed.sort_unstable_by_key(|(key, _)| *key);
+        for (slot, (_, row)) in rows.iter_mut().zip(&keyed) {
+            *slot = *row;
+        }
+        let n_accounts = keyed.iter().take_while(|(key, _)| key.0 == 0).count();
         for chunk in rows[..n_accounts].chunks(BATCH) {
             let mut batch = sled::Batch::default();
             for (subject, day, counts) in chunk {
@@ -118,23 +126,24 @@ impl Store {
         // Credentials: consecutive rows of one (day, bucket) share an entry.
         let mut batch = sled::Batch::default();
         let (mut in_batch, mut n_entries) = (0, 0);
-        let mut rest = &rows[n_accounts..];
-        while let Some((UsageSubject::Credential(first), day, _)) = rest.first() {
-            let bucket = bucket_of(first);
+        let mut rest = &keyed[n_accounts..];
+        while let Some(((_, day, bucket), _)) = rest.first() {
             let same = rest
                 .iter()
-                .take_while(|(s, d, _)| {
-                    matches!(s, UsageSubject::Credential(id) if bucket_of(id) == bucket) && d == day
-                })
+                .take_while(|(key, _)| key.1 == *day && key.2 == *bucket)
                 .count();
-            let key = key(CREDENTIAL, *day, &bucket);
+            let key = key(CREDENTIAL, *day, &bucket.to_be_bytes());
             let raw = self.usage.get(&key)?;
             let mut stored = Bucket::<UsageCounts>::decode(raw.as_deref())?;
-            for (subject, _, counts) in &rest[..same] {
-                if let UsageSubject::Credential(id) = subject {
-                    stored.put(id, *counts);
-                }
-            }
+            let mut items: Vec<(&str, UsageCounts)> = rest[..same]
+                .iter()
+                .filter_map(|(_, (subject, _, counts))| match subject {
+                    UsageSubject::Credential(id) => Some((*id, *counts)),
+                    UsageSubject::Account(_) => None,
+                })
+                .collect();
+            items.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            stored.put_sorted(&items);
             batch.insert(key, stored.encode());
             in_batch += same;
             n_entries += 1;

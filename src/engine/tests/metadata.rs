@@ -168,6 +168,7 @@ async fn gateway_forwards_mapped_keys() {
                 ..HttpHeaders::default()
             }),
             required_scopes: Vec::new(),
+            scope_query: Vec::new(),
             proxy: Proxy::Standard,
             reveal: false,
             principal: None,

@@ -105,6 +105,7 @@ fn ask(
         proxy: Proxy::Standard,
         reveal: false,
         principal: None,
+        metadata_headers: &[],
     };
     h.engine.check_gateway(&request).unwrap()
 }

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 
 use crate::lifecycle::{UsageBucket, UsageCounts, day_number};
 
@@ -18,8 +19,9 @@ pub(crate) struct Pending {
     pub(crate) last_use: Option<DateTime<Utc>>,
     /// Its account (empty when only a use was noted, e.g. an admin key).
     pub(crate) account_id: String,
-    /// Counts per day number; usually one day, two across midnight.
-    pub(crate) days: Vec<(i32, UsageCounts)>,
+    /// Counts per day number; usually one day (kept inline: no
+    /// allocation per credential), two across midnight.
+    pub(crate) days: SmallVec<[(i32, UsageCounts); 1]>,
 }
 
 impl Pending {

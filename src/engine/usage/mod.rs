@@ -34,7 +34,7 @@ use tracing::{debug, info};
 
 use super::{Actor, Engine, Error, MAX_ATTEMPTS, audit_entry, offload};
 use crate::lifecycle::{self, Status, UsageBucket};
-use crate::store::{Commit, UsageSubject};
+use crate::store::{Commit, UsageRow, UsageSubject};
 use log::{OwnedRow, Pending};
 
 impl Engine {
@@ -92,79 +92,63 @@ impl Engine {
     pub(super) fn write_usage(&self) -> Result<(usize, usize), Error> {
         let n_touched = self.flush_session_touches()?;
         let _flushing = self.usage.flushing();
-        let drained = self.usage.drain();
-        let rows = usage_rows(&drained);
+        let drained: Vec<(String, Pending)> = self.usage.drain().into_iter().collect();
+        let leftover = self.usage.take_leftover();
+        self.add_usage_rows(usage_rows(&drained, &leftover))?;
         let mut through_record = Vec::new();
         let mut plain = Vec::with_capacity(drained.len());
-        for (id, pending) in drained {
+        for (id, pending) in &drained {
             if let Some(at) = pending.last_use {
-                if self.usage.is_watched(&id) {
-                    through_record.push((id, at));
+                if self.usage.is_watched(id) {
+                    through_record.push((id.as_str(), at));
                 } else {
-                    plain.push((id, at));
+                    plain.push((id.as_str(), at));
                 }
             }
         }
         self.usage.age_watch();
-        self.add_usage_rows(rows)?;
         let mut n_written = 0;
-        let mut entries = through_record.into_iter();
-        while let Some((id, used_at)) = entries.next() {
-            match self.write_use(&id, used_at) {
+        for (i, (id, used_at)) in through_record.iter().enumerate() {
+            match self.write_use(id, *used_at) {
                 Ok(written) => n_written += usize::from(written),
                 Err(e) => {
+                    let rest = through_record[i..].iter().chain(&plain);
                     self.usage
-                        .restore_uses(std::iter::once((id, used_at)).chain(entries).chain(plain));
+                        .restore_uses(rest.map(|(id, at)| ((*id).to_string(), *at)));
                     return Err(e);
                 }
             }
         }
-        let uses = plain.iter().map(|(id, at)| (id.as_str(), *at));
-        match self.store.write_last_used(uses) {
+        match self.store.write_last_used(plain.iter().copied()) {
             Ok(n) => n_written += n,
             Err(e) => {
                 // Rewriting the ones that did land is harmless.
-                self.usage.restore_uses(plain);
+                self.usage
+                    .restore_uses(plain.iter().map(|(id, at)| ((*id).to_string(), *at)));
                 return Err(e.into());
             }
         }
         Ok((n_touched, n_written))
     }
 
-    /// Adds the rows a failed flush left, then `rows`; what cannot be
-    /// added waits for the next flush.
-    fn add_usage_rows(&self, rows: Vec<OwnedRow>) -> Result<(), Error> {
-        let mut all = self.usage.take_leftover();
-        all.extend(rows);
-        let mut borrowed: Vec<(UsageSubject<'_>, i32, lifecycle::UsageCounts)> = all
-            .iter()
-            .map(|row| {
-                let subject = if row.account {
-                    UsageSubject::Account(&row.subject)
-                } else {
-                    UsageSubject::Credential(&row.subject)
-                };
-                (subject, row.day, row.counts)
-            })
-            .collect();
+    /// Adds `rows` to the store; what cannot be added waits for the next
+    /// flush.
+    fn add_usage_rows(&self, mut rows: Vec<UsageRow<'_>>) -> Result<(), Error> {
         let mut done = 0;
-        if let Err(e) = self.store.add_usage(&mut borrowed, &mut done) {
-            let unwritten: Vec<OwnedRow> = borrowed[done..]
-                .iter()
-                .map(|(subject, day, counts)| {
-                    let (account, id) = match subject {
-                        UsageSubject::Account(id) => (true, id),
-                        UsageSubject::Credential(id) => (false, id),
-                    };
-                    OwnedRow {
-                        account,
-                        subject: (*id).to_string(),
-                        day: *day,
-                        counts: *counts,
-                    }
-                })
-                .collect();
-            self.usage.leave(unwritten);
+        if let Err(e) = self.store.add_usage(&mut rows, &mut done) {
+            let unwritten = rows[done..].iter().map(|(subject, day, counts)| {
+                let (account, id) = match subject {
+                    UsageSubject::Account(id) => (true, id),
+                    UsageSubject::Credential(id) => (false, id),
+                };
+                OwnedRow {
+                    account,
+                    subject: (*id).to_string(),
+                    day: *day,
+                    counts: *counts,
+                }
+            });
+            self.usage.leave(unwritten.collect::<Vec<_>>());
             return Err(e.into());
         }
         Ok(())
@@ -228,20 +212,23 @@ impl Engine {
     }
 }
 
-/// The drained counts as rows: one per credential and day, and their sums
-/// per account and day.
-fn usage_rows(drained: &std::collections::HashMap<String, Pending>) -> Vec<OwnedRow> {
+/// The drained counts as rows: one per credential and day, their sums per
+/// account and day, and the rows a failed flush left.
+fn usage_rows<'a>(drained: &'a [(String, Pending)], leftover: &'a [OwnedRow]) -> Vec<UsageRow<'a>> {
     let mut by_account: std::collections::HashMap<(&str, i32), lifecycle::UsageCounts> =
         std::collections::HashMap::new();
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(drained.len() + leftover.len());
+    for row in leftover {
+        let subject = if row.account {
+            UsageSubject::Account(&row.subject)
+        } else {
+            UsageSubject::Credential(&row.subject)
+        };
+        rows.push((subject, row.day, row.counts));
+    }
     for (id, pending) in drained {
         for (day, counts) in &pending.days {
-            rows.push(OwnedRow {
-                account: false,
-                subject: id.clone(),
-                day: *day,
-                counts: *counts,
-            });
+            rows.push((UsageSubject::Credential(id), *day, *counts));
             if !pending.account_id.is_empty() {
                 by_account
                     .entry((pending.account_id.as_str(), *day))
@@ -253,12 +240,7 @@ fn usage_rows(drained: &std::collections::HashMap<String, Pending>) -> Vec<Owned
     rows.extend(
         by_account
             .into_iter()
-            .map(|((account, day), counts)| OwnedRow {
-                account: true,
-                subject: account.to_string(),
-                day,
-                counts,
-            }),
+            .map(|((account, day), counts)| (UsageSubject::Account(account), day, counts)),
     );
     rows
 }
