@@ -36,7 +36,8 @@ pub use usage::{
     N_BUCKETS, UsageBucket, UsageCounts, date_number, day_date, day_number, first_kept_day,
 };
 pub use user::{
-    SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_ends_at, session_live,
+    SessionPolicy, SessionRecord, UserRecord, UserRole, UserStatus, session_belongs_to,
+    session_ends_at, session_live,
 };
 pub use verify::{
     AccountGate, Presented, VerifyFacts, VerifyOutcome, apply_account_status, decide_verify,

@@ -111,6 +111,15 @@ pub fn session_live(session: &SessionRecord, policy: &SessionPolicy, now: DateTi
     now < session_ends_at(session, policy)
 }
 
+/// Whether `session` was opened by this `user` and not by an earlier user
+/// of the same name that was deleted: a session older than its user
+/// belongs to someone else, and must never verify for the new user.
+pub fn session_belongs_to(session: &SessionRecord, user: &UserRecord) -> bool {
+    session.account_id == user.account_id
+        && session.username == user.username
+        && session.created_at >= user.created_at
+}
+
 /// The instant a session is over unless it is used again: the earlier of
 /// its idle deadline and its absolute end (the session sweep's index key).
 pub fn session_ends_at(session: &SessionRecord, policy: &SessionPolicy) -> DateTime<Utc> {

@@ -108,6 +108,42 @@ async fn sessions_of_a_deleted_user_go_when_due() {
     assert_eq!(h.engine.store().session_counts(), (0, 0));
 }
 
+/// A user deleted and created again under the same name does not inherit
+/// the old user's sessions: they verify NOT_FOUND and the sweep removes
+/// them when due, while the new user's own login works.
+#[tokio::test]
+async fn a_recreated_user_does_not_inherit_old_sessions() {
+    let h = sessions_harness().await;
+    let (_, old_token) = h
+        .engine
+        .login(
+            "shop",
+            "ann",
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
+        .await
+        .unwrap();
+    h.engine.delete_user(&admin(), "shop", "ann").await.unwrap();
+    h.clock.advance(Duration::seconds(1));
+    user(&h, "ann").await;
+    assert_eq!(
+        h.engine
+            .verify(old_token.expose(), None, &[])
+            .unwrap()
+            .outcome,
+        VerifyOutcome::NotFound
+    );
+    login(&h, "ann").await;
+    h.clock.advance(Duration::minutes(29));
+    let touched = login(&h, "ann").await;
+    h.clock.advance(Duration::minutes(2));
+    // The old session is over as the new user's first one; the one used
+    // two minutes ago stays.
+    assert_eq!(h.engine.sweep_sessions().await.unwrap(), 2);
+    assert!(h.engine.store().get_session(&touched).unwrap().is_some());
+}
+
 /// Entries written by the schema 4 upgrade sit at `last_seen_at`, earlier
 /// than the real end: the sweep keeps a live session and moves it to its
 /// deadline, and removes one that is over.
@@ -118,7 +154,9 @@ async fn upgraded_entries_are_rechecked() {
         id: id.to_string(),
         account_id: "shop".to_string(),
         username: name.to_string(),
-        created_at: t0() - Duration::hours(1),
+        // Opened by the current users (created at t0), seen "earlier" as
+        // far as the index is concerned.
+        created_at: t0(),
         last_seen_at: seen,
         expires_at: t0() + Duration::hours(11),
     };

@@ -84,7 +84,7 @@ impl Engine {
             let user_exists = self
                 .store
                 .get_user(&session.account_id, &session.username)?
-                .is_some();
+                .is_some_and(|user| lifecycle::session_belongs_to(&session, &user));
             let commit = if user_exists && lifecycle::session_live(&session, policy, now) {
                 let next = lifecycle::session_ends_at(&session, policy);
                 (

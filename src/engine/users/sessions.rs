@@ -202,6 +202,7 @@ impl Engine {
         let Some(user) = self
             .store
             .get_user(&session.account_id, &session.username)?
+            .filter(|user| lifecycle::session_belongs_to(&session, user))
         else {
             return Ok((VerifyOutcome::NotFound, None, None));
         };
