@@ -97,6 +97,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 notify_emails: req.notify_emails,
                 client_id: Some(req.client_id).filter(|c| !c.is_empty()),
                 metadata: Some(req.metadata).filter(|m| !m.is_empty()),
+                credits: super::credits::new_credits(req.credits)?,
             };
             let (view, secret) = self.engine.create(&actor, new).await?;
             Ok(Response::new(pb::CreateCredentialResponse {
@@ -116,6 +117,23 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
             let actor = actor(&request)?;
             let view = self.engine.get(&actor, &request.into_inner().id)?;
             Ok(Response::new(pb::GetCredentialResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
+    }
+
+    #[instrument(skip_all, fields(rpc = "UpdateCredits"))]
+    async fn update_credits(
+        &self,
+        request: Request<pb::UpdateCreditsRequest>,
+    ) -> Result<Response<pb::UpdateCreditsResponse>, Status> {
+        observed("UpdateCredits", async move {
+            let actor = actor(&request)?;
+            let req = request.into_inner();
+            let update = super::credits::update_from_pb(&req)?;
+            let view = self.engine.update_credits(&actor, &req.id, update).await?;
+            Ok(Response::new(pb::UpdateCreditsResponse {
                 credential: Some(credential_to_pb(view)),
             }))
         })

@@ -174,6 +174,8 @@ pub(crate) fn credential_to_pb(view: CredentialView) -> pb::Credential {
         grant_id: record.grant_id.unwrap_or_default(),
         username: record.user.unwrap_or_default(),
         metadata: record.metadata.unwrap_or_default(),
+        credits: super::credits::credits_to_pb(record.credits.as_ref(), view.credits),
+        next_refill_at: view.next_refill_at.map(timestamp),
     }
 }
 

@@ -10,6 +10,7 @@ mod admin_keys;
 mod audit;
 mod auth;
 mod convert;
+mod credits;
 pub mod envoy;
 mod ext_authz;
 mod partners;

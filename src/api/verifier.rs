@@ -64,6 +64,7 @@ fn outcome_to_pb(
         VerifyOutcome::PartnerNotWhitelisted => {
             (pb::VerifyResult::PartnerNotWhitelisted, None, None, None)
         }
+        VerifyOutcome::UsageExceeded => (pb::VerifyResult::UsageExceeded, None, None, None),
     }
 }
 
@@ -94,6 +95,7 @@ fn verification_to_pb(verification: Verification) -> pb::VerifyResponse {
         response.expires_at = Some(convert::timestamp(credential.expires_at));
         response.client_id = credential.client_id.unwrap_or_default();
         response.metadata = credential.metadata.unwrap_or_default();
+        response.remaining = credential.remaining;
         if let Some((username, role)) = credential.user {
             response.username = username;
             response.user_role = convert::role_to_pb(role).into();
@@ -132,6 +134,7 @@ fn refusal_to_pb(refusal: Option<Refusal>) -> pb::HttpAuthRefusal {
         Some(Refusal::NotDelegated) => pb::HttpAuthRefusal::NotDelegated,
         Some(Refusal::InsufficientScope) => pb::HttpAuthRefusal::InsufficientScope,
         Some(Refusal::RateLimited) => pb::HttpAuthRefusal::RateLimited,
+        Some(Refusal::UsageExceeded) => pb::HttpAuthRefusal::UsageExceeded,
     }
 }
 
@@ -162,6 +165,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             on_behalf_of: Some(req.on_behalf_of.as_str()).filter(|o| present(o)),
             required_scopes: &req.required_scopes,
             scope_query: scope_query.as_ref(),
+            cost: req.cost,
         };
         let verification = match self.engine.verify_query(&query) {
             Ok(verification) => verification,

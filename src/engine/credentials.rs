@@ -7,9 +7,12 @@ use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
 
 use super::access::{Access, Actor, Scope};
+use super::credits::NewCredits;
 use super::{
     Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, partners, status_word, validate,
 };
+use crate::lifecycle::CreditsConfig;
+use crate::lifecycle::credits::CreditState;
 use crate::lifecycle::{
     self, CredentialRecord, DisabledReason, Environment, Kind, RotationRefusal, SecretVersion,
     Status,
@@ -28,6 +31,11 @@ pub struct CredentialView {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When the older secret of an open rotation stops working.
     pub rotation_retires_at: Option<DateTime<Utc>>,
+    /// The uses left now (refills applied, spends not yet flushed
+    /// included); None: unlimited.
+    pub credits: Option<CreditState>,
+    /// When the credits are next refilled, if they have a refill.
+    pub next_refill_at: Option<DateTime<Utc>>,
 }
 
 /// A new credential's fields, as the caller gave them.
@@ -54,6 +62,8 @@ pub struct NewCredential {
     /// Metadata as JSON text, as given (validated and normalised here);
     /// None or empty: none.
     pub metadata: Option<String>,
+    /// Uses to start with and their refill; None: unlimited.
+    pub credits: Option<NewCredits>,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -211,6 +221,9 @@ impl Engine {
         validate::name(&request.name)?;
         validate::description(&request.description)?;
         let notify_emails = validate::emails(&request.notify_emails)?;
+        if let Some(credits) = &request.credits {
+            super::credits::check_new(credits)?;
+        }
         let metadata = match &request.metadata {
             Some(text) => validate::metadata(text)?,
             None => None,
@@ -249,6 +262,14 @@ impl Engine {
             user,
             client_id: request.client_id,
             metadata,
+            credits: request.credits.map(|c| CreditsConfig {
+                generation: 1,
+                state: CreditState {
+                    remaining: c.remaining,
+                    as_of: now,
+                },
+                refill: c.refill,
+            }),
             ..CredentialRecord::issued(
                 validate::new_credential_id(),
                 request.account_id,
@@ -687,6 +708,7 @@ impl Engine {
             .await?;
         // Its unflushed use would only leave an entry nobody reads.
         self.usage.forget(id);
+        self.forget_credits(id)?;
         Ok(())
     }
 }

@@ -148,6 +148,7 @@ fn reason_for(outcome: &VerifyOutcome, what: &str) -> String {
         VerifyOutcome::Revoked => format!("{what} has been revoked"),
         VerifyOutcome::InsufficientScope => format!("{what} lacks a required scope"),
         VerifyOutcome::RateLimited { .. } => "too many requests for this account".to_string(),
+        VerifyOutcome::UsageExceeded => format!("{what} has no uses left"),
         VerifyOutcome::NotDelegated => {
             "the product has no live grant to act for this client".to_string()
         }

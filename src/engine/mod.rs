@@ -13,6 +13,7 @@ mod accounts;
 mod admin_keys;
 mod audit_log;
 mod credentials;
+mod credits;
 mod delegated;
 mod error;
 mod gateway;
@@ -39,6 +40,7 @@ pub use accounts::{AccountPage, AccountUpdate, NewAccount};
 pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
 pub use audit_log::AuditQuery;
 pub use credentials::{CredentialUpdate, CredentialView, ListQuery, NewCredential, Page};
+pub use credits::{CreditsUpdate, NewCredits};
 pub use delegated::{HttpVerdict, PairVerdict};
 pub use error::Error;
 pub use gateway::{Allowed, GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
@@ -68,6 +70,8 @@ pub struct Engine {
     key_prefix: String,
     /// Uses not yet written.
     usage: UsageLog,
+    /// Credit states Verify spends from (see `credits`).
+    credits: credits::CreditLedger,
     /// Serialises count-then-insert per account, so two concurrent creates
     /// cannot both take the last quota slot.
     account_locks: Vec<tokio::sync::Mutex<()>>,
@@ -127,6 +131,7 @@ impl Engine {
             policy,
             key_prefix,
             usage: UsageLog::default(),
+            credits: credits::CreditLedger::default(),
             account_locks: (0..ACCOUNT_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -159,10 +164,18 @@ impl Engine {
             RotationState::Open { retires_at, .. } => Some(retires_at),
             RotationState::None | RotationState::Lapsed { .. } => None,
         };
+        let credits = self.shown_credits(&record, now);
+        let next_refill_at = record
+            .credits
+            .and_then(|c| c.refill)
+            .zip(credits)
+            .map(|(refill, state)| lifecycle::credits::next_refill(&refill, state.as_of));
         CredentialView {
             status: lifecycle::effective_status(&record, now),
             last_used_at,
             rotation_retires_at,
+            credits,
+            next_refill_at,
             record,
         }
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::debug;
 
 use super::{Engine, Error, partners, validate};
+use crate::lifecycle::credits::Spend;
 use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{
     self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, Presented, UserRecord,
@@ -31,6 +32,8 @@ pub struct VerifyQuery<'a> {
     /// An expression the credential's (and a grant's) scopes must satisfy
     /// as well, parsed by [`validate::scope_query`] before Verify.
     pub scope_query: Option<&'a ScopeExpr>,
+    /// Credits a VALID answer spends (None: 1; 0 checks without spending).
+    pub cost: Option<u64>,
 }
 
 /// What Verify found out about the credential behind a secret.
@@ -90,6 +93,10 @@ pub struct VerifiedCredential {
     pub grant_id: Option<String>,
     /// The credential's metadata, compact JSON object text as stored.
     pub metadata: Option<String>,
+    /// Its credits configuration, if it has credits.
+    pub credits: Option<lifecycle::CreditsConfig>,
+    /// With credits: the uses left after this answer.
+    pub remaining: Option<u64>,
 }
 
 impl Engine {
@@ -138,6 +145,10 @@ impl Engine {
             validate::account_id("on_behalf_of", target)?;
         }
         validate::scopes("required_scopes", query.required_scopes)?;
+        if let Some(cost) = query.cost {
+            lifecycle::credits::check_amount("cost", cost)
+                .map_err(|e| Error::InvalidArgument(e.0))?;
+        }
         let Ok(shape) = secret::peek_shape(presented) else {
             debug!(result = "not_found", why = "malformed", "verify");
             return Ok(not_found);
@@ -158,7 +169,7 @@ impl Engine {
             ));
         }
         let now = self.clock.now();
-        let (mut outcome, credential) = if shape.kind == Kind::Session {
+        let (mut outcome, mut credential) = if shape.kind == Kind::Session {
             self.verify_session_credential(presented, query)?
         } else {
             self.verify_credential(presented, query, now)?
@@ -197,6 +208,18 @@ impl Engine {
                         } else {
                             outcome = VerifyOutcome::InsufficientScope;
                         }
+                    }
+                }
+            }
+        }
+        if let (Some(c), VerifyOutcome::Valid { .. }) = (&mut credential, &outcome) {
+            if let Some(config) = c.credits {
+                let cost = query.cost.unwrap_or(1);
+                match self.spend_credits(&c.id, &config, cost, now)? {
+                    Spend::Spent(left) => c.remaining = Some(left),
+                    Spend::Exceeded(left) => {
+                        c.remaining = Some(left);
+                        outcome = VerifyOutcome::UsageExceeded;
                     }
                 }
             }
@@ -253,6 +276,8 @@ impl Engine {
                 client_id: None,
                 grant_id: None,
                 metadata: None,
+                credits: None,
+                remaining: None,
             });
         debug!(result = ?outcome, "verify session");
         Ok((outcome, credential))
@@ -329,6 +354,8 @@ impl Engine {
             client_id: record.client_id,
             grant_id: record.grant_id,
             metadata: record.metadata,
+            credits: record.credits,
+            remaining: None,
         });
         Ok((outcome, credential))
     }

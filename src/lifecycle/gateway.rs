@@ -140,6 +140,7 @@ pub fn code(refusal: Refusal) -> &'static str {
         Refusal::NotDelegated => "NOT_DELEGATED",
         Refusal::InsufficientScope => "INSUFFICIENT_SCOPE",
         Refusal::RateLimited => "RATE_LIMITED",
+        Refusal::UsageExceeded => "USAGE_EXCEEDED",
     }
 }
 

@@ -93,6 +93,8 @@ pub enum Refusal {
     InsufficientScope,
     /// The account's budget is spent.
     RateLimited,
+    /// The credential has no uses left (credits).
+    UsageExceeded,
 }
 
 impl Refusal {
@@ -103,7 +105,7 @@ impl Refusal {
             Refusal::PartnerNotWhitelisted | Refusal::NotDelegated | Refusal::InsufficientScope => {
                 403
             }
-            Refusal::RateLimited => 429,
+            Refusal::RateLimited | Refusal::UsageExceeded => 429,
             Refusal::MalformedCredentials
             | Refusal::InvalidCredentials
             | Refusal::CredentialNotActive
@@ -135,6 +137,7 @@ impl Refusal {
             }
             VerifyOutcome::InsufficientScope => Some(Refusal::InsufficientScope),
             VerifyOutcome::RateLimited { .. } => Some(Refusal::RateLimited),
+            VerifyOutcome::UsageExceeded => Some(Refusal::UsageExceeded),
             VerifyOutcome::NotDelegated => Some(Refusal::NotDelegated),
             VerifyOutcome::PartnerNotWhitelisted => Some(Refusal::PartnerNotWhitelisted),
         }

@@ -4,6 +4,7 @@
 //! Persisting the outcome is the store's job; deciding when to ask is the engine's.
 
 mod account;
+pub mod credits;
 #[cfg(test)]
 mod fixtures;
 pub mod gateway;
@@ -27,8 +28,8 @@ pub use partner::{
 pub use plan::{Plan, PlannedNotice, Step, plan_due};
 pub use policy::{Policy, Span, SpanParseError};
 pub use record::{
-    CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
-    SecretVersion, Status,
+    CredentialRecord, CreditsConfig, Deadline, DeadlineEvent, DisabledReason, Environment, Kind,
+    NoticeKind, SecretVersion, Status,
 };
 pub use rotation::{RotationRefusal, RotationState, WindowError, rotation_state};
 pub use rules::{counts_toward_quota, effective_status, inactive_since, is_live, next_deadlines};

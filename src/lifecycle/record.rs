@@ -156,6 +156,23 @@ pub struct CredentialRecord {
     /// credential has none. Handed back by Verify, never interpreted by
     /// the rules.
     pub metadata: Option<String>,
+    /// Uses left and their refill, when the credential has credits (None:
+    /// unlimited). The state here is the one an admin last set; spends are
+    /// counted in memory and flushed to the store's `credits` tree.
+    pub credits: Option<CreditsConfig>,
+}
+
+/// A credential's credits as an admin set them: the state then, its
+/// refill, and a generation that grows with every admin change, so a
+/// flushed state of an older generation is known to be stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditsConfig {
+    /// Grows by one with every admin change of the credits.
+    pub generation: u64,
+    /// The uses left when the admin set them.
+    pub state: super::credits::CreditState,
+    /// The refill, if any.
+    pub refill: Option<super::credits::Refill>,
 }
 
 impl CredentialRecord {
@@ -196,6 +213,7 @@ impl CredentialRecord {
             client_id: None,
             grant_id: None,
             metadata: None,
+            credits: None,
         }
     }
 

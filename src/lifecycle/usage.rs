@@ -45,6 +45,7 @@ impl UsageBucket {
             VerifyOutcome::Disabled(_) => UsageBucket::Disabled,
             VerifyOutcome::RateLimited { .. } => UsageBucket::RateLimited,
             VerifyOutcome::InsufficientScope => UsageBucket::InsufficientScope,
+            VerifyOutcome::UsageExceeded => UsageBucket::UsageExceeded,
             VerifyOutcome::NotDelegated | VerifyOutcome::PartnerNotWhitelisted => {
                 UsageBucket::OtherRefusal
             }

@@ -62,6 +62,9 @@ pub enum VerifyOutcome {
     /// A key acting for another account whose own account is not a
     /// registered partner.
     PartnerNotWhitelisted,
+    /// Everything else was good, but the credential's remaining uses are
+    /// fewer than the cost (nothing was spent).
+    UsageExceeded,
 }
 
 impl VerifyOutcome {

@@ -28,7 +28,8 @@
 //!
 //! The write entry points, each a `match` on the backend: `commit_transition`
 //! (and `commit` through it), `remove_deadline`, `write_last_used`,
-//! `forget_last_used`, `add_usage`, `remove_usage_before`, `offer_notice`,
+//! `forget_last_used`, `add_usage`, `remove_usage_before`,
+//! `write_credits`, `forget_credits`, `offer_notice`,
 //! `settle_notices`, `append_audit`, `meta_put`, `commit_account`,
 //! `commit_user`, `insert_session`, `remove_session` (and `expire_session`
 //! through it), `reschedule_session`, `touch_session`, `remove_session_deadline`,

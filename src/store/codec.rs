@@ -61,6 +61,9 @@ pub(crate) struct StoredCredential {
     /// existed, which decode as having none.
     #[prost(string, optional, tag = "23")]
     pub metadata: Option<String>,
+    /// Absent: unlimited (and in records written before credits existed).
+    #[prost(message, optional, tag = "30")]
+    pub credits: Option<super::credits::StoredCredits>,
 }
 
 /// One secret version inside a stored record: its HMAC, never the secret.
@@ -137,6 +140,9 @@ pub(crate) struct StoredVerifyView {
     /// Absent in views written before metadata existed (none then).
     #[prost(string, optional, tag = "13")]
     pub metadata: Option<String>,
+    /// Absent: unlimited (Verify spends nothing).
+    #[prost(message, optional, tag = "20")]
+    pub credits: Option<super::credits::StoredCredits>,
 }
 
 /// The view of `record` for its secret `version`.
@@ -161,6 +167,7 @@ pub(crate) fn verify_view(record: &CredentialRecord, version: u32) -> Vec<u8> {
         client_id: record.client_id.clone(),
         grant_id: record.grant_id.clone(),
         metadata: record.metadata.clone(),
+        credits: record.credits.as_ref().map(super::credits::encode_credits),
     }
     .encode_to_vec()
 }
@@ -205,6 +212,7 @@ pub(crate) fn decode_view(
         client_id: s.client_id,
         grant_id: s.grant_id,
         metadata: s.metadata,
+        credits: s.credits.map(super::credits::decode_credits).transpose()?,
     })
 }
 
@@ -363,6 +371,7 @@ pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
         client_id: record.client_id.clone(),
         grant_id: record.grant_id.clone(),
         metadata: record.metadata.clone(),
+        credits: record.credits.as_ref().map(super::credits::encode_credits),
         status_reason: record.status_reason.clone(),
         created_at_us: micros(record.created_at),
         updated_at_us: micros(record.updated_at),
@@ -444,6 +453,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
         client_id: s.client_id,
         grant_id: s.grant_id,
         metadata: s.metadata,
+        credits: s.credits.map(super::credits::decode_credits).transpose()?,
     })
 }
 

@@ -6,12 +6,13 @@
 //! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
 //! event -> ()), `last_used` (id -> latest flushed use), `usage`
-//! (daily Verify counts per credential and account), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
+//! (daily Verify counts per credential and account), `credits` (id -> flushed
+//! credit state), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
 //! `session_deadlines` (due time, token HMAC -> ()), and the partner trees (see `partners`).
 //!
 //! Files: the [`Store`] itself and its construction here; `credentials`
 //! (reads, scans, the quota count and the commit that keeps the indexes in
-//! step), `deadlines`, `last_used` and `usage` (over `buckets`), `outbox`, `audit`, `meta` (schema version, upgrade,
+//! step), `deadlines`, `last_used` and `usage` (over `buckets`), `credits`, `outbox`, `audit`, `meta` (schema version, upgrade,
 //! pepper fingerprint), `accounts`, `users`, `sessions`, `partners`, and `error`.
 //! Beneath them: `codec` (encodings), `verify_cache`, `group_commit` (every
 //! flush) and `fault` (the first error after which sled cannot write).
@@ -29,6 +30,7 @@ mod backend;
 mod buckets;
 mod codec;
 mod credentials;
+mod credits;
 mod deadlines;
 mod error;
 mod fault;
@@ -87,6 +89,8 @@ pub struct Store {
     last_used: sled::Tree,
     /// (c|a, day, bucket|account) -> the day's Verify counts (see `usage`).
     usage: sled::Tree,
+    /// Credential id -> its flushed credit state (see `credits`).
+    credits: sled::Tree,
     /// Notices waiting to be mailed, keyed (credential, notice, deadline).
     outbox: sled::Tree,
     /// (credential, notice, deadline) -> time, so a notice goes out once.
@@ -172,6 +176,7 @@ impl Store {
             deadlines: db.open_tree("deadlines")?,
             last_used: db.open_tree("last_used")?,
             usage: db.open_tree("usage")?,
+            credits: db.open_tree("credits")?,
             outbox: db.open_tree("outbox")?,
             notices_sent: db.open_tree("notices_sent")?,
             audit: db.open_tree("audit")?,

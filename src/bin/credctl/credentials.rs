@@ -33,6 +33,8 @@ pub(crate) async fn run(
             notify_emails,
             client_id,
             metadata,
+            credits,
+            refill,
         } => {
             let lifetime = lifetime.map(|l| duration_arg("lifetime", &l)).transpose()?;
             let response = admin
@@ -47,6 +49,7 @@ pub(crate) async fn run(
                     notify_emails,
                     client_id,
                     metadata,
+                    credits: credits.map(|remaining| pb::Credits { remaining, refill }),
                 })
                 .await
                 .map_err(status_error)?

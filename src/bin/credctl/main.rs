@@ -13,6 +13,7 @@ mod audit;
 mod client_ids;
 mod connect;
 mod credentials;
+mod credits;
 mod input;
 mod output;
 mod partners;
@@ -71,6 +72,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::AdminKey(command) => admin_keys::run(authed, command, &out).await,
         Command::Audit(args) => audit::run(authed, args, &out).await,
         Command::Usage(args) => usage::run(authed, args, &out).await,
+        Command::Credits(args) => credits::run(authed, args, &out).await,
         Command::Verify(args) => verify::verify(authed, args, &out).await,
         Command::VerifyHttp(args) => verify::verify_http(authed, args, &out).await,
         Command::VerifyPair(args) => verify::verify_pair(authed, args, &out).await,

@@ -77,6 +77,15 @@ pub(crate) fn credential_json(c: &pb::Credential) -> Value {
         "grant_id": c.grant_id,
         "username": c.username,
         "metadata": metadata_json(&c.metadata),
+        "credits": c.credits.as_ref().map(|k| json!({
+            "remaining": k.remaining,
+            "refill": k.refill.as_ref().map(|r| json!({
+                "interval": enum_name(r.interval, pb::RefillInterval::as_str_name),
+                "amount": r.amount,
+                "day": r.day,
+            })),
+        })),
+        "next_refill_at": time(c.next_refill_at.as_ref()),
     })
 }
 
@@ -305,6 +314,7 @@ pub(crate) fn verification_json(r: &pb::VerifyResponse) -> Value {
         "acting_for_account_id": r.acting_for_account_id,
         "grant_id": r.grant_id,
         "metadata": metadata_json(&r.metadata),
+        "remaining": r.remaining,
     })
 }
 
@@ -326,6 +336,9 @@ fn verification_rows(r: &pb::VerifyResponse) -> Vec<(&'static str, String)> {
     if r.disabled_reason != 0 {
         let reason = short_name(r.disabled_reason, pb::DisabledReason::as_str_name);
         rows.push(("disabled_reason", reason));
+    }
+    if let Some(left) = r.remaining {
+        rows.push(("remaining", left.to_string()));
     }
     if let Some(d) = &r.retry_after {
         rows.push(("retry_after", format!("{}s", d.seconds)));

@@ -17,6 +17,7 @@ mod accounts;
 mod admin_keys;
 mod audit_log;
 mod credentials;
+mod credits;
 mod daily_usage;
 mod deadlines;
 mod gateway;
@@ -91,6 +92,7 @@ fn new_cred(account: &str, kind: Kind) -> NewCredential {
         notify_emails: vec!["ops@example.com".to_string()],
         client_id: None,
         metadata: None,
+        credits: None,
     }
 }
 

@@ -87,14 +87,16 @@ impl Engine {
         Ok(n_written)
     }
 
-    /// Writes session touches, pending uses and counts (not yet durable);
-    /// returns how many touches and last uses were written.
+    /// Writes session touches, pending uses, counts and spent credits (not
+    /// yet durable); returns how many touches and credit states, and how
+    /// many last uses, were written.
     pub(super) fn write_usage(&self) -> Result<(usize, usize), Error> {
         let n_touched = self.flush_session_touches()?;
         let _flushing = self.usage.flushing();
         let drained: Vec<(String, Pending)> = self.usage.drain().into_iter().collect();
         let leftover = self.usage.take_leftover();
         self.add_usage_rows(usage_rows(&drained, &leftover))?;
+        let n_credits = self.write_credit_states()?;
         let mut through_record = Vec::new();
         let mut plain = Vec::with_capacity(drained.len());
         for (id, pending) in &drained {
@@ -128,7 +130,7 @@ impl Engine {
                 return Err(e.into());
             }
         }
-        Ok((n_touched, n_written))
+        Ok((n_touched + n_credits, n_written))
     }
 
     /// Adds `rows` to the store; what cannot be added waits for the next

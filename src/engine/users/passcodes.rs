@@ -139,6 +139,7 @@ impl Engine {
             },
             client_id: None,
             metadata: None,
+            credits: None,
         };
         let (view, secret) = self
             .issue(

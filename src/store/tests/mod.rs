@@ -115,6 +115,7 @@ fn record(id: &str, account: &str, hash_seed: u8) -> CredentialRecord {
         client_id: None,
         grant_id: None,
         metadata: None,
+        credits: None,
     }
 }
 
@@ -161,6 +162,17 @@ fn full_record(id: &str) -> CredentialRecord {
         client_id: None,
         grant_id: None,
         metadata: Some(r#"{"plan":"pro","seats":[1,2]}"#.to_string()),
+        credits: Some(crate::lifecycle::CreditsConfig {
+            generation: 3,
+            state: crate::lifecycle::credits::CreditState {
+                remaining: 42,
+                as_of: t0() + Duration::days(2),
+            },
+            refill: Some(crate::lifecycle::credits::Refill {
+                interval: crate::lifecycle::credits::RefillInterval::Monthly { day: 31 },
+                amount: 100,
+            }),
+        }),
     }
 }
 

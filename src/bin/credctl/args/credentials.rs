@@ -59,6 +59,12 @@ pub(crate) enum CredentialCommand {
         /// Verify and Get hand it back.
         #[arg(long, default_value = "")]
         metadata: String,
+        /// Uses it starts with (each VALID Verify spends its cost); unset: unlimited.
+        #[arg(long)]
+        credits: Option<u64>,
+        /// Refill of the credits: daily:AMOUNT or monthly:DAY:AMOUNT (00:00 UTC).
+        #[arg(long, value_parser = super::parse_refill, requires = "credits")]
+        refill: Option<pb::Refill>,
     },
     /// Show one credential.
     Get {

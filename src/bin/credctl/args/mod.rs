@@ -9,6 +9,7 @@ mod audit;
 mod client_ids;
 mod consents;
 mod credentials;
+mod credits;
 mod grants;
 mod partners;
 mod sessions;
@@ -28,6 +29,7 @@ pub(crate) use audit::{AuditArgs, outcome_pb};
 pub(crate) use client_ids::ClientIdCommand;
 pub(crate) use consents::ConsentCommand;
 pub(crate) use credentials::{CredentialCommand, kind_pb, status_pb};
+pub(crate) use credits::{CreditsArgs, parse_refill};
 pub(crate) use grants::GrantCommand;
 pub(crate) use partners::PartnerCommand;
 pub(crate) use sessions::SessionCommand;
@@ -101,6 +103,9 @@ pub(crate) enum Command {
     AdminKey(AdminKeyCommand),
     /// Read the audit log, oldest first (needs audit:read).
     Audit(AuditArgs),
+    /// Set, add to or take from a credential's remaining uses, change its
+    /// refill, or lift the limit.
+    Credits(CreditsArgs),
     /// Verify answers per day (valid, and refused by reason) of one
     /// credential or of every credential of an account.
     Usage(UsageArgs),

@@ -24,6 +24,9 @@ pub(crate) struct VerifyArgs {
     /// "orders:read AND (refunds:write OR admin)" (AND binds tighter than OR).
     #[arg(long, default_value = "")]
     pub(crate) scope_query: String,
+    /// Credits a VALID answer spends (default 1; 0 checks without spending).
+    #[arg(long)]
+    pub(crate) cost: Option<u64>,
     /// The client id presented with the key.
     #[arg(long, default_value = "")]
     pub(crate) client_id: String,
