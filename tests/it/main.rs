@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod crash_loop;
 mod credctl;
+mod credits;
 mod delegation_crash;
 mod disk_full;
 mod durability;
