@@ -11,12 +11,11 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use credd::clock::{Clock, ManualClock};
 use credd::lifecycle::SessionRecord;
-use serde_json::json;
 
 use crate::Ctx;
 use crate::fill::{Opened, engine_with_clock, open};
-use crate::harness::report::{Row, count_label, rate, ratio, round3};
-use crate::sweep::spread;
+use crate::harness::report::count_label;
+use crate::sweep::due_rows;
 
 const SECTION: &str = "7 session sweep O(due)";
 /// Sessions built and loaded at a time (bounds the bench's memory).
@@ -126,49 +125,19 @@ pub(crate) fn session_sweep(ctx: &mut Ctx) {
     rows(ctx, &small_times, &large_times, &count_label(n));
 }
 
-fn row(ctx: &Ctx, scenario: String, times: &[f64], versus: String) -> Row {
-    let (med, min, max) = spread(times);
-    Row {
-        section: SECTION,
-        scenario,
-        throughput: rate(ctx.s.due as f64 / med),
-        p50: format!("{:.1} ms", med * 1e3),
-        p99: format!("max {:.1} ms", max * 1e3),
-        versus,
-        goal: String::new(),
-        pass: None,
-        json: json!({"rounds_secs": times, "median_secs": round3(med), "min_secs": round3(min), "max_secs": round3(max)}),
-    }
-}
-
 /// The small rounds as the baseline, the large rounds against the goal.
 fn rows(ctx: &mut Ctx, small_times: &[f64], large_times: &[f64], label: &str) {
     let due_label = count_label(ctx.s.due);
-    let small = row(
+    due_rows(
         ctx,
-        format!("session sweep {due_label} due among {due_label} sessions"),
-        small_times,
-        "baseline".to_string(),
+        SECTION,
+        (
+            format!("session sweep {due_label} due among {due_label} sessions"),
+            small_times,
+        ),
+        (
+            format!("session sweep {due_label} due among {label} sessions"),
+            large_times,
+        ),
     );
-    ctx.report.push(small);
-    let (small_med, large_med) = (spread(small_times).0, spread(large_times).0);
-    let r = ratio(large_med, small_med);
-    let pass = r <= 2.0;
-    let mut large = row(
-        ctx,
-        format!("session sweep {due_label} due among {label} sessions"),
-        large_times,
-        format!("{r:.2}x time"),
-    );
-    large.goal = "<= 2x".to_string();
-    large.pass = Some(pass);
-    large.json["time_ratio"] = round3(r);
-    ctx.report.push(large);
-    if !pass {
-        ctx.report.findings.push(format!(
-            "session sweep: {due_label} due among {label} takes {r:.2}x the time of {due_label} due among {due_label} (goal <= 2x); medians {:.1} ms vs {:.1} ms",
-            large_med * 1e3,
-            small_med * 1e3
-        ));
-    }
 }
