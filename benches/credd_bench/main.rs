@@ -25,6 +25,8 @@
 //! 8. Usage flush at scale (with the large store): a VALID answer of each of
 //!    its 1M credentials (last use and daily count) flushed, CPU seconds and
 //!    wall time; `Engine::verify` during such a flush vs without one.
+//! 9. Metering overhead: `Engine::verify` of 1,000 keys with credits vs
+//!    plain keys of the small store, on the same engine.
 //!
 //! Stores are filled through `Store::commit` directly (records built here,
 //! hashed with the store's pepper, one flush at the end), never through RPCs.
@@ -43,7 +45,7 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, gateway, writes, large, sessions, huge; default
+//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, huge; default
 //! all but huge), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
 //! `target/test-tools/envoy-venv/bin/envoy`, then `envoy` on PATH).
 //!
@@ -51,7 +53,7 @@
 //! and the JSON), `fill` and `small` (stores), `serve` and `verify` (servers
 //! and Verify load), `daemon` (the credd process), then one module a
 //! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
-//! `footprint` (5), `gateway` (6), `sessions` (7), `flush` (8).
+//! `footprint` (5), `gateway` (6), `sessions` (7), `flush` (8), `metering` (9).
 
 mod daemon;
 mod fill;
@@ -60,6 +62,7 @@ mod footprint;
 mod gateway;
 mod harness;
 mod large;
+mod metering;
 mod serve;
 mod sessions;
 mod small;
@@ -183,6 +186,9 @@ fn run_sections(ctx: &mut Ctx) {
     }
     if ctx.s.runs("sessions") {
         sessions::session_sweep(ctx);
+    }
+    if ctx.s.runs("metering") {
+        metering::metering(ctx, &small);
     }
     if ctx.s.runs("huge") && ctx.s.huge > 0 {
         large::huge(ctx, &small);

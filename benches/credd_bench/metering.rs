@@ -1,0 +1,81 @@
+//! Section 9, metering overhead: `Engine::verify` of keys that carry
+//! credits (spent on every call, never running out) against keys that do
+//! not, on the same engine (the small store's), in alternating segments.
+//! Both kinds are counted per day: counting is always on, so the baseline
+//! includes it.
+
+use credd::engine::{Actor, NewCredential, NewCredits};
+use credd::lifecycle::{Environment, Kind};
+use serde_json::json;
+
+use crate::harness::report::{Row, ratio, round3};
+use crate::small::SmallStore;
+use crate::verify::compare_direct_verify;
+use crate::{Ctx, SCOPES};
+
+const SECTION: &str = "9 metering overhead";
+/// Metered keys created (through the engine, so their records are real).
+const METERED: usize = 1000;
+
+/// 9: plain keys of the small store vs metered keys on the same engine.
+pub(crate) fn metering(ctx: &mut Ctx, small: &SmallStore) {
+    eprintln!("[bench] metering: {METERED} keys with credits vs plain keys");
+    let engine = &small.opened.engine;
+    let metered: Vec<String> = ctx.client_rt.block_on(async {
+        let mut keys = Vec::with_capacity(METERED);
+        for i in 0..METERED {
+            let (_, secret) = engine
+                .create(&Actor::unrestricted("bench"), metered_key(i))
+                .await
+                .expect("create a metered key");
+            keys.push(secret.expose().to_string());
+        }
+        keys
+    });
+    let plain = &small.keys[..METERED.min(small.keys.len())];
+    let (base, with) = compare_direct_verify(&ctx.s, (engine, plain), (engine, &metered));
+    let r = ratio(with.throughput, base.throughput);
+    let pass = r >= 0.9 && with.errors == 0;
+    ctx.report.info(
+        SECTION,
+        "Engine::verify direct, 1 thread, plain keys",
+        &base,
+    );
+    ctx.report.push(Row::of(
+        SECTION,
+        "Engine::verify direct, 1 thread, keys with credits".to_string(),
+        &with,
+        format!(
+            "thr {r:.2}x, cpu/call {:+.1} µs",
+            with.cpu_us_per_op - base.cpu_us_per_op
+        ),
+        ">= 0.9x".to_string(),
+        Some(pass),
+        json!({"plain": base.json(), "metered": with.json(), "throughput_ratio": round3(r)}),
+    ));
+    if !pass {
+        ctx.report.findings.push(format!(
+            "metering: Verify of keys with credits ran at {r:.2}x of plain keys (goal >= 0.9x); errors {}",
+            with.errors
+        ));
+    }
+}
+
+fn metered_key(i: usize) -> NewCredential {
+    NewCredential {
+        account_id: "bench-metered".to_string(),
+        kind: Kind::ApiKey,
+        environment: Environment::Live,
+        name: format!("metered {i}"),
+        description: String::new(),
+        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+        lifetime: None,
+        notify_emails: Vec::new(),
+        client_id: None,
+        metadata: None,
+        credits: Some(NewCredits {
+            remaining: 1_000_000_000_000,
+            refill: None,
+        }),
+    }
+}
