@@ -14,7 +14,8 @@ use crate::verify::compare_direct_verify;
 use crate::{Ctx, SCOPES};
 
 const SECTION: &str = "9 metering overhead";
-/// Metered keys created (through the engine, so their records are real).
+/// Metered keys created (through the engine, so their records are real),
+/// 50 in each of 20 accounts (under the default quota of 100).
 const METERED: usize = 1000;
 
 /// 9: plain keys of the small store vs metered keys on the same engine.
@@ -63,7 +64,7 @@ pub(crate) fn metering(ctx: &mut Ctx, small: &SmallStore) {
 
 fn metered_key(i: usize) -> NewCredential {
     NewCredential {
-        account_id: "bench-metered".to_string(),
+        account_id: format!("bench-metered-{}", i % 20),
         kind: Kind::ApiKey,
         environment: Environment::Live,
         name: format!("metered {i}"),
