@@ -90,6 +90,8 @@ pub struct VerifiedCredential {
     pub grant_id: Option<String>,
     /// The credential's metadata, compact JSON object text as stored.
     pub metadata: Option<String>,
+    /// Time left and "expiring soon" at the time of the answer.
+    pub expiry: lifecycle::ExpiryOutlook,
 }
 
 impl Engine {
@@ -240,9 +242,23 @@ impl Engine {
                 _ => {}
             }
         }
+        let now = self.clock.now();
+        // A session over by its idle timeout has nothing left either.
+        let status = if outcome == VerifyOutcome::Expired {
+            lifecycle::Status::Expired
+        } else {
+            lifecycle::Status::Active
+        };
         let credential = session
             .filter(|_| outcome.reveals())
             .map(|session| VerifiedCredential {
+                expiry: lifecycle::expiry_outlook(
+                    Kind::Session,
+                    status,
+                    session.expires_at,
+                    &self.policy,
+                    now,
+                ),
                 id: session.id,
                 account_id: session.account_id,
                 kind: Kind::Session,
@@ -318,7 +334,8 @@ impl Engine {
         let outcome = lifecycle::verify::decide(&record, version, &presented, now, &mut facts)?;
         let user = facts.user.map(|u| (u.username, u.role));
         debug!(credential_id = %record.id, result = ?outcome, "verify");
-        let credential = outcome.reveals().then_some(VerifiedCredential {
+        let credential = outcome.reveals().then(|| VerifiedCredential {
+            expiry: lifecycle::record_outlook(&record, &self.policy, now),
             id: record.id,
             account_id: record.account_id,
             kind: record.kind,

@@ -4,6 +4,7 @@
 //! Persisting the outcome is the store's job; deciding when to ask is the engine's.
 
 mod account;
+mod expiry;
 #[cfg(test)]
 mod fixtures;
 pub mod gateway;
@@ -20,6 +21,7 @@ mod user;
 pub mod verify;
 
 pub use account::{AccountRecord, AccountStatus, MAX_RATE, RateLimit};
+pub use expiry::{ExpiryOutlook, expires_within, expiry_outlook, inactive_for, record_outlook};
 pub use partner::{
     CUSTOMER_KEY_PARAM, ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin,
     GrantRecord, GrantStatus, MAX_REDIRECT_URL, PartnerRecord, check_redirect_url, redirect_with,
@@ -31,7 +33,10 @@ pub use record::{
     SecretVersion, Status,
 };
 pub use rotation::{RotationRefusal, RotationState, WindowError, rotation_state};
-pub use rules::{counts_toward_quota, effective_status, inactive_since, is_live, next_deadlines};
+pub use rules::{
+    counts_toward_quota, effective_status, inactive_since, inactive_since_with, is_live,
+    next_deadlines,
+};
 pub use usage::{
     N_BUCKETS, UsageBucket, UsageCounts, date_number, day_date, day_number, first_kept_day,
 };

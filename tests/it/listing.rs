@@ -280,6 +280,7 @@ async fn filters_by_status_kind_and_environment() {
                 environment: environment.into(),
                 page_size: 2,
                 page_token: String::new(),
+                ..Default::default()
             },
         )
         .await;

@@ -77,7 +77,36 @@ pub(crate) fn credential_json(c: &pb::Credential) -> Value {
         "grant_id": c.grant_id,
         "username": c.username,
         "metadata": metadata_json(&c.metadata),
+        "expires_in_s": c.expires_in.as_ref().map(|d| d.seconds),
+        "expiring_soon": c.expiring_soon,
     })
+}
+
+/// A span the way a table shows it: its largest whole unit, "12d", "5h",
+/// "3m" or "40s".
+pub(crate) fn short_span(d: &prost_types::Duration) -> String {
+    let s = d.seconds.max(0);
+    match s {
+        86_400.. => format!("{}d", s / 86_400),
+        3_600.. => format!("{}h", s / 3_600),
+        60.. => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+/// When a credential expires, for tables: "in 12d (soon)" inside the
+/// warning window, "in 200d" before it, and the date once nothing is left
+/// (expired or revoked).
+pub(crate) fn expires_cell(
+    expires_in: Option<&prost_types::Duration>,
+    expiring_soon: bool,
+    expires_at: Option<&prost_types::Timestamp>,
+) -> String {
+    match expires_in {
+        Some(d) if expiring_soon => format!("in {} (soon)", short_span(d)),
+        Some(d) => format!("in {}", short_span(d)),
+        None => time(expires_at).get(..10).unwrap_or_default().to_string(),
+    }
 }
 
 /// Metadata as the JSON object it is (null when there is none; a string
@@ -105,6 +134,12 @@ impl Output {
             let mut value = credential_json(&c);
             if !self.json {
                 value["metadata"] = Value::String(metadata_marker(&c.metadata));
+                if let Value::Object(fields) = &mut value {
+                    fields.remove("expires_in_s");
+                    fields.remove("expiring_soon");
+                    let cell = expires_cell(c.expires_in.as_ref(), c.expiring_soon, None);
+                    fields.insert("expires_in".to_string(), Value::String(cell));
+                }
             }
             self.object(value);
         }
@@ -204,7 +239,11 @@ impl Output {
                 c.name.clone(),
                 short_name(c.status, pb::Status::as_str_name),
                 c.secret_hint.clone(),
-                time(c.expires_at.as_ref()),
+                expires_cell(
+                    c.expires_in.as_ref(),
+                    c.expiring_soon,
+                    c.expires_at.as_ref(),
+                ),
                 time(c.last_used_at.as_ref()),
             ]);
         }
@@ -305,6 +344,8 @@ pub(crate) fn verification_json(r: &pb::VerifyResponse) -> Value {
         "acting_for_account_id": r.acting_for_account_id,
         "grant_id": r.grant_id,
         "metadata": metadata_json(&r.metadata),
+        "expires_in_s": r.expires_in.as_ref().map(|d| d.seconds),
+        "expiring_soon": r.expiring_soon,
     })
 }
 
@@ -319,6 +360,10 @@ fn verification_rows(r: &pb::VerifyResponse) -> Vec<(&'static str, String)> {
         rows.push(("account_id", r.account_id.clone()));
         rows.push(("scopes", r.scopes.join(", ")));
         rows.push(("expires_at", time(r.expires_at.as_ref())));
+        if r.expires_in.is_some() {
+            let cell = expires_cell(r.expires_in.as_ref(), r.expiring_soon, None);
+            rows.push(("expires", cell));
+        }
     }
     if r.superseded {
         rows.push(("superseded_until", time(r.retires_at.as_ref())));
