@@ -147,9 +147,18 @@ async fn pages_cover_an_account_exactly_once() {
                 .flat_map(|p| &p.credentials)
                 .all(|c| c.account_id == account)
         );
+        // The time left to expiry counts down between the passes.
+        let steady = |pages: &[pb::ListCredentialsResponse]| {
+            let mut pages = pages.to_vec();
+            for c in pages.iter_mut().flat_map(|p| &mut p.credentials) {
+                c.expires_in = None;
+            }
+            pages
+        };
         let again = all_pages(&mut admin, request).await;
         assert_eq!(
-            again, pages,
+            steady(&again),
+            steady(&pages),
             "{account}: a second pass gives the same pages"
         );
 

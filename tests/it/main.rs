@@ -11,6 +11,7 @@ mod credctl;
 mod delegation_crash;
 mod disk_full;
 mod durability;
+mod expiring;
 mod ext_authz;
 mod forward_auth;
 mod gateway;

@@ -82,16 +82,23 @@ pub(crate) fn credential_json(c: &pb::Credential) -> Value {
     })
 }
 
-/// A span the way a table shows it: its largest whole unit, "12d", "5h",
-/// "3m" or "40s".
+/// A span the way a table shows it: its two largest units, rounded down
+/// ("11d 23h", "5h", "3m 20s", "40s").
 pub(crate) fn short_span(d: &prost_types::Duration) -> String {
+    const UNITS: [(i64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
     let s = d.seconds.max(0);
-    match s {
-        86_400.. => format!("{}d", s / 86_400),
-        3_600.. => format!("{}h", s / 3_600),
-        60.. => format!("{}m", s / 60),
-        _ => format!("{s}s"),
+    let Some(first) = UNITS.iter().position(|(size, _)| s >= *size) else {
+        return "0s".to_string();
+    };
+    let (size, unit) = UNITS[first];
+    let mut text = format!("{}{unit}", s / size);
+    if let Some((next, next_unit)) = UNITS.get(first + 1) {
+        let rest = (s % size) / next;
+        if rest > 0 {
+            text.push_str(&format!(" {rest}{next_unit}"));
+        }
     }
+    text
 }
 
 /// When a credential expires, for tables: "in 12d (soon)" inside the
