@@ -156,6 +156,25 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         .await
     }
 
+    #[instrument(skip_all, fields(rpc = "LookupCredentialBySecret"))]
+    async fn lookup_credential_by_secret(
+        &self,
+        request: Request<pb::LookupCredentialBySecretRequest>,
+    ) -> Result<Response<pb::LookupCredentialBySecretResponse>, Status> {
+        observed("LookupCredentialBySecret", async move {
+            let actor = actor(&request)?;
+            let req = request.into_inner();
+            let account_id = Some(req.account_id.as_str()).filter(|a| !a.is_empty());
+            let view = self
+                .engine
+                .lookup_by_secret(&actor, &req.secret, account_id)?;
+            Ok(Response::new(pb::LookupCredentialBySecretResponse {
+                credential: Some(credential_to_pb(view)),
+            }))
+        })
+        .await
+    }
+
     #[instrument(skip_all, fields(rpc = "ListCredentials"))]
     async fn list_credentials(
         &self,
@@ -169,6 +188,14 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 status: convert::status_filter(req.status)?,
                 kind: convert::kind_filter(req.kind)?,
                 environment: convert::environment_filter(req.environment)?,
+                expiring_within: convert::optional_duration(
+                    "expiring_within",
+                    req.expiring_within.as_ref(),
+                )?,
+                inactive_for: convert::optional_duration(
+                    "inactive_for",
+                    req.inactive_for.as_ref(),
+                )?,
                 page_size: i64::from(req.page_size),
                 page_token: Some(req.page_token).filter(|t| !t.is_empty()),
             };

@@ -42,6 +42,24 @@ pub(crate) fn from_duration(
         .ok_or_else(bad)
 }
 
+/// A non-negative span as a proto Duration (saturating at its range).
+pub(crate) fn duration(d: chrono::Duration) -> prost_types::Duration {
+    let seconds = d.num_seconds();
+    let nanos = (d - chrono::Duration::seconds(seconds))
+        .num_nanoseconds()
+        .and_then(|n| i32::try_from(n).ok())
+        .unwrap_or(0);
+    prost_types::Duration { seconds, nanos }
+}
+
+/// An optional span from the wire (a List filter).
+pub(crate) fn optional_duration(
+    field: &str,
+    d: Option<&prost_types::Duration>,
+) -> Result<Option<chrono::Duration>, Status> {
+    d.map(|d| from_duration(field, d)).transpose()
+}
+
 pub(crate) fn kind_to_pb(kind: Kind) -> pb::Kind {
     match kind {
         Kind::ApiKey => pb::Kind::ApiKey,
@@ -176,6 +194,8 @@ pub(crate) fn credential_to_pb(view: CredentialView) -> pb::Credential {
         metadata: record.metadata.unwrap_or_default(),
         credits: super::credits::credits_to_pb(record.credits.as_ref(), view.credits),
         next_refill_at: view.next_refill_at.map(timestamp),
+        expires_in: view.expiry.expires_in.map(duration),
+        expiring_soon: view.expiry.expiring_soon,
     }
 }
 

@@ -96,6 +96,8 @@ fn verification_to_pb(verification: Verification) -> pb::VerifyResponse {
         response.client_id = credential.client_id.unwrap_or_default();
         response.metadata = credential.metadata.unwrap_or_default();
         response.remaining = credential.remaining;
+        response.expires_in = credential.expiry.expires_in.map(convert::duration);
+        response.expiring_soon = credential.expiry.expiring_soon;
         if let Some((username, role)) = credential.user {
             response.username = username;
             response.user_role = convert::role_to_pb(role).into();

@@ -36,6 +36,9 @@ pub struct CredentialView {
     pub credits: Option<CreditState>,
     /// When the credits are next refilled, if they have a refill.
     pub next_refill_at: Option<DateTime<Utc>>,
+    /// Time left until `expires_at` and whether it is inside the expiry
+    /// warning window ([`lifecycle::record_outlook`]).
+    pub expiry: lifecycle::ExpiryOutlook,
 }
 
 /// A new credential's fields, as the caller gave them.
@@ -94,10 +97,33 @@ pub struct ListQuery {
     pub kind: Option<Kind>,
     /// Environment to match.
     pub environment: Option<Environment>,
+    /// Only credentials that expire within this span from now (and have
+    /// not expired).
+    pub expiring_within: Option<Duration>,
+    /// Only credentials whose latest activity (use, creation or
+    /// reactivation) is at least this long ago.
+    pub inactive_for: Option<Duration>,
     /// Page size as sent (0 means 100).
     pub page_size: i64,
     /// Token of the previous page.
     pub page_token: Option<String>,
+}
+
+impl ListQuery {
+    /// Whether `view` passes every filter at `now` (admin keys never do).
+    fn matches(&self, view: &CredentialView, now: DateTime<Utc>) -> bool {
+        let record = &view.record;
+        record.kind != Kind::AdminKey
+            && self.status.is_none_or(|s| s == view.status)
+            && self.kind.is_none_or(|k| k == record.kind)
+            && self.environment.is_none_or(|e| e == record.environment)
+            && self
+                .expiring_within
+                .is_none_or(|span| lifecycle::expires_within(record, span, now))
+            && self
+                .inactive_for
+                .is_none_or(|span| lifecycle::inactive_for(record, view.last_used_at, span, now))
+    }
 }
 
 /// One page of [`Engine::list`].
@@ -352,6 +378,8 @@ impl Engine {
             account.unwrap_or_default(),
             actor.allows(Scope::CredentialsRead, account),
         )?;
+        validate::list_span("expiring_within", query.expiring_within)?;
+        validate::list_span("inactive_for", query.inactive_for)?;
         let page_size = validate::page_size(query.page_size)?;
         let after = query
             .page_token
@@ -363,13 +391,7 @@ impl Engine {
         let mut next_page_token = None;
         for item in self.store.scan(account, after.as_deref()) {
             let view = self.view(item?, now);
-            let matches = view.record.kind != Kind::AdminKey
-                && query.status.is_none_or(|s| s == view.status)
-                && query.kind.is_none_or(|k| k == view.record.kind)
-                && query
-                    .environment
-                    .is_none_or(|e| e == view.record.environment);
-            if !matches {
+            if !query.matches(&view, now) {
                 continue;
             }
             if credentials.len() == page_size {

@@ -1,6 +1,7 @@
 //! The engine: the [`Engine`] struct, its construction and accessors, and
 //! the helpers its use cases share. The use cases live in the submodules:
-//! credentials (`credentials`), Verify (`verify`), usage (`usage`), who may
+//! credentials (`credentials`), Verify (`verify`), lookup by secret
+//! (`lookup`), usage (`usage`), who may
 //! do what (`access`), errors (`error`), admin keys, the audit log,
 //! accounts, users and sessions, client ids, partners and consents, the
 //! gateway checks and the sweep. Each checks that the actor may do what it
@@ -17,6 +18,7 @@ mod credits;
 mod delegated;
 mod error;
 mod gateway;
+mod lookup;
 mod offload;
 mod partners;
 mod sweep;
@@ -172,6 +174,7 @@ impl Engine {
             .map(|(refill, state)| lifecycle::credits::next_refill(&refill, state.as_of));
         CredentialView {
             status: lifecycle::effective_status(&record, now),
+            expiry: lifecycle::record_outlook(&record, &self.policy, now),
             last_used_at,
             rotation_retires_at,
             credits,

@@ -4,6 +4,8 @@
 
 use std::str::FromStr;
 
+use chrono::Duration;
+
 use super::Error;
 use crate::lifecycle::scope_expr::{self, ScopeExpr};
 
@@ -295,6 +297,25 @@ pub fn page_size(value: i64) -> Result<usize, Error> {
         _ => Err(invalid(format!(
             "page_size must be between 1 and 1000 (or 0 for 100), got {value}"
         ))),
+    }
+}
+
+/// The longest span List filters over: 10 years of 365 days.
+pub const MAX_LIST_SPAN_DAYS: i64 = 3650;
+
+/// A List filter's span, when given: over zero and at most
+/// [`MAX_LIST_SPAN_DAYS`] days.
+pub fn list_span(field: &str, value: Option<Duration>) -> Result<(), Error> {
+    match value {
+        Some(span) if span <= Duration::zero() => Err(invalid(format!(
+            "{field} must be longer than zero, got {}s",
+            span.num_seconds()
+        ))),
+        Some(span) if span > Duration::days(MAX_LIST_SPAN_DAYS) => Err(invalid(format!(
+            "{field} must be at most {MAX_LIST_SPAN_DAYS} days (10 years), got {} days",
+            span.num_days()
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -97,6 +97,8 @@ pub struct VerifiedCredential {
     pub credits: Option<lifecycle::CreditsConfig>,
     /// With credits: the uses left after this answer.
     pub remaining: Option<u64>,
+    /// Time left and "expiring soon" at the time of the answer.
+    pub expiry: lifecycle::ExpiryOutlook,
 }
 
 impl Engine {
@@ -263,9 +265,23 @@ impl Engine {
                 _ => {}
             }
         }
+        let now = self.clock.now();
+        // A session over by its idle timeout has nothing left either.
+        let status = if outcome == VerifyOutcome::Expired {
+            lifecycle::Status::Expired
+        } else {
+            lifecycle::Status::Active
+        };
         let credential = session
             .filter(|_| outcome.reveals())
             .map(|session| VerifiedCredential {
+                expiry: lifecycle::expiry_outlook(
+                    Kind::Session,
+                    status,
+                    session.expires_at,
+                    &self.policy,
+                    now,
+                ),
                 id: session.id,
                 account_id: session.account_id,
                 kind: Kind::Session,
@@ -343,7 +359,8 @@ impl Engine {
         let outcome = lifecycle::verify::decide(&record, version, &presented, now, &mut facts)?;
         let user = facts.user.map(|u| (u.username, u.role));
         debug!(credential_id = %record.id, result = ?outcome, "verify");
-        let credential = outcome.reveals().then_some(VerifiedCredential {
+        let credential = outcome.reveals().then(|| VerifiedCredential {
+            expiry: lifecycle::record_outlook(&record, &self.policy, now),
             id: record.id,
             account_id: record.account_id,
             kind: record.kind,

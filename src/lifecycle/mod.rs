@@ -5,6 +5,7 @@
 
 mod account;
 pub mod credits;
+mod expiry;
 #[cfg(test)]
 mod fixtures;
 pub mod gateway;
@@ -21,6 +22,7 @@ mod user;
 pub mod verify;
 
 pub use account::{AccountRecord, AccountStatus, MAX_RATE, RateLimit};
+pub use expiry::{ExpiryOutlook, expires_within, expiry_outlook, inactive_for, record_outlook};
 pub use partner::{
     CUSTOMER_KEY_PARAM, ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin,
     GrantRecord, GrantStatus, MAX_REDIRECT_URL, PartnerRecord, check_redirect_url, redirect_with,
@@ -32,7 +34,10 @@ pub use record::{
     NoticeKind, SecretVersion, Status,
 };
 pub use rotation::{RotationRefusal, RotationState, WindowError, rotation_state};
-pub use rules::{counts_toward_quota, effective_status, inactive_since, is_live, next_deadlines};
+pub use rules::{
+    counts_toward_quota, effective_status, inactive_since, inactive_since_with, is_live,
+    next_deadlines,
+};
 pub use usage::{
     N_BUCKETS, UsageBucket, UsageCounts, date_number, day_date, day_number, first_kept_day,
 };

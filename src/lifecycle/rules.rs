@@ -34,15 +34,20 @@ pub fn counts_toward_quota(kind: Kind) -> bool {
 
 /// The latest of creation, last successful use and reactivation.
 pub fn inactive_since(record: &CredentialRecord) -> DateTime<Utc> {
-    [
-        Some(record.created_at),
-        record.last_used_at,
-        record.reactivated_at,
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or(record.created_at)
+    inactive_since_with(record, record.last_used_at)
+}
+
+/// [`inactive_since`] with the last use given by the caller (the record's
+/// merged with the ones kept outside it).
+pub fn inactive_since_with(
+    record: &CredentialRecord,
+    last_used_at: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    [Some(record.created_at), last_used_at, record.reactivated_at]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(record.created_at)
 }
 
 /// Every lifecycle deadline `record` has under `policy`, earliest first.

@@ -12,6 +12,7 @@ mod credits;
 mod delegation_crash;
 mod disk_full;
 mod durability;
+mod expiring;
 mod ext_authz;
 mod forward_auth;
 mod gateway;

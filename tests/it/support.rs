@@ -454,6 +454,15 @@ pub async fn get(admin: &mut Admin, id: &str) -> pb::Credential {
         .expect("credential in response")
 }
 
+/// `c` without its countdown to expiry (`expires_in`), which changes
+/// between two reads, for comparing whole credentials.
+pub fn steady(c: pb::Credential) -> pb::Credential {
+    pb::Credential {
+        expires_in: None,
+        ..c
+    }
+}
+
 /// Verifies a secret; the call itself must succeed.
 pub async fn verify(
     verifier: &mut CredentialVerifierClient<Channel>,

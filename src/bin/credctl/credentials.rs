@@ -1,6 +1,6 @@
-//! `credctl create`, `get`, `list`, `update`, `rotate`, `complete-rotation`,
-//! `revoke`, `disable`, `reactivate` and `delete`: the credential commands,
-//! over the CredentialAdmin service.
+//! `credctl create`, `get`, `list`, `whoami`, `update`, `rotate`,
+//! `complete-rotation`, `revoke`, `disable`, `reactivate` and `delete`: the
+//! credential commands, over the CredentialAdmin service.
 
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use credd::api::pb::credential_admin_client::CredentialAdminClient;
 
 use crate::args::{CredentialCommand, env_pb, kind_pb, status_pb};
 use crate::connect::Authed;
-use crate::input::duration_arg;
+use crate::input::{duration_arg, read_stdin};
 use crate::output::Output;
 use crate::rpc::status_error;
 
@@ -70,11 +70,18 @@ pub(crate) async fn run(
             status,
             kind,
             environment,
+            expiring_within,
+            inactive_for,
             page_size,
             page_token,
             all,
         } => {
+            let span = |flag: &str, value: Option<String>| {
+                value.map(|v| duration_arg(flag, &v)).transpose()
+            };
             let request = pb::ListCredentialsRequest {
+                expiring_within: span("expiring-within", expiring_within)?,
+                inactive_for: span("inactive-for", inactive_for)?,
                 account_id: account,
                 status: status.map_or(pb::Status::Unspecified, status_pb).into(),
                 kind: kind.map_or(pb::Kind::Unspecified, kind_pb).into(),
@@ -85,6 +92,21 @@ pub(crate) async fn run(
                 page_token,
             };
             return list_pages(admin, request, all, out).await;
+        }
+        CredentialCommand::Whoami { secret, account } => {
+            let secret = match secret {
+                Some(secret) => secret,
+                None => read_stdin("secret")?.trim().to_string(),
+            };
+            admin
+                .lookup_credential_by_secret(pb::LookupCredentialBySecretRequest {
+                    secret,
+                    account_id: account,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .credential
         }
         CredentialCommand::Update {
             id,

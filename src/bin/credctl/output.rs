@@ -86,7 +86,43 @@ pub(crate) fn credential_json(c: &pb::Credential) -> Value {
             })),
         })),
         "next_refill_at": time(c.next_refill_at.as_ref()),
+        "expires_in_s": c.expires_in.as_ref().map(|d| d.seconds),
+        "expiring_soon": c.expiring_soon,
     })
+}
+
+/// A span the way a table shows it: its two largest units, rounded down
+/// ("11d 23h", "5h", "3m 20s", "40s").
+pub(crate) fn short_span(d: &prost_types::Duration) -> String {
+    const UNITS: [(i64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    let s = d.seconds.max(0);
+    let Some(first) = UNITS.iter().position(|(size, _)| s >= *size) else {
+        return "0s".to_string();
+    };
+    let (size, unit) = UNITS[first];
+    let mut text = format!("{}{unit}", s / size);
+    if let Some((next, next_unit)) = UNITS.get(first + 1) {
+        let rest = (s % size) / next;
+        if rest > 0 {
+            text.push_str(&format!(" {rest}{next_unit}"));
+        }
+    }
+    text
+}
+
+/// When a credential expires, for tables: "in 12d (soon)" inside the
+/// warning window, "in 200d" before it, and the date once nothing is left
+/// (expired or revoked).
+pub(crate) fn expires_cell(
+    expires_in: Option<&prost_types::Duration>,
+    expiring_soon: bool,
+    expires_at: Option<&prost_types::Timestamp>,
+) -> String {
+    match expires_in {
+        Some(d) if expiring_soon => format!("in {} (soon)", short_span(d)),
+        Some(d) => format!("in {}", short_span(d)),
+        None => time(expires_at).get(..10).unwrap_or_default().to_string(),
+    }
 }
 
 /// Metadata as the JSON object it is (null when there is none; a string
@@ -114,6 +150,12 @@ impl Output {
             let mut value = credential_json(&c);
             if !self.json {
                 value["metadata"] = Value::String(metadata_marker(&c.metadata));
+                if let Value::Object(fields) = &mut value {
+                    fields.remove("expires_in_s");
+                    fields.remove("expiring_soon");
+                    let cell = expires_cell(c.expires_in.as_ref(), c.expiring_soon, None);
+                    fields.insert("expires_in".to_string(), Value::String(cell));
+                }
             }
             self.object(value);
         }
@@ -213,7 +255,11 @@ impl Output {
                 c.name.clone(),
                 short_name(c.status, pb::Status::as_str_name),
                 c.secret_hint.clone(),
-                time(c.expires_at.as_ref()),
+                expires_cell(
+                    c.expires_in.as_ref(),
+                    c.expiring_soon,
+                    c.expires_at.as_ref(),
+                ),
                 time(c.last_used_at.as_ref()),
             ]);
         }
@@ -315,6 +361,8 @@ pub(crate) fn verification_json(r: &pb::VerifyResponse) -> Value {
         "grant_id": r.grant_id,
         "metadata": metadata_json(&r.metadata),
         "remaining": r.remaining,
+        "expires_in_s": r.expires_in.as_ref().map(|d| d.seconds),
+        "expiring_soon": r.expiring_soon,
     })
 }
 
@@ -329,6 +377,10 @@ fn verification_rows(r: &pb::VerifyResponse) -> Vec<(&'static str, String)> {
         rows.push(("account_id", r.account_id.clone()));
         rows.push(("scopes", r.scopes.join(", ")));
         rows.push(("expires_at", time(r.expires_at.as_ref())));
+        if r.expires_in.is_some() {
+            let cell = expires_cell(r.expires_in.as_ref(), r.expiring_soon, None);
+            rows.push(("expires", cell));
+        }
     }
     if r.superseded {
         rows.push(("superseded_until", time(r.retires_at.as_ref())));

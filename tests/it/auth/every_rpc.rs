@@ -176,7 +176,10 @@ async fn snapshot(daemon: &Daemon) -> (Vec<pb::Credential>, Vec<pb::Credential>)
         .await
         .expect("list")
         .into_inner()
-        .credentials;
+        .credentials
+        .into_iter()
+        .map(support::steady)
+        .collect();
     let mut keys = daemon.admin_keys_as(Some(&daemon.admin_key())).await;
     let admin_keys = keys
         .list_admin_keys(pb::ListAdminKeysRequest::default())
@@ -187,7 +190,7 @@ async fn snapshot(daemon: &Daemon) -> (Vec<pb::Credential>, Vec<pb::Credential>)
         .into_iter()
         .map(|k| pb::Credential {
             last_used_at: None,
-            ..k
+            ..support::steady(k)
         })
         .collect();
     (credentials, admin_keys)

@@ -85,6 +85,14 @@ pub(crate) enum CredentialCommand {
         /// Only this environment.
         #[arg(long = "env", value_enum)]
         environment: Option<EnvArg>,
+        /// Only credentials that expire within this span, e.g. 30d (and
+        /// have not expired).
+        #[arg(long)]
+        expiring_within: Option<String>,
+        /// Only credentials unused for at least this span, e.g. 60d
+        /// (never used: counted from creation or reactivation).
+        #[arg(long)]
+        inactive_for: Option<String>,
         /// Page size, 1 to 1000.
         #[arg(long, default_value_t = 100)]
         page_size: i32,
@@ -94,6 +102,15 @@ pub(crate) enum CredentialCommand {
         /// Follow page tokens to the end.
         #[arg(long)]
         all: bool,
+    },
+    /// Which credential is this secret? Reads the secret from stdin when
+    /// none is given; counts no use (for a support desk).
+    Whoami {
+        /// The secret (omit to read it from stdin).
+        secret: Option<String>,
+        /// Account id (required for passcodes).
+        #[arg(long, default_value = "")]
+        account: String,
     },
     /// Change fields of a credential.
     Update {
