@@ -174,6 +174,7 @@ pub(crate) fn credential_to_pb(view: CredentialView) -> pb::Credential {
         grant_id: record.grant_id.unwrap_or_default(),
         username: record.user.unwrap_or_default(),
         metadata: record.metadata.unwrap_or_default(),
+        rate_limits: super::rate_limits::rules_to_pb(record.rate_limits),
     }
 }
 

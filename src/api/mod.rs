@@ -13,6 +13,7 @@ mod convert;
 pub mod envoy;
 mod ext_authz;
 mod partners;
+mod rate_limits;
 mod server;
 mod status;
 mod tls;

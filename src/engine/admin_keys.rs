@@ -96,6 +96,7 @@ impl Engine {
             notify_emails: request.notify_emails,
             client_id: None,
             metadata: None,
+            rate_limits: Vec::new(),
         };
         let scopes = new.scopes.clone();
         self.issue(actor, new, scopes, (max_expiry, max_expiry), now, None)

@@ -8,11 +8,12 @@ use tracing::{info, warn};
 
 use super::access::{Access, Actor, Scope};
 use super::{
-    Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, partners, status_word, validate,
+    Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, partners, rate_limits, status_word,
+    validate,
 };
 use crate::lifecycle::{
-    self, CredentialRecord, DisabledReason, Environment, Kind, RotationRefusal, SecretVersion,
-    Status,
+    self, CredentialRecord, DisabledReason, Environment, Kind, RateLimitRule, RotationRefusal,
+    SecretVersion, Status,
 };
 use crate::secret::Secret;
 use crate::store::Commit;
@@ -54,6 +55,8 @@ pub struct NewCredential {
     /// Metadata as JSON text, as given (validated and normalised here);
     /// None or empty: none.
     pub metadata: Option<String>,
+    /// Named rate limits (at most 16).
+    pub rate_limits: Vec<RateLimitRule>,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -71,6 +74,8 @@ pub struct CredentialUpdate {
     pub notify_emails: Option<Vec<String>>,
     /// New metadata as JSON text (replacing); `""` or `{}` clears it.
     pub metadata: Option<String>,
+    /// New named rate limits (replacing); empty clears them.
+    pub rate_limits: Option<Vec<RateLimitRule>>,
 }
 
 /// Filters and paging for [`Engine::list`].
@@ -215,6 +220,7 @@ impl Engine {
             Some(text) => validate::metadata(text)?,
             None => None,
         };
+        rate_limits::check_rules("rate_limits", &request.rate_limits)?;
         let max_lifetime = match request.kind {
             Kind::AdminKey => admin_keys::MAX_LIFETIME.to_string(),
             Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey => {
@@ -249,6 +255,7 @@ impl Engine {
             user,
             client_id: request.client_id,
             metadata,
+            rate_limits: request.rate_limits,
             ..CredentialRecord::issued(
                 validate::new_credential_id(),
                 request.account_id,
@@ -482,6 +489,9 @@ impl Engine {
             .as_deref()
             .map(validate::metadata)
             .transpose()?;
+        if let Some(rules) = &update.rate_limits {
+            rate_limits::check_rules("rate_limits", rules)?;
+        }
         self.modify_existing(actor, id, "credential.update", |current, now| {
             let mut new = current.clone();
             let mut changed = Vec::new();
@@ -504,6 +514,10 @@ impl Engine {
             if let Some(metadata) = &metadata {
                 new.metadata.clone_from(metadata);
                 changed.push("metadata");
+            }
+            if let Some(rules) = &update.rate_limits {
+                new.rate_limits.clone_from(rules);
+                changed.push("rate_limits");
             }
             if let Some(expires_at) = update.expires_at {
                 let status = lifecycle::effective_status(current, now);

@@ -2,16 +2,18 @@
 //! checks the presented secret's shape and checksum, finds it by its HMAC
 //! (through the verify cache), lets `lifecycle` decide, then applies what
 //! the engine knows beyond the record (client ids, the account's status and
-//! rate limit, the passcode's user, delegation), and notes a successful use.
+//! rate limit, the passcode's user, delegation), then the named rate limits
+//! the request names (`rate_limits`, only on an answer that is still VALID),
+//! and notes a successful use.
 
 use chrono::{DateTime, Utc};
 use tracing::debug;
 
-use super::{Engine, Error, partners, validate};
+use super::{Engine, Error, partners, rate_limits, validate};
 use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{
-    self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, Presented, UserRecord,
-    UserStatus, VerifyFacts, VerifyOutcome,
+    self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, LimitRequest, LimitState,
+    Presented, RateLimitRule, UserRecord, UserStatus, VerifyFacts, VerifyOutcome,
 };
 use crate::secret::{self};
 
@@ -31,6 +33,8 @@ pub struct VerifyQuery<'a> {
     /// An expression the credential's (and a grant's) scopes must satisfy
     /// as well, parsed by [`validate::scope_query`] before Verify.
     pub scope_query: Option<&'a ScopeExpr>,
+    /// Named rate limits to apply when the answer would be VALID.
+    pub rate_limits: &'a [LimitRequest],
 }
 
 /// What Verify found out about the credential behind a secret.
@@ -42,6 +46,8 @@ pub struct Verification {
     pub credential: Option<VerifiedCredential>,
     /// With `on_behalf_of` and a VALID answer: the account acted for.
     pub acting_for: Option<ActingFor>,
+    /// The named rate limits applied, after this request.
+    pub rate_limits: Vec<LimitState>,
 }
 
 /// The account a VALID partner key acts for, and the grant that allows it.
@@ -90,6 +96,8 @@ pub struct VerifiedCredential {
     pub grant_id: Option<String>,
     /// The credential's metadata, compact JSON object text as stored.
     pub metadata: Option<String>,
+    /// The credential's own named rate limits.
+    pub rate_limits: Vec<RateLimitRule>,
 }
 
 impl Engine {
@@ -126,6 +134,7 @@ impl Engine {
             outcome: VerifyOutcome::NotFound,
             credential: None,
             acting_for: None,
+            rate_limits: Vec::new(),
         };
         check_presented("secret", presented)?;
         if let Some(account_id) = query.account_id {
@@ -138,6 +147,7 @@ impl Engine {
             validate::account_id("on_behalf_of", target)?;
         }
         validate::scopes("required_scopes", query.required_scopes)?;
+        rate_limits::check_requests(query.rate_limits)?;
         let Ok(shape) = secret::peek_shape(presented) else {
             debug!(result = "not_found", why = "malformed", "verify");
             return Ok(not_found);
@@ -201,13 +211,17 @@ impl Engine {
                 }
             }
         }
+        let mut limit_states = Vec::new();
         if let Some(credential) = &credential {
+            (outcome, limit_states) =
+                self.apply_rate_limits(credential, query.rate_limits, outcome, now)?;
             self.count_verify(credential, &outcome, now);
         }
         Ok(Verification {
             outcome,
             credential,
             acting_for,
+            rate_limits: limit_states,
         })
     }
 
@@ -253,6 +267,7 @@ impl Engine {
                 client_id: None,
                 grant_id: None,
                 metadata: None,
+                rate_limits: Vec::new(),
             });
         debug!(result = ?outcome, "verify session");
         Ok((outcome, credential))
@@ -304,6 +319,7 @@ impl Engine {
             debug!(result = "not_found", why = "retired version", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         };
+        self.check_limit_names(&record, version, query, now)?;
         let mut facts = Facts {
             engine: self,
             account_id: &record.account_id,
@@ -329,6 +345,7 @@ impl Engine {
             client_id: record.client_id,
             grant_id: record.grant_id,
             metadata: record.metadata,
+            rate_limits: record.rate_limits,
         });
         Ok((outcome, credential))
     }

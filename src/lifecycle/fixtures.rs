@@ -52,6 +52,7 @@ pub fn record(created: &str, expires_at: &str) -> CredentialRecord {
         client_id: None,
         grant_id: None,
         metadata: None,
+        rate_limits: Vec::new(),
     }
 }
 

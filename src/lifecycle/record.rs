@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::RateLimitRule;
+
 /// What a secret is presented as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -156,6 +158,8 @@ pub struct CredentialRecord {
     /// credential has none. Handed back by Verify, never interpreted by
     /// the rules.
     pub metadata: Option<String>,
+    /// Named rate limits of this credential (`rate_limits`), at most 16.
+    pub rate_limits: Vec<RateLimitRule>,
 }
 
 impl CredentialRecord {
@@ -196,6 +200,7 @@ impl CredentialRecord {
             client_id: None,
             grant_id: None,
             metadata: None,
+            rate_limits: Vec::new(),
         }
     }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{AuditEntry, AuditEvent, Error, OutboxNotice};
 use crate::lifecycle::{
     CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
-    SecretVersion, Status,
+    RateLimitRule, SecretVersion, Status,
 };
 
 /// A credential record as stored in the `credentials` tree.
@@ -61,6 +61,44 @@ pub(crate) struct StoredCredential {
     /// existed, which decode as having none.
     #[prost(string, optional, tag = "23")]
     pub metadata: Option<String>,
+    /// Named rate limits; absent in records written before they existed.
+    #[prost(message, repeated, tag = "26")]
+    pub rate_limits: Vec<StoredRateLimit>,
+}
+
+/// One named rate limit of a credential or an account.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredRateLimit {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(uint32, tag = "2")]
+    pub limit: u32,
+    #[prost(uint64, tag = "3")]
+    pub duration_ms: u64,
+}
+
+/// Rules as stored.
+pub(crate) fn encode_rate_limits(rules: &[RateLimitRule]) -> Vec<StoredRateLimit> {
+    rules
+        .iter()
+        .map(|r| StoredRateLimit {
+            name: r.name.clone(),
+            limit: r.limit,
+            duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+        })
+        .collect()
+}
+
+/// Rules from their stored form.
+pub(crate) fn decode_rate_limits(stored: Vec<StoredRateLimit>) -> Vec<RateLimitRule> {
+    stored
+        .into_iter()
+        .map(|r| RateLimitRule {
+            name: r.name,
+            limit: r.limit,
+            duration: std::time::Duration::from_millis(r.duration_ms),
+        })
+        .collect()
 }
 
 /// One secret version inside a stored record: its HMAC, never the secret.
@@ -137,6 +175,10 @@ pub(crate) struct StoredVerifyView {
     /// Absent in views written before metadata existed (none then).
     #[prost(string, optional, tag = "13")]
     pub metadata: Option<String>,
+    /// The credential's named rate limits (Verify applies them); absent in
+    /// views written before they existed (none then).
+    #[prost(message, repeated, tag = "21")]
+    pub rate_limits: Vec<StoredRateLimit>,
 }
 
 /// The view of `record` for its secret `version`.
@@ -161,6 +203,7 @@ pub(crate) fn verify_view(record: &CredentialRecord, version: u32) -> Vec<u8> {
         client_id: record.client_id.clone(),
         grant_id: record.grant_id.clone(),
         metadata: record.metadata.clone(),
+        rate_limits: encode_rate_limits(&record.rate_limits),
     }
     .encode_to_vec()
 }
@@ -205,6 +248,7 @@ pub(crate) fn decode_view(
         client_id: s.client_id,
         grant_id: s.grant_id,
         metadata: s.metadata,
+        rate_limits: decode_rate_limits(s.rate_limits),
     })
 }
 
@@ -363,6 +407,7 @@ pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
         client_id: record.client_id.clone(),
         grant_id: record.grant_id.clone(),
         metadata: record.metadata.clone(),
+        rate_limits: encode_rate_limits(&record.rate_limits),
         status_reason: record.status_reason.clone(),
         created_at_us: micros(record.created_at),
         updated_at_us: micros(record.updated_at),
@@ -444,6 +489,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
         client_id: s.client_id,
         grant_id: s.grant_id,
         metadata: s.metadata,
+        rate_limits: decode_rate_limits(s.rate_limits),
     })
 }
 

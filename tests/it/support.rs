@@ -369,6 +369,7 @@ pub fn api_key(account: &str, name: &str) -> pb::CreateCredentialRequest {
         notify_emails: vec!["ops@example.com".to_string()],
         client_id: String::new(),
         metadata: String::new(),
+        rate_limits: Vec::new(),
     }
 }
 

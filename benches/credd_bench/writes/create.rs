@@ -144,6 +144,7 @@ pub(crate) fn direct_create(
                             notify_emails: request.notify_emails,
                             client_id: None,
                             metadata: None,
+                            rate_limits: Vec::new(),
                         },
                     )
                     .await

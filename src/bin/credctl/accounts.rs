@@ -83,6 +83,7 @@ pub(crate) async fn run(
                     contact_emails: contacts,
                     max_live_credentials: max_live.unwrap_or(0),
                     rate_limit: rate_limit(rate, burst),
+                    rate_limits: Vec::new(),
                 })
                 .await
                 .map_err(status_error)?
@@ -134,6 +135,7 @@ pub(crate) async fn run(
                     max_live_credentials: max_live,
                     rate_limit: rate_limit(rate, burst),
                     clear_rate_limit: no_rate_limit,
+                    rate_limits: None,
                 })
                 .await
                 .map_err(status_error)?

@@ -47,6 +47,7 @@ pub(crate) async fn run(
                     notify_emails,
                     client_id,
                     metadata,
+                    rate_limits: Vec::new(),
                 })
                 .await
                 .map_err(status_error)?
@@ -114,6 +115,7 @@ pub(crate) async fn run(
                     } else {
                         metadata
                     },
+                    rate_limits: None,
                 })
                 .await
                 .map_err(status_error)?

@@ -95,6 +95,7 @@ impl Harness {
                     notify_emails: vec!["ops@example.com".to_string()],
                     client_id: None,
                     metadata: None,
+                    rate_limits: Vec::new(),
                 },
             )
             .await
@@ -614,6 +615,7 @@ fn bulk_record(n: u32, created: DateTime<Utc>, expires_at: DateTime<Utc>) -> Cre
         client_id: None,
         grant_id: None,
         metadata: None,
+        rate_limits: Vec::new(),
     };
     record.scheduled = lifecycle::next_deadlines(&record, &policy());
     record

@@ -23,6 +23,7 @@ mod gateway;
 mod listing;
 mod metadata;
 mod partners;
+mod rate_limits;
 mod rotation;
 mod scope_query;
 mod sessions;
@@ -91,6 +92,7 @@ fn new_cred(account: &str, kind: Kind) -> NewCredential {
         notify_emails: vec!["ops@example.com".to_string()],
         client_id: None,
         metadata: None,
+        rate_limits: Vec::new(),
     }
 }
 

@@ -139,6 +139,7 @@ impl Engine {
             },
             client_id: None,
             metadata: None,
+            rate_limits: Vec::new(),
         };
         let (view, secret) = self
             .issue(

@@ -115,6 +115,7 @@ fn record(id: &str, account: &str, hash_seed: u8) -> CredentialRecord {
         client_id: None,
         grant_id: None,
         metadata: None,
+        rate_limits: Vec::new(),
     }
 }
 
@@ -161,6 +162,7 @@ fn full_record(id: &str) -> CredentialRecord {
         client_id: None,
         grant_id: None,
         metadata: Some(r#"{"plan":"pro","seats":[1,2]}"#.to_string()),
+        rate_limits: Vec::new(),
     }
 }
 
