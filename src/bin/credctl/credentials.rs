@@ -33,6 +33,7 @@ pub(crate) async fn run(
             notify_emails,
             client_id,
             metadata,
+            rate_limits,
         } => {
             let lifetime = lifetime.map(|l| duration_arg("lifetime", &l)).transpose()?;
             let response = admin
@@ -47,7 +48,7 @@ pub(crate) async fn run(
                     notify_emails,
                     client_id,
                     metadata,
-                    rate_limits: Vec::new(),
+                    rate_limits,
                 })
                 .await
                 .map_err(status_error)?
@@ -95,6 +96,8 @@ pub(crate) async fn run(
             clear_notify,
             metadata,
             clear_metadata,
+            rate_limits,
+            clear_rate_limits,
         } => {
             let list = |values: Vec<String>, clear: bool| {
                 (clear || !values.is_empty()).then_some(pb::StringList { values })
@@ -115,7 +118,8 @@ pub(crate) async fn run(
                     } else {
                         metadata
                     },
-                    rate_limits: None,
+                    rate_limits: (clear_rate_limits || !rate_limits.is_empty())
+                        .then_some(pb::RateLimitRules { rules: rate_limits }),
                 })
                 .await
                 .map_err(status_error)?

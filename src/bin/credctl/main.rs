@@ -16,6 +16,7 @@ mod credentials;
 mod input;
 mod output;
 mod partners;
+mod rate_limits;
 mod rpc;
 mod sessions;
 #[cfg(test)]

@@ -77,6 +77,7 @@ pub(crate) fn credential_json(c: &pb::Credential) -> Value {
         "grant_id": c.grant_id,
         "username": c.username,
         "metadata": metadata_json(&c.metadata),
+        "rate_limits": crate::rate_limits::rules_json(&c.rate_limits),
     })
 }
 
@@ -105,6 +106,8 @@ impl Output {
             let mut value = credential_json(&c);
             if !self.json {
                 value["metadata"] = Value::String(metadata_marker(&c.metadata));
+                value["rate_limits"] =
+                    Value::String(crate::rate_limits::rules_text(&c.rate_limits));
             }
             self.object(value);
         }
@@ -305,6 +308,7 @@ pub(crate) fn verification_json(r: &pb::VerifyResponse) -> Value {
         "acting_for_account_id": r.acting_for_account_id,
         "grant_id": r.grant_id,
         "metadata": metadata_json(&r.metadata),
+        "rate_limits": crate::rate_limits::states_json(&r.rate_limits),
     })
 }
 
@@ -346,6 +350,12 @@ fn verification_rows(r: &pb::VerifyResponse) -> Vec<(&'static str, String)> {
     }
     if !r.metadata.is_empty() {
         rows.push(("metadata", metadata_marker(&r.metadata)));
+    }
+    if !r.rate_limits.is_empty() {
+        rows.push((
+            "rate_limits",
+            crate::rate_limits::states_text(&r.rate_limits),
+        ));
     }
     rows
 }

@@ -28,7 +28,7 @@ pub(crate) async fn verify(authed: Authed, args: VerifyArgs, out: &Output) -> Re
             client_id: args.client_id,
             on_behalf_of: args.on_behalf_of,
             scope_query: args.scope_query,
-            rate_limits: Vec::new(),
+            rate_limits: args.limits,
         })
         .await
         .map_err(status_error)?
