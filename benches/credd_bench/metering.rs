@@ -74,6 +74,7 @@ fn metered_key(i: usize) -> NewCredential {
         notify_emails: Vec::new(),
         client_id: None,
         metadata: None,
+        rate_limits: Vec::new(),
         credits: Some(NewCredits {
             remaining: 1_000_000_000_000,
             refill: None,

@@ -10,6 +10,7 @@ use super::admin::observed;
 use super::auth::actor;
 use super::convert;
 use super::pb;
+use super::rate_limits;
 use crate::engine::{AccountUpdate, Engine, NewAccount};
 use crate::lifecycle::{AccountRecord, AccountStatus, RateLimit};
 
@@ -49,6 +50,7 @@ fn account_to_pb(account: AccountRecord) -> pb::Account {
         status_reason: account.status_reason,
         created_at: Some(convert::timestamp(account.created_at)),
         updated_at: Some(convert::timestamp(account.updated_at)),
+        rate_limits: rate_limits::rules_to_pb(account.rate_limits),
     }
 }
 
@@ -76,6 +78,7 @@ impl pb::account_admin_server::AccountAdmin for AccountService {
                 contact_emails: req.contact_emails,
                 max_live_credentials: Some(req.max_live_credentials).filter(|n| *n > 0),
                 rate_limit: req.rate_limit.as_ref().map(rate_limit).transpose()?,
+                rate_limits: rate_limits::rules_from_pb("rate_limits", &req.rate_limits)?,
             };
             let account = self.engine.create_account(&actor, new).await?;
             Ok(Response::new(pb::CreateAccountResponse {
@@ -143,6 +146,10 @@ impl pb::account_admin_server::AccountAdmin for AccountService {
                 contact_emails: req.contact_emails.map(|l| l.values),
                 max_live_credentials: req.max_live_credentials.map(|n| Some(n).filter(|n| *n > 0)),
                 rate_limit: rate,
+                rate_limits: req
+                    .rate_limits
+                    .map(|l| rate_limits::rules_from_pb("rate_limits", &l.rules))
+                    .transpose()?,
             };
             let account = self.engine.update_account(&actor, &req.id, update).await?;
             Ok(Response::new(pb::UpdateAccountResponse {

@@ -10,6 +10,7 @@ use tracing::instrument;
 use super::auth::actor;
 use super::convert::{self, credential_to_pb};
 use super::pb;
+use super::rate_limits;
 use super::usage::{usage_day_to_pb, usage_query};
 use crate::engine::{CredentialUpdate, Engine, ListQuery, NewCredential};
 use crate::telemetry;
@@ -98,6 +99,7 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 client_id: Some(req.client_id).filter(|c| !c.is_empty()),
                 metadata: Some(req.metadata).filter(|m| !m.is_empty()),
                 credits: super::credits::new_credits(req.credits)?,
+                rate_limits: rate_limits::rules_from_pb("rate_limits", &req.rate_limits)?,
             };
             let (view, secret) = self.engine.create(&actor, new).await?;
             Ok(Response::new(pb::CreateCredentialResponse {
@@ -227,6 +229,10 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
                 scopes: req.scopes.map(|l| l.values),
                 notify_emails: req.notify_emails.map(|l| l.values),
                 metadata: req.metadata,
+                rate_limits: req
+                    .rate_limits
+                    .map(|l| rate_limits::rules_from_pb("rate_limits", &l.rules))
+                    .transpose()?,
             };
             let view = self.engine.update(&actor, &req.id, update).await?;
             Ok(Response::new(pb::UpdateCredentialResponse {

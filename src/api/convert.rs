@@ -196,6 +196,7 @@ pub(crate) fn credential_to_pb(view: CredentialView) -> pb::Credential {
         next_refill_at: view.next_refill_at.map(timestamp),
         expires_in: view.expiry.expires_in.map(duration),
         expiring_soon: view.expiry.expiring_soon,
+        rate_limits: super::rate_limits::rules_to_pb(record.rate_limits),
     }
 }
 

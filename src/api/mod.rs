@@ -14,6 +14,7 @@ mod credits;
 pub mod envoy;
 mod ext_authz;
 mod partners;
+mod rate_limits;
 mod server;
 mod status;
 mod tls;

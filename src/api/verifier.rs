@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
-use super::convert;
 use super::pb;
+use super::{convert, rate_limits};
 use crate::engine::{Engine, Verification, VerifyQuery, validate};
 use crate::lifecycle::VerifyOutcome;
 use crate::lifecycle::http_auth::{AuthMode, HttpHeaders, Refusal};
@@ -84,6 +84,7 @@ fn verification_to_pb(verification: Verification) -> pb::VerifyResponse {
         retires_at: retires_at.map(convert::timestamp),
         disabled_reason: convert::disabled_reason_to_pb(disabled_reason).into(),
         retry_after,
+        rate_limits: rate_limits::states_to_pb(&verification.rate_limits),
         ..Default::default()
     };
     if let Some(credential) = verification.credential {
@@ -168,6 +169,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             required_scopes: &req.required_scopes,
             scope_query: scope_query.as_ref(),
             cost: req.cost,
+            rate_limits: &rate_limits::requests_from_pb(&req.rate_limits),
         };
         let verification = match self.engine.verify_query(&query) {
             Ok(verification) => verification,
@@ -224,6 +226,11 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             .and_then(|v| v.credential.as_ref())
             .and_then(|c| c.metadata.clone())
             .unwrap_or_default();
+        let limit_states = verdict
+            .verification
+            .as_ref()
+            .map(|v| rate_limits::states_to_pb(&v.rate_limits))
+            .unwrap_or_default();
         Ok(Response::new(pb::VerifyHttpAuthorizationResponse {
             allowed: verdict.refusal.is_none(),
             mode: mode_to_pb(verdict.mode).into(),
@@ -239,6 +246,7 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             verification: verdict.verification.map(verification_to_pb),
             retry_after,
             metadata,
+            rate_limits: limit_states,
         }))
     }
 

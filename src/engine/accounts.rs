@@ -13,8 +13,10 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tracing::{info, warn};
 
-use super::{Actor, Engine, Error, MAX_ATTEMPTS, Scope, audit_entry, validate};
-use crate::lifecycle::{self, AccountGate, AccountRecord, AccountStatus, Kind, RateLimit};
+use super::{Actor, Engine, Error, MAX_ATTEMPTS, Scope, audit_entry, rate_limits, validate};
+use crate::lifecycle::{
+    self, AccountGate, AccountRecord, AccountStatus, Kind, RateLimit, RateLimitRule,
+};
 use crate::store::{Commit, Store};
 
 /// One account as Verify sees it.
@@ -104,6 +106,8 @@ pub struct NewAccount {
     pub max_live_credentials: Option<u32>,
     /// Verify budget; None: unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// Named rate limits (at most 16).
+    pub rate_limits: Vec<RateLimitRule>,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -117,6 +121,8 @@ pub struct AccountUpdate {
     pub max_live_credentials: Option<Option<u32>>,
     /// New rate limit; `Some(None)` removes it.
     pub rate_limit: Option<Option<RateLimit>>,
+    /// New named rate limits (replacing); empty clears them.
+    pub rate_limits: Option<Vec<RateLimitRule>>,
 }
 
 /// One page of accounts.
@@ -241,6 +247,7 @@ impl Engine {
             Some(new.max_live_credentials),
             Some(new.rate_limit),
         )?;
+        rate_limits::check_rules("rate_limits", &new.rate_limits)?;
         let contact_emails = validate::emails(&new.contact_emails)?;
         let now = self.clock.now();
         let record = AccountRecord {
@@ -248,6 +255,7 @@ impl Engine {
             contact_emails,
             max_live_credentials: new.max_live_credentials,
             rate_limit: new.rate_limit,
+            rate_limits: new.rate_limits,
             ..AccountRecord::new(&new.id, now)
         };
         let audit = audit_entry(actor, now, "account.create", "", &record.id, String::new());
@@ -335,6 +343,9 @@ impl Engine {
             update.max_live_credentials,
             update.rate_limit,
         )?;
+        if let Some(rules) = &update.rate_limits {
+            rate_limits::check_rules("rate_limits", rules)?;
+        }
         let emails = update
             .contact_emails
             .as_deref()
@@ -358,6 +369,10 @@ impl Engine {
             if let Some(limit) = update.rate_limit {
                 new.rate_limit = limit;
                 changed.push("rate_limit");
+            }
+            if let Some(rules) = &update.rate_limits {
+                new.rate_limits.clone_from(rules);
+                changed.push("rate_limits");
             }
             Ok((new, format!("changed {}", changed.join(", "))))
         })

@@ -97,6 +97,7 @@ impl Engine {
             client_id: None,
             metadata: None,
             credits: None,
+            rate_limits: Vec::new(),
         };
         let scopes = new.scopes.clone();
         self.issue(actor, new, scopes, (max_expiry, max_expiry), now, None)

@@ -9,13 +9,14 @@ use tracing::{info, warn};
 use super::access::{Access, Actor, Scope};
 use super::credits::NewCredits;
 use super::{
-    Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, partners, status_word, validate,
+    Engine, Error, MAX_ATTEMPTS, admin_keys, audit_entry, partners, rate_limits, status_word,
+    validate,
 };
 use crate::lifecycle::CreditsConfig;
 use crate::lifecycle::credits::CreditState;
 use crate::lifecycle::{
-    self, CredentialRecord, DisabledReason, Environment, Kind, RotationRefusal, SecretVersion,
-    Status,
+    self, CredentialRecord, DisabledReason, Environment, Kind, RateLimitRule, RotationRefusal,
+    SecretVersion, Status,
 };
 use crate::secret::Secret;
 use crate::store::Commit;
@@ -67,6 +68,8 @@ pub struct NewCredential {
     pub metadata: Option<String>,
     /// Uses to start with and their refill; None: unlimited.
     pub credits: Option<NewCredits>,
+    /// Named rate limits (at most 16).
+    pub rate_limits: Vec<RateLimitRule>,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -84,6 +87,8 @@ pub struct CredentialUpdate {
     pub notify_emails: Option<Vec<String>>,
     /// New metadata as JSON text (replacing); `""` or `{}` clears it.
     pub metadata: Option<String>,
+    /// New named rate limits (replacing); empty clears them.
+    pub rate_limits: Option<Vec<RateLimitRule>>,
 }
 
 /// Filters and paging for [`Engine::list`].
@@ -254,6 +259,7 @@ impl Engine {
             Some(text) => validate::metadata(text)?,
             None => None,
         };
+        rate_limits::check_rules("rate_limits", &request.rate_limits)?;
         let max_lifetime = match request.kind {
             Kind::AdminKey => admin_keys::MAX_LIFETIME.to_string(),
             Kind::ApiKey | Kind::Passcode | Kind::Session | Kind::CustomerKey => {
@@ -296,6 +302,7 @@ impl Engine {
                 },
                 refill: c.refill,
             }),
+            rate_limits: request.rate_limits,
             ..CredentialRecord::issued(
                 validate::new_credential_id(),
                 request.account_id,
@@ -525,6 +532,9 @@ impl Engine {
             .as_deref()
             .map(validate::metadata)
             .transpose()?;
+        if let Some(rules) = &update.rate_limits {
+            rate_limits::check_rules("rate_limits", rules)?;
+        }
         self.modify_existing(actor, id, "credential.update", |current, now| {
             let mut new = current.clone();
             let mut changed = Vec::new();
@@ -547,6 +557,10 @@ impl Engine {
             if let Some(metadata) = &metadata {
                 new.metadata.clone_from(metadata);
                 changed.push("metadata");
+            }
+            if let Some(rules) = &update.rate_limits {
+                new.rate_limits.clone_from(rules);
+                changed.push("rate_limits");
             }
             if let Some(expires_at) = update.expires_at {
                 let status = lifecycle::effective_status(current, now);

@@ -109,18 +109,20 @@ impl Engine {
         })
     }
 
-    /// Spends `cost` uses of a credential with credits, at `now`.
+    /// Runs `f` on a credential's in-memory credit state at `now` (loaded
+    /// from the store first if needed, refills applied), marking it
+    /// changed when it changed.
     ///
     /// # Errors
     /// A storage failure reading its durable state (Verify then fails
     /// closed).
-    pub(super) fn spend_credits(
+    fn with_credits<R>(
         &self,
         id: &str,
         config: &CreditsConfig,
-        cost: u64,
         now: DateTime<Utc>,
-    ) -> Result<Spend, Error> {
+        f: impl FnOnce(&mut CreditState) -> R,
+    ) -> Result<R, Error> {
         let cached = self.credits.lock().get(id).copied();
         let entry = match cached {
             Some(e) if e.generation >= config.generation => e,
@@ -138,9 +140,37 @@ impl Engine {
         }
         let before = e.state;
         e.state = credits::refilled(e.state, config.refill.as_ref(), now);
-        let spend = credits::spend(&mut e.state, cost);
+        let result = f(&mut e.state);
         e.dirty |= e.state != before;
-        Ok(spend)
+        Ok(result)
+    }
+
+    /// Spends `cost` uses of a credential with credits, at `now`: all of
+    /// them or none.
+    ///
+    /// # Errors
+    /// As [`Engine::with_credits`].
+    pub(super) fn spend_credits(
+        &self,
+        id: &str,
+        config: &CreditsConfig,
+        cost: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Spend, Error> {
+        self.with_credits(id, config, now, |state| credits::spend(state, cost))
+    }
+
+    /// The uses a credential with credits has left at `now`, spending none.
+    ///
+    /// # Errors
+    /// As [`Engine::with_credits`].
+    pub(super) fn credits_left(
+        &self,
+        id: &str,
+        config: &CreditsConfig,
+        now: DateTime<Utc>,
+    ) -> Result<u64, Error> {
+        self.with_credits(id, config, now, |state| state.remaining)
     }
 
     /// The credits a credential shows at `now` (None: unlimited), without

@@ -21,6 +21,7 @@ mod gateway;
 mod lookup;
 mod offload;
 mod partners;
+mod rate_limits;
 mod sweep;
 mod usage;
 mod users;
@@ -79,6 +80,8 @@ pub struct Engine {
     account_locks: Vec<tokio::sync::Mutex<()>>,
     /// Every account, for Verify's status and rate-limit checks.
     accounts: accounts::AccountDirectory,
+    /// Named rate limits' windows, for Verify.
+    limits: rate_limits::LimitCounters,
     /// argon2 cost, session lifetimes, login throttle settings.
     user_settings: UserSettings,
     /// Days of daily usage kept (`[schedule] usage_retention_days`).
@@ -120,6 +123,7 @@ impl Engine {
     ) -> Result<Self, Error> {
         Ok(Self {
             accounts: accounts::AccountDirectory::load(&store)?,
+            limits: rate_limits::LimitCounters::default(),
             user_settings: UserSettings::default(),
             usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
             login_throttle: users::LoginThrottle::default(),

@@ -2,17 +2,19 @@
 //! checks the presented secret's shape and checksum, finds it by its HMAC
 //! (through the verify cache), lets `lifecycle` decide, then applies what
 //! the engine knows beyond the record (client ids, the account's status and
-//! rate limit, the passcode's user, delegation), and notes a successful use.
+//! rate limit, the passcode's user, delegation), then the named rate limits
+//! the request names (`rate_limits`, only on an answer that is still VALID),
+//! and notes a successful use.
 
 use chrono::{DateTime, Utc};
 use tracing::debug;
 
-use super::{Engine, Error, partners, validate};
+use super::{Engine, Error, partners, rate_limits, validate};
 use crate::lifecycle::credits::Spend;
 use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{
-    self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, Presented, UserRecord,
-    UserStatus, VerifyFacts, VerifyOutcome,
+    self, AccountGate, ClientIdRecord, DisabledReason, Environment, Kind, LimitRequest, LimitState,
+    Presented, RateLimitRule, UserRecord, UserStatus, VerifyFacts, VerifyOutcome,
 };
 use crate::secret::{self};
 
@@ -34,6 +36,8 @@ pub struct VerifyQuery<'a> {
     pub scope_query: Option<&'a ScopeExpr>,
     /// Credits a VALID answer spends (None: 1; 0 checks without spending).
     pub cost: Option<u64>,
+    /// Named rate limits to apply when the answer would be VALID.
+    pub rate_limits: &'a [LimitRequest],
 }
 
 /// What Verify found out about the credential behind a secret.
@@ -45,6 +49,8 @@ pub struct Verification {
     pub credential: Option<VerifiedCredential>,
     /// With `on_behalf_of` and a VALID answer: the account acted for.
     pub acting_for: Option<ActingFor>,
+    /// The named rate limits applied, after this request.
+    pub rate_limits: Vec<LimitState>,
 }
 
 /// The account a VALID partner key acts for, and the grant that allows it.
@@ -99,6 +105,8 @@ pub struct VerifiedCredential {
     pub remaining: Option<u64>,
     /// Time left and "expiring soon" at the time of the answer.
     pub expiry: lifecycle::ExpiryOutlook,
+    /// The credential's own named rate limits.
+    pub rate_limits: Vec<RateLimitRule>,
 }
 
 impl Engine {
@@ -135,6 +143,7 @@ impl Engine {
             outcome: VerifyOutcome::NotFound,
             credential: None,
             acting_for: None,
+            rate_limits: Vec::new(),
         };
         check_presented("secret", presented)?;
         if let Some(account_id) = query.account_id {
@@ -151,6 +160,7 @@ impl Engine {
             lifecycle::credits::check_amount("cost", cost)
                 .map_err(|e| Error::InvalidArgument(e.0))?;
         }
+        rate_limits::check_requests(query.rate_limits)?;
         let Ok(shape) = secret::peek_shape(presented) else {
             debug!(result = "not_found", why = "malformed", "verify");
             return Ok(not_found);
@@ -214,6 +224,23 @@ impl Engine {
                 }
             }
         }
+        // Credits are checked before the named limits (a request without
+        // the uses it needs spends nothing on them) and spent after them
+        // (a rate-limited request spends no credit).
+        if let (Some(c), VerifyOutcome::Valid { .. }) = (&mut credential, &outcome) {
+            if let Some(config) = c.credits {
+                let left = self.credits_left(&c.id, &config, now)?;
+                if query.cost.unwrap_or(1) > left {
+                    c.remaining = Some(left);
+                    outcome = VerifyOutcome::UsageExceeded;
+                }
+            }
+        }
+        let mut limit_states = Vec::new();
+        if let Some(credential) = &credential {
+            (outcome, limit_states) =
+                self.apply_rate_limits(credential, query.rate_limits, outcome, now)?;
+        }
         if let (Some(c), VerifyOutcome::Valid { .. }) = (&mut credential, &outcome) {
             if let Some(config) = c.credits {
                 let cost = query.cost.unwrap_or(1);
@@ -233,6 +260,7 @@ impl Engine {
             outcome,
             credential,
             acting_for,
+            rate_limits: limit_states,
         })
     }
 
@@ -294,6 +322,7 @@ impl Engine {
                 metadata: None,
                 credits: None,
                 remaining: None,
+                rate_limits: Vec::new(),
             });
         debug!(result = ?outcome, "verify session");
         Ok((outcome, credential))
@@ -345,6 +374,7 @@ impl Engine {
             debug!(result = "not_found", why = "retired version", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         };
+        self.check_limit_names(&record, version, query, now)?;
         let mut facts = Facts {
             engine: self,
             account_id: &record.account_id,
@@ -373,6 +403,7 @@ impl Engine {
             metadata: record.metadata,
             credits: record.credits,
             remaining: None,
+            rate_limits: record.rate_limits,
         });
         Ok((outcome, credential))
     }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Policy;
+use super::{Policy, RateLimitRule};
 
 /// Whether an account's credentials may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,6 +82,8 @@ pub struct AccountRecord {
     pub max_live_credentials: Option<u32>,
     /// Verify requests allowed for the whole account; None: unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// Named rate limits shared by the account's credentials, at most 16.
+    pub rate_limits: Vec<RateLimitRule>,
     /// Active or suspended.
     pub status: AccountStatus,
     /// Why it was suspended.
@@ -101,6 +103,7 @@ impl AccountRecord {
             contact_emails: Vec::new(),
             max_live_credentials: None,
             rate_limit: None,
+            rate_limits: Vec::new(),
             status: AccountStatus::Active,
             status_reason: String::new(),
             created_at: now,

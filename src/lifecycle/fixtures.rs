@@ -53,6 +53,7 @@ pub fn record(created: &str, expires_at: &str) -> CredentialRecord {
         grant_id: None,
         metadata: None,
         credits: None,
+        rate_limits: Vec::new(),
     }
 }
 

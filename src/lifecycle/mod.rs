@@ -13,6 +13,7 @@ pub mod http_auth;
 mod partner;
 mod plan;
 mod policy;
+pub mod rate_limits;
 mod record;
 pub mod rotation;
 mod rules;
@@ -29,6 +30,7 @@ pub use partner::{
 };
 pub use plan::{Plan, PlannedNotice, Step, plan_due};
 pub use policy::{Policy, Span, SpanParseError};
+pub use rate_limits::{LimitRequest, LimitState, RateLimitRule};
 pub use record::{
     CredentialRecord, CreditsConfig, Deadline, DeadlineEvent, DisabledReason, Environment, Kind,
     NoticeKind, SecretVersion, Status,

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::RateLimitRule;
+
 /// What a secret is presented as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -156,6 +158,8 @@ pub struct CredentialRecord {
     /// credential has none. Handed back by Verify, never interpreted by
     /// the rules.
     pub metadata: Option<String>,
+    /// Named rate limits of this credential (`rate_limits`), at most 16.
+    pub rate_limits: Vec<RateLimitRule>,
     /// Uses left and their refill, when the credential has credits (None:
     /// unlimited). The state here is the one an admin last set; spends are
     /// counted in memory and flushed to the store's `credits` tree.
@@ -214,6 +218,7 @@ impl CredentialRecord {
             grant_id: None,
             metadata: None,
             credits: None,
+            rate_limits: Vec::new(),
         }
     }
 

@@ -34,6 +34,9 @@ struct StoredAccount {
     created_at_us: i64,
     #[prost(int64, tag = "10")]
     updated_at_us: i64,
+    /// Named rate limits; absent in accounts written before they existed.
+    #[prost(message, repeated, tag = "11")]
+    rate_limits: Vec<codec::StoredRateLimit>,
 }
 
 fn encode(account: &AccountRecord) -> Vec<u8> {
@@ -51,6 +54,7 @@ fn encode(account: &AccountRecord) -> Vec<u8> {
         status_reason: account.status_reason.clone(),
         created_at_us: micros(account.created_at),
         updated_at_us: micros(account.updated_at),
+        rate_limits: codec::encode_rate_limits(&account.rate_limits),
     }
     .encode_to_vec()
 }
@@ -69,6 +73,7 @@ fn decode(bytes: &[u8]) -> Result<AccountRecord, Error> {
         }),
         created_at: time(s.created_at_us)?,
         updated_at: time(s.updated_at_us)?,
+        rate_limits: codec::decode_rate_limits(s.rate_limits),
         id: s.id,
         display_name: s.display_name,
         contact_emails: s.contact_emails,

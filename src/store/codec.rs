@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{AuditEntry, AuditEvent, Error, OutboxNotice};
 use crate::lifecycle::{
     CredentialRecord, Deadline, DeadlineEvent, DisabledReason, Environment, Kind, NoticeKind,
-    SecretVersion, Status,
+    RateLimitRule, SecretVersion, Status,
 };
 
 /// A credential record as stored in the `credentials` tree.
@@ -64,6 +64,44 @@ pub(crate) struct StoredCredential {
     /// Absent: unlimited (and in records written before credits existed).
     #[prost(message, optional, tag = "30")]
     pub credits: Option<super::credits::StoredCredits>,
+    /// Named rate limits; absent in records written before they existed.
+    #[prost(message, repeated, tag = "26")]
+    pub rate_limits: Vec<StoredRateLimit>,
+}
+
+/// One named rate limit of a credential or an account.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredRateLimit {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(uint32, tag = "2")]
+    pub limit: u32,
+    #[prost(uint64, tag = "3")]
+    pub duration_ms: u64,
+}
+
+/// Rules as stored.
+pub(crate) fn encode_rate_limits(rules: &[RateLimitRule]) -> Vec<StoredRateLimit> {
+    rules
+        .iter()
+        .map(|r| StoredRateLimit {
+            name: r.name.clone(),
+            limit: r.limit,
+            duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+        })
+        .collect()
+}
+
+/// Rules from their stored form.
+pub(crate) fn decode_rate_limits(stored: Vec<StoredRateLimit>) -> Vec<RateLimitRule> {
+    stored
+        .into_iter()
+        .map(|r| RateLimitRule {
+            name: r.name,
+            limit: r.limit,
+            duration: std::time::Duration::from_millis(r.duration_ms),
+        })
+        .collect()
 }
 
 /// One secret version inside a stored record: its HMAC, never the secret.
@@ -143,6 +181,10 @@ pub(crate) struct StoredVerifyView {
     /// Absent: unlimited (Verify spends nothing).
     #[prost(message, optional, tag = "20")]
     pub credits: Option<super::credits::StoredCredits>,
+    /// The credential's named rate limits (Verify applies them); absent in
+    /// views written before they existed (none then).
+    #[prost(message, repeated, tag = "21")]
+    pub rate_limits: Vec<StoredRateLimit>,
 }
 
 /// The view of `record` for its secret `version`.
@@ -168,6 +210,7 @@ pub(crate) fn verify_view(record: &CredentialRecord, version: u32) -> Vec<u8> {
         grant_id: record.grant_id.clone(),
         metadata: record.metadata.clone(),
         credits: record.credits.as_ref().map(super::credits::encode_credits),
+        rate_limits: encode_rate_limits(&record.rate_limits),
     }
     .encode_to_vec()
 }
@@ -213,6 +256,7 @@ pub(crate) fn decode_view(
         grant_id: s.grant_id,
         metadata: s.metadata,
         credits: s.credits.map(super::credits::decode_credits).transpose()?,
+        rate_limits: decode_rate_limits(s.rate_limits),
     })
 }
 
@@ -372,6 +416,7 @@ pub(crate) fn encode_record(record: &CredentialRecord) -> Vec<u8> {
         grant_id: record.grant_id.clone(),
         metadata: record.metadata.clone(),
         credits: record.credits.as_ref().map(super::credits::encode_credits),
+        rate_limits: encode_rate_limits(&record.rate_limits),
         status_reason: record.status_reason.clone(),
         created_at_us: micros(record.created_at),
         updated_at_us: micros(record.updated_at),
@@ -454,6 +499,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<CredentialRecord, Error> {
         grant_id: s.grant_id,
         metadata: s.metadata,
         credits: s.credits.map(super::credits::decode_credits).transpose()?,
+        rate_limits: decode_rate_limits(s.rate_limits),
     })
 }
 

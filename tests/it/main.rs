@@ -25,6 +25,7 @@ mod metadata;
 mod operations;
 mod partners;
 mod proto_compat;
+mod rate_limits;
 mod reflection;
 mod rotation;
 mod scope_expr;

@@ -370,6 +370,7 @@ pub fn api_key(account: &str, name: &str) -> pb::CreateCredentialRequest {
         client_id: String::new(),
         metadata: String::new(),
         credits: None,
+        rate_limits: Vec::new(),
     }
 }
 

@@ -145,6 +145,7 @@ pub(crate) fn direct_create(
                             client_id: None,
                             metadata: None,
                             credits: None,
+                            rate_limits: Vec::new(),
                         },
                     )
                     .await

@@ -35,6 +35,7 @@ impl Record for pb::Account {
                 "requests_per_second": r.requests_per_second,
                 "burst": r.burst,
             })),
+            "rate_limits": crate::rate_limits::rules_json(&self.rate_limits),
             "status": enum_name(self.status, pb::AccountStatus::as_str_name),
             "status_reason": self.status_reason,
             "created_at": time(self.created_at.as_ref()),
@@ -75,6 +76,7 @@ pub(crate) async fn run(
             max_live,
             rate,
             burst,
+            rate_limits,
         } => {
             client
                 .create_account(pb::CreateAccountRequest {
@@ -83,6 +85,7 @@ pub(crate) async fn run(
                     contact_emails: contacts,
                     max_live_credentials: max_live.unwrap_or(0),
                     rate_limit: rate_limit(rate, burst),
+                    rate_limits,
                 })
                 .await
                 .map_err(status_error)?
@@ -124,6 +127,8 @@ pub(crate) async fn run(
             rate,
             burst,
             no_rate_limit,
+            rate_limits,
+            clear_rate_limits,
         } => {
             client
                 .update_account(pb::UpdateAccountRequest {
@@ -134,6 +139,8 @@ pub(crate) async fn run(
                     max_live_credentials: max_live,
                     rate_limit: rate_limit(rate, burst),
                     clear_rate_limit: no_rate_limit,
+                    rate_limits: (clear_rate_limits || !rate_limits.is_empty())
+                        .then_some(pb::RateLimitRules { rules: rate_limits }),
                 })
                 .await
                 .map_err(status_error)?

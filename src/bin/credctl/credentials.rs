@@ -35,6 +35,7 @@ pub(crate) async fn run(
             metadata,
             credits,
             refill,
+            rate_limits,
         } => {
             let lifetime = lifetime.map(|l| duration_arg("lifetime", &l)).transpose()?;
             let response = admin
@@ -50,6 +51,7 @@ pub(crate) async fn run(
                     client_id,
                     metadata,
                     credits: credits.map(|remaining| pb::Credits { remaining, refill }),
+                    rate_limits,
                 })
                 .await
                 .map_err(status_error)?
@@ -119,6 +121,8 @@ pub(crate) async fn run(
             clear_notify,
             metadata,
             clear_metadata,
+            rate_limits,
+            clear_rate_limits,
         } => {
             let list = |values: Vec<String>, clear: bool| {
                 (clear || !values.is_empty()).then_some(pb::StringList { values })
@@ -139,6 +143,8 @@ pub(crate) async fn run(
                     } else {
                         metadata
                     },
+                    rate_limits: (clear_rate_limits || !rate_limits.is_empty())
+                        .then_some(pb::RateLimitRules { rules: rate_limits }),
                 })
                 .await
                 .map_err(status_error)?

@@ -17,6 +17,7 @@ mod credits;
 mod input;
 mod output;
 mod partners;
+mod rate_limits;
 mod rpc;
 mod sessions;
 #[cfg(test)]

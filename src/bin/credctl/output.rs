@@ -88,6 +88,7 @@ pub(crate) fn credential_json(c: &pb::Credential) -> Value {
         "next_refill_at": time(c.next_refill_at.as_ref()),
         "expires_in_s": c.expires_in.as_ref().map(|d| d.seconds),
         "expiring_soon": c.expiring_soon,
+        "rate_limits": crate::rate_limits::rules_json(&c.rate_limits),
     })
 }
 
@@ -156,6 +157,8 @@ impl Output {
                     let cell = expires_cell(c.expires_in.as_ref(), c.expiring_soon, None);
                     fields.insert("expires_in".to_string(), Value::String(cell));
                 }
+                value["rate_limits"] =
+                    Value::String(crate::rate_limits::rules_text(&c.rate_limits));
             }
             self.object(value);
         }
@@ -363,6 +366,7 @@ pub(crate) fn verification_json(r: &pb::VerifyResponse) -> Value {
         "remaining": r.remaining,
         "expires_in_s": r.expires_in.as_ref().map(|d| d.seconds),
         "expiring_soon": r.expiring_soon,
+        "rate_limits": crate::rate_limits::states_json(&r.rate_limits),
     })
 }
 
@@ -411,6 +415,12 @@ fn verification_rows(r: &pb::VerifyResponse) -> Vec<(&'static str, String)> {
     }
     if !r.metadata.is_empty() {
         rows.push(("metadata", metadata_marker(&r.metadata)));
+    }
+    if !r.rate_limits.is_empty() {
+        rows.push((
+            "rate_limits",
+            crate::rate_limits::states_text(&r.rate_limits),
+        ));
     }
     rows
 }

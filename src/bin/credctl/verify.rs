@@ -29,6 +29,7 @@ pub(crate) async fn verify(authed: Authed, args: VerifyArgs, out: &Output) -> Re
             on_behalf_of: args.on_behalf_of,
             scope_query: args.scope_query,
             cost: args.cost,
+            rate_limits: args.limits,
         })
         .await
         .map_err(status_error)?

@@ -96,6 +96,7 @@ impl Harness {
                     client_id: None,
                     metadata: None,
                     credits: None,
+                    rate_limits: Vec::new(),
                 },
             )
             .await
@@ -616,6 +617,7 @@ fn bulk_record(n: u32, created: DateTime<Utc>, expires_at: DateTime<Utc>) -> Cre
         grant_id: None,
         metadata: None,
         credits: None,
+        rate_limits: Vec::new(),
     };
     record.scheduled = lifecycle::next_deadlines(&record, &policy());
     record

@@ -26,6 +26,7 @@ mod listing;
 mod lookup;
 mod metadata;
 mod partners;
+mod rate_limits;
 mod rotation;
 mod scope_query;
 mod sessions;
@@ -95,6 +96,7 @@ fn new_cred(account: &str, kind: Kind) -> NewCredential {
         client_id: None,
         metadata: None,
         credits: None,
+        rate_limits: Vec::new(),
     }
 }
 

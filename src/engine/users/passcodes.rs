@@ -140,6 +140,7 @@ impl Engine {
             client_id: None,
             metadata: None,
             credits: None,
+            rate_limits: Vec::new(),
         };
         let (view, secret) = self
             .issue(

@@ -116,6 +116,7 @@ fn record(id: &str, account: &str, hash_seed: u8) -> CredentialRecord {
         grant_id: None,
         metadata: None,
         credits: None,
+        rate_limits: Vec::new(),
     }
 }
 
@@ -173,6 +174,7 @@ fn full_record(id: &str) -> CredentialRecord {
                 amount: 100,
             }),
         }),
+        rate_limits: Vec::new(),
     }
 }
 

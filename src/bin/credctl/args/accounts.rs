@@ -2,6 +2,7 @@
 //! contacts and suspension.
 
 use clap::Subcommand;
+use credd::api::pb;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AccountCommand {
@@ -24,6 +25,10 @@ pub(crate) enum AccountCommand {
         /// Requests allowed at once (default: --rate).
         #[arg(long, requires = "rate")]
         burst: Option<u32>,
+        /// A named rate limit shared by the account's credentials,
+        /// NAME=LIMIT/DURATION, e.g. api=1000/1h (repeat).
+        #[arg(long = "rate-limit", value_parser = crate::rate_limits::parse_rule)]
+        rate_limits: Vec<pb::RateLimitRule>,
     },
     /// Show an account.
     Get {
@@ -57,6 +62,12 @@ pub(crate) enum AccountCommand {
         /// Remove the rate limit.
         #[arg(long, conflicts_with = "rate")]
         no_rate_limit: bool,
+        /// Replace the named rate limits, NAME=LIMIT/DURATION (repeat).
+        #[arg(long = "rate-limit", value_parser = crate::rate_limits::parse_rule)]
+        rate_limits: Vec<pb::RateLimitRule>,
+        /// Remove every named rate limit.
+        #[arg(long, conflicts_with = "rate_limits")]
+        clear_rate_limits: bool,
     },
     /// Suspend: every credential of the account verifies as DISABLED.
     Suspend {

@@ -65,6 +65,10 @@ pub(crate) enum CredentialCommand {
         /// Refill of the credits: daily:AMOUNT or monthly:DAY:AMOUNT (00:00 UTC).
         #[arg(long, value_parser = super::parse_refill, requires = "credits")]
         refill: Option<pb::Refill>,
+        /// A named rate limit NAME=LIMIT/DURATION, e.g. api=100/1m
+        /// (repeat); Verify applies it when it names it.
+        #[arg(long = "rate-limit", value_parser = crate::rate_limits::parse_rule)]
+        rate_limits: Vec<pb::RateLimitRule>,
     },
     /// Show one credential.
     Get {
@@ -143,6 +147,12 @@ pub(crate) enum CredentialCommand {
         /// Remove the metadata.
         #[arg(long, conflicts_with = "metadata")]
         clear_metadata: bool,
+        /// Replace the named rate limits, NAME=LIMIT/DURATION (repeat).
+        #[arg(long = "rate-limit", value_parser = crate::rate_limits::parse_rule)]
+        rate_limits: Vec<pb::RateLimitRule>,
+        /// Remove every named rate limit.
+        #[arg(long, conflicts_with = "rate_limits")]
+        clear_rate_limits: bool,
     },
     /// Issue a second secret; the old one works until the window ends.
     Rotate {

@@ -33,6 +33,10 @@ pub(crate) struct VerifyArgs {
     /// The account a partner's key acts for.
     #[arg(long, default_value = "")]
     pub(crate) on_behalf_of: String,
+    /// A named rate limit to apply, NAME or NAME:COST (repeat); all or
+    /// nothing.
+    #[arg(long = "limit", value_parser = crate::rate_limits::parse_request)]
+    pub(crate) limits: Vec<credd::api::pb::RateLimitRequest>,
 }
 
 /// The authentication headers a gateway received; absent ones are empty.
