@@ -123,14 +123,19 @@ impl Engine {
         now: DateTime<Utc>,
         f: impl FnOnce(&mut CreditState) -> R,
     ) -> Result<R, Error> {
-        let cached = self.credits.lock().get(id).copied();
-        let entry = match cached {
-            Some(e) if e.generation >= config.generation => e,
-            _ => Entry {
-                generation: config.generation,
-                state: self.durable_credits(id, config)?,
-                dirty: false,
-            },
+        // The common case: loaded and current, one lock, no allocation.
+        {
+            let mut entries = self.credits.lock();
+            if let Some(e) = entries.get_mut(id) {
+                if e.generation >= config.generation {
+                    return Ok(apply(e, config, now, f));
+                }
+            }
+        }
+        let entry = Entry {
+            generation: config.generation,
+            state: self.durable_credits(id, config)?,
+            dirty: false,
         };
         let mut entries = self.credits.lock();
         // Another Verify may have loaded it meanwhile: keep the newer.
@@ -138,11 +143,7 @@ impl Engine {
         if e.generation < config.generation {
             *e = entry;
         }
-        let before = e.state;
-        e.state = credits::refilled(e.state, config.refill.as_ref(), now);
-        let result = f(&mut e.state);
-        e.dirty |= e.state != before;
-        Ok(result)
+        Ok(apply(e, config, now, f))
     }
 
     /// Spends `cost` uses of a credential with credits, at `now`: all of
@@ -282,6 +283,21 @@ impl Engine {
         }
         Err(Error::Contention { id: id.to_string() })
     }
+}
+
+/// Runs `f` on an entry's state with its refills applied, marking the
+/// entry changed when the state changed.
+fn apply<R>(
+    e: &mut Entry,
+    config: &CreditsConfig,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&mut CreditState) -> R,
+) -> R {
+    let before = e.state;
+    e.state = credits::refilled(e.state, config.refill.as_ref(), now);
+    let result = f(&mut e.state);
+    e.dirty |= e.state != before;
+    result
 }
 
 /// Checks an update's amounts and refill.

@@ -224,10 +224,12 @@ impl Engine {
                 }
             }
         }
-        // Credits are checked before the named limits (a request without
-        // the uses it needs spends nothing on them) and spent after them
-        // (a rate-limited request spends no credit).
-        if let (Some(c), VerifyOutcome::Valid { .. }) = (&mut credential, &outcome) {
+        // With named limits, credits are checked before them (a request
+        // without the uses it needs spends nothing on them) and spent after
+        // them (a rate-limited request spends no credit); without, they are
+        // spent at once.
+        let named = !query.rate_limits.is_empty();
+        if let (Some(c), VerifyOutcome::Valid { .. }, true) = (&mut credential, &outcome, named) {
             if let Some(config) = c.credits {
                 let left = self.credits_left(&c.id, &config, now)?;
                 if query.cost.unwrap_or(1) > left {
