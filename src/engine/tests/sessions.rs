@@ -4,7 +4,7 @@
 
 use zeroize::Zeroizing;
 
-use super::users::{cheap, user};
+use super::users::{cheap, login_as, user};
 use super::*;
 use crate::lifecycle::SessionRecord;
 
@@ -114,16 +114,7 @@ async fn sessions_of_a_deleted_user_go_when_due() {
 #[tokio::test]
 async fn a_recreated_user_does_not_inherit_old_sessions() {
     let h = sessions_harness().await;
-    let (_, old_token) = h
-        .engine
-        .login(
-            "shop",
-            "ann",
-            Zeroizing::new("password one".to_string()),
-            None,
-        )
-        .await
-        .unwrap();
+    let (_, old_token) = login_as(&h, "ann").await.unwrap();
     h.engine.delete_user(&admin(), "shop", "ann").await.unwrap();
     h.clock.advance(Duration::seconds(1));
     user(&h, "ann").await;

@@ -17,6 +17,21 @@ pub(super) fn cheap(h: &mut Harness) {
     });
 }
 
+/// Logs user `name` of account shop in with the right password.
+pub(super) async fn login_as(
+    h: &Harness,
+    name: &str,
+) -> Result<(crate::lifecycle::SessionRecord, Secret), Error> {
+    h.engine
+        .login(
+            "shop",
+            name,
+            Zeroizing::new("password one".to_string()),
+            None,
+        )
+        .await
+}
+
 pub(super) async fn user(h: &Harness, name: &str) {
     h.engine
         .create_user(
@@ -40,16 +55,7 @@ async fn sessions_follow_the_clock_and_are_swept() {
     let mut h = harness();
     cheap(&mut h);
     user(&h, "api").await;
-    let (session, token) = h
-        .engine
-        .login(
-            "shop",
-            "api",
-            Zeroizing::new("password one".to_string()),
-            None,
-        )
-        .await
-        .unwrap();
+    let (session, token) = login_as(&h, "api").await.unwrap();
     assert_eq!(session.expires_at, t0() + Duration::hours(12));
     let verify = |h: &Harness| h.engine.verify(token.expose(), None, &[]).unwrap().outcome;
     assert!(matches!(verify(&h), VerifyOutcome::Valid { .. }));
@@ -99,28 +105,10 @@ async fn login_answers() {
         )
         .await
         .unwrap_err();
-    let unknown = h
-        .engine
-        .login(
-            "shop",
-            "ghost",
-            Zeroizing::new("password one".to_string()),
-            None,
-        )
-        .await
-        .unwrap_err();
+    let unknown = login_as(&h, "ghost").await.unwrap_err();
     assert_eq!(wrong.to_string(), unknown.to_string());
     assert!(matches!(wrong, Error::Unauthenticated(_)));
-    let (_, token) = h
-        .engine
-        .login(
-            "shop",
-            "api",
-            Zeroizing::new("password one".to_string()),
-            None,
-        )
-        .await
-        .unwrap();
+    let (_, token) = login_as(&h, "api").await.unwrap();
     h.engine
         .set_user_status(&admin(), "shop", "api", UserStatus::Disabled)
         .await
@@ -129,16 +117,7 @@ async fn login_answers() {
         h.engine.verify(token.expose(), None, &[]).unwrap().outcome,
         VerifyOutcome::Disabled(DisabledReason::UserDisabled)
     );
-    let disabled = h
-        .engine
-        .login(
-            "shop",
-            "api",
-            Zeroizing::new("password one".to_string()),
-            None,
-        )
-        .await
-        .unwrap_err();
+    let disabled = login_as(&h, "api").await.unwrap_err();
     assert!(
         matches!(disabled, Error::PermissionDenied(_)),
         "{disabled:?}"
@@ -212,16 +191,7 @@ async fn sessions_check_a_presented_client_id() {
     let mut h = harness();
     cheap(&mut h);
     user(&h, "api").await;
-    let (_, token) = h
-        .engine
-        .login(
-            "shop",
-            "api",
-            Zeroizing::new("password one".to_string()),
-            None,
-        )
-        .await
-        .unwrap();
+    let (_, token) = login_as(&h, "api").await.unwrap();
     let client = |account: &str| crate::engine::NewClientId {
         account_id: account.to_string(),
         environment: Environment::Live,
@@ -324,16 +294,7 @@ async fn sessions_satisfy_no_scope_query() {
     let mut h = harness();
     cheap(&mut h);
     user(&h, "api").await;
-    let (_, token) = h
-        .engine
-        .login(
-            "shop",
-            "api",
-            Zeroizing::new("password one".to_string()),
-            None,
-        )
-        .await
-        .unwrap();
+    let (_, token) = login_as(&h, "api").await.unwrap();
     let with_query = |query: &str| {
         let parsed = crate::engine::validate::scope_query("scope_query", query).unwrap();
         h.engine
