@@ -29,6 +29,7 @@ use super::envoy::r#type::v3::HttpStatus;
 use crate::config::GatewayConfig;
 use crate::engine::{Allowed, Engine, GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
 use crate::lifecycle::gateway::{self, Denial, Proxy};
+use crate::lifecycle::rate_limit_headers;
 use crate::telemetry;
 
 /// gRPC's OK, PERMISSION_DENIED and UNAUTHENTICATED codes for
@@ -140,10 +141,20 @@ impl Authorization for ExtAuthzService {
             .and_then(|a| a.context_extensions.get(gateway::SCOPE_QUERY_EXTENSION))
             .map(|q| vec![(gateway::SCOPE_QUERY_EXTENSION, q.clone())])
             .unwrap_or_default();
+        let rate_limits = check
+            .attributes
+            .as_ref()
+            .and_then(|a| {
+                a.context_extensions
+                    .get(rate_limit_headers::RATE_LIMITS_EXTENSION)
+            })
+            .map(|l| vec![(rate_limit_headers::RATE_LIMITS_EXTENSION, l.clone())])
+            .unwrap_or_default();
         let question = GatewayRequest {
             headers: read_headers(&self.config, |name| headers.lookup(name)),
             required_scopes,
             scope_query,
+            rate_limits,
             proxy: Proxy::Standard,
             reveal: self.config.reveal_reason,
             principal: check

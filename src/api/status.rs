@@ -11,7 +11,9 @@ impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match &err {
             // ---- CLIENT ERRORS ----
-            Error::InvalidArgument(_) => Status::invalid_argument(err.to_string()),
+            Error::InvalidArgument(_) | Error::UnknownRateLimit(_) => {
+                Status::invalid_argument(err.to_string())
+            }
             Error::NotFound { .. }
             | Error::AccountNotFound { .. }
             | Error::UserNotFound { .. }

@@ -203,9 +203,12 @@ impl pb::credential_verifier_server::CredentialVerifier for VerifierService {
             bearer: req.accept_bearer,
         };
         let scope_query = validate::scope_query("scope_query", &req.scope_query)?;
-        let verdict =
-            self.engine
-                .verify_http_with(&headers, &req.required_scopes, scope_query.as_ref())?;
+        let verdict = self.engine.verify_http_with(
+            &headers,
+            &req.required_scopes,
+            scope_query.as_ref(),
+            &[],
+        )?;
         telemetry::http_auth(
             match verdict.mode {
                 None => "none",

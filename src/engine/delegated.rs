@@ -11,6 +11,7 @@ use super::{
     Engine, Error, Verification, VerifiedCredential, VerifyQuery, validate, verify::check_presented,
 };
 use crate::lifecycle::http_auth::{self, AuthAttempt, AuthMode, HttpHeaders, Refusal};
+use crate::lifecycle::rate_limits::LimitRequest;
 use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{ClientIdStatus, Kind, VerifyOutcome};
 use crate::secret;
@@ -81,6 +82,8 @@ pub struct PairVerdict {
 struct Need<'a> {
     scopes: &'a [String],
     query: Option<&'a ScopeExpr>,
+    /// Named rate limits the route applies (gateways only).
+    limits: &'a [LimitRequest],
 }
 
 impl<'a> Need<'a> {
@@ -90,6 +93,7 @@ impl<'a> Need<'a> {
             secret,
             required_scopes: self.scopes,
             scope_query: self.query,
+            rate_limits: self.limits,
             ..VerifyQuery::default()
         }
     }
@@ -170,11 +174,12 @@ impl Engine {
         headers: &HttpHeaders<'_>,
         required_scopes: &[String],
     ) -> Result<HttpVerdict, Error> {
-        self.verify_http_with(headers, required_scopes, None)
+        self.verify_http_with(headers, required_scopes, None, &[])
     }
 
     /// [`Engine::verify_http`] with a scope expression the key must satisfy
-    /// as well (parsed by [`validate::scope_query`] first).
+    /// as well (parsed by [`validate::scope_query`] first) and named rate
+    /// limits to apply (a gateway's route).
     ///
     /// # Errors
     /// As [`Engine::verify_http`].
@@ -183,11 +188,13 @@ impl Engine {
         headers: &HttpHeaders<'_>,
         required_scopes: &[String],
         scope_query: Option<&ScopeExpr>,
+        rate_limits: &[LimitRequest],
     ) -> Result<HttpVerdict, Error> {
         validate::scopes("required_scopes", required_scopes)?;
         let need = Need {
             scopes: required_scopes,
             query: scope_query,
+            limits: rate_limits,
         };
         let connect = !headers.clevertap_partner.is_empty();
         let attempt = match http_auth::parse(headers) {

@@ -10,6 +10,11 @@ pub enum Error {
     /// The request is malformed; the message says which field and why.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The request names a rate limit the credential and its account do
+    /// not have, or asks more of one than its limit (a caller's, or a
+    /// gateway route's, mistake).
+    #[error("{0}")]
+    UnknownRateLimit(String),
     /// No credential has this id.
     #[error("credential {id} not found")]
     NotFound {

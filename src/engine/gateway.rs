@@ -13,6 +13,8 @@ use super::{Engine, Error, HttpVerdict, Verification, validate};
 use crate::config::GatewayConfig;
 use crate::lifecycle::gateway::{self, Denial, Proxy};
 use crate::lifecycle::http_auth::{HttpHeaders, Refusal};
+use crate::lifecycle::rate_limit_headers;
+use crate::lifecycle::rate_limits::LimitRequest;
 use crate::lifecycle::scope_expr::ScopeExpr;
 use crate::lifecycle::{Kind, VerifyOutcome};
 
@@ -29,6 +31,10 @@ pub struct GatewayRequest<'a> {
     /// `x-credd-scope-query` header): all must hold, as must
     /// `required_scopes`; an empty one is none.
     pub scope_query: Vec<(&'static str, String)>,
+    /// Named rate limits the route applies, each text with where it came
+    /// from (`credd_rate_limits`, the `rate_limits` parameter, the
+    /// `x-credd-rate-limits` header): `name` or `name:cost`, comma-separated.
+    pub rate_limits: Vec<(&'static str, String)>,
     /// Which proxy asks.
     pub proxy: Proxy,
     /// Tell unknown, expired, disabled and revoked keys apart in refusals.
@@ -134,11 +140,13 @@ impl Engine {
                 )));
             }
         };
-        let verdict = match scope_query(&request.scope_query).and_then(|query| {
-            self.verify_http_with(headers, &request.required_scopes, query.as_ref())
+        let asked = scope_query(&request.scope_query)
+            .and_then(|query| Ok((query, limit_requests(&request.rate_limits)?)));
+        let verdict = match asked.and_then(|(query, limits)| {
+            self.verify_http_with(headers, &request.required_scopes, query.as_ref(), &limits)
         }) {
             Ok(verdict) => verdict,
-            Err(Error::InvalidArgument(reason)) => {
+            Err(Error::InvalidArgument(reason) | Error::UnknownRateLimit(reason)) => {
                 return Ok(GatewayAnswer::Denied(gateway::misconfigured(&reason)));
             }
             Err(e) => return Err(e),
@@ -180,6 +188,15 @@ fn scope_query(sources: &[(&'static str, String)]) -> Result<Option<ScopeExpr>, 
     Ok(ScopeExpr::all_of(parts))
 }
 
+/// The route's named rate limits, parsed from every source.
+fn limit_requests(sources: &[(&'static str, String)]) -> Result<Vec<LimitRequest>, Error> {
+    let mut requests = Vec::new();
+    for (source, text) in sources {
+        requests.extend(rate_limit_headers::parse(source, text).map_err(Error::InvalidArgument)?);
+    }
+    Ok(requests)
+}
+
 fn retry_after(verification: Option<&Verification>) -> Option<Duration> {
     match verification?.outcome {
         VerifyOutcome::RateLimited { retry_after } => Some(retry_after),
@@ -217,6 +234,9 @@ fn allowed(verdict: &HttpVerdict, metadata_headers: &[(String, String)]) -> Allo
     {
         answer.response.extend(gateway::rotation_headers(t));
     }
+    answer
+        .response
+        .extend(rate_limit_headers::headers(&verification.rate_limits));
     answer
 }
 

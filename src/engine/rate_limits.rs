@@ -163,7 +163,7 @@ impl Engine {
             (&a.record.rate_limits[..], a.record.rate_limit.is_some())
         });
         rate_limits::resolve("rate_limits", requests, rules, account_rules, has_default)
-            .map_err(Error::InvalidArgument)
+            .map_err(Error::UnknownRateLimit)
     }
 
     /// Refuses, before anything is spent, a request naming a limit the

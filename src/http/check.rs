@@ -17,6 +17,7 @@ use tracing::warn;
 use super::State as Shared;
 use crate::engine::{GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
 use crate::lifecycle::gateway::{self, Denial, Proxy};
+use crate::lifecycle::rate_limit_headers;
 use crate::telemetry;
 
 /// Handles one forward-auth request, whatever its method.
@@ -27,33 +28,42 @@ pub(super) async fn check(
 ) -> Response {
     let started = Instant::now();
     let config = &state.config;
-    let (mut required_scopes, mut scope_query, mut proxy) = from_query(query.as_deref());
+    let mut asked = from_query(query.as_deref());
     if headers.contains_key("x-original-uri") {
-        proxy = Proxy::Nginx;
+        asked.proxy = Proxy::Nginx;
     }
     for value in headers.get_all(config.scopes_header.as_str()) {
         match value.to_str() {
-            Ok(text) => required_scopes.extend(gateway::scopes_from(text)),
+            Ok(text) => asked.scopes.extend(gateway::scopes_from(text)),
             Err(_) => {
                 let denial = gateway::misconfigured("the scopes header is not text");
                 return finish(started, "GATEWAY_MISCONFIGURED", denied(denial));
             }
         }
     }
-    for value in headers.get_all(gateway::SCOPE_QUERY_HEADER) {
-        match value.to_str() {
-            Ok(text) => scope_query.push((gateway::SCOPE_QUERY_HEADER, text.to_string())),
-            Err(_) => {
-                let denial = gateway::misconfigured("the scope query header is not text");
-                return finish(started, "GATEWAY_MISCONFIGURED", denied(denial));
+    for (name, into) in [
+        (gateway::SCOPE_QUERY_HEADER, &mut asked.scope_query),
+        (
+            rate_limit_headers::RATE_LIMITS_HEADER,
+            &mut asked.rate_limits,
+        ),
+    ] {
+        for value in headers.get_all(name) {
+            match value.to_str() {
+                Ok(text) => into.push((name, text.to_string())),
+                Err(_) => {
+                    let denial = gateway::misconfigured(&format!("the {name} header is not text"));
+                    return finish(started, "GATEWAY_MISCONFIGURED", denied(denial));
+                }
             }
         }
     }
     let request = GatewayRequest {
         headers: read_headers(config, |name| lookup(&headers, name)),
-        required_scopes,
-        scope_query,
-        proxy,
+        required_scopes: asked.scopes,
+        scope_query: asked.scope_query,
+        rate_limits: asked.rate_limits,
+        proxy: asked.proxy,
         reveal: config.reveal_reason,
         // The proxy's client certificate is not visible here: a partner
         // that registered mTLS identities is refused on this path.
@@ -95,27 +105,41 @@ fn finish(started: Instant, code: &'static str, response: Response) -> Response 
     response
 }
 
-/// The scope expressions a request names, each with its source.
-type ScopeQueries = Vec<(&'static str, String)>;
+/// What a forward-auth request asks of the key.
+#[derive(Default)]
+struct Asked {
+    /// Required scopes (every `scopes` parameter and the scopes header).
+    scopes: Vec<String>,
+    /// Scope expressions, each with its source.
+    scope_query: Vec<(&'static str, String)>,
+    /// Named rate limits, each text with its source.
+    rate_limits: Vec<(&'static str, String)>,
+    /// nginx (`proxy=nginx` or `X-Original-URI`) or any other proxy.
+    proxy: Proxy,
+}
 
-/// The required scopes (every `scopes` parameter), the scope expressions
-/// (every `scope_query` parameter) and the proxy (`proxy=nginx`) of the
-/// query string.
-fn from_query(query: Option<&str>) -> (Vec<String>, ScopeQueries, Proxy) {
-    let mut scopes = Vec::new();
-    let mut scope_query = Vec::new();
-    let mut proxy = Proxy::Standard;
+/// What the query string asks: every `scopes`, `scope_query` and
+/// `rate_limits` parameter, and `proxy=nginx`.
+fn from_query(query: Option<&str>) -> Asked {
+    let mut asked = Asked::default();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "scopes" => scopes.extend(gateway::scopes_from(&value)),
+            "scopes" => asked.scopes.extend(gateway::scopes_from(&value)),
             gateway::SCOPE_QUERY_PARAM => {
-                scope_query.push((gateway::SCOPE_QUERY_PARAM, value.into_owned()));
+                asked
+                    .scope_query
+                    .push((gateway::SCOPE_QUERY_PARAM, value.into_owned()));
             }
-            "proxy" if value == "nginx" => proxy = Proxy::Nginx,
+            rate_limit_headers::RATE_LIMITS_PARAM => {
+                asked
+                    .rate_limits
+                    .push((rate_limit_headers::RATE_LIMITS_PARAM, value.into_owned()));
+            }
+            "proxy" if value == "nginx" => asked.proxy = Proxy::Nginx,
             _ => {}
         }
     }
-    (scopes, scope_query, proxy)
+    asked
 }
 
 fn lookup<'a>(headers: &'a HeaderMap, name: &str) -> HeaderValue<'a> {

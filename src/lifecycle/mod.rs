@@ -13,6 +13,7 @@ pub mod http_auth;
 mod partner;
 mod plan;
 mod policy;
+pub mod rate_limit_headers;
 pub mod rate_limits;
 mod record;
 pub mod rotation;

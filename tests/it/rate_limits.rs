@@ -255,3 +255,54 @@ async fn bad_input_is_refused_and_changes_nothing() {
         .into_inner();
     assert_eq!(remaining(&check), vec![("api".to_string(), 2)]);
 }
+
+/// Through `/v1/check`: the route names the limit (`rate_limits` parameter
+/// or `X-Credd-Rate-Limits` header), an allowed answer carries the tightest
+/// limit's `RateLimit-*` headers, the request past it is a 429 with
+/// `Retry-After`, and an unknown name is the route's misconfiguration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_names_limits_and_reports_them() {
+    use crate::gateway::harness::client::Request;
+
+    let dir = support::temp_dir();
+    let daemon = support::start(dir.path(), "[http]\nlisten = \"127.0.0.1:0\"\n");
+    let http = daemon.http_addr.expect("http listener");
+    let mut admin = daemon.admin().await;
+    let mut request = support::api_key("acme", "limited");
+    request.rate_limits = vec![pb::RateLimitRule {
+        name: "api".to_string(),
+        limit: 2,
+        duration: Some(prost_types::Duration {
+            seconds: 60,
+            nanos: 0,
+        }),
+    }];
+    let (_, key) = support::create(&mut admin, request).await;
+
+    let first = Request::get("/v1/check?rate_limits=api")
+        .bearer(&key)
+        .send(http)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("ratelimit-limit").as_deref(), Some("2"));
+    assert_eq!(first.header("ratelimit-remaining").as_deref(), Some("1"));
+    let second = Request::get("/v1/check")
+        .bearer(&key)
+        .header("x-credd-rate-limits", "api")
+        .send(http)
+        .await;
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(second.header("ratelimit-remaining").as_deref(), Some("0"));
+    let third = Request::get("/v1/check?rate_limits=api")
+        .bearer(&key)
+        .send(http)
+        .await;
+    assert_eq!(third.status, 429, "{}", third.text());
+    assert!(third.header("retry-after").is_some());
+    let unknown = Request::get("/v1/check?rate_limits=nope")
+        .bearer(&key)
+        .send(http)
+        .await;
+    assert_eq!(unknown.status, 500, "{}", unknown.text());
+    assert_eq!(unknown.json()["code"], "GATEWAY_MISCONFIGURED");
+}

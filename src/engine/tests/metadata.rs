@@ -169,6 +169,7 @@ async fn gateway_forwards_mapped_keys() {
             }),
             required_scopes: Vec::new(),
             scope_query: Vec::new(),
+            rate_limits: Vec::new(),
             proxy: Proxy::Standard,
             reveal: false,
             principal: None,

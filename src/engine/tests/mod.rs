@@ -22,6 +22,7 @@ mod daily_usage;
 mod deadlines;
 mod expiring;
 mod gateway;
+mod gateway_limits;
 mod listing;
 mod lookup;
 mod metadata;

@@ -49,7 +49,7 @@ impl Harness {
             rate_limits: limits,
             ..VerifyQuery::default()
         }) {
-            Err(Error::InvalidArgument(message)) => message,
+            Err(Error::InvalidArgument(message) | Error::UnknownRateLimit(message)) => message,
             other => panic!(
                 "expected INVALID_ARGUMENT, got {:?}",
                 other.map(|v| v.outcome)
@@ -213,7 +213,7 @@ async fn bad_input_changes_nothing() {
         };
         assert!(matches!(
             h.engine.create(&admin(), new).await,
-            Err(Error::InvalidArgument(_))
+            Err(Error::InvalidArgument(_) | Error::UnknownRateLimit(_))
         ));
     }
     assert_eq!(h.audits(), audits, "a refused create wrote something");

@@ -102,6 +102,7 @@ fn ask(
             .iter()
             .map(|(source, text)| (*source, (*text).to_string()))
             .collect(),
+        rate_limits: Vec::new(),
         proxy: Proxy::Standard,
         reveal: false,
         principal: None,
