@@ -1,7 +1,8 @@
 //! `/v1/check`, the forward-auth endpoint: reads the credential headers
 //! and the route's required scopes (`scopes` query parameter, set in the
 //! proxy's auth URL, and the scopes header) and scope expressions
-//! (`scope_query` parameter and `x-credd-scope-query` header), asks
+//! (`scope_query` parameter and `x-credd-scope-query` header) and named
+//! rate limits (`rate_limits` parameter and `x-credd-rate-limits` header), asks
 //! [`Engine::check_gateway`], and answers 200 with the `x-credd-*` headers
 //! or the refusal with its JSON body. nginx (`?proxy=nginx`, or any request
 //! carrying `X-Original-URI`) is told about a rate limit with a 403. When
