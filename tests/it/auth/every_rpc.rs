@@ -117,6 +117,29 @@ async fn call_every_rpc(
             ),
         ),
         (
+            "GetUsage",
+            code(
+                admin
+                    .get_usage(pb::GetUsageRequest {
+                        credential_id: id.clone(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "UpdateCredits",
+            code(
+                admin
+                    .update_credits(pb::UpdateCreditsRequest {
+                        id: id.clone(),
+                        change: Some(pb::update_credits_request::Change::Set(5)),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
             "CreateAdminKey",
             code(
                 keys.create_admin_key(pb::CreateAdminKeyRequest {
