@@ -11,25 +11,36 @@ fn bearer(value: &str) -> String {
     format!("Bearer {value}")
 }
 
-fn ask(h: &Harness, authorization: &str, scopes: &[&str], reveal: bool) -> GatewayAnswer {
-    let request = GatewayRequest {
+/// A request presenting `authorization` (a bearer key) through a standard
+/// proxy, asking nothing else: each test sets the fields it is about.
+pub(super) fn bearer_request(authorization: &str) -> GatewayRequest<'_> {
+    GatewayRequest {
         headers: Ok(HttpHeaders {
             authorization,
             bearer: true,
             ..HttpHeaders::default()
         }),
-        required_scopes: strings(scopes),
+        required_scopes: Vec::new(),
         scope_query: Vec::new(),
         rate_limits: Vec::new(),
         proxy: Proxy::Standard,
-        reveal,
+        reveal: false,
         principal: None,
         metadata_headers: &[],
+    }
+}
+
+fn ask(h: &Harness, authorization: &str, scopes: &[&str], reveal: bool) -> GatewayAnswer {
+    let request = GatewayRequest {
+        required_scopes: strings(scopes),
+        reveal,
+        ..bearer_request(authorization)
     };
     h.engine.check_gateway(&request).unwrap()
 }
 
-fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
+/// The value of header `name` among `headers`.
+pub(super) fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| *n == name)
@@ -162,18 +173,8 @@ async fn partner_mtls_identity() {
     let authorization = bearer(key.expose());
     let ask_as = |principal: Option<&'static str>| {
         let request = GatewayRequest {
-            headers: Ok(HttpHeaders {
-                authorization: &authorization,
-                bearer: true,
-                ..HttpHeaders::default()
-            }),
-            required_scopes: Vec::new(),
-            scope_query: Vec::new(),
-            rate_limits: Vec::new(),
-            proxy: Proxy::Standard,
-            reveal: false,
             principal,
-            metadata_headers: &[],
+            ..bearer_request(&authorization)
         };
         h.engine.check_gateway(&request).unwrap().code()
     };

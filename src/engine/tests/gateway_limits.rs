@@ -5,35 +5,17 @@
 
 use std::time::Duration as StdDuration;
 
+use super::gateway::{bearer_request, header};
 use super::*;
-use crate::lifecycle::gateway::Proxy;
-use crate::lifecycle::http_auth::HttpHeaders;
 use crate::lifecycle::rate_limits::RateLimitRule;
 
 fn ask(h: &Harness, key: &Secret, limits: &str) -> GatewayAnswer {
     let authorization = format!("Bearer {}", key.expose());
     let request = GatewayRequest {
-        headers: Ok(HttpHeaders {
-            authorization: &authorization,
-            bearer: true,
-            ..HttpHeaders::default()
-        }),
-        required_scopes: Vec::new(),
-        scope_query: Vec::new(),
         rate_limits: vec![("rate_limits", limits.to_string())],
-        proxy: Proxy::Standard,
-        reveal: false,
-        principal: None,
-        metadata_headers: &[],
+        ..bearer_request(&authorization)
     };
     h.engine.check_gateway(&request).unwrap()
-}
-
-fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.as_str())
 }
 
 #[tokio::test]

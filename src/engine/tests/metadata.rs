@@ -4,8 +4,6 @@
 //! refusals that name the credential), and forwarded by the gateway check.
 
 use super::*;
-use crate::lifecycle::gateway::Proxy;
-use crate::lifecycle::http_auth::HttpHeaders;
 
 const PLAN: &str = r#"{"plan":"pro","seats":5,"note":"a\nb","nested":{"k":[1,2]}}"#;
 
@@ -162,18 +160,8 @@ async fn gateway_forwards_mapped_keys() {
     let authorization = format!("Bearer {}", secret.expose());
     let ask = |metadata_headers: &[(String, String)]| {
         let request = GatewayRequest {
-            headers: Ok(HttpHeaders {
-                authorization: &authorization,
-                bearer: true,
-                ..HttpHeaders::default()
-            }),
-            required_scopes: Vec::new(),
-            scope_query: Vec::new(),
-            rate_limits: Vec::new(),
-            proxy: Proxy::Standard,
-            reveal: false,
-            principal: None,
             metadata_headers,
+            ..super::gateway::bearer_request(&authorization)
         };
         match h.engine.check_gateway(&request).unwrap() {
             GatewayAnswer::Allowed(allowed) => allowed.metadata,

@@ -5,8 +5,7 @@
 
 use super::*;
 use crate::engine::validate;
-use crate::lifecycle::gateway::{self, Proxy};
-use crate::lifecycle::http_auth::HttpHeaders;
+use crate::lifecycle::gateway;
 
 impl Harness {
     /// Verify of `secret` with `required` scopes and the expression `query`.
@@ -92,21 +91,12 @@ fn ask(
 ) -> GatewayAnswer {
     let authorization = format!("Bearer {}", key.expose());
     let request = GatewayRequest {
-        headers: Ok(HttpHeaders {
-            authorization: &authorization,
-            bearer: true,
-            ..HttpHeaders::default()
-        }),
         required_scopes: strings(required),
         scope_query: queries
             .iter()
             .map(|(source, text)| (*source, (*text).to_string()))
             .collect(),
-        rate_limits: Vec::new(),
-        proxy: Proxy::Standard,
-        reveal: false,
-        principal: None,
-        metadata_headers: &[],
+        ..super::gateway::bearer_request(&authorization)
     };
     h.engine.check_gateway(&request).unwrap()
 }
