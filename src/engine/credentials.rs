@@ -742,9 +742,10 @@ impl Engine {
     pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), Error> {
         self.modify(actor, id, "credential.delete", |_, _| Ok(Change::Delete))
             .await?;
-        // Its unflushed use would only leave an entry nobody reads.
+        // Its unflushed use and credits would only leave entries nobody
+        // reads (the store drops the flushed ones with the record).
         self.usage.forget(id);
-        self.forget_credits(id)?;
+        self.credits.forget(id);
         Ok(())
     }
 }

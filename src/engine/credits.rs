@@ -94,7 +94,7 @@ impl CreditLedger {
         }
     }
 
-    fn forget(&self, id: &str) {
+    pub(super) fn forget(&self, id: &str) {
         self.lock().remove(id);
     }
 }
@@ -208,12 +208,6 @@ impl Engine {
                 Err(e.into())
             }
         }
-    }
-
-    /// Drops a deleted credential's credits.
-    pub(super) fn forget_credits(&self, id: &str) -> Result<(), Error> {
-        self.credits.forget(id);
-        Ok(self.store.forget_credits(id)?)
     }
 
     /// Changes a credential's credits: set, increment or decrement the

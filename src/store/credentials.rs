@@ -335,9 +335,21 @@ impl Store {
         self.verify_cache.invalidate(write.touched());
         let result = self.watched(result)?;
         if result == Commit::Done && new.is_none() {
-            self.forget_last_used(write.id)?;
+            self.forget_side_entries(write.id);
         }
         Ok(result)
+    }
+
+    /// Drops a deleted credential's entries in the trees kept beside its
+    /// record (`last_used`, `credits`). Best effort: the deletion is
+    /// committed already, and an entry left behind is read by nobody.
+    fn forget_side_entries(&self, id: &str) {
+        let forgotten = self
+            .forget_last_used(id)
+            .and_then(|()| self.forget_credits(id));
+        if let Err(e) = forgotten {
+            tracing::warn!(credential_id = %id, error = %e, "a deleted credential's last use or credits stay behind");
+        }
     }
 
     /// The sled arm of [`Store::commit_transition`]: one transaction over
