@@ -95,8 +95,21 @@ impl Engine {
         let _flushing = self.usage.flushing();
         let drained: Vec<(String, Pending)> = self.usage.drain().into_iter().collect();
         let leftover = self.usage.take_leftover();
-        self.add_usage_rows(usage_rows(&drained, &leftover))?;
-        let n_credits = self.write_credit_states()?;
+        let counted = self
+            .add_usage_rows(usage_rows(&drained, &leftover))
+            .and_then(|()| self.write_credit_states());
+        let n_credits = match counted {
+            Ok(n) => n,
+            Err(e) => {
+                // The counts and credits are kept for the next flush by
+                // the calls above; keep the drained uses too.
+                let uses = drained
+                    .iter()
+                    .filter_map(|(id, p)| p.last_use.map(|at| (id.clone(), at)));
+                self.usage.restore_uses(uses);
+                return Err(e);
+            }
+        };
         let mut through_record = Vec::new();
         let mut plain = Vec::with_capacity(drained.len());
         for (id, pending) in &drained {
