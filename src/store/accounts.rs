@@ -2,11 +2,11 @@
 //! its compare-and-swap commit with the audit event that records the change.
 
 use prost::Message;
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 
-use super::backend::Backend;
+use super::audit::append_audit_rows;
 use super::codec::{self, micros, time};
+use super::users::abort_to_commit;
 use super::{AuditEntry, Commit, Error, Store};
 use crate::lifecycle::{AccountRecord, AccountStatus, RateLimit};
 
@@ -123,22 +123,14 @@ impl Store {
         let expected_bytes = expected.map(encode);
         let new_bytes = encode(new);
         let audit_row = codec::encode_audit(audit);
-        let result = match self.backend {
-            Backend::Sled => (&self.accounts, &self.audit).transaction(|(accounts, audit_tree)| {
-                let current = accounts.get(new.id.as_bytes())?;
-                if current.as_deref() != expected_bytes.as_deref() {
-                    return Err(ConflictableTransactionError::Abort(()));
-                }
-                accounts.insert(new.id.as_bytes(), new_bytes.as_slice())?;
-                let seq = audit_tree.generate_id()?;
-                audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
-                Ok(())
-            }),
-        };
-        match result {
-            Ok(()) => Ok(Commit::Done),
-            Err(TransactionError::Abort(())) => Ok(Commit::Conflict),
-            Err(TransactionError::Storage(e)) => self.watched(Err(Error::Sled(e))),
-        }
+        let result = self.transact([&self.accounts, &self.audit], |[accounts, audit_tree]| {
+            let current = accounts.get(new.id.as_bytes())?;
+            if current.as_deref() != expected_bytes.as_deref() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            accounts.insert(new.id.as_bytes(), &new_bytes)?;
+            append_audit_rows(*audit_tree, std::slice::from_ref(&audit_row))
+        })?;
+        Ok(abort_to_commit(result))
     }
 }

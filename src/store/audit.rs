@@ -3,11 +3,10 @@
 //! page at a time through a filter.
 
 use chrono::{DateTime, Utc};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::backend::Backend;
 use super::codec;
-use super::credentials::Abort;
+use super::txn::{TxResult, TxTree};
 use super::{Error, Store};
 
 /// An audit entry written in the same transaction as the change it records.
@@ -99,13 +98,10 @@ pub struct AuditPage {
 }
 
 /// Appends encoded audit rows inside a transaction.
-pub(super) fn append_audit_rows(
-    audit: &TransactionalTree,
-    rows: &[Vec<u8>],
-) -> Result<(), ConflictableTransactionError<Abort>> {
+pub(super) fn append_audit_rows<A>(audit: &dyn TxTree, rows: &[Vec<u8>]) -> TxResult<(), A> {
     for row in rows {
         let seq = audit.generate_id()?;
-        audit.insert(&seq.to_be_bytes()[..], row.as_slice())?;
+        audit.insert(&seq.to_be_bytes(), row)?;
     }
     Ok(())
 }
@@ -124,6 +120,15 @@ impl Store {
                     .insert(&seq.to_be_bytes()[..], codec::encode_audit(entry))?;
                 Ok(())
             })()),
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => {
+                let row = codec::encode_audit(entry);
+                let rows = std::slice::from_ref(&row);
+                self.transact([&self.audit], |[audit]| {
+                    append_audit_rows::<()>(*audit, rows)
+                })?
+                .map_err(|()| Error::Corrupt("aborted audit append"))
+            }
         }
     }
 

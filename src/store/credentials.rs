@@ -5,12 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::ConflictableTransactionError;
 
 use super::audit::append_audit_rows;
-use super::backend::Backend;
 use super::codec;
+use super::txn::{TxResult, TxTree};
 use super::{AuditEntry, Commit, Error, OutboxNotice, Store};
 use crate::lifecycle::{CredentialRecord, Status, counts_toward_quota, is_live};
 
@@ -22,10 +21,10 @@ pub(super) enum Abort {
 
 /// The trees a credential change writes, inside a transaction.
 pub(super) struct CredentialTrees<'t> {
-    pub(super) credentials: &'t TransactionalTree,
-    pub(super) secret_index: &'t TransactionalTree,
-    pub(super) by_account: &'t TransactionalTree,
-    pub(super) deadlines: &'t TransactionalTree,
+    pub(super) credentials: &'t dyn TxTree,
+    pub(super) secret_index: &'t dyn TxTree,
+    pub(super) by_account: &'t dyn TxTree,
+    pub(super) deadlines: &'t dyn TxTree,
 }
 
 /// A credential change encoded ahead of its transaction, so a retried
@@ -98,10 +97,7 @@ impl<'r> CredentialWrite<'r> {
 
     /// Checks the stored record is `expected` and writes `new` with every
     /// index in step.
-    pub(super) fn apply(
-        &self,
-        trees: &CredentialTrees<'_>,
-    ) -> Result<(), ConflictableTransactionError<Abort>> {
+    pub(super) fn apply(&self, trees: &CredentialTrees<'_>) -> TxResult<(), Abort> {
         let id = self.id;
         let current = trees.credentials.get(id.as_bytes())?;
         if current.as_deref() != self.expected_bytes.as_deref() {
@@ -119,21 +115,21 @@ impl<'r> CredentialWrite<'r> {
         if let Some(old) = self.expected {
             trees
                 .by_account
-                .remove(codec::account_key(&old.account_id, id))?;
+                .remove(&codec::account_key(&old.account_id, id))?;
             for deadline in &old.scheduled {
-                trees.deadlines.remove(codec::deadline_key(id, deadline))?;
+                trees.deadlines.remove(&codec::deadline_key(id, deadline))?;
             }
         }
         match (self.new, &self.new_bytes) {
             (Some(record), Some(bytes)) => {
                 trees.by_account.insert(
-                    codec::account_key(&record.account_id, id),
+                    &codec::account_key(&record.account_id, id),
                     &codec::account_value(record)[..],
                 )?;
                 for deadline in &record.scheduled {
                     trees
                         .deadlines
-                        .insert(codec::deadline_key(id, deadline), &[][..])?;
+                        .insert(&codec::deadline_key(id, deadline), &[])?;
                 }
                 trees.credentials.insert(id.as_bytes(), bytes.as_slice())?;
             }
@@ -146,12 +142,11 @@ impl<'r> CredentialWrite<'r> {
 }
 
 /// A transaction's result as a [`Commit`].
-pub(super) fn settle(result: Result<(), TransactionError<Abort>>) -> Result<Commit, Error> {
+pub(super) fn settle(result: Result<(), Abort>) -> Result<Commit, Error> {
     match result {
         Ok(()) => Ok(Commit::Done),
-        Err(TransactionError::Abort(Abort::Conflict)) => Ok(Commit::Conflict),
-        Err(TransactionError::Abort(Abort::Duplicate)) => Err(Error::DuplicateSecret),
-        Err(TransactionError::Storage(e)) => Err(Error::Sled(e)),
+        Err(Abort::Conflict) => Ok(Commit::Conflict),
+        Err(Abort::Duplicate) => Err(Error::DuplicateSecret),
     }
 }
 
@@ -329,11 +324,9 @@ impl Store {
                 )
             })
             .collect();
-        let result = match self.backend {
-            Backend::Sled => self.commit_in_sled(&write, &audit_rows, &notice_rows),
-        };
+        let result = self.commit_write(&write, &audit_rows, &notice_rows);
         self.verify_cache.invalidate(write.touched());
-        let result = self.watched(result)?;
+        let result = result?;
         if result == Commit::Done && new.is_none() {
             self.forget_side_entries(write.id);
         }
@@ -352,15 +345,15 @@ impl Store {
         }
     }
 
-    /// The sled arm of [`Store::commit_transition`]: one transaction over
-    /// the credential trees, `audit`, `outbox` and `notices_sent`.
-    fn commit_in_sled(
+    /// [`Store::commit_transition`]'s transaction: the credential trees,
+    /// `audit`, `outbox` and `notices_sent`.
+    fn commit_write(
         &self,
         write: &CredentialWrite<'_>,
         audit_rows: &[Vec<u8>],
         notice_rows: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<Commit, Error> {
-        let result = (
+        let trees = [
             &self.credentials,
             &self.secret_index,
             &self.by_account,
@@ -368,24 +361,31 @@ impl Store {
             &self.audit,
             &self.outbox,
             &self.notices_sent,
-        )
-            .transaction(
-                |(credentials, secret_index, by_account, deadlines, audit_tree, outbox, sent)| {
-                    write.apply(&CredentialTrees {
-                        credentials,
-                        secret_index,
-                        by_account,
-                        deadlines,
-                    })?;
-                    append_audit_rows(audit_tree, audit_rows)?;
-                    for (key, value) in notice_rows {
-                        if outbox.get(key)?.is_none() && sent.get(key)?.is_none() {
-                            outbox.insert(key.as_slice(), value.as_slice())?;
-                        }
-                    }
-                    Ok(())
-                },
-            );
+        ];
+        let result = self.transact(trees, |t| {
+            let [
+                credentials,
+                secret_index,
+                by_account,
+                deadlines,
+                audit,
+                outbox,
+                sent,
+            ] = *t;
+            write.apply(&CredentialTrees {
+                credentials,
+                secret_index,
+                by_account,
+                deadlines,
+            })?;
+            append_audit_rows(audit, audit_rows)?;
+            for (key, value) in notice_rows {
+                if outbox.get(key)?.is_none() && sent.get(key)?.is_none() {
+                    outbox.insert(key, value)?;
+                }
+            }
+            Ok(())
+        })?;
         settle(result)
     }
 

@@ -40,6 +40,7 @@ mod meta;
 mod outbox;
 mod partners;
 mod sessions;
+mod txn;
 mod usage;
 mod users;
 mod verify_cache;

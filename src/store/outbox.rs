@@ -2,14 +2,11 @@
 //! that caused them, offered once per (credential, kind, deadline), and
 //! settled (moved to `notices_sent`) once delivered.
 
-use chrono::{DateTime, Utc};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-
-use super::backend::Backend;
+use super::audit::append_audit_rows;
 use super::codec;
 use super::{AuditEntry, Error, Store};
 use crate::lifecycle::{Environment, Kind, NoticeKind};
+use chrono::{DateTime, Utc};
 
 /// A notice waiting in the `outbox` tree. Holds what a mail needs, so it
 /// can be written even after the credential is deleted; never a secret.
@@ -108,24 +105,15 @@ impl Store {
     ) -> Result<(), Error> {
         let stamp = codec::time_key(at);
         let audit_rows: Vec<Vec<u8>> = audits.iter().map(codec::encode_audit).collect();
-        match self.backend {
-            Backend::Sled => (&self.outbox, &self.notices_sent, &self.audit)
-                .transaction(|(outbox, sent, audit_tree)| {
-                    for key in keys {
-                        outbox.remove(key.0.as_slice())?;
-                        sent.insert(key.0.as_slice(), &stamp[..])?;
-                    }
-                    for row in &audit_rows {
-                        let seq = audit_tree.generate_id()?;
-                        audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
-                    }
-                    Ok::<(), ConflictableTransactionError<()>>(())
-                })
-                .map_err(|e| match e {
-                    TransactionError::Storage(e) => self.noted(Error::Sled(e)),
-                    TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
-                })?,
-        }
+        let trees = [&self.outbox, &self.notices_sent, &self.audit];
+        self.transact(trees, |[outbox, sent, audit_tree]| {
+            for key in keys {
+                outbox.remove(&key.0)?;
+                sent.insert(&key.0, &stamp)?;
+            }
+            append_audit_rows::<()>(*audit_tree, &audit_rows)
+        })?
+        .map_err(|()| Error::Corrupt("aborted notice transaction"))?;
         self.flush().await
     }
 
@@ -140,22 +128,17 @@ impl Store {
         let key = codec::notice_key(&notice.credential_id, notice.kind, notice.deadline);
         let value = codec::encode_notice(notice);
         let row = codec::encode_audit(audit);
-        let queued = match self.backend {
-            Backend::Sled => (&self.outbox, &self.notices_sent, &self.audit)
-                .transaction(|(outbox, sent, audit_tree)| {
-                    if outbox.get(&key)?.is_some() || sent.get(&key)?.is_some() {
-                        return Ok(false);
-                    }
-                    outbox.insert(key.as_slice(), value.as_slice())?;
-                    let seq = audit_tree.generate_id()?;
-                    audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
-                    Ok::<bool, ConflictableTransactionError<()>>(true)
-                })
-                .map_err(|e| match e {
-                    TransactionError::Storage(e) => self.noted(Error::Sled(e)),
-                    TransactionError::Abort(()) => Error::Corrupt("aborted notice transaction"),
-                })?,
-        };
+        let trees = [&self.outbox, &self.notices_sent, &self.audit];
+        let queued = self
+            .transact(trees, |[outbox, sent, audit_tree]| {
+                if outbox.get(&key)?.is_some() || sent.get(&key)?.is_some() {
+                    return Ok(false);
+                }
+                outbox.insert(&key, &value)?;
+                append_audit_rows::<()>(*audit_tree, std::slice::from_ref(&row))?;
+                Ok(true)
+            })?
+            .map_err(|()| Error::Corrupt("aborted notice transaction"))?;
         Ok(queued)
     }
 

@@ -10,13 +10,13 @@
 
 use chrono::Duration;
 use prost::Message;
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::transaction::ConflictableTransactionError;
 
 use super::audit::append_audit_rows;
 use super::backend::Backend;
 use super::codec::{self, micros, time};
 use super::credentials::{Abort, CredentialTrees, CredentialWrite, settle};
+use super::txn::{TxResult, TxTree};
 use super::{AuditEntry, Commit, Error, Store};
 use crate::lifecycle::{
     ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, CredentialRecord, Environment,
@@ -347,11 +347,7 @@ pub struct PartnerChange<'a> {
 }
 
 /// Fails the transaction unless `tree[key]` holds `expected`.
-fn expect(
-    tree: &TransactionalTree,
-    key: &[u8],
-    expected: Option<&[u8]>,
-) -> Result<(), ConflictableTransactionError<Abort>> {
+fn expect(tree: &dyn TxTree, key: &[u8], expected: Option<&[u8]>) -> TxResult<(), Abort> {
     if tree.get(key)?.as_deref() == expected {
         Ok(())
     } else {
@@ -387,98 +383,93 @@ impl Store {
             .collect();
         let audit_rows: Vec<Vec<u8>> = change.audits.iter().map(codec::encode_audit).collect();
         let trees = [
-            self.credentials.clone(),
-            self.secret_index.clone(),
-            self.by_account.clone(),
-            self.deadlines.clone(),
-            self.audit.clone(),
-            self.client_ids.clone(),
-            self.client_ids_by_account.clone(),
-            self.partners.clone(),
-            self.grants.clone(),
-            self.grant_pairs.clone(),
-            self.consents.clone(),
-            self.consent_expiry.clone(),
+            &self.credentials,
+            &self.secret_index,
+            &self.by_account,
+            &self.deadlines,
+            &self.audit,
+            &self.client_ids,
+            &self.client_ids_by_account,
+            &self.partners,
+            &self.grants,
+            &self.grant_pairs,
+            &self.consents,
+            &self.consent_expiry,
         ];
-        let result = match self.backend {
-            Backend::Sled => trees[..].transaction(|t| {
-                let [
-                    credentials_t,
-                    secret_index,
-                    by_account,
-                    deadlines,
-                    audit,
-                    client_ids,
-                    client_ids_by_account,
-                    partners,
-                    grants_t,
-                    grant_pairs,
-                    consents,
-                    consent_expiry,
-                ] = &t[..]
-                else {
-                    unreachable!("twelve trees were opened");
-                };
-                if let (Some(r), Some((old, new))) = (&change.client_id, &client_id) {
-                    let id = r.new.id.as_bytes();
-                    expect(client_ids, id, old.as_deref())?;
-                    client_ids.insert(id, new.as_slice())?;
-                    client_ids_by_account
-                        .insert(codec::account_key(&r.new.account_id, &r.new.id), &[][..])?;
-                }
-                if let (Some(r), Some((old, new))) = (&change.partner, &partner) {
-                    let id = r.new.account_id.as_bytes();
-                    expect(partners, id, old.as_deref())?;
-                    partners.insert(id, new.as_slice())?;
-                }
-                if let (Some(p), Some(old)) = (change.removed_partner, &removed_partner) {
-                    let id = p.account_id.as_bytes();
-                    expect(partners, id, Some(old))?;
-                    partners.remove(id)?;
-                }
-                for (r, (old, new)) in change.grants.iter().zip(&grants) {
-                    let id = r.new.id.as_bytes();
-                    expect(grants_t, id, old.as_deref())?;
-                    grants_t.insert(id, new.as_slice())?;
-                    let pair = pair_key(&r.new.partner_account_id, &r.new.client_account_id);
-                    match r.new.status {
-                        GrantStatus::Active | GrantStatus::Expired => {
-                            grant_pairs.insert(pair, id)?;
-                        }
-                        GrantStatus::Revoked => {
-                            if grant_pairs.get(&pair)?.as_deref() == Some(id) {
-                                grant_pairs.remove(pair)?;
-                            }
+        let result = self.transact(trees, |t| {
+            let [
+                credentials_t,
+                secret_index,
+                by_account,
+                deadlines,
+                audit,
+                client_ids,
+                client_ids_by_account,
+                partners,
+                grants_t,
+                grant_pairs,
+                consents,
+                consent_expiry,
+            ] = *t;
+            if let (Some(r), Some((old, new))) = (&change.client_id, &client_id) {
+                let id = r.new.id.as_bytes();
+                expect(client_ids, id, old.as_deref())?;
+                client_ids.insert(id, new)?;
+                client_ids_by_account
+                    .insert(&codec::account_key(&r.new.account_id, &r.new.id), &[])?;
+            }
+            if let (Some(r), Some((old, new))) = (&change.partner, &partner) {
+                let id = r.new.account_id.as_bytes();
+                expect(partners, id, old.as_deref())?;
+                partners.insert(id, new)?;
+            }
+            if let (Some(p), Some(old)) = (change.removed_partner, &removed_partner) {
+                let id = p.account_id.as_bytes();
+                expect(partners, id, Some(old))?;
+                partners.remove(id)?;
+            }
+            for (r, (old, new)) in change.grants.iter().zip(&grants) {
+                let id = r.new.id.as_bytes();
+                expect(grants_t, id, old.as_deref())?;
+                grants_t.insert(id, new)?;
+                let pair = pair_key(&r.new.partner_account_id, &r.new.client_account_id);
+                match r.new.status {
+                    GrantStatus::Active | GrantStatus::Expired => {
+                        grant_pairs.insert(&pair, id)?;
+                    }
+                    GrantStatus::Revoked => {
+                        if grant_pairs.get(&pair)?.as_deref() == Some(id) {
+                            grant_pairs.remove(&pair)?;
                         }
                     }
                 }
-                if let (Some(r), Some((old, new))) = (&change.consent, &consent) {
-                    let id = r.new.id.as_bytes();
-                    expect(consents, id, old.as_deref())?;
-                    consents.insert(id, new.as_slice())?;
-                    if let Some(previous) = r.expected {
-                        consent_expiry.remove(expiry_key(previous))?;
-                    }
-                    if r.new.status == ConsentStatus::Pending {
-                        consent_expiry.insert(expiry_key(r.new), &[][..])?;
-                    }
+            }
+            if let (Some(r), Some((old, new))) = (&change.consent, &consent) {
+                let id = r.new.id.as_bytes();
+                expect(consents, id, old.as_deref())?;
+                consents.insert(id, new)?;
+                if let Some(previous) = r.expected {
+                    consent_expiry.remove(&expiry_key(previous))?;
                 }
-                let credential_trees = CredentialTrees {
-                    credentials: credentials_t,
-                    secret_index,
-                    by_account,
-                    deadlines,
-                };
-                for write in &credentials {
-                    write.apply(&credential_trees)?;
+                if r.new.status == ConsentStatus::Pending {
+                    consent_expiry.insert(&expiry_key(r.new), &[])?;
                 }
-                append_audit_rows(audit, &audit_rows)?;
-                Ok(())
-            }),
-        };
+            }
+            let credential_trees = CredentialTrees {
+                credentials: credentials_t,
+                secret_index,
+                by_account,
+                deadlines,
+            };
+            for write in &credentials {
+                write.apply(&credential_trees)?;
+            }
+            append_audit_rows(audit, &audit_rows)?;
+            Ok(())
+        });
         self.verify_cache
             .invalidate(credentials.iter().flat_map(CredentialWrite::touched));
-        self.watched(settle(result))
+        settle(result?)
     }
 
     /// Reads one client id.
@@ -605,15 +596,28 @@ impl Store {
             match self.get_consent(id)? {
                 Some(consent) => due.push(consent),
                 None => {
-                    match self.backend {
-                        Backend::Sled => {
-                            self.watched(self.consent_expiry.remove(&key).map_err(Error::from))?
-                        }
-                    };
+                    self.remove_stale_consent_expiry(&key)?;
                 }
             }
         }
         Ok(due)
+    }
+}
+
+impl Store {
+    /// Removes a `consent_expiry` entry whose consent is gone.
+    fn remove_stale_consent_expiry(&self, key: &[u8]) -> Result<(), Error> {
+        match &self.backend {
+            Backend::Sled => {
+                self.watched(self.consent_expiry.remove(key).map_err(Error::from))?;
+            }
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => {
+                self.transact([&self.consent_expiry], |[index]| index.remove(key))?
+                    .map_err(|()| Error::Corrupt("aborted consent write"))?;
+            }
+        }
+        Ok(())
     }
 }
 

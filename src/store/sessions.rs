@@ -24,9 +24,9 @@
 
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 
+use super::audit::append_audit_rows;
 use super::backend::Backend;
 use super::codec::{self, micros, time};
 use super::users::abort_to_commit;
@@ -104,13 +104,6 @@ fn due_key(due: DateTime<Utc>, hash: &[u8; 32]) -> [u8; 40] {
     key
 }
 
-fn storage_error(e: TransactionError<()>) -> Error {
-    match e {
-        TransactionError::Storage(e) => Error::Sled(e),
-        TransactionError::Abort(()) => Error::Corrupt("aborted session write"),
-    }
-}
-
 impl Store {
     /// Reads the session a token hash belongs to.
     ///
@@ -144,21 +137,16 @@ impl Store {
     ) -> Result<(), Error> {
         let bytes = encode_session(session, Some(due));
         let audit_row = codec::encode_audit(audit);
-        let result = match self.backend {
-            Backend::Sled => (&self.sessions, &self.session_deadlines, &self.audit).transaction(
-                |(sessions, index, audit_tree)| {
-                    if sessions.get(hash)?.is_some() {
-                        return Err(ConflictableTransactionError::Abort(()));
-                    }
-                    sessions.insert(&hash[..], bytes.as_slice())?;
-                    index.insert(&due_key(due, hash)[..], &[][..])?;
-                    let seq = audit_tree.generate_id()?;
-                    audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
-                    Ok(())
-                },
-            ),
-        };
-        match self.watched(abort_to_commit(result))? {
+        let trees = [&self.sessions, &self.session_deadlines, &self.audit];
+        let result = self.transact(trees, |[sessions, index, audit_tree]| {
+            if sessions.get(hash)?.is_some() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            sessions.insert(hash, &bytes)?;
+            index.insert(&due_key(due, hash), &[])?;
+            append_audit_rows(*audit_tree, std::slice::from_ref(&audit_row))
+        })?;
+        match abort_to_commit(result) {
             Commit::Done => Ok(()),
             Commit::Conflict => Err(Error::DuplicateSecret),
         }
@@ -188,32 +176,26 @@ impl Store {
         expected: Option<&[u8]>,
         audit: Option<&AuditEntry>,
     ) -> Result<Commit, Error> {
-        let audit_row = audit.map(codec::encode_audit);
-        let result = match self.backend {
-            Backend::Sled => (&self.sessions, &self.session_deadlines, &self.audit).transaction(
-                |(sessions, index, audit_tree)| {
-                    let Some(raw) = sessions.get(hash)? else {
-                        return Ok(Commit::Conflict);
-                    };
-                    if expected.is_some_and(|e| e != raw.as_ref()) {
-                        return Ok(Commit::Conflict);
-                    }
-                    let due = decode_stored(&raw)
-                        .map_err(|_| ConflictableTransactionError::Abort(()))?
-                        .due_us;
-                    sessions.remove(&hash[..])?;
-                    if let Some(due) = due.and_then(|us| time(us).ok()) {
-                        index.remove(&due_key(due, hash)[..])?;
-                    }
-                    if let Some(row) = &audit_row {
-                        let seq = audit_tree.generate_id()?;
-                        audit_tree.insert(&seq.to_be_bytes()[..], row.as_slice())?;
-                    }
-                    Ok(Commit::Done)
-                },
-            ),
-        };
-        self.watched(result.map_err(storage_error))
+        let audit_row: Option<Vec<u8>> = audit.map(codec::encode_audit);
+        let trees = [&self.sessions, &self.session_deadlines, &self.audit];
+        self.transact(trees, |[sessions, index, audit_tree]| {
+            let Some(raw) = sessions.get(hash)? else {
+                return Ok(Commit::Conflict);
+            };
+            if expected.is_some_and(|e| e != raw.as_ref()) {
+                return Ok(Commit::Conflict);
+            }
+            let due = decode_stored(&raw)
+                .map_err(|_| ConflictableTransactionError::Abort(()))?
+                .due_us;
+            sessions.remove(hash)?;
+            if let Some(due) = due.and_then(|us| time(us).ok()) {
+                index.remove(&due_key(due, hash))?;
+            }
+            append_audit_rows(*audit_tree, audit_row.as_slice())?;
+            Ok(Commit::Done)
+        })?
+        .map_err(|()| Error::Corrupt("undecodable session"))
     }
 
     /// The sweep's removal of a due session that is over: only if it is
@@ -246,20 +228,19 @@ impl Store {
         let expected = encode_session(session, Some(entry.due));
         let moved = encode_session(session, Some(next));
         let hash = &entry.hash;
-        let result = match self.backend {
-            Backend::Sled => {
-                (&self.sessions, &self.session_deadlines).transaction(|(sessions, index)| {
-                    if sessions.get(hash)?.as_deref() != Some(expected.as_slice()) {
-                        return Ok(Commit::Conflict);
-                    }
-                    sessions.insert(&hash[..], moved.as_slice())?;
-                    index.remove(&due_key(entry.due, hash)[..])?;
-                    index.insert(&due_key(next, hash)[..], &[][..])?;
-                    Ok(Commit::Done)
-                })
-            }
-        };
-        self.watched(result.map_err(storage_error))
+        self.transact(
+            [&self.sessions, &self.session_deadlines],
+            |[sessions, index]| {
+                if sessions.get(hash)?.as_deref() != Some(expected.as_slice()) {
+                    return Ok(Commit::Conflict);
+                }
+                sessions.insert(hash, &moved)?;
+                index.remove(&due_key(entry.due, hash))?;
+                index.insert(&due_key(next, hash), &[])?;
+                Ok(Commit::Done)
+            },
+        )?
+        .map_err(|()| Error::Corrupt("aborted session write"))
     }
 
     /// Moves a session's `last_seen_at` forward (never back); a session
@@ -278,14 +259,28 @@ impl Store {
                 return Ok(());
             }
             stored.last_seen_at_us = micros(seen);
-            let swapped = match self.backend {
-                Backend::Sled => self.watched(
-                    self.sessions
-                        .compare_and_swap(hash, Some(raw), Some(stored.encode_to_vec()))
-                        .map_err(Error::from),
-                )?,
+            let swapped = match &self.backend {
+                Backend::Sled => self
+                    .watched(
+                        self.sessions
+                            .compare_and_swap(hash, Some(raw), Some(stored.encode_to_vec()))
+                            .map_err(Error::from),
+                    )?
+                    .is_ok(),
+                #[cfg(feature = "etcd")]
+                Backend::Etcd(_) => {
+                    let new = stored.encode_to_vec();
+                    self.transact([&self.sessions], |[sessions]| {
+                        if sessions.get(hash)?.as_deref() != Some(&raw[..]) {
+                            return Ok(false);
+                        }
+                        sessions.insert(hash, &new)?;
+                        Ok(true)
+                    })?
+                    .map_err(|()| Error::Corrupt("aborted session touch"))?
+                }
             };
-            if swapped.is_ok() {
+            if swapped {
                 return Ok(());
             }
         }
@@ -319,11 +314,16 @@ impl Store {
     /// sled errors.
     pub fn remove_session_deadline(&self, entry: &DueSession) -> Result<(), Error> {
         let key = due_key(entry.due, &entry.hash);
-        match self.backend {
+        match &self.backend {
             Backend::Sled => {
-                self.watched(self.session_deadlines.remove(key).map_err(Error::from))?
+                self.watched(self.session_deadlines.remove(key).map_err(Error::from))?;
             }
-        };
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => {
+                self.transact([&self.session_deadlines], |[index]| index.remove(&key))?
+                    .map_err(|()| Error::Corrupt("aborted session write"))?;
+            }
+        }
         Ok(())
     }
 
@@ -347,18 +347,17 @@ impl Store {
                 .iter()
                 .map(|(hash, s, due)| (hash, encode_session(s, Some(*due)), due_key(*due, hash)))
                 .collect();
-            let result = match self.backend {
-                Backend::Sled => {
-                    (&self.sessions, &self.session_deadlines).transaction(|(sessions, index)| {
-                        for (hash, bytes, key) in &rows {
-                            sessions.insert(&hash[..], bytes.as_slice())?;
-                            index.insert(&key[..], &[][..])?;
-                        }
-                        Ok(())
-                    })
-                }
-            };
-            self.watched(result.map_err(storage_error))?;
+            self.transact(
+                [&self.sessions, &self.session_deadlines],
+                |[sessions, index]| {
+                    for (hash, bytes, key) in &rows {
+                        sessions.insert(&hash[..], bytes)?;
+                        index.insert(key, &[])?;
+                    }
+                    Ok(())
+                },
+            )?
+            .map_err(|()| Error::Corrupt("aborted session write"))?;
         }
         Ok(())
     }

@@ -2,10 +2,9 @@
 //! commit. Sessions are in `sessions`.
 
 use prost::Message;
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 
-use super::backend::Backend;
+use super::audit::append_audit_rows;
 use super::codec::{self, micros, time};
 use super::{AuditEntry, Commit, Error, Store};
 use crate::lifecycle::{UserRecord, UserRole, UserStatus};
@@ -84,11 +83,11 @@ fn decode_user(bytes: &[u8]) -> Result<UserRecord, Error> {
     })
 }
 
-pub(super) fn abort_to_commit(result: Result<(), TransactionError<()>>) -> Result<Commit, Error> {
+/// A transaction that gave up (`Err(())`) as [`Commit::Conflict`].
+pub(super) fn abort_to_commit(result: Result<(), ()>) -> Commit {
     match result {
-        Ok(()) => Ok(Commit::Done),
-        Err(TransactionError::Abort(())) => Ok(Commit::Conflict),
-        Err(TransactionError::Storage(e)) => Err(Error::Sled(e)),
+        Ok(()) => Commit::Done,
+        Err(()) => Commit::Conflict,
     }
 }
 
@@ -138,20 +137,16 @@ impl Store {
         let expected_bytes = expected.map(encode_user);
         let new_bytes = new.map(encode_user);
         let audit_row = codec::encode_audit(audit);
-        let result = match self.backend {
-            Backend::Sled => (&self.users, &self.audit).transaction(|(users, audit_tree)| {
-                if users.get(&key)?.as_deref() != expected_bytes.as_deref() {
-                    return Err(ConflictableTransactionError::Abort(()));
-                }
-                match &new_bytes {
-                    Some(bytes) => users.insert(key.as_slice(), bytes.as_slice())?,
-                    None => users.remove(key.as_slice())?,
-                };
-                let seq = audit_tree.generate_id()?;
-                audit_tree.insert(&seq.to_be_bytes()[..], audit_row.as_slice())?;
-                Ok(())
-            }),
-        };
-        self.watched(abort_to_commit(result))
+        let result = self.transact([&self.users, &self.audit], |[users, audit_tree]| {
+            if users.get(&key)?.as_deref() != expected_bytes.as_deref() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            match &new_bytes {
+                Some(bytes) => users.insert(&key, bytes)?,
+                None => users.remove(&key)?,
+            };
+            append_audit_rows(*audit_tree, std::slice::from_ref(&audit_row))
+        })?;
+        Ok(abort_to_commit(result))
     }
 }

@@ -1,0 +1,92 @@
+//! One transaction over several trees, whatever the backend: the body of
+//! every multi-tree write is written once, against [`TxTree`], and
+//! [`Store::transact`] runs it where the backend commits.
+//!
+//! - `Sled`: the body runs inside a sled transaction over the named trees
+//!   (sled retries it on a conflict between threads).
+//! - `Etcd` (feature `etcd`): the body runs against this node's replica,
+//!   its reads remembered and its writes buffered; the writes then commit
+//!   as one etcd `Txn` guarded by a compare on every key the body read, so
+//!   a key changed by another node since makes the `Txn` fail and the body
+//!   run again once the replica has caught up (see `etcd::txn`).
+//!
+//! A body must therefore be a pure function of what it reads: it may run
+//! more than once, and its side effects are only its writes.
+//!
+//! [`Store::transact`]: super::Store::transact
+
+use sled::IVec;
+use sled::Transactional as _;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+
+use super::backend::Backend;
+use super::{Error, Store};
+
+/// What a body returns: its value, or why it gave up
+/// (`ConflictableTransactionError::Abort`).
+pub(super) type TxResult<T, A> = Result<T, ConflictableTransactionError<A>>;
+
+/// One tree inside a transaction: reads see the transaction's own writes.
+pub(super) trait TxTree {
+    /// The value at `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>, UnabortableTransactionError>;
+    /// Writes `value` at `key`.
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<(), UnabortableTransactionError>;
+    /// Removes `key` (nothing if absent).
+    fn remove(&self, key: &[u8]) -> Result<(), UnabortableTransactionError>;
+    /// A key for a new row of an append-only tree (the audit log), unique
+    /// across every writer of the store.
+    fn generate_id(&self) -> Result<u64, UnabortableTransactionError>;
+}
+
+impl TxTree for TransactionalTree {
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>, UnabortableTransactionError> {
+        TransactionalTree::get(self, key)
+    }
+
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<(), UnabortableTransactionError> {
+        TransactionalTree::insert(self, key, value).map(drop)
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<(), UnabortableTransactionError> {
+        TransactionalTree::remove(self, key).map(drop)
+    }
+
+    fn generate_id(&self) -> Result<u64, UnabortableTransactionError> {
+        TransactionalTree::generate_id(self).map_err(UnabortableTransactionError::Storage)
+    }
+}
+
+impl Store {
+    /// Runs `body` over `trees` as one transaction where this store's
+    /// writes commit. `Ok(Err(abort))`: the body gave up and nothing was
+    /// written.
+    ///
+    /// # Errors
+    /// sled errors (noted by the fault watch), and for a cluster backend
+    /// [`Error::Cluster`] when the commit's outcome is unknown.
+    pub(super) fn transact<const N: usize, T, A>(
+        &self,
+        trees: [&sled::Tree; N],
+        body: impl Fn(&[&dyn TxTree; N]) -> TxResult<T, A>,
+    ) -> Result<Result<T, A>, Error> {
+        match &self.backend {
+            Backend::Sled => {
+                let owned: Vec<sled::Tree> = trees.iter().map(|t| (*t).clone()).collect();
+                let result = owned[..].transaction(|t| {
+                    let views: [&dyn TxTree; N] = std::array::from_fn(|i| &t[i] as &dyn TxTree);
+                    body(&views)
+                });
+                match result {
+                    Ok(value) => Ok(Ok(value)),
+                    Err(TransactionError::Abort(abort)) => Ok(Err(abort)),
+                    Err(TransactionError::Storage(e)) => Err(self.noted(Error::Sled(e))),
+                }
+            }
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(cluster) => cluster.transact(trees, body).map_err(|e| self.noted(e)),
+        }
+    }
+}
