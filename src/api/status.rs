@@ -33,6 +33,12 @@ impl From<Error> for Status {
             Error::PermissionDenied(_) => Status::permission_denied(err.to_string()),
             // ---- SERVER ERRORS ----
             Error::Contention { .. } => Status::aborted(err.to_string()),
+            // Fail closed: a cluster node that cannot reach etcd, or whose
+            // replica is behind, neither answers nor knows a write's fate.
+            Error::Storage(crate::store::Error::Cluster(_)) => {
+                tracing::warn!(err = %err, "cluster store unavailable");
+                Status::unavailable(err.to_string())
+            }
             Error::Storage(e) if e.is_unrecoverable() => {
                 error!(err = %err, "storage failure");
                 Status::unavailable(
@@ -58,6 +64,10 @@ mod tests {
             (
                 Error::InvalidArgument("name is required".into()),
                 Code::InvalidArgument,
+            ),
+            (
+                Error::Storage(crate::store::Error::Cluster("etcd did not answer".into())),
+                Code::Unavailable,
             ),
             (
                 Error::PermissionDenied("admin key k lacks the scope audit:read".into()),

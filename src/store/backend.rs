@@ -43,13 +43,14 @@
 
 /// Where the store's writes commit. The local sled trees are read by every
 /// variant; only writes differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) enum Backend {
     /// sled is the only copy: each write is one sled transaction on the
     /// local trees, durable at the next flush (see `group_commit`).
     Sled,
+    /// etcd holds the truth; the local trees are this node's replica, fed
+    /// by its watch (see `etcd`). Node-local trees (`last_used`, `usage`,
+    /// `credits`, `meta`) are written as with `Sled`.
+    #[cfg(feature = "etcd")]
+    Etcd(std::sync::Arc<super::etcd::Cluster>),
 }
-
-/// Every backend this build has: the store's tests run once against each.
-#[cfg(test)]
-pub(super) const BACKENDS: &[Backend] = &[Backend::Sled];

@@ -173,6 +173,8 @@ impl Store {
     }
 
     fn index_entry(&self, hash: &[u8; 32]) -> Result<Option<codec::StoredIndexEntry>, Error> {
+        // Fail closed: a cluster node that lost touch answers no secret.
+        self.check_fresh()?;
         self.verify_cache
             .get_or_read(hash, || self.secret_index.get(hash))?
             .map(|raw| {

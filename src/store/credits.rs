@@ -8,7 +8,6 @@
 use chrono::{DateTime, Utc};
 use prost::Message;
 
-use super::backend::Backend;
 use super::{Error, Store};
 use crate::lifecycle::CreditsConfig;
 use crate::lifecycle::credits::{CreditState, Refill, RefillInterval};
@@ -132,9 +131,8 @@ impl Store {
             batch.insert(id.as_bytes(), value.encode_to_vec());
             n += 1;
         }
-        match self.backend {
-            Backend::Sled => self.watched(self.credits.apply_batch(batch).map_err(Error::from))?,
-        }
+        // Node-local on every backend (see `backend`).
+        self.watched(self.credits.apply_batch(batch).map_err(Error::from))?;
         Ok(n)
     }
 
@@ -143,11 +141,7 @@ impl Store {
     /// # Errors
     /// sled errors.
     pub fn forget_credits(&self, id: &str) -> Result<(), Error> {
-        match self.backend {
-            Backend::Sled => {
-                self.watched(self.credits.remove(id.as_bytes()).map_err(Error::from))?;
-            }
-        }
+        self.watched(self.credits.remove(id.as_bytes()).map_err(Error::from))?;
         Ok(())
     }
 }

@@ -55,8 +55,14 @@ impl Store {
     /// sled errors.
     pub fn remove_deadline(&self, id: &str, deadline: &Deadline) -> Result<(), Error> {
         let key = codec::deadline_key(id, deadline);
-        match self.backend {
+        match &self.backend {
             Backend::Sled => self.watched(self.deadlines.remove(key).map_err(Error::from))?,
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => {
+                self.transact([&self.deadlines], |[index]| Ok(index.remove(&key)?))?
+                    .map_err(|()| Error::Corrupt("aborted deadline removal"))?;
+                None
+            }
         };
         Ok(())
     }

@@ -32,6 +32,11 @@ pub enum Error {
         "the pepper file does not match this database (its fingerprint differs); every stored key hash was made with another pepper: restore the original pepper file or point pepper_file at it"
     )]
     PepperMismatch,
+    /// The cluster's store (etcd) did not answer, or this node's copy of it
+    /// is behind: the outcome of a write is unknown, and nothing may be
+    /// answered from the copy until it catches up.
+    #[error("cluster store unavailable: {0}")]
+    Cluster(String),
     /// Two secrets hashed alike (astronomically unlikely): the change is refused.
     #[error("secret hash collision")]
     DuplicateSecret,

@@ -13,7 +13,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::backend::Backend;
 use super::buckets::{Bucket, Payload, bucket_of, grouped};
 use super::{Error, Store};
 
@@ -82,11 +81,8 @@ impl Store {
                 batch.insert(&key[..], bucket.encode());
                 n_written += items.len();
             }
-            match self.backend {
-                Backend::Sled => {
-                    self.watched(self.last_used.apply_batch(batch).map_err(Error::from))?;
-                }
-            }
+            // Node-local on every backend (see `backend`).
+            self.watched(self.last_used.apply_batch(batch).map_err(Error::from))?;
         }
         Ok(n_written)
     }
@@ -105,13 +101,11 @@ impl Store {
                 return Ok(());
             }
             let new = (!bucket.entries.is_empty()).then(|| bucket.encode());
-            let swapped = match self.backend {
-                Backend::Sled => self.watched(
-                    self.last_used
-                        .compare_and_swap(key, raw, new)
-                        .map_err(Error::from),
-                )?,
-            };
+            let swapped = self.watched(
+                self.last_used
+                    .compare_and_swap(key, raw, new)
+                    .map_err(Error::from),
+            )?;
             if swapped.is_ok() {
                 return Ok(());
             }

@@ -2,7 +2,6 @@
 //! the pepper fingerprint checked when the database is opened, and the
 //! small named values other parts keep there.
 
-use super::backend::Backend;
 use super::codec;
 use super::{Error, Store};
 
@@ -112,11 +111,8 @@ impl Store {
     /// # Errors
     /// sled errors.
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
-        match self.backend {
-            Backend::Sled => {
-                self.watched(self.meta.insert(key.as_bytes(), value).map_err(Error::from))?
-            }
-        };
+        // Node-local on every backend (see `backend`).
+        self.watched(self.meta.insert(key.as_bytes(), value).map_err(Error::from))?;
         Ok(())
     }
 }

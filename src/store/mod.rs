@@ -32,6 +32,8 @@ mod codec;
 mod credentials;
 mod credits;
 mod deadlines;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod error;
 mod fault;
 mod group_commit;
@@ -48,6 +50,8 @@ mod verify_cache;
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
 pub use deadlines::DueDeadline;
 pub use error::Error;
+#[cfg(feature = "etcd")]
+pub use etcd::{EtcdOptions, Freshness};
 pub use meta::SCHEMA_VERSION;
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
@@ -206,6 +210,68 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the store of a cluster node: `dir` holds this node's replica
+    /// (and its node-local trees), `options` say where the cluster's etcd
+    /// is. Returns once the replica has caught up with the cluster (resumed
+    /// from the revision it recorded, or read in full).
+    ///
+    /// # Errors
+    /// As [`Store::open`], and [`Error::Cluster`] when etcd cannot be
+    /// reached; [`Error::PepperMismatch`] when the cluster was made with
+    /// another pepper.
+    #[cfg(feature = "etcd")]
+    pub fn open_etcd(
+        dir: &Path,
+        cache_capacity: u64,
+        pepper_fingerprint: [u8; 32],
+        verify_cache_entries: usize,
+        options: EtcdOptions,
+    ) -> Result<Self, Error> {
+        let mut store = Self::open_with_verify_cache(
+            dir,
+            cache_capacity,
+            pepper_fingerprint,
+            verify_cache_entries,
+        )?;
+        let cluster = etcd::Cluster::start(
+            options,
+            &store.db,
+            store.verify_cache.clone(),
+            pepper_fingerprint,
+        )?;
+        store.backend = Backend::Etcd(cluster);
+        Ok(store)
+    }
+
+    /// Whether this node may answer from its data: always with sled; with
+    /// etcd, only while its replica hears from the cluster within the
+    /// staleness bound (and is not being read in full).
+    ///
+    /// # Errors
+    /// [`Error::Cluster`] saying how long the replica has been silent.
+    pub fn check_fresh(&self) -> Result<(), Error> {
+        match &self.backend {
+            Backend::Sled => Ok(()),
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(cluster) => match cluster.freshness() {
+                Freshness::Fresh => Ok(()),
+                Freshness::Stale(silent) => Err(Error::Cluster(format!(
+                    "this node has not heard from etcd for {} ms",
+                    silent.as_millis()
+                ))),
+            },
+        }
+    }
+
+    /// The etcd revision this node's replica has applied (None with sled).
+    pub fn cluster_revision(&self) -> Option<i64> {
+        match &self.backend {
+            Backend::Sled => None,
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(cluster) => Some(cluster.applied_revision()),
+        }
+    }
+
     /// The verify cache's entries, hits and misses (metrics).
     pub fn verify_cache_stats(&self) -> VerifyCacheStats {
         self.verify_cache.stats()
@@ -217,9 +283,9 @@ impl Store {
     /// # Errors
     /// [`Error::Flush`] when the sync fails.
     pub async fn flush(&self) -> Result<(), Error> {
-        match self.backend {
-            Backend::Sled => self.watched(self.group_commit.flush().await.map_err(Error::Flush)),
-        }
+        // With etcd, a replicated write is durable once etcd acknowledged
+        // it; the flush still makes the node-local trees durable.
+        self.watched(self.group_commit.flush().await.map_err(Error::Flush))
     }
 
     /// Passes `result` on, noting an error after which the database cannot

@@ -613,7 +613,7 @@ impl Store {
             }
             #[cfg(feature = "etcd")]
             Backend::Etcd(_) => {
-                self.transact([&self.consent_expiry], |[index]| index.remove(key))?
+                self.transact([&self.consent_expiry], |[index]| Ok(index.remove(key)?))?
                     .map_err(|()| Error::Corrupt("aborted consent write"))?;
             }
         }

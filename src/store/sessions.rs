@@ -118,6 +118,7 @@ impl Store {
     /// # Errors
     /// sled errors and undecodable records.
     pub fn get_session_due(&self, hash: &[u8; 32]) -> Result<Option<IndexedSession>, Error> {
+        self.check_fresh()?;
         self.sessions
             .get(hash)?
             .map(|raw| decode_session(&raw))
@@ -320,7 +321,7 @@ impl Store {
             }
             #[cfg(feature = "etcd")]
             Backend::Etcd(_) => {
-                self.transact([&self.session_deadlines], |[index]| index.remove(&key))?
+                self.transact([&self.session_deadlines], |[index]| Ok(index.remove(&key)?))?
                     .map_err(|()| Error::Corrupt("aborted session write"))?;
             }
         }

@@ -12,7 +12,6 @@
 
 use prost::encoding::{decode_varint, encode_varint};
 
-use super::backend::Backend;
 use super::buckets::{Bucket, Payload, bucket_of};
 use super::{Error, Store};
 use crate::lifecycle::{N_BUCKETS, UsageCounts};
@@ -158,9 +157,8 @@ impl Store {
     }
 
     fn apply_usage(&self, batch: sled::Batch) -> Result<(), Error> {
-        match self.backend {
-            Backend::Sled => self.watched(self.usage.apply_batch(batch).map_err(Error::from)),
-        }
+        // Node-local on every backend (see `backend`).
+        self.watched(self.usage.apply_batch(batch).map_err(Error::from))
     }
 
     /// The stored counts of `subject` from day `from` to day `to`

@@ -1,0 +1,341 @@
+//! The etcd backend (cargo feature `etcd`): several credd nodes share one
+//! truth in etcd, and each keeps a replica of it in its own sled trees.
+//!
+//! - **Layout.** Every replicated tree's key `k` of tree `t` is the etcd key
+//!   `{prefix}{t}/{k}` (raw bytes), its value the same bytes sled holds.
+//!   `{prefix}cluster/...` holds the cluster's own facts (the pepper
+//!   fingerprint). Node-local trees (`last_used`, `usage`, `credits`,
+//!   `meta`) never leave the node.
+//! - **Writes** (`txn`): a body runs against the replica with its reads
+//!   remembered, and its writes commit as one etcd `Txn` that compares every
+//!   key read. The call returns once this node's replica has applied the
+//!   `Txn`'s revision, so a node reads its own writes.
+//! - **The replica** (`replica`): loaded at a revision (paged Range), then
+//!   fed by a prefix Watch from the next revision, each watch response
+//!   applied in one sled transaction together with the revision it reaches
+//!   (`meta` key `etcd_revision`), so a restart resumes the watch where the
+//!   node stopped; a revision etcd has compacted away means a full re-read.
+//! - etcd's client is async; the store's write methods are not. The cluster
+//!   runs its own small runtime, and a write blocks its caller (through
+//!   `block_in_place` on a multi-thread runtime) until etcd answers.
+
+mod replica;
+mod txn;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use etcd_client::{Client, ConnectOptions};
+use tokio::sync::watch;
+
+use super::Error;
+use super::verify_cache::VerifyCache;
+
+pub use replica::Freshness;
+
+/// How to reach etcd and where credd's keys live in it.
+#[derive(Clone)]
+pub struct EtcdOptions {
+    /// Client URLs (`http://host:port` or `https://...`).
+    pub endpoints: Vec<String>,
+    /// Key prefix, `/credd/` by default: several deployments can share one
+    /// etcd.
+    pub prefix: String,
+    /// CA certificate (PEM), and optionally this node's certificate and key.
+    pub tls: Option<(Vec<u8>, Option<(Vec<u8>, Vec<u8>)>)>,
+    /// etcd user and password.
+    pub user: Option<(String, String)>,
+    /// The bound on each etcd call.
+    pub request_timeout: Duration,
+    /// How long the replica may go without news from etcd before this node
+    /// refuses to answer from it (the staleness fence).
+    pub max_staleness: Duration,
+}
+
+impl std::fmt::Debug for EtcdOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdOptions")
+            .field("endpoints", &self.endpoints)
+            .field("prefix", &self.prefix)
+            .field("tls", &self.tls.is_some())
+            .field("user", &self.user.as_ref().map(|(name, _)| name))
+            .field("request_timeout", &self.request_timeout)
+            .field("max_staleness", &self.max_staleness)
+            .finish()
+    }
+}
+
+/// The trees whose every key lives in etcd (the rest are node-local).
+pub(super) const REPLICATED: &[&str] = &[
+    "credentials",
+    "secret_index",
+    "by_account",
+    "deadlines",
+    "outbox",
+    "notices_sent",
+    "audit",
+    "accounts",
+    "users",
+    "sessions",
+    "session_deadlines",
+    "client_ids",
+    "client_ids_by_account",
+    "partners",
+    "grants",
+    "grant_pairs",
+    "consents",
+    "consent_expiry",
+];
+
+/// A node's connection to the cluster: the client, its runtime, and the
+/// replica's progress.
+pub struct Cluster {
+    client: Client,
+    prefix: Vec<u8>,
+    options: EtcdOptions,
+    /// Runs every etcd call and the watch; shut down with the cluster.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The revision the replica has applied (or been told it is at).
+    applied: watch::Receiver<i64>,
+    replica: Arc<replica::Replica>,
+    /// This node's tag in the audit keys it makes (see `txn`).
+    node_tag: u64,
+    audit_counter: AtomicU64,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("options", &self.options)
+            .field("applied", &*self.applied.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Cluster {
+    /// Connects, checks the cluster's pepper, brings the replica in `db`
+    /// up to date (resuming from its recorded revision, or a full read) and
+    /// starts following the watch. Returns once the replica has caught up
+    /// with the cluster's revision at the time of the call.
+    ///
+    /// # Errors
+    /// [`Error::Cluster`] when etcd cannot be reached or refuses,
+    /// [`Error::PepperMismatch`], sled errors.
+    pub(super) fn start(
+        options: EtcdOptions,
+        db: &sled::Db,
+        verify_cache: Arc<VerifyCache>,
+        pepper_fingerprint: [u8; 32],
+    ) -> Result<Arc<Self>, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("credd-etcd")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Cluster(format!("cannot start the etcd runtime: {e}")))?;
+        let client = runtime.block_on(connect(&options))?;
+        let prefix = options.prefix.as_bytes().to_vec();
+        let replica = Arc::new(replica::Replica::open(db, verify_cache, &prefix)?);
+        runtime.block_on(check_pepper(&client, &prefix, &options, pepper_fingerprint))?;
+        let applied = runtime.block_on(replica::Follower::start(
+            client.clone(),
+            replica.clone(),
+            options.clone(),
+            runtime.handle().clone(),
+        ))?;
+        let node_tag = u64::from(rand_u16()) & 0xfff;
+        let cluster = Arc::new(Cluster {
+            client,
+            prefix,
+            options,
+            runtime: Some(runtime),
+            applied,
+            replica,
+            node_tag,
+            audit_counter: AtomicU64::new(0),
+        });
+        cluster.catch_up()?;
+        Ok(cluster)
+    }
+
+    /// Waits until the replica has applied everything etcd had committed
+    /// when this was called.
+    ///
+    /// # Errors
+    /// [`Error::Cluster`] when etcd does not answer or the replica does not
+    /// get there within the request timeout.
+    pub(super) fn catch_up(&self) -> Result<(), Error> {
+        let mut kv = self.client.kv_client();
+        let key = self.cluster_key("pepper_fingerprint");
+        let timeout = self.options.request_timeout;
+        let revision = self.block(async move {
+            let options = etcd_client::GetOptions::new().with_count_only();
+            let answer = tokio::time::timeout(timeout, kv.get(key, Some(options))).await;
+            match answer {
+                Ok(Ok(resp)) => Ok(resp.header().map_or(0, |h| h.revision())),
+                Ok(Err(e)) => Err(Error::Cluster(format!("etcd: {e}"))),
+                Err(_) => Err(Error::Cluster("etcd did not answer in time".into())),
+            }
+        })?;
+        self.wait_applied(revision)
+    }
+
+    /// Waits until the replica has applied `revision`, asking the watch
+    /// for progress so a revision outside credd's prefix is passed too.
+    fn wait_applied(&self, revision: i64) -> Result<(), Error> {
+        if *self.applied.borrow() >= revision {
+            return Ok(());
+        }
+        let mut applied = self.applied.clone();
+        let replica = self.replica.clone();
+        let timeout = self.options.request_timeout;
+        self.block(async move {
+            replica.request_progress();
+            let reached = applied.wait_for(|at| *at >= revision);
+            match tokio::time::timeout(timeout, reached).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(_)) => Err(Error::Cluster("the replica stopped".into())),
+                Err(_) => Err(Error::Cluster(format!(
+                    "this node's replica did not reach etcd revision {revision} in time"
+                ))),
+            }
+        })
+    }
+
+    /// Whether the replica has heard from etcd recently enough to answer
+    /// from (see [`Freshness`]).
+    pub(super) fn freshness(&self) -> Freshness {
+        self.replica.freshness(self.options.max_staleness)
+    }
+
+    /// The revision this node's replica has applied.
+    pub(super) fn applied_revision(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
+    /// `{prefix}{tree}/{key}`.
+    fn tree_key(&self, tree: &str, key: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.prefix.len() + tree.len() + 1 + key.len());
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(tree.as_bytes());
+        out.push(b'/');
+        out.extend_from_slice(key);
+        out
+    }
+
+    /// `{prefix}cluster/{name}`.
+    fn cluster_key(&self, name: &str) -> Vec<u8> {
+        cluster_key(&self.prefix, name)
+    }
+
+    /// Runs `future` on the cluster's runtime and waits for it, from sync
+    /// code on any thread (a tokio worker included).
+    fn block<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the cluster");
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            let _ = tx.send(future.await);
+        });
+        let wait = move || rx.recv().expect("the etcd runtime answers every call it takes");
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        }
+    }
+
+    /// A fresh audit key, unique across the cluster's writers: the applied
+    /// revision (so keys follow the log's order roughly), this node's tag
+    /// and a counter. A `Txn` also requires the key to be absent, so two
+    /// nodes can never overwrite each other's rows.
+    fn audit_id(&self) -> u64 {
+        let revision = u64::try_from(self.applied_revision()).unwrap_or(0);
+        let count = self.audit_counter.fetch_add(1, Ordering::Relaxed) & 0xfff;
+        (revision << 24) | (self.node_tag << 12) | count
+    }
+}
+
+/// `{prefix}cluster/{name}`.
+fn cluster_key(prefix: &[u8], name: &str) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.extend_from_slice(b"cluster/");
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// Connects to the endpoints with the configured TLS and user.
+async fn connect(options: &EtcdOptions) -> Result<Client, Error> {
+    let mut connect = ConnectOptions::new()
+        .with_connect_timeout(options.request_timeout)
+        .with_timeout(options.request_timeout)
+        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+    if let Some((ca, identity)) = &options.tls {
+        let mut tls =
+            etcd_client::TlsOptions::new().ca_certificate(etcd_client::Certificate::from_pem(ca));
+        if let Some((cert, key)) = identity {
+            tls = tls.identity(etcd_client::Identity::from_pem(cert, key));
+        }
+        connect = connect.with_tls(tls);
+    }
+    if let Some((user, password)) = &options.user {
+        connect = connect.with_user(user.clone(), password.clone());
+    }
+    Client::connect(&options.endpoints, Some(connect))
+        .await
+        .map_err(|e| Error::Cluster(format!("cannot connect to etcd at {:?}: {e}", options.endpoints)))
+}
+
+/// Records the pepper's fingerprint in the cluster if it has none, or
+/// checks this node's against it: every node must hash keys alike.
+async fn check_pepper(
+    client: &Client,
+    prefix: &[u8],
+    options: &EtcdOptions,
+    fingerprint: [u8; 32],
+) -> Result<(), Error> {
+    use etcd_client::{Compare, CompareOp, Txn, TxnOp};
+    let key = cluster_key(prefix, "pepper_fingerprint");
+    let txn = Txn::new()
+        .when([Compare::version(key.clone(), CompareOp::Equal, 0)])
+        .and_then([TxnOp::put(key.clone(), fingerprint.to_vec(), None)])
+        .or_else([TxnOp::get(key, None)]);
+    let mut kv = client.kv_client();
+    let answer = tokio::time::timeout(options.request_timeout, kv.txn(txn))
+        .await
+        .map_err(|_| Error::Cluster("etcd did not answer in time".into()))?
+        .map_err(|e| Error::Cluster(format!("etcd: {e}")))?;
+    if answer.succeeded() {
+        return Ok(());
+    }
+    let stored = answer.op_responses().into_iter().find_map(|op| match op {
+        etcd_client::TxnOpResponse::Get(get) => get.kvs().first().map(|kv| kv.value().to_vec()),
+        _ => None,
+    });
+    match stored {
+        Some(stored) if stored == fingerprint => Ok(()),
+        _ => Err(Error::PepperMismatch),
+    }
+}
+
+/// A random 16-bit number from the OS.
+fn rand_u16() -> u16 {
+    let mut bytes = [0u8; 2];
+    // A failed read leaves zeros: the absent-key compare still keeps ids unique.
+    let _ = getrandom::fill(&mut bytes);
+    u16::from_be_bytes(bytes)
+}

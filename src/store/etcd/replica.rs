@@ -1,0 +1,408 @@
+//! This node's replica of the cluster: the replicated sled trees, written
+//! only from etcd (never by a local write directly), and the task that
+//! keeps them current.
+//!
+//! - **Full read**: forget the recorded revision, clear the replicated
+//!   trees, read every key under the prefix at one revision R in pages of
+//!   1,000, then record R (`meta` key `etcd_revision`). A crash part-way
+//!   leaves no revision recorded, so the next start reads again.
+//! - **Follow**: a prefix Watch from R+1; each response's events are
+//!   applied in one sled transaction together with the revision they reach,
+//!   so the replica on disk is always etcd's state at some revision, and a
+//!   restart resumes from it. A watch cancelled because etcd compacted that
+//!   revision away means a full read, then a watch from the new revision.
+//! - **Progress**: the follower asks etcd for a progress notice every 250 ms
+//!   (and whenever a writer waits for a revision). Every answer is news:
+//!   [`Replica::freshness`] says how long the node has gone without any,
+//!   which is the staleness fence's input.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use etcd_client::{Client, EventType, GetOptions, WatchOptions};
+use sled::Transactional as _;
+use sled::transaction::ConflictableTransactionError;
+use tokio::sync::{Notify, watch};
+
+use super::super::Error;
+use super::super::verify_cache::VerifyCache;
+use super::{EtcdOptions, REPLICATED};
+
+/// `meta` key: the etcd revision the replica reflects.
+const META_REVISION: &[u8] = b"etcd_revision";
+/// `meta` key: the prefix that revision belongs to (another prefix, or a
+/// data directory from single-node use, means a full read).
+const META_PREFIX: &[u8] = b"etcd_prefix";
+/// Keys per page of a full read.
+const PAGE: i64 = 1_000;
+/// How often the follower asks for a progress notice.
+const PROBE: Duration = Duration::from_millis(250);
+
+/// Whether this node may answer from its replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// etcd was heard from within the bound.
+    Fresh,
+    /// Nothing heard for this long: answers from the replica could be stale.
+    Stale(Duration),
+}
+
+/// The replicated trees of this node and what the follower knows.
+pub(super) struct Replica {
+    db: sled::Db,
+    /// In `REPLICATED` order.
+    trees: Vec<sled::Tree>,
+    meta: sled::Tree,
+    secret_index: sled::Tree,
+    verify_cache: Arc<VerifyCache>,
+    prefix: Vec<u8>,
+    /// When the follower last heard from etcd, in ms after `epoch`.
+    epoch: Instant,
+    heard_ms: AtomicU64,
+    /// Set while a full read has the trees part-filled: nothing may be
+    /// answered from them.
+    reading: std::sync::atomic::AtomicBool,
+    /// Wakes the follower to ask for a progress notice now.
+    progress_wanted: Notify,
+}
+
+impl Replica {
+    pub(super) fn open(
+        db: &sled::Db,
+        verify_cache: Arc<VerifyCache>,
+        prefix: &[u8],
+    ) -> Result<Self, Error> {
+        let trees = REPLICATED
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Replica {
+            db: db.clone(),
+            secret_index: db.open_tree("secret_index")?,
+            meta: db.open_tree("meta")?,
+            trees,
+            verify_cache,
+            prefix: prefix.to_vec(),
+            epoch: Instant::now(),
+            heard_ms: AtomicU64::new(0),
+            reading: std::sync::atomic::AtomicBool::new(false),
+            progress_wanted: Notify::new(),
+        })
+    }
+
+    /// Asks the follower for a progress notice as soon as it can.
+    pub(super) fn request_progress(&self) {
+        self.progress_wanted.notify_one();
+    }
+
+    /// How long since etcd was last heard from, against `bound`.
+    pub(super) fn freshness(&self, bound: Duration) -> Freshness {
+        let heard = Duration::from_millis(self.heard_ms.load(Ordering::Relaxed));
+        let silent = self.epoch.elapsed().saturating_sub(heard);
+        if self.reading.load(Ordering::Acquire) {
+            return Freshness::Stale(silent);
+        }
+        if silent <= bound {
+            Freshness::Fresh
+        } else {
+            Freshness::Stale(silent)
+        }
+    }
+
+    fn heard(&self) {
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.heard_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// The revision recorded with the replica, if it belongs to this prefix.
+    fn recorded_revision(&self) -> Result<Option<i64>, Error> {
+        if self.meta.get(META_PREFIX)?.as_deref() != Some(self.prefix.as_slice()) {
+            return Ok(None);
+        }
+        let Some(raw) = self.meta.get(META_REVISION)? else {
+            return Ok(None);
+        };
+        let bytes = <[u8; 8]>::try_from(raw.as_ref()).map_err(|_| Error::Corrupt("etcd revision"))?;
+        Ok(Some(i64::from_be_bytes(bytes)))
+    }
+
+    /// The tree (index into `trees`) and sled key an etcd key names, if it
+    /// is a replicated tree's.
+    fn locate<'k>(&self, key: &'k [u8]) -> Option<(usize, &'k [u8])> {
+        let rest = key.strip_prefix(self.prefix.as_slice())?;
+        let slash = rest.iter().position(|b| *b == b'/')?;
+        let name = std::str::from_utf8(&rest[..slash]).ok()?;
+        let at = REPLICATED.iter().position(|t| *t == name)?;
+        Some((at, &rest[slash + 1..]))
+    }
+
+    /// Forgets the recorded revision (durably) and empties the replicated
+    /// trees: the start of a full read.
+    fn begin_full_read(&self) -> Result<(), Error> {
+        self.reading.store(true, Ordering::Release);
+        self.meta.remove(META_REVISION)?;
+        self.db.flush()?;
+        let cached: Vec<[u8; 32]> = self
+            .secret_index
+            .iter()
+            .keys()
+            .filter_map(|k| k.ok().and_then(|k| <[u8; 32]>::try_from(k.as_ref()).ok()))
+            .collect();
+        for tree in &self.trees {
+            tree.clear()?;
+        }
+        self.verify_cache.invalidate(cached.iter());
+        Ok(())
+    }
+
+    /// Writes one page of a full read.
+    fn load_page(&self, kvs: &[etcd_client::KeyValue]) -> Result<(), Error> {
+        let mut batches: Vec<sled::Batch> = (0..self.trees.len()).map(|_| sled::Batch::default()).collect();
+        for kv in kvs {
+            if let Some((at, key)) = self.locate(kv.key()) {
+                batches[at].insert(key, kv.value());
+            }
+        }
+        for (tree, batch) in self.trees.iter().zip(batches) {
+            tree.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Records the revision a full read reached, durably.
+    fn finish_full_read(&self, revision: i64) -> Result<(), Error> {
+        self.meta.insert(META_PREFIX, self.prefix.as_slice())?;
+        self.meta.insert(META_REVISION, &revision.to_be_bytes())?;
+        self.db.flush()?;
+        self.reading.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Applies one watch response's events and records `revision`, in one
+    /// sled transaction; then drops the verify cache's copies of the
+    /// secret index entries it changed.
+    fn apply(&self, events: &[etcd_client::Event], revision: i64) -> Result<(), Error> {
+        let mut writes: Vec<(usize, &[u8], Option<&[u8]>)> = Vec::with_capacity(events.len());
+        for event in events {
+            let Some(kv) = event.kv() else { continue };
+            let Some((at, key)) = self.locate(kv.key()) else {
+                continue;
+            };
+            let value = match event.event_type() {
+                EventType::Put => Some(kv.value()),
+                EventType::Delete => None,
+            };
+            writes.push((at, key, value));
+        }
+        let mut all: Vec<sled::Tree> = self.trees.clone();
+        all.push(self.meta.clone());
+        let meta_at = all.len() - 1;
+        all[..]
+            .transaction(|t| {
+                for (at, key, value) in &writes {
+                    match value {
+                        Some(value) => t[*at].insert(*key, *value)?,
+                        None => t[*at].remove(*key)?,
+                    };
+                }
+                t[meta_at].insert(META_REVISION, &revision.to_be_bytes())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Storage(e) => Error::Sled(e),
+                sled::transaction::TransactionError::Abort(()) => Error::Corrupt("replica apply"),
+            })?;
+        let secret_index = REPLICATED.iter().position(|t| *t == "secret_index");
+        let touched: Vec<[u8; 32]> = writes
+            .iter()
+            .filter(|(at, _, _)| Some(*at) == secret_index)
+            .filter_map(|(_, key, _)| <[u8; 32]>::try_from(*key).ok())
+            .collect();
+        self.verify_cache.invalidate(touched.iter());
+        Ok(())
+    }
+}
+
+/// The task that keeps a [`Replica`] current.
+pub(super) struct Follower {
+    client: Client,
+    replica: Arc<Replica>,
+    applied: watch::Sender<i64>,
+}
+
+impl Follower {
+    /// Brings the replica to a revision (the recorded one, or a full read)
+    /// and spawns the follower on `runtime`. The receiver says which
+    /// revision the replica has applied.
+    pub(super) async fn start(
+        client: Client,
+        replica: Arc<Replica>,
+        _options: EtcdOptions,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<watch::Receiver<i64>, Error> {
+        let (applied, rx) = watch::channel(0);
+        let follower = Follower {
+            client,
+            replica,
+            applied,
+        };
+        let at = match follower.replica.recorded_revision()? {
+            Some(at) => {
+                tracing::info!(revision = at, "replica resumes from its recorded etcd revision");
+                at
+            }
+            None => follower.full_read().await?,
+        };
+        follower.advance(at);
+        runtime.spawn(follower.run());
+        Ok(rx)
+    }
+
+    fn at(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
+    fn advance(&self, revision: i64) {
+        self.applied.send_if_modified(|at| {
+            let newer = revision > *at;
+            if newer {
+                *at = revision;
+            }
+            newer
+        });
+    }
+
+    /// Follows the watch for ever, reconnecting after errors and reading
+    /// everything again after a compaction.
+    async fn run(self) {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.follow().await {
+                Ok(()) => {
+                    tracing::warn!(
+                        revision = self.at(),
+                        "etcd compacted past this node's revision; reading everything again"
+                    );
+                    match self.full_read().await {
+                        Ok(at) => self.advance(at),
+                        Err(e) => tracing::warn!(error = %e, "full read from etcd failed"),
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, revision = self.at(), "etcd watch interrupted; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            }
+            pause = Duration::from_millis(100);
+        }
+    }
+
+    /// One watch from the applied revision. `Ok(())`: etcd compacted that
+    /// revision away (a full read is needed).
+    async fn follow(&self) -> Result<(), Error> {
+        let options = WatchOptions::new()
+            .with_prefix()
+            .with_start_revision(self.at() + 1);
+        let mut watch_client = self.client.watch_client();
+        let stream = watch_client
+            .watch(self.replica.prefix.clone(), Some(options))
+            .await
+            .map_err(cluster)?;
+        let (mut requests, mut responses) = stream.split();
+        let mut probe = tokio::time::interval(PROBE);
+        loop {
+            tokio::select! {
+                message = responses.message() => {
+                    let response = message.map_err(cluster)?
+                        .ok_or_else(|| Error::Cluster("etcd closed the watch".into()))?;
+                    self.replica.heard();
+                    if response.canceled() {
+                        if response.compact_revision() > 0 {
+                            return Ok(());
+                        }
+                        return Err(Error::Cluster(format!("watch cancelled: {}", response.cancel_reason())));
+                    }
+                    self.take(&response)?;
+                }
+                _ = probe.tick() => requests.request_progress().await.map_err(cluster)?,
+                () = self.replica.progress_wanted.notified() => {
+                    requests.request_progress().await.map_err(cluster)?;
+                }
+            }
+        }
+    }
+
+    /// Applies a watch response: events up to their last revision, or a
+    /// progress notice's revision.
+    fn take(&self, response: &etcd_client::WatchResponse) -> Result<(), Error> {
+        let events = response.events();
+        match events.last().and_then(|e| e.kv()) {
+            Some(last) => {
+                let revision = last.mod_revision();
+                self.replica.apply(events, revision)?;
+                self.advance(revision);
+            }
+            None if !response.created() => {
+                if let Some(header) = response.header() {
+                    self.advance(header.revision());
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Reads every key under the prefix at one revision into the replica;
+    /// returns that revision.
+    async fn full_read(&self) -> Result<i64, Error> {
+        let replica = &self.replica;
+        replica.begin_full_read()?;
+        let end = prefix_end(&replica.prefix);
+        let mut kv = self.client.kv_client();
+        let mut start = replica.prefix.clone();
+        let mut revision = 0;
+        let mut n_keys = 0usize;
+        loop {
+            let mut options = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+            if revision > 0 {
+                options = options.with_revision(revision);
+            }
+            let page = kv.get(start.clone(), Some(options)).await.map_err(cluster)?;
+            if revision == 0 {
+                revision = page.header().map_or(0, |h| h.revision());
+            }
+            replica.load_page(page.kvs())?;
+            n_keys += page.kvs().len();
+            match page.kvs().last() {
+                Some(last) if page.more() => {
+                    start = last.key().to_vec();
+                    start.push(0);
+                }
+                _ => break,
+            }
+        }
+        replica.finish_full_read(revision)?;
+        self.replica.heard();
+        tracing::info!(revision, keys = n_keys, "replica read in full from etcd");
+        Ok(revision)
+    }
+}
+
+/// The first key after every key that starts with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+fn cluster(e: etcd_client::Error) -> Error {
+    Error::Cluster(format!("etcd: {e}"))
+}
