@@ -8,6 +8,7 @@
 
 mod audit_mirror;
 mod bootstrap;
+mod fence;
 mod sweeper;
 mod systemd;
 mod tasks;
@@ -145,6 +146,9 @@ pub async fn run_with_clock(
     let (mut server, health) =
         Server::start(&engine, &config, tls, listener, ext_authz, server_stopped).await?;
     let http = start_http(&engine, &config, http_tls).await?;
+    if let Some(fence) = fence::spawn(&engine, &health, tasks.stop_signal()) {
+        tasks.add("fence", fence);
+    }
     info!(
         addr = %local_addr,
         data_dir = %config.data_dir.display(),

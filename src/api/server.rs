@@ -60,6 +60,13 @@ impl Health {
         self.0.set_not_serving::<VerifierServer>().await;
     }
 
+    /// Everything, the server as a whole included, answers SERVING (a
+    /// cluster node caught up again after its fence closed).
+    pub async fn all_serving(&self) {
+        self.0.set_service_status("", ServingStatus::Serving).await;
+        self.serving().await;
+    }
+
     /// Everything, the server as a whole included, answers NOT_SERVING.
     pub async fn nothing_serving(&self) {
         self.0

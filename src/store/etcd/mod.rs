@@ -115,9 +115,15 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Drop for Cluster {
+    /// Stops the follower and waits (a second at most) until it has let go
+    /// of the replica's trees, so the data directory can be opened again.
+    /// From a thread of its own: a runtime cannot be shut down from inside
+    /// another one's context.
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+            let stopped =
+                std::thread::spawn(move || runtime.shutdown_timeout(Duration::from_secs(1)));
+            let _ = stopped.join();
         }
     }
 }
@@ -143,16 +149,20 @@ impl Cluster {
             .enable_all()
             .build()
             .map_err(|e| Error::Cluster(format!("cannot start the etcd runtime: {e}")))?;
-        let client = runtime.block_on(connect(&options))?;
+        let client = block_on(&runtime, {
+            let options = options.clone();
+            async move { connect(&options).await }
+        })?;
         let prefix = options.prefix.as_bytes().to_vec();
         let replica = Arc::new(replica::Replica::open(db, verify_cache, &prefix)?);
-        runtime.block_on(check_pepper(&client, &prefix, &options, pepper_fingerprint))?;
-        let applied = runtime.block_on(replica::Follower::start(
-            client.clone(),
-            replica.clone(),
-            options.clone(),
-            runtime.handle().clone(),
-        ))?;
+        block_on(&runtime, {
+            let (client, prefix, timeout) = (client.clone(), prefix.clone(), options.request_timeout);
+            async move { check_pepper(&client, &prefix, timeout, pepper_fingerprint).await }
+        })?;
+        let applied = block_on(
+            &runtime,
+            replica::Follower::start(client.clone(), replica.clone(), runtime.handle().clone()),
+        )?;
         let node_tag = u64::from(rand_u16()) & 0xfff;
         let cluster = Arc::new(Cluster {
             client,
@@ -169,19 +179,21 @@ impl Cluster {
     }
 
     /// Waits until the replica has applied everything etcd had committed
-    /// when this was called.
+    /// when this was called: writes the cluster's tick key and waits for
+    /// its event. The watch delivers events in revision order, so once the
+    /// tick's event is applied every earlier change under the prefix is.
+    /// (etcd 3.4's progress notices cannot serve here: one may overtake
+    /// events of older revisions still queued for the stream.)
     ///
     /// # Errors
     /// [`Error::Cluster`] when etcd does not answer or the replica does not
     /// get there within the request timeout.
     pub(super) fn catch_up(&self) -> Result<(), Error> {
         let mut kv = self.client.kv_client();
-        let key = self.cluster_key("pepper_fingerprint");
+        let key = self.cluster_key("tick");
         let timeout = self.options.request_timeout;
         let revision = self.block(async move {
-            let options = etcd_client::GetOptions::new().with_count_only();
-            let answer = tokio::time::timeout(timeout, kv.get(key, Some(options))).await;
-            match answer {
+            match tokio::time::timeout(timeout, kv.put(key, Vec::new(), None)).await {
                 Ok(Ok(resp)) => Ok(resp.header().map_or(0, |h| h.revision())),
                 Ok(Err(e)) => Err(Error::Cluster(format!("etcd: {e}"))),
                 Err(_) => Err(Error::Cluster("etcd did not answer in time".into())),
@@ -190,17 +202,15 @@ impl Cluster {
         self.wait_applied(revision)
     }
 
-    /// Waits until the replica has applied `revision`, asking the watch
-    /// for progress so a revision outside credd's prefix is passed too.
+    /// Waits until the replica has applied the events of `revision`, which
+    /// must hold a change under the prefix (a write's own, or the tick's).
     fn wait_applied(&self, revision: i64) -> Result<(), Error> {
         if *self.applied.borrow() >= revision {
             return Ok(());
         }
         let mut applied = self.applied.clone();
-        let replica = self.replica.clone();
         let timeout = self.options.request_timeout;
         self.block(async move {
-            replica.request_progress();
             let reached = applied.wait_for(|at| *at >= revision);
             match tokio::time::timeout(timeout, reached).await {
                 Ok(Ok(_)) => Ok(()),
@@ -246,17 +256,7 @@ impl Cluster {
         F::Output: Send + 'static,
     {
         let runtime = self.runtime.as_ref().expect("the runtime lives as long as the cluster");
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        runtime.spawn(async move {
-            let _ = tx.send(future.await);
-        });
-        let wait = move || rx.recv().expect("the etcd runtime answers every call it takes");
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(wait)
-            }
-            _ => wait(),
-        }
+        block_on(runtime, future)
     }
 
     /// A fresh audit key, unique across the cluster's writers: the applied
@@ -267,6 +267,27 @@ impl Cluster {
         let revision = u64::try_from(self.applied_revision()).unwrap_or(0);
         let count = self.audit_counter.fetch_add(1, Ordering::Relaxed) & 0xfff;
         (revision << 24) | (self.node_tag << 12) | count
+    }
+}
+
+/// Runs `future` on `runtime` and waits for it from sync code on any
+/// thread: a tokio worker of another runtime included (`Runtime::block_on`
+/// would panic there), through `block_in_place` on a multi-thread runtime.
+fn block_on<F>(runtime: &tokio::runtime::Runtime, future: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(future.await);
+    });
+    let wait = move || rx.recv().expect("the etcd runtime answers every call it takes");
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
     }
 }
 
@@ -283,7 +304,10 @@ async fn connect(options: &EtcdOptions) -> Result<Client, Error> {
     let mut connect = ConnectOptions::new()
         .with_connect_timeout(options.request_timeout)
         .with_timeout(options.request_timeout)
-        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
+        // A member cut off from the leader refuses (its watch is cancelled)
+        // rather than serve its own stale state.
+        .with_require_leader(true);
     if let Some((ca, identity)) = &options.tls {
         let mut tls =
             etcd_client::TlsOptions::new().ca_certificate(etcd_client::Certificate::from_pem(ca));
@@ -305,7 +329,7 @@ async fn connect(options: &EtcdOptions) -> Result<Client, Error> {
 async fn check_pepper(
     client: &Client,
     prefix: &[u8],
-    options: &EtcdOptions,
+    timeout: Duration,
     fingerprint: [u8; 32],
 ) -> Result<(), Error> {
     use etcd_client::{Compare, CompareOp, Txn, TxnOp};
@@ -315,7 +339,7 @@ async fn check_pepper(
         .and_then([TxnOp::put(key.clone(), fingerprint.to_vec(), None)])
         .or_else([TxnOp::get(key, None)]);
     let mut kv = client.kv_client();
-    let answer = tokio::time::timeout(options.request_timeout, kv.txn(txn))
+    let answer = tokio::time::timeout(timeout, kv.txn(txn))
         .await
         .map_err(|_| Error::Cluster("etcd did not answer in time".into()))?
         .map_err(|e| Error::Cluster(format!("etcd: {e}")))?;

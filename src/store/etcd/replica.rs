@@ -11,10 +11,12 @@
 //!   so the replica on disk is always etcd's state at some revision, and a
 //!   restart resumes from it. A watch cancelled because etcd compacted that
 //!   revision away means a full read, then a watch from the new revision.
-//! - **Progress**: the follower asks etcd for a progress notice every 250 ms
-//!   (and whenever a writer waits for a revision). Every answer is news:
-//!   [`Replica::freshness`] says how long the node has gone without any,
-//!   which is the staleness fence's input.
+//! - **Progress**: the follower asks etcd for a progress notice every 250 ms.
+//!   Every answer is news: [`Replica::freshness`] says how long the node has
+//!   gone without any, which is the staleness fence's input. A notice does
+//!   not move the applied revision: in etcd 3.4 it may overtake events of
+//!   older revisions still queued for the stream, so only applied events
+//!   (and full reads) do.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,11 +25,11 @@ use std::time::{Duration, Instant};
 use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::super::Error;
 use super::super::verify_cache::VerifyCache;
-use super::{EtcdOptions, REPLICATED};
+use super::REPLICATED;
 
 /// `meta` key: the etcd revision the replica reflects.
 const META_REVISION: &[u8] = b"etcd_revision";
@@ -63,8 +65,6 @@ pub(super) struct Replica {
     /// Set while a full read has the trees part-filled: nothing may be
     /// answered from them.
     reading: std::sync::atomic::AtomicBool,
-    /// Wakes the follower to ask for a progress notice now.
-    progress_wanted: Notify,
 }
 
 impl Replica {
@@ -87,13 +87,7 @@ impl Replica {
             epoch: Instant::now(),
             heard_ms: AtomicU64::new(0),
             reading: std::sync::atomic::AtomicBool::new(false),
-            progress_wanted: Notify::new(),
         })
-    }
-
-    /// Asks the follower for a progress notice as soon as it can.
-    pub(super) fn request_progress(&self) {
-        self.progress_wanted.notify_one();
     }
 
     /// How long since etcd was last heard from, against `bound`.
@@ -238,7 +232,6 @@ impl Follower {
     pub(super) async fn start(
         client: Client,
         replica: Arc<Replica>,
-        _options: EtcdOptions,
         runtime: tokio::runtime::Handle,
     ) -> Result<watch::Receiver<i64>, Error> {
         let (applied, rx) = watch::channel(0);
@@ -328,29 +321,17 @@ impl Follower {
                     self.take(&response)?;
                 }
                 _ = probe.tick() => requests.request_progress().await.map_err(cluster)?,
-                () = self.replica.progress_wanted.notified() => {
-                    requests.request_progress().await.map_err(cluster)?;
-                }
             }
         }
     }
 
-    /// Applies a watch response: events up to their last revision, or a
-    /// progress notice's revision.
+    /// Applies a watch response's events (a progress notice has none).
     fn take(&self, response: &etcd_client::WatchResponse) -> Result<(), Error> {
         let events = response.events();
-        match events.last().and_then(|e| e.kv()) {
-            Some(last) => {
-                let revision = last.mod_revision();
-                self.replica.apply(events, revision)?;
-                self.advance(revision);
-            }
-            None if !response.created() => {
-                if let Some(header) = response.header() {
-                    self.advance(header.revision());
-                }
-            }
-            None => {}
+        if let Some(last) = events.last().and_then(|e| e.kv()) {
+            let revision = last.mod_revision();
+            self.replica.apply(events, revision)?;
+            self.advance(revision);
         }
         Ok(())
     }

@@ -78,9 +78,6 @@ impl Cluster {
         trees: [&sled::Tree; N],
         body: impl Fn(&[&dyn TxTree; N]) -> TxResult<T, A>,
     ) -> Result<Result<T, A>, Error> {
-        // Read at least what etcd had when the call began: a write that
-        // follows a change made on another node must see that change.
-        self.catch_up()?;
         for _ in 0..MAX_ATTEMPTS {
             let views: [EtcdTree<'_>; N] = std::array::from_fn(|i| self.view(trees[i]));
             let dyn_views: [&dyn TxTree; N] = std::array::from_fn(|i| &views[i] as &dyn TxTree);
@@ -95,11 +92,13 @@ impl Cluster {
                 return Ok(Ok(value));
             }
             let (succeeded, revision) = self.commit(compares, ops)?;
-            self.wait_applied(revision)?;
             if succeeded {
+                self.wait_applied(revision)?;
                 return Ok(Ok(value));
             }
+            // A key it read changed: catch up with the cluster, run again.
             tracing::debug!(revision, "etcd write met a concurrent change; running it again");
+            self.catch_up()?;
         }
         Err(Error::Cluster(format!(
             "a write met a concurrent change {MAX_ATTEMPTS} times in a row"

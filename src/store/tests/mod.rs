@@ -17,7 +17,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::backend::{BACKENDS, Backend};
+#[cfg(feature = "etcd")]
+#[path = "../../../tests/common/etcd_cluster.rs"]
+mod etcd_cluster;
+
 use super::meta::META_SCHEMA;
 use super::*;
 use crate::lifecycle::{
@@ -31,15 +34,45 @@ const FINGERPRINT: [u8; 32] = [7u8; 32];
 /// may be called again once the store it gave is dropped: the store it then
 /// gives sees everything the first one wrote.
 struct Fresh {
-    backend: Backend,
+    backend: TestBackend,
     dir: tempfile::TempDir,
 }
 
+/// A backend the store's tests run on.
+#[derive(Debug, Clone)]
+enum TestBackend {
+    Sled,
+    /// A key prefix of its own in the test process's shared etcd.
+    #[cfg(feature = "etcd")]
+    Etcd {
+        endpoints: Vec<String>,
+        prefix: String,
+    },
+}
+
+/// Every backend this build has: sled, and etcd with the `etcd` feature
+/// (a machine without etcd prints that it skipped it; under `CI=true` it
+/// fails instead).
+fn backends() -> Vec<TestBackend> {
+    #[allow(unused_mut)]
+    let mut all = vec![TestBackend::Sled];
+    #[cfg(feature = "etcd")]
+    if let Some(binary) = etcd_cluster::require_etcd("the store tests on etcd") {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        all.push(TestBackend::Etcd {
+            endpoints: etcd_cluster::shared(&binary).endpoints(),
+            prefix: format!("/credd-test-{}-{n}/", std::process::id()),
+        });
+    }
+    all
+}
+
 impl Fresh {
-    /// One fresh place on each backend in [`BACKENDS`]; a test loops over
+    /// One fresh place on each backend of [`backends`]; a test loops over
     /// them. Names each backend as it starts, so a failure says which.
     fn each() -> impl Iterator<Item = Fresh> {
-        BACKENDS.iter().map(|&backend| {
+        backends().into_iter().map(|backend| {
             eprintln!("store test on the {backend:?} backend");
             Fresh {
                 backend,
@@ -55,8 +88,23 @@ impl Fresh {
 
     /// The store, opened with `pepper_fingerprint`.
     fn open_with(&self, pepper_fingerprint: [u8; 32]) -> Result<Store, Error> {
-        match self.backend {
-            Backend::Sled => Store::open(self.dir.path(), 16 << 20, pepper_fingerprint),
+        match &self.backend {
+            TestBackend::Sled => Store::open(self.dir.path(), 16 << 20, pepper_fingerprint),
+            #[cfg(feature = "etcd")]
+            TestBackend::Etcd { endpoints, prefix } => Store::open_etcd(
+                self.dir.path(),
+                16 << 20,
+                pepper_fingerprint,
+                verify_cache::DEFAULT_ENTRIES,
+                EtcdOptions {
+                    endpoints: endpoints.clone(),
+                    prefix: prefix.clone(),
+                    tls: None,
+                    user: None,
+                    request_timeout: std::time::Duration::from_secs(5),
+                    max_staleness: std::time::Duration::from_secs(2),
+                },
+            ),
         }
     }
 }
