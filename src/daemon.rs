@@ -148,6 +148,11 @@ pub async fn run_with_clock(
     let http = start_http(&engine, &config, http_tls).await?;
     if let Some(fence) = fence::spawn(&engine, &health, tasks.stop_signal()) {
         tasks.add("fence", fence);
+        #[cfg(feature = "etcd")]
+        tasks.add(
+            "replica-mirror",
+            tokio::spawn(engine.clone().follow_replica(tasks.stop_signal())),
+        );
     }
     info!(
         addr = %local_addr,

@@ -85,6 +85,40 @@ impl AccountDirectory {
             .cloned()
     }
 
+    /// Reads one account again from the store (another node changed it):
+    /// a record equal to the one held keeps its token bucket.
+    pub(super) fn refresh(&self, store: &Store, id: &str) -> Result<(), Error> {
+        match store.get_account(id)? {
+            Some(record) => {
+                if self.get(id).is_none_or(|held| held.record != record) {
+                    self.put(record);
+                }
+            }
+            None => {
+                self.accounts
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads every account again (the replica was read in full), keeping
+    /// the token buckets of accounts that did not change.
+    pub(super) fn reload(&self, store: &Store) -> Result<(), Error> {
+        let fresh = AccountDirectory::load(store)?;
+        let mut fresh = fresh.accounts.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut accounts = self.accounts.write().unwrap_or_else(|e| e.into_inner());
+        for (id, state) in fresh.iter_mut() {
+            if let Some(held) = accounts.get(id).filter(|held| held.record == state.record) {
+                *state = held.clone();
+            }
+        }
+        *accounts = fresh;
+        Ok(())
+    }
+
     /// Replaces an account after its change was committed. A changed rate
     /// limit starts with a full bucket.
     fn put(&self, record: AccountRecord) {

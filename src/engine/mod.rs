@@ -20,6 +20,8 @@ mod error;
 mod gateway;
 mod lookup;
 mod offload;
+#[cfg(feature = "etcd")]
+mod replica;
 mod partners;
 mod rate_limits;
 mod sweep;

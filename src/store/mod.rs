@@ -51,7 +51,7 @@ pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
 pub use deadlines::DueDeadline;
 pub use error::Error;
 #[cfg(feature = "etcd")]
-pub use etcd::{EtcdOptions, Freshness};
+pub use etcd::{EtcdOptions, Freshness, ReplicaChange};
 pub use meta::SCHEMA_VERSION;
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
@@ -260,6 +260,16 @@ impl Store {
                     silent.as_millis()
                 ))),
             },
+        }
+    }
+
+    /// The changes this node's replica applies from now on, written by any
+    /// node (None with sled, where only this process writes).
+    #[cfg(feature = "etcd")]
+    pub fn replica_changes(&self) -> Option<tokio::sync::broadcast::Receiver<ReplicaChange>> {
+        match &self.backend {
+            Backend::Sled => None,
+            Backend::Etcd(cluster) => Some(cluster.subscribe()),
         }
     }
 

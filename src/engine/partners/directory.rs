@@ -45,6 +45,17 @@ impl PartnerDirectory {
         Ok(directory)
     }
 
+    /// Reads every partner and grant again (another node changed some).
+    pub(in crate::engine) fn reload(&self, store: &store::Store) -> Result<(), Error> {
+        let fresh = PartnerDirectory::load(store)?;
+        let fresh = fresh
+            .inner
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *self.write() = fresh;
+        Ok(())
+    }
+
     pub(in crate::engine) fn read(&self) -> std::sync::RwLockReadGuard<'_, Directory> {
         self.inner
             .read()

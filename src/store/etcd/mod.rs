@@ -33,7 +33,7 @@ use tokio::sync::watch;
 use super::Error;
 use super::verify_cache::VerifyCache;
 
-pub use replica::Freshness;
+pub use replica::{Freshness, ReplicaChange};
 
 /// How to reach etcd and where credd's keys live in it.
 #[derive(Clone)]
@@ -226,6 +226,11 @@ impl Cluster {
     /// from (see [`Freshness`]).
     pub(super) fn freshness(&self) -> Freshness {
         self.replica.freshness(self.options.max_staleness)
+    }
+
+    /// Hears of every change the replica applies from now on.
+    pub(super) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ReplicaChange> {
+        self.replica.subscribe()
     }
 
     /// The revision this node's replica has applied.

@@ -38,6 +38,8 @@ const META_REVISION: &[u8] = b"etcd_revision";
 const META_PREFIX: &[u8] = b"etcd_prefix";
 /// Keys per page of a full read.
 const PAGE: i64 = 1_000;
+/// Changes the engine may fall behind by before it reloads its mirrors.
+const CHANGES: usize = 4_096;
 /// How often the follower asks for a progress notice.
 const PROBE: Duration = Duration::from_millis(250);
 
@@ -48,6 +50,21 @@ pub enum Freshness {
     Fresh,
     /// Nothing heard for this long: answers from the replica could be stale.
     Stale(Duration),
+}
+
+/// A change the replica applied, as the engine's in-memory mirrors (the
+/// account and partner directories) need to hear of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaChange {
+    /// A key of a replicated tree was written or removed.
+    Key {
+        /// The tree's name.
+        tree: &'static str,
+        /// The key.
+        key: Vec<u8>,
+    },
+    /// The replica was read in full: anything may have changed.
+    Reloaded,
 }
 
 /// The replicated trees of this node and what the follower knows.
@@ -62,6 +79,8 @@ pub(super) struct Replica {
     /// When the follower last heard from etcd, in ms after `epoch`.
     epoch: Instant,
     heard_ms: AtomicU64,
+    /// What the replica changed, for the engine's in-memory mirrors.
+    changes: tokio::sync::broadcast::Sender<ReplicaChange>,
     /// Set while a full read has the trees part-filled: nothing may be
     /// answered from them.
     reading: std::sync::atomic::AtomicBool,
@@ -87,6 +106,7 @@ impl Replica {
             epoch: Instant::now(),
             heard_ms: AtomicU64::new(0),
             reading: std::sync::atomic::AtomicBool::new(false),
+            changes: tokio::sync::broadcast::channel(CHANGES).0,
         })
     }
 
@@ -102,6 +122,11 @@ impl Replica {
         } else {
             Freshness::Stale(silent)
         }
+    }
+
+    /// Hears of every change the replica applies from now on.
+    pub(super) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ReplicaChange> {
+        self.changes.subscribe()
     }
 
     fn heard(&self) {
@@ -170,6 +195,8 @@ impl Replica {
         self.meta.insert(META_REVISION, &revision.to_be_bytes())?;
         self.db.flush()?;
         self.reading.store(false, Ordering::Release);
+        // Nobody listening is fine.
+        let _ = self.changes.send(ReplicaChange::Reloaded);
         Ok(())
     }
 
@@ -214,6 +241,14 @@ impl Replica {
             .filter_map(|(_, key, _)| <[u8; 32]>::try_from(*key).ok())
             .collect();
         self.verify_cache.invalidate(touched.iter());
+        if self.changes.receiver_count() > 0 {
+            for (at, key, _) in &writes {
+                let _ = self.changes.send(ReplicaChange::Key {
+                    tree: REPLICATED[*at],
+                    key: key.to_vec(),
+                });
+            }
+        }
         Ok(())
     }
 }
