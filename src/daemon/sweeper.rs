@@ -49,6 +49,10 @@ impl Sweeper {
         if *self.stop.borrow() {
             return;
         }
+        if !*self.engine.store().leading().borrow() {
+            tracing::debug!(trigger, "another node leads the sweeps; skipping");
+            return;
+        }
         let stop = self.stop.clone();
         let started = std::time::Instant::now();
         match self.engine.sweep_until(&|| *stop.borrow()).await {

@@ -87,6 +87,7 @@ impl AccountDirectory {
 
     /// Reads one account again from the store (another node changed it):
     /// a record equal to the one held keeps its token bucket.
+    #[cfg(feature = "etcd")]
     pub(super) fn refresh(&self, store: &Store, id: &str) -> Result<(), Error> {
         match store.get_account(id)? {
             Some(record) => {
@@ -106,6 +107,7 @@ impl AccountDirectory {
 
     /// Reads every account again (the replica was read in full), keeping
     /// the token buckets of accounts that did not change.
+    #[cfg(feature = "etcd")]
     pub(super) fn reload(&self, store: &Store) -> Result<(), Error> {
         let fresh = AccountDirectory::load(store)?;
         let mut fresh = fresh.accounts.into_inner().unwrap_or_else(|e| e.into_inner());

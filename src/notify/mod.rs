@@ -181,6 +181,10 @@ impl Mailer {
         &self,
         sweep_gate: &tokio::sync::Mutex<()>,
     ) -> Result<DeliveryReport, Error> {
+        if !*self.engine.store().leading().borrow() {
+            // In a cluster, the leader mails; this node only queues.
+            return Ok(DeliveryReport::default());
+        }
         let mut state = self.state.lock().await;
         let pending = {
             let _no_sweep_running = sweep_gate.lock().await;
@@ -188,6 +192,14 @@ impl Mailer {
         };
         let mut round = Round::default();
         let groups = self.group(&pending, &state, &mut round);
+        if !groups.is_empty() {
+            // A leader paused past its lease must not mail what its
+            // successor mails: prove the lease first (a no-op with sled).
+            self.engine
+                .store()
+                .confirm_leadership()
+                .map_err(Error::Storage)?;
+        }
         for ((recipient, kind), indexes) in groups {
             let group = Group {
                 recipient: &recipient,

@@ -273,6 +273,31 @@ impl Store {
         }
     }
 
+    /// Whether this node runs the sweeps and delivers the mail: always with
+    /// sled; with etcd, while it holds the cluster's leader lease. The
+    /// receiver changes when that does.
+    pub fn leading(&self) -> tokio::sync::watch::Receiver<bool> {
+        match &self.backend {
+            Backend::Sled => tokio::sync::watch::channel(true).1,
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(cluster) => cluster.leading(),
+        }
+    }
+
+    /// Checks, with a fenced write to the cluster, that this node still
+    /// leads before it does something outside the store (mail); with sled
+    /// there is nothing to check.
+    ///
+    /// # Errors
+    /// [`Error::Cluster`] when another node leads now.
+    pub fn confirm_leadership(&self) -> Result<(), Error> {
+        match &self.backend {
+            Backend::Sled => Ok(()),
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(cluster) => cluster.confirm_leadership(),
+        }
+    }
+
     /// The etcd revision this node's replica has applied (None with sled).
     pub fn cluster_revision(&self) -> Option<i64> {
         match &self.backend {

@@ -46,6 +46,7 @@ impl PartnerDirectory {
     }
 
     /// Reads every partner and grant again (another node changed some).
+    #[cfg(feature = "etcd")]
     pub(in crate::engine) fn reload(&self, store: &store::Store) -> Result<(), Error> {
         let fresh = PartnerDirectory::load(store)?;
         let fresh = fresh

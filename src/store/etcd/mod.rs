@@ -19,6 +19,7 @@
 //!   runs its own small runtime, and a write blocks its caller (through
 //!   `block_in_place` on a multi-thread runtime) until etcd answers.
 
+mod leader;
 mod replica;
 mod txn;
 
@@ -52,6 +53,9 @@ pub struct EtcdOptions {
     /// How long the replica may go without news from etcd before this node
     /// refuses to answer from it (the staleness fence).
     pub max_staleness: Duration,
+    /// The leader's lease: a leader that stops renewing it is replaced
+    /// after this long.
+    pub lease_ttl: Duration,
 }
 
 impl std::fmt::Debug for EtcdOptions {
@@ -63,6 +67,7 @@ impl std::fmt::Debug for EtcdOptions {
             .field("user", &self.user.as_ref().map(|(name, _)| name))
             .field("request_timeout", &self.request_timeout)
             .field("max_staleness", &self.max_staleness)
+            .field("lease_ttl", &self.lease_ttl)
             .finish()
     }
 }
@@ -100,6 +105,8 @@ pub struct Cluster {
     /// The revision the replica has applied (or been told it is at).
     applied: watch::Receiver<i64>,
     replica: Arc<replica::Replica>,
+    /// This node's standing in the sweeper election (see `leader`).
+    leadership: Arc<leader::Leadership>,
     /// This node's tag in the audit keys it makes (see `txn`).
     node_tag: u64,
     audit_counter: AtomicU64,
@@ -115,11 +122,19 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Drop for Cluster {
-    /// Stops the follower and waits (a second at most) until it has let go
-    /// of the replica's trees, so the data directory can be opened again.
-    /// From a thread of its own: a runtime cannot be shut down from inside
-    /// another one's context.
+    /// Gives up this node's lease (so another node leads at once, not after
+    /// the TTL), stops the follower and waits (a second at most) until it
+    /// has let go of the replica's trees, so the data directory can be
+    /// opened again. From a thread of its own: a runtime cannot be shut
+    /// down from inside another one's context.
     fn drop(&mut self) {
+        let lease = self.leadership.lease();
+        if lease != 0 {
+            let mut leases = self.client.lease_client();
+            let _ = self.block(async move {
+                tokio::time::timeout(Duration::from_secs(1), leases.revoke(lease)).await
+            });
+        }
         if let Some(runtime) = self.runtime.take() {
             let stopped =
                 std::thread::spawn(move || runtime.shutdown_timeout(Duration::from_secs(1)));
@@ -164,6 +179,12 @@ impl Cluster {
             replica::Follower::start(client.clone(), replica.clone(), runtime.handle().clone()),
         )?;
         let node_tag = u64::from(rand_u16()) & 0xfff;
+        let leadership = leader::Leadership::new();
+        runtime.spawn(leadership.clone().campaign(
+            client.clone(),
+            cluster_key(&prefix, "leader"),
+            options.lease_ttl,
+        ));
         let cluster = Arc::new(Cluster {
             client,
             prefix,
@@ -171,6 +192,7 @@ impl Cluster {
             runtime: Some(runtime),
             applied,
             replica,
+            leadership,
             node_tag,
             audit_counter: AtomicU64::new(0),
         });
@@ -226,6 +248,33 @@ impl Cluster {
     /// from (see [`Freshness`]).
     pub(super) fn freshness(&self) -> Freshness {
         self.replica.freshness(self.options.max_staleness)
+    }
+
+    /// Proves, by a fenced write, that this node still leads: the mailer
+    /// asks before it sends, so a leader paused past its lease does not
+    /// mail what its successor will mail.
+    ///
+    /// # Errors
+    /// [`Error::Cluster`] when this node does not lead (any more) or etcd
+    /// does not answer.
+    pub(super) fn confirm_leadership(&self) -> Result<(), Error> {
+        let Some(fence) = self.leadership.fence() else {
+            return Err(Error::Cluster("this node does not lead".into()));
+        };
+        let put = etcd_client::TxnOp::put(self.cluster_key("mailer"), fence.key.clone(), None);
+        let (_, _, held) = self.commit(Vec::new(), vec![put], Some(&fence))?;
+        if held {
+            Ok(())
+        } else {
+            self.leadership.lost("its lease expired before the mail went out");
+            Err(Error::Cluster("this node's leadership ended (its lease expired)".into()))
+        }
+    }
+
+    /// Whether this node leads the sweeps and the mail, and when that
+    /// changes.
+    pub(super) fn leading(&self) -> watch::Receiver<bool> {
+        self.leadership.watch()
     }
 
     /// Hears of every change the replica applies from now on.

@@ -12,13 +12,14 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use etcd_client::{Compare, CompareOp, Txn, TxnOp};
+use etcd_client::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
 use sled::IVec;
 use sled::transaction::{ConflictableTransactionError, UnabortableTransactionError};
 
 use super::super::Error;
 use super::super::txn::{TxResult, TxTree};
 use super::Cluster;
+use super::leader::Fence;
 
 /// How often a body may meet a concurrent change before the write gives up.
 const MAX_ATTEMPTS: usize = 64;
@@ -91,10 +92,17 @@ impl Cluster {
             if ops.is_empty() {
                 return Ok(Ok(value));
             }
-            let (succeeded, revision) = self.commit(compares, ops)?;
+            let fence = self.leadership.fence();
+            let (succeeded, revision, fence_held) = self.commit(compares, ops, fence.as_ref())?;
             if succeeded {
                 self.wait_applied(revision)?;
                 return Ok(Ok(value));
+            }
+            if !fence_held {
+                self.leadership.lost("a write was refused by the leader fence");
+                return Err(Error::Cluster(
+                    "this node's leadership ended (its lease expired): the write was refused".into(),
+                ));
             }
             // A key it read changed: catch up with the cluster, run again.
             tracing::debug!(revision, "etcd write met a concurrent change; running it again");
@@ -142,20 +150,46 @@ impl Cluster {
         (compares, ops)
     }
 
-    /// Sends one `Txn`; whether it succeeded and the revision it saw.
-    fn commit(&self, compares: Vec<Compare>, ops: Vec<TxnOp>) -> Result<(bool, i64), Error> {
-        let txn = Txn::new().when(compares).and_then(ops);
+    /// Sends one `Txn`, fenced when this node leads (its leader key must
+    /// still have the create revision it was elected with). Returns whether
+    /// it succeeded, the revision it saw, and whether the fence (if any)
+    /// still held.
+    pub(super) fn commit(
+        &self,
+        mut compares: Vec<Compare>,
+        ops: Vec<TxnOp>,
+        fence: Option<&Fence>,
+    ) -> Result<(bool, i64, bool), Error> {
+        let mut txn_else = Vec::new();
+        if let Some(fence) = fence {
+            compares.push(Compare::create_revision(
+                fence.key.clone(),
+                CompareOp::Equal,
+                fence.create_revision,
+            ));
+            txn_else.push(TxnOp::get(fence.key.clone(), None));
+        }
+        let expected = fence.map(|f| f.create_revision);
+        let txn = Txn::new().when(compares).and_then(ops).or_else(txn_else);
         let mut kv = self.client.kv_client();
         let timeout = self.options.request_timeout;
         self.block(async move {
-            match tokio::time::timeout(timeout, kv.txn(txn)).await {
-                Ok(Ok(answer)) => Ok((
-                    answer.succeeded(),
-                    answer.header().map_or(0, |h| h.revision()),
-                )),
-                Ok(Err(e)) => Err(Error::Cluster(format!("etcd write failed: {e}"))),
-                Err(_) => Err(Error::Cluster("etcd did not answer a write in time".into())),
-            }
+            let answer = match tokio::time::timeout(timeout, kv.txn(txn)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => return Err(Error::Cluster(format!("etcd write failed: {e}"))),
+                Err(_) => return Err(Error::Cluster("etcd did not answer a write in time".into())),
+            };
+            let revision = answer.header().map_or(0, |h| h.revision());
+            let fence_held = answer.succeeded()
+                || expected.is_none_or(|rev| {
+                    answer.op_responses().into_iter().any(|op| match op {
+                        TxnOpResponse::Get(get) => {
+                            get.kvs().first().is_some_and(|kv| kv.create_revision() == rev)
+                        }
+                        _ => false,
+                    })
+                });
+            Ok((answer.succeeded(), revision, fence_held))
         })
     }
 }

@@ -103,6 +103,7 @@ impl Fresh {
                     user: None,
                     request_timeout: std::time::Duration::from_secs(5),
                     max_staleness: std::time::Duration::from_secs(2),
+                    lease_ttl: std::time::Duration::from_secs(5),
                 },
             ),
         }
