@@ -110,7 +110,10 @@ impl AccountDirectory {
     #[cfg(feature = "etcd")]
     pub(super) fn reload(&self, store: &Store) -> Result<(), Error> {
         let fresh = AccountDirectory::load(store)?;
-        let mut fresh = fresh.accounts.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut fresh = fresh
+            .accounts
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
         let mut accounts = self.accounts.write().unwrap_or_else(|e| e.into_inner());
         for (id, state) in fresh.iter_mut() {
             if let Some(held) = accounts.get(id).filter(|held| held.record == state.record) {

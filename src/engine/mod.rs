@@ -20,10 +20,10 @@ mod error;
 mod gateway;
 mod lookup;
 mod offload;
-#[cfg(feature = "etcd")]
-mod replica;
 mod partners;
 mod rate_limits;
+#[cfg(feature = "etcd")]
+mod replica;
 mod sweep;
 mod usage;
 mod users;

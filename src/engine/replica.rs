@@ -34,7 +34,10 @@ impl Engine {
             let applied = match change {
                 Ok(change) => self.mirror(&change),
                 Err(RecvError::Lagged(missed)) => {
-                    warn!(missed, "fell behind the replica's changes; reloading the directories");
+                    warn!(
+                        missed,
+                        "fell behind the replica's changes; reloading the directories"
+                    );
                     self.mirror(&ReplicaChange::Reloaded)
                 }
                 Err(RecvError::Closed) => break,

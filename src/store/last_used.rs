@@ -9,15 +9,33 @@
 //! when it reschedules or disables; the effective last use is the later of
 //! the two (and of any use still in memory). Only the flush writes here
 //! (one at a time, the engine's flush lock), besides the removal of a
-//! deleted credential, which compares and swaps its bucket.
+//! deleted credential, a transaction on its bucket.
+//!
+//! In a cluster the tree is replicated, so the leader's sweep sees the uses
+//! every node saw; a node writes a use only when it falls on a later UTC
+//! day than the stored one (at most one etcd write per credential per day).
 
 use chrono::{DateTime, Utc};
 
+use sled::transaction::ConflictableTransactionError;
+
+use super::backend::Backend;
+#[cfg(feature = "etcd")]
+use super::buckets::Group;
 use super::buckets::{Bucket, Payload, bucket_of, grouped};
 use super::{Error, Store};
 
 /// Buckets written per sled batch.
 const BATCH: usize = 4096;
+/// Buckets written per etcd `Txn` (etcd allows 128 operations).
+#[cfg(feature = "etcd")]
+const CLUSTER_BATCH: usize = 100;
+
+/// The UTC day of a use.
+#[cfg(feature = "etcd")]
+fn day(at: Micros) -> i64 {
+    at.0.div_euclid(86_400_000_000)
+}
 
 /// A flushed use, as microseconds since the epoch.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +89,11 @@ impl Store {
             uses.into_iter()
                 .map(|(id, at)| (id, Micros(at.timestamp_micros()))),
         );
+        match &self.backend {
+            Backend::Sled => {}
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => return self.write_last_used_days(&groups),
+        }
         let mut n_written = 0;
         for chunk in groups.chunks(BATCH) {
             let mut batch = sled::Batch::default();
@@ -81,8 +104,42 @@ impl Store {
                 batch.insert(&key[..], bucket.encode());
                 n_written += items.len();
             }
-            // Node-local on every backend (see `backend`).
             self.watched(self.last_used.apply_batch(batch).map_err(Error::from))?;
+        }
+        Ok(n_written)
+    }
+
+    /// The cluster's arm of [`Store::write_last_used`]: a use is written
+    /// only when it falls on a later UTC day than the stored one, so etcd
+    /// takes at most one write per credential per day (inactivity counts
+    /// in months; the exact last use stays in the memory of the node that
+    /// saw it). Buckets go [`CLUSTER_BATCH`] to a `Txn`.
+    #[cfg(feature = "etcd")]
+    fn write_last_used_days(&self, groups: &[Group<'_, Micros>]) -> Result<usize, Error> {
+        let mut n_written = 0;
+        for chunk in groups.chunks(CLUSTER_BATCH) {
+            n_written += self
+                .transact([&self.last_used], |[tree]| {
+                    let mut n = 0;
+                    for (key, items) in chunk {
+                        let raw = tree.get(key)?;
+                        let mut bucket = Bucket::<Micros>::decode(raw.as_deref())
+                            .map_err(|_| ConflictableTransactionError::Abort(()))?;
+                        let newer: Vec<(&str, Micros)> = items
+                            .iter()
+                            .filter(|(id, at)| bucket.get(id).is_none_or(|old| day(old) < day(*at)))
+                            .copied()
+                            .collect();
+                        if newer.is_empty() {
+                            continue;
+                        }
+                        bucket.put_sorted(&newer);
+                        tree.insert(key, &bucket.encode())?;
+                        n += newer.len();
+                    }
+                    Ok(n)
+                })?
+                .map_err(|()| Error::Corrupt("last_used bucket"))?;
         }
         Ok(n_written)
     }
@@ -94,23 +151,19 @@ impl Store {
     /// sled errors, or a bucket that kept changing underneath.
     pub fn forget_last_used(&self, id: &str) -> Result<(), Error> {
         let key = bucket_of(id);
-        for _ in 0..64 {
-            let raw = self.last_used.get(key)?;
-            let mut bucket = Bucket::<Micros>::decode(raw.as_deref())?;
-            if !bucket.remove(id) {
-                return Ok(());
+        self.transact([&self.last_used], |[tree]| {
+            let raw = tree.get(&key)?;
+            let mut bucket = Bucket::<Micros>::decode(raw.as_deref())
+                .map_err(|_| ConflictableTransactionError::Abort(()))?;
+            if bucket.remove(id) {
+                match bucket.entries.is_empty() {
+                    true => tree.remove(&key)?,
+                    false => tree.insert(&key, &bucket.encode())?,
+                }
             }
-            let new = (!bucket.entries.is_empty()).then(|| bucket.encode());
-            let swapped = self.watched(
-                self.last_used
-                    .compare_and_swap(key, raw, new)
-                    .map_err(Error::from),
-            )?;
-            if swapped.is_ok() {
-                return Ok(());
-            }
-        }
-        Err(Error::Corrupt("last_used bucket kept changing"))
+            Ok(())
+        })?
+        .map_err(|()| Error::Corrupt("last_used entry"))
     }
 
     /// Credentials with a flushed use (tests and benches; reads every bucket).

@@ -32,9 +32,9 @@ mod codec;
 mod credentials;
 mod credits;
 mod deadlines;
+mod error;
 #[cfg(feature = "etcd")]
 mod etcd;
-mod error;
 mod fault;
 mod group_commit;
 mod last_used;
@@ -51,7 +51,7 @@ pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
 pub use deadlines::DueDeadline;
 pub use error::Error;
 #[cfg(feature = "etcd")]
-pub use etcd::{EtcdOptions, Freshness, ReplicaChange};
+pub use etcd::{EtcdOptions, EtcdTls, Freshness, ReplicaChange};
 pub use meta::SCHEMA_VERSION;
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};

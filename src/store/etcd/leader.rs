@@ -112,7 +112,8 @@ impl Leadership {
             .await
             .map_err(etcd)?
             .id();
-        self.lease.store(lease, std::sync::atomic::Ordering::Relaxed);
+        self.lease
+            .store(lease, std::sync::atomic::Ordering::Relaxed);
         let (mut keeper, mut acks) = client
             .lease_client()
             .keep_alive(lease)

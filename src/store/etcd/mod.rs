@@ -4,8 +4,9 @@
 //! - **Layout.** Every replicated tree's key `k` of tree `t` is the etcd key
 //!   `{prefix}{t}/{k}` (raw bytes), its value the same bytes sled holds.
 //!   `{prefix}cluster/...` holds the cluster's own facts (the pepper
-//!   fingerprint). Node-local trees (`last_used`, `usage`, `credits`,
-//!   `meta`) never leave the node.
+//!   fingerprint, the leader election, the tick). Node-local trees
+//!   (`usage`, `credits`, `meta`) never leave the node; `last_used` is
+//!   replicated but written at most once per credential per day.
 //! - **Writes** (`txn`): a body runs against the replica with its reads
 //!   remembered, and its writes commit as one etcd `Txn` that compares every
 //!   key read. The call returns once this node's replica has applied the
@@ -44,8 +45,8 @@ pub struct EtcdOptions {
     /// Key prefix, `/credd/` by default: several deployments can share one
     /// etcd.
     pub prefix: String,
-    /// CA certificate (PEM), and optionally this node's certificate and key.
-    pub tls: Option<(Vec<u8>, Option<(Vec<u8>, Vec<u8>)>)>,
+    /// TLS to etcd, when its endpoints are `https://`.
+    pub tls: Option<EtcdTls>,
     /// etcd user and password.
     pub user: Option<(String, String)>,
     /// The bound on each etcd call.
@@ -56,6 +57,16 @@ pub struct EtcdOptions {
     /// The leader's lease: a leader that stops renewing it is replaced
     /// after this long.
     pub lease_ttl: Duration,
+}
+
+/// TLS to etcd: the CA that signed its certificates, and this node's own
+/// certificate and key when etcd asks for client certificates.
+#[derive(Clone)]
+pub struct EtcdTls {
+    /// CA certificate (PEM).
+    pub ca_pem: Vec<u8>,
+    /// This node's certificate and key (PEM).
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for EtcdOptions {
@@ -72,9 +83,11 @@ impl std::fmt::Debug for EtcdOptions {
     }
 }
 
-/// The trees whose every key lives in etcd (the rest are node-local).
+/// The trees whose every key lives in etcd (the rest are node-local:
+/// `usage`, `credits`, `meta`).
 pub(super) const REPLICATED: &[&str] = &[
     "credentials",
+    "last_used",
     "secret_index",
     "by_account",
     "deadlines",
@@ -132,7 +145,8 @@ impl Drop for Cluster {
         if lease != 0 {
             let mut leases = self.client.lease_client();
             let _ = self.block(async move {
-                tokio::time::timeout(Duration::from_secs(1), leases.revoke(lease)).await
+                let _ = tokio::time::timeout(Duration::from_secs(1), leases.revoke(lease)).await;
+                Ok(())
             });
         }
         if let Some(runtime) = self.runtime.take() {
@@ -171,7 +185,8 @@ impl Cluster {
         let prefix = options.prefix.as_bytes().to_vec();
         let replica = Arc::new(replica::Replica::open(db, verify_cache, &prefix)?);
         block_on(&runtime, {
-            let (client, prefix, timeout) = (client.clone(), prefix.clone(), options.request_timeout);
+            let (client, prefix, timeout) =
+                (client.clone(), prefix.clone(), options.request_timeout);
             async move { check_pepper(&client, &prefix, timeout, pepper_fingerprint).await }
         })?;
         let applied = block_on(
@@ -266,8 +281,11 @@ impl Cluster {
         if held {
             Ok(())
         } else {
-            self.leadership.lost("its lease expired before the mail went out");
-            Err(Error::Cluster("this node's leadership ended (its lease expired)".into()))
+            self.leadership
+                .lost("its lease expired before the mail went out");
+            Err(Error::Cluster(
+                "this node's leadership ended (its lease expired)".into(),
+            ))
         }
     }
 
@@ -304,12 +322,16 @@ impl Cluster {
 
     /// Runs `future` on the cluster's runtime and waits for it, from sync
     /// code on any thread (a tokio worker included).
-    fn block<F>(&self, future: F) -> F::Output
+    fn block<F, T>(&self, future: F) -> Result<T, Error>
     where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+        T: Send + 'static,
     {
-        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the cluster");
+        let Some(runtime) = self.runtime.as_ref() else {
+            return Err(Error::Cluster(
+                "the cluster connection is shutting down".into(),
+            ));
+        };
         block_on(runtime, future)
     }
 
@@ -327,16 +349,19 @@ impl Cluster {
 /// Runs `future` on `runtime` and waits for it from sync code on any
 /// thread: a tokio worker of another runtime included (`Runtime::block_on`
 /// would panic there), through `block_in_place` on a multi-thread runtime.
-fn block_on<F>(runtime: &tokio::runtime::Runtime, future: F) -> F::Output
+fn block_on<F, T>(runtime: &tokio::runtime::Runtime, future: F) -> Result<T, Error>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
 {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     runtime.spawn(async move {
         let _ = tx.send(future.await);
     });
-    let wait = move || rx.recv().expect("the etcd runtime answers every call it takes");
+    let wait = move || {
+        rx.recv()
+            .unwrap_or_else(|_| Err(Error::Cluster("the etcd runtime stopped".into())))
+    };
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(wait)
@@ -362,9 +387,9 @@ async fn connect(options: &EtcdOptions) -> Result<Client, Error> {
         // A member cut off from the leader refuses (its watch is cancelled)
         // rather than serve its own stale state.
         .with_require_leader(true);
-    if let Some((ca, identity)) = &options.tls {
-        let mut tls =
-            etcd_client::TlsOptions::new().ca_certificate(etcd_client::Certificate::from_pem(ca));
+    if let Some(EtcdTls { ca_pem, identity }) = &options.tls {
+        let mut tls = etcd_client::TlsOptions::new()
+            .ca_certificate(etcd_client::Certificate::from_pem(ca_pem));
         if let Some((cert, key)) = identity {
             tls = tls.identity(etcd_client::Identity::from_pem(cert, key));
         }
@@ -375,7 +400,12 @@ async fn connect(options: &EtcdOptions) -> Result<Client, Error> {
     }
     Client::connect(&options.endpoints, Some(connect))
         .await
-        .map_err(|e| Error::Cluster(format!("cannot connect to etcd at {:?}: {e}", options.endpoints)))
+        .map_err(|e| {
+            Error::Cluster(format!(
+                "cannot connect to etcd at {:?}: {e}",
+                options.endpoints
+            ))
+        })
 }
 
 /// Records the pepper's fingerprint in the cluster if it has none, or

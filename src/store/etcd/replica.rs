@@ -43,6 +43,10 @@ const CHANGES: usize = 4_096;
 /// How often the follower asks for a progress notice.
 const PROBE: Duration = Duration::from_millis(250);
 
+/// One event to apply: the tree (index into `REPLICATED`), the key, and
+/// the value (None: removed).
+type Write<'e> = (usize, &'e [u8], Option<&'e [u8]>);
+
 /// Whether this node may answer from its replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
@@ -142,7 +146,8 @@ impl Replica {
         let Some(raw) = self.meta.get(META_REVISION)? else {
             return Ok(None);
         };
-        let bytes = <[u8; 8]>::try_from(raw.as_ref()).map_err(|_| Error::Corrupt("etcd revision"))?;
+        let bytes =
+            <[u8; 8]>::try_from(raw.as_ref()).map_err(|_| Error::Corrupt("etcd revision"))?;
         Ok(Some(i64::from_be_bytes(bytes)))
     }
 
@@ -177,7 +182,9 @@ impl Replica {
 
     /// Writes one page of a full read.
     fn load_page(&self, kvs: &[etcd_client::KeyValue]) -> Result<(), Error> {
-        let mut batches: Vec<sled::Batch> = (0..self.trees.len()).map(|_| sled::Batch::default()).collect();
+        let mut batches: Vec<sled::Batch> = (0..self.trees.len())
+            .map(|_| sled::Batch::default())
+            .collect();
         for kv in kvs {
             if let Some((at, key)) = self.locate(kv.key()) {
                 batches[at].insert(key, kv.value());
@@ -204,7 +211,7 @@ impl Replica {
     /// sled transaction; then drops the verify cache's copies of the
     /// secret index entries it changed.
     fn apply(&self, events: &[etcd_client::Event], revision: i64) -> Result<(), Error> {
-        let mut writes: Vec<(usize, &[u8], Option<&[u8]>)> = Vec::with_capacity(events.len());
+        let mut writes: Vec<Write<'_>> = Vec::with_capacity(events.len());
         for event in events {
             let Some(kv) = event.kv() else { continue };
             let Some((at, key)) = self.locate(kv.key()) else {
@@ -277,7 +284,10 @@ impl Follower {
         };
         let at = match follower.replica.recorded_revision()? {
             Some(at) => {
-                tracing::info!(revision = at, "replica resumes from its recorded etcd revision");
+                tracing::info!(
+                    revision = at,
+                    "replica resumes from its recorded etcd revision"
+                );
                 at
             }
             None => follower.full_read().await?,
@@ -386,7 +396,10 @@ impl Follower {
             if revision > 0 {
                 options = options.with_revision(revision);
             }
-            let page = kv.get(start.clone(), Some(options)).await.map_err(cluster)?;
+            let page = kv
+                .get(start.clone(), Some(options))
+                .await
+                .map_err(cluster)?;
             if revision == 0 {
                 revision = page.header().map_or(0, |h| h.revision());
             }

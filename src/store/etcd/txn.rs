@@ -43,7 +43,10 @@ impl TxTree for EtcdTree<'_> {
         if let Some(seen) = self.reads.borrow().get(key) {
             return Ok(seen.clone());
         }
-        let value = self.local.get(key).map_err(UnabortableTransactionError::Storage)?;
+        let value = self
+            .local
+            .get(key)
+            .map_err(UnabortableTransactionError::Storage)?;
         self.reads.borrow_mut().insert(key.to_vec(), value.clone());
         Ok(value)
     }
@@ -99,13 +102,18 @@ impl Cluster {
                 return Ok(Ok(value));
             }
             if !fence_held {
-                self.leadership.lost("a write was refused by the leader fence");
+                self.leadership
+                    .lost("a write was refused by the leader fence");
                 return Err(Error::Cluster(
-                    "this node's leadership ended (its lease expired): the write was refused".into(),
+                    "this node's leadership ended (its lease expired): the write was refused"
+                        .into(),
                 ));
             }
             // A key it read changed: catch up with the cluster, run again.
-            tracing::debug!(revision, "etcd write met a concurrent change; running it again");
+            tracing::debug!(
+                revision,
+                "etcd write met a concurrent change; running it again"
+            );
             self.catch_up()?;
         }
         Err(Error::Cluster(format!(
@@ -183,9 +191,10 @@ impl Cluster {
             let fence_held = answer.succeeded()
                 || expected.is_none_or(|rev| {
                     answer.op_responses().into_iter().any(|op| match op {
-                        TxnOpResponse::Get(get) => {
-                            get.kvs().first().is_some_and(|kv| kv.create_revision() == rev)
-                        }
+                        TxnOpResponse::Get(get) => get
+                            .kvs()
+                            .first()
+                            .is_some_and(|kv| kv.create_revision() == rev),
                         _ => false,
                     })
                 });
