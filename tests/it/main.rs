@@ -12,6 +12,9 @@ mod credits;
 mod delegation_crash;
 mod disk_full;
 mod durability;
+#[path = "../common/etcd_cluster.rs"]
+mod etcd_cluster;
+mod etcd_harness;
 mod expiring;
 mod ext_authz;
 mod forward_auth;
