@@ -165,11 +165,20 @@ impl EtcdCluster {
     /// Starts member `i` again on its data directory and ports
     /// (`--initial-cluster-state existing`) and waits until it is healthy.
     pub fn restart(&mut self, i: usize) {
-        kill_member(&self.members[i]);
-        let child = spawn(self.command(i, "existing"), &self.members[i].log);
-        *self.members[i].child() = Some(child);
-        if let Err(why) = self.wait_healthy(&[i]) {
-            panic!("etcd member {i} did not restart: {}", why.message);
+        self.restart_all(&[i]);
+    }
+
+    /// Starts the members `which` again together and waits until they are
+    /// healthy: after a whole cluster went down, no member is healthy until
+    /// a quorum of them is back, so they must start at once.
+    pub fn restart_all(&mut self, which: &[usize]) {
+        for &i in which {
+            kill_member(&self.members[i]);
+            let child = spawn(self.command(i, "existing"), &self.members[i].log);
+            *self.members[i].child() = Some(child);
+        }
+        if let Err(why) = self.wait_healthy(which) {
+            panic!("etcd members {which:?} did not restart: {}", why.message);
         }
     }
 

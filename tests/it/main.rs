@@ -6,6 +6,8 @@ mod accounts;
 mod admin;
 mod audit;
 mod auth;
+#[cfg(feature = "etcd")]
+mod cluster;
 mod crash_loop;
 mod credctl;
 mod credits;
@@ -41,3 +43,17 @@ mod upgrade;
 mod usage;
 mod users;
 mod verify;
+
+/// The cluster tests (`cluster`) need the `etcd` feature: a build without it
+/// says so, and under `CI=true` (which runs `bash .ci/test`, the feature on)
+/// fails rather than skip.
+#[cfg(not(feature = "etcd"))]
+#[test]
+fn cluster_tests_need_the_etcd_feature() {
+    eprintln!("SKIPPED cluster: build with `--features etcd` (bash .ci/test does)");
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "CI=true: the cluster tests must run (cargo test --features etcd)"
+    );
+}

@@ -1,6 +1,6 @@
 //! The store's tests, one file per part of the store, and what they share:
 //! records to write, and [`Fresh`], which gives each test an empty store on
-//! every backend in [`BACKENDS`]. A test written against [`Fresh`] runs on
+//! every backend of [`backends`]. A test written against [`Fresh`] runs on
 //! every backend; the few that read sled's own trees or files say so and
 //! open sled directly.
 

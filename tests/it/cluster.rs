@@ -1,0 +1,205 @@
+//! Cluster mode on etcd, end to end: real credd processes sharing a real
+//! 3-member etcd cluster (Debian's etcd-server) on loopback. A change made
+//! through one node is seen by another; a node restarted after kill -9
+//! resumes its replica from the revision it recorded, or reads everything
+//! again when etcd compacted that revision away; a node cut off from etcd
+//! refuses to answer (the staleness fence) and recovers by itself.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use credd::api::pb;
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::etcd_cluster::{self, EtcdCluster};
+use crate::support::{self, Daemon};
+
+/// A generous bound for anything that crosses the cluster (the bench
+/// measures the real distribution).
+const WITHIN: Duration = Duration::from_secs(5);
+
+/// A 3-member etcd cluster, or None when etcd is missing (a skip printed;
+/// under `CI=true` a panic instead).
+fn etcd(test: &str) -> Option<EtcdCluster> {
+    let binary = etcd_cluster::require_etcd(test)?;
+    Some(EtcdCluster::start(&binary, 3))
+}
+
+/// The config of a node of the cluster at `endpoints` under `prefix`, with
+/// the pepper file every node shares.
+fn node_config(shared: &Path, endpoints: &[String], prefix: &str, extra: &str) -> String {
+    let endpoints = endpoints
+        .iter()
+        .map(|e| format!("{e:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "pepper_file = {pepper:?}\n{extra}\n[store]\nbackend = \"etcd\"\nendpoints = [{endpoints}]\nprefix = {prefix:?}\nmax_staleness_ms = 1000\n",
+        pepper = shared.join("pepper").display().to_string(),
+    )
+}
+
+/// Starts a node in `shared/<name>`.
+fn start_node(shared: &Path, name: &str, etcd: &EtcdCluster, extra: &str) -> Daemon {
+    let dir = shared.join(name);
+    std::fs::create_dir_all(&dir).expect("node dir");
+    support::start(
+        &dir,
+        &node_config(shared, &etcd.endpoints(), "/credd-it/", extra),
+    )
+}
+
+/// Polls Verify on `node` until it answers `want`; how long it took.
+async fn await_result(node: &Daemon, secret: &str, want: pb::VerifyResult) -> Duration {
+    let mut verifier = node.verifier().await;
+    let started = Instant::now();
+    loop {
+        let answer = verifier
+            .verify(support::verify_req(secret, "", &[]))
+            .await
+            .map(|r| r.into_inner().result());
+        if answer.as_ref().is_ok_and(|got| *got == want) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < WITHIN,
+            "node never answered {want:?} (last: {answer:?}); log:\n{}",
+            node.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Created on node A, the key verifies on node B; revoked on A, it is
+/// refused on B; B's Get shows what A wrote. Node B's own admin calls
+/// write through to A as well.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_on_one_node_is_seen_on_the_other() {
+    let Some(etcd) = etcd("cluster::a_change_on_one_node_is_seen_on_the_other") else {
+        return;
+    };
+    let shared = support::temp_dir();
+    let a = start_node(shared.path(), "a", &etcd, "");
+    let b = start_node(shared.path(), "b", &etcd, "");
+    let key = a.admin_key();
+    let mut admin_a = a.admin().await;
+    let mut admin_b = support::admin_on(b.channel().await, &key);
+
+    let (cred, secret) = support::create(&mut admin_a, support::api_key("acme", "svc")).await;
+    let seen = await_result(&b, &secret, pb::VerifyResult::Valid).await;
+    eprintln!("created on A, valid on B after {seen:?}");
+
+    admin_a
+        .revoke_credential(pb::RevokeCredentialRequest {
+            id: cred.id.clone(),
+            reason: "leaked".into(),
+        })
+        .await
+        .expect("revoke on A");
+    let refused = await_result(&b, &secret, pb::VerifyResult::Revoked).await;
+    eprintln!("revoked on A, refused on B after {refused:?}");
+    assert_eq!(
+        support::get(&mut admin_b, &cred.id).await.status(),
+        pb::Status::Revoked
+    );
+
+    let (cred_b, secret_b) = support::create(&mut admin_b, support::api_key("acme", "b")).await;
+    await_result(&a, &secret_b, pb::VerifyResult::Valid).await;
+    assert_eq!(support::get(&mut admin_a, &cred_b.id).await.name, "b");
+}
+
+/// A node killed with -9 resumes its replica from the revision it
+/// recorded, catching up with what was written meanwhile; after etcd
+/// compacted that revision away, it reads everything again instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_node_resumes_or_reads_again_after_compaction() {
+    let Some(etcd) = etcd("cluster::a_restarted_node_resumes_or_reads_again_after_compaction")
+    else {
+        return;
+    };
+    let shared = support::temp_dir();
+    let a = start_node(shared.path(), "a", &etcd, "");
+    let mut b = start_node(shared.path(), "b", &etcd, "");
+    let mut admin = a.admin().await;
+    let (first, first_secret) = support::create(&mut admin, support::api_key("acme", "1")).await;
+    await_result(&b, &first_secret, pb::VerifyResult::Valid).await;
+
+    b.kill9();
+    let (_, second_secret) = support::create(&mut admin, support::api_key("acme", "2")).await;
+    admin
+        .revoke_credential(pb::RevokeCredentialRequest {
+            id: first.id.clone(),
+            reason: "rotated out".into(),
+        })
+        .await
+        .expect("revoke");
+    b.restart();
+    assert!(
+        b.logs().contains("replica resumes from its recorded etcd revision"),
+        "{}",
+        b.logs()
+    );
+    await_result(&b, &second_secret, pb::VerifyResult::Valid).await;
+    await_result(&b, &first_secret, pb::VerifyResult::Revoked).await;
+
+    b.kill9();
+    let (_, third_secret) = support::create(&mut admin, support::api_key("acme", "3")).await;
+    etcd.compact(etcd.revision());
+    b.restart();
+    assert!(b.logs().contains("replica read in full from etcd"), "{}", b.logs());
+    await_result(&b, &third_secret, pb::VerifyResult::Valid).await;
+    await_result(&b, &second_secret, pb::VerifyResult::Valid).await;
+    await_result(&b, &first_secret, pb::VerifyResult::Revoked).await;
+}
+
+/// With every etcd member down, a node turns NOT_SERVING and refuses
+/// Verify with UNAVAILABLE within its fence (1 s here), rather than answer
+/// from a copy that may be stale; once etcd is back it serves by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_cut_off_from_etcd_refuses_then_recovers() {
+    let Some(mut etcd) = etcd("cluster::a_node_cut_off_from_etcd_refuses_then_recovers") else {
+        return;
+    };
+    let shared = support::temp_dir();
+    let a = start_node(shared.path(), "a", &etcd, "");
+    let mut admin = a.admin().await;
+    let (_, secret) = support::create(&mut admin, support::api_key("acme", "svc")).await;
+    let mut verifier = a.verifier().await;
+    let mut health = HealthClient::new(a.channel().await);
+
+    for member in 0..3 {
+        etcd.stop(member);
+    }
+    let cut_off = Instant::now();
+    let refused = loop {
+        let answer = verifier.verify(support::verify_req(&secret, "", &[])).await;
+        match answer {
+            Err(status) if status.code() == Code::Unavailable => break cut_off.elapsed(),
+            other => {
+                assert!(cut_off.elapsed() < WITHIN, "still answering: {other:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    eprintln!("refused {refused:?} after etcd went away");
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("health")
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::NotServing);
+
+    etcd.restart_all(&[0, 1, 2]);
+    let back = await_result(&a, &secret, pb::VerifyResult::Valid).await;
+    eprintln!("serving again {back:?} after etcd came back");
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("health")
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::Serving);
+}
