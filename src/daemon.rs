@@ -8,6 +8,8 @@
 
 mod audit_mirror;
 mod bootstrap;
+#[cfg(feature = "etcd")]
+mod cluster;
 mod fence;
 mod sweeper;
 mod systemd;
@@ -77,6 +79,10 @@ pub enum DaemonError {
     /// The mail transport could not be set up.
     #[error(transparent)]
     Mail(#[from] TransportError),
+    /// A `[store]` file (etcd's CA, certificate, key or password) could not
+    /// be read, or the build lacks the backend.
+    #[error("[store]: {0}")]
+    StoreConfig(String),
     /// The sweep scheduler could not be set up.
     #[error("sweep scheduler: {0}")]
     Scheduler(String),
@@ -357,6 +363,35 @@ impl Stopping<'_> {
     }
 }
 
+/// Opens the store `[store]` asks for: the data directory alone, or this
+/// node's replica of a cluster on etcd.
+fn open_store(config: &Config, pepper_fingerprint: [u8; 32]) -> Result<Store, DaemonError> {
+    match &config.store {
+        crate::config::StoreConfig::Sled => Ok(Store::open_with_verify_cache(
+            &config.db_dir(),
+            config.cache_capacity_bytes,
+            pepper_fingerprint,
+            config.verify_cache_entries,
+        )?),
+        #[cfg(feature = "etcd")]
+        crate::config::StoreConfig::Etcd(etcd) => {
+            let options = cluster::etcd_options(etcd)?;
+            info!(endpoints = ?etcd.endpoints, prefix = %etcd.prefix, "joining the cluster on etcd");
+            Ok(Store::open_etcd(
+                &config.db_dir(),
+                config.cache_capacity_bytes,
+                pepper_fingerprint,
+                config.verify_cache_entries,
+                options,
+            )?)
+        }
+        #[cfg(not(feature = "etcd"))]
+        crate::config::StoreConfig::Etcd(_) => Err(DaemonError::StoreConfig(
+            "[store] backend = \"etcd\" needs a build with --features etcd".into(),
+        )),
+    }
+}
+
 /// Creates the data directory, loads the pepper and opens the store.
 ///
 /// # Errors
@@ -367,12 +402,7 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
     if created {
         info!(path = %config.pepper_file.display(), "created a new pepper file; back it up with the database");
     }
-    let store = Store::open_with_verify_cache(
-        &config.db_dir(),
-        config.cache_capacity_bytes,
-        pepper.fingerprint(),
-        config.verify_cache_entries,
-    )?;
+    let store = open_store(config, pepper.fingerprint())?;
     info!(path = %config.db_dir().display(), "store open");
     let mut engine = Engine::new(
         store,

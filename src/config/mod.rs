@@ -23,6 +23,7 @@ mod policy;
 mod schedule;
 mod server;
 mod storage;
+mod store;
 mod tls;
 mod users;
 
@@ -40,6 +41,7 @@ pub use error::ConfigError;
 pub use gateway::GatewayConfig;
 pub use schedule::ScheduleConfig;
 pub use server::LogFormat;
+pub use store::{EtcdConfig, EtcdTlsFiles, StoreConfig};
 pub use tls::TlsConfig;
 pub use users::UsersConfig;
 
@@ -66,6 +68,8 @@ pub struct Config {
     pub cache_capacity_bytes: u64,
     /// Recently verified secrets' index entries kept in memory (0: none).
     pub verify_cache_entries: usize,
+    /// `[store]`: where writes commit (sled, or a cluster on etcd).
+    pub store: StoreConfig,
     /// Lifecycle rules.
     pub policy: Policy,
     /// Sweep and flush timing.
@@ -138,6 +142,8 @@ struct ConfigFile {
     #[serde(default)]
     storage: storage::StorageFile,
     #[serde(default)]
+    store: store::StoreFile,
+    #[serde(default)]
     metrics: metrics::MetricsFile,
     #[serde(default)]
     auth: auth::AuthFile,
@@ -203,6 +209,7 @@ pub fn load(
 fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let server = server::validate(&file, check)?;
     let storage = storage::validate(file.storage, check)?;
+    let store = store::validate(file.store, check)?;
     let policy = policy::validate(file.policy, check)?;
     let schedule = schedule::validate(file.schedule, check)?;
     let email = email::validate(file.email, check)?;
@@ -231,6 +238,7 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
         shutdown_grace: server.shutdown_grace,
         cache_capacity_bytes: storage.cache_capacity_bytes,
         verify_cache_entries: storage.verify_cache_entries,
+        store,
         policy,
         schedule,
         email,

@@ -137,7 +137,8 @@ async fn a_restarted_node_resumes_or_reads_again_after_compaction() {
         .expect("revoke");
     b.restart();
     assert!(
-        b.logs().contains("replica resumes from its recorded etcd revision"),
+        b.logs()
+            .contains("replica resumes from its recorded etcd revision"),
         "{}",
         b.logs()
     );
@@ -148,7 +149,11 @@ async fn a_restarted_node_resumes_or_reads_again_after_compaction() {
     let (_, third_secret) = support::create(&mut admin, support::api_key("acme", "3")).await;
     etcd.compact(etcd.revision());
     b.restart();
-    assert!(b.logs().contains("replica read in full from etcd"), "{}", b.logs());
+    assert!(
+        b.logs().contains("replica read in full from etcd"),
+        "{}",
+        b.logs()
+    );
     await_result(&b, &third_secret, pb::VerifyResult::Valid).await;
     await_result(&b, &second_secret, pb::VerifyResult::Valid).await;
     await_result(&b, &first_secret, pb::VerifyResult::Revoked).await;

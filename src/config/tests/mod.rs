@@ -11,6 +11,7 @@ use chrono::Duration;
 use crate::lifecycle::Span;
 
 mod loading;
+mod store;
 mod values;
 
 /// The first four tables of the example in README.md's "Configuration"
