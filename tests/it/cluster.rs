@@ -189,22 +189,29 @@ async fn a_node_cut_off_from_etcd_refuses_then_recovers() {
         }
     };
     eprintln!("refused {refused:?} after etcd went away");
-    let status = health
-        .check(tonic_health::pb::HealthCheckRequest::default())
-        .await
-        .expect("health")
-        .into_inner()
-        .status();
-    assert_eq!(status, ServingStatus::NotServing);
+    await_health(&mut health, ServingStatus::NotServing).await;
 
     etcd.restart_all(&[0, 1, 2]);
     let back = await_result(&a, &secret, pb::VerifyResult::Valid).await;
     eprintln!("serving again {back:?} after etcd came back");
-    let status = health
-        .check(tonic_health::pb::HealthCheckRequest::default())
-        .await
-        .expect("health")
-        .into_inner()
-        .status();
-    assert_eq!(status, ServingStatus::Serving);
+    await_health(&mut health, ServingStatus::Serving).await;
+}
+
+/// Polls the health service until it reports `want` (the fence looks at
+/// the replica every 100 ms).
+async fn await_health(health: &mut HealthClient<tonic::transport::Channel>, want: ServingStatus) {
+    let started = Instant::now();
+    loop {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .expect("health")
+            .into_inner()
+            .status();
+        if status == want {
+            return;
+        }
+        assert!(started.elapsed() < WITHIN, "health stayed {status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
