@@ -23,7 +23,7 @@ use super::super::Error;
 /// What a leader's writes compare: its key in the election and the
 /// revision that created it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Fence {
+pub(in crate::store) struct Fence {
     pub(super) key: Vec<u8>,
     pub(super) create_revision: i64,
 }
@@ -61,7 +61,7 @@ impl Leadership {
         self.lease.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn set(&self, fence: Option<Fence>) {
+    pub(super) fn set(&self, fence: Option<Fence>) {
         let leading = fence.is_some();
         *self.fence.write().unwrap_or_else(|e| e.into_inner()) = fence;
         self.leading.send_if_modified(|was| {

@@ -20,7 +20,7 @@
 //!   runs its own small runtime, and a write blocks its caller (through
 //!   `block_in_place` on a multi-thread runtime) until etcd answers.
 
-mod leader;
+pub(super) mod leader;
 mod replica;
 mod txn;
 
@@ -367,6 +367,34 @@ where
             tokio::task::block_in_place(wait)
         }
         _ => wait(),
+    }
+}
+
+/// What the store's tests do to a node that no real failure does on cue.
+#[cfg(test)]
+impl Cluster {
+    /// This node's fence, while it leads.
+    pub(in crate::store) fn fence(&self) -> Option<leader::Fence> {
+        self.leadership.fence()
+    }
+
+    /// Revokes this node's lease at etcd, as its expiry would.
+    pub(in crate::store) fn revoke_lease(&self) -> Result<(), Error> {
+        let lease = self.leadership.lease();
+        let mut leases = self.client.lease_client();
+        self.block(async move {
+            leases
+                .revoke(lease)
+                .await
+                .map(drop)
+                .map_err(|e| Error::Cluster(e.to_string()))
+        })
+    }
+
+    /// Makes this node believe it leads with `fence`, as a leader paused
+    /// past its lease does when it wakes.
+    pub(in crate::store) fn believe(&self, fence: leader::Fence) {
+        self.leadership.set(Some(fence));
     }
 }
 

@@ -5,6 +5,8 @@
 //! open sled directly.
 
 mod audit;
+#[cfg(feature = "etcd")]
+mod cluster;
 mod credentials;
 mod deadlines;
 mod encoding;

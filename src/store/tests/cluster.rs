@@ -1,0 +1,105 @@
+//! Two nodes of one cluster (stores on the test process's shared etcd,
+//! under one prefix, each with its own replica): a write on one is read on
+//! the other, one leads at a time, and a deposed leader's writes are
+//! refused by the fence whatever it believes.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// A node of the cluster under `prefix`, its replica in `dir`.
+fn node(endpoints: &[String], prefix: &str, dir: &Path) -> Store {
+    Store::open_etcd(
+        dir,
+        16 << 20,
+        FINGERPRINT,
+        verify_cache::DEFAULT_ENTRIES,
+        EtcdOptions {
+            endpoints: endpoints.to_vec(),
+            prefix: prefix.to_string(),
+            tls: None,
+            user: None,
+            request_timeout: Duration::from_secs(5),
+            max_staleness: Duration::from_secs(2),
+            lease_ttl: Duration::from_secs(2),
+        },
+    )
+    .unwrap()
+}
+
+/// Two nodes under a fresh prefix, or None when etcd is missing.
+fn two_nodes(test: &str) -> Option<(Store, Store, [tempfile::TempDir; 2])> {
+    let binary = etcd_cluster::require_etcd(test)?;
+    let endpoints = etcd_cluster::shared(&binary).endpoints();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let prefix = format!("/credd-two-{}-{n}/", std::process::id());
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let x = node(&endpoints, &prefix, dirs[0].path());
+    let y = node(&endpoints, &prefix, dirs[1].path());
+    Some((x, y, dirs))
+}
+
+fn cluster(store: &Store) -> &std::sync::Arc<etcd::Cluster> {
+    match &store.backend {
+        Backend::Etcd(cluster) => cluster,
+        Backend::Sled => panic!("a cluster node"),
+    }
+}
+
+/// Polls `done` every 10 ms for up to 5 s.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(5), "never: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A record committed on one node is read on the other, and so is its
+/// removal.
+#[test]
+fn a_write_on_one_node_is_read_on_the_other() {
+    let Some((x, y, _dirs)) = two_nodes("store::tests::cluster::a_write_on_one_node") else {
+        return;
+    };
+    let rec = record("cred_x", "acme", 1);
+    insert(&x, &rec);
+    eventually("y reads x's record", || y.get("cred_x").unwrap().is_some());
+    assert_eq!(
+        y.lookup_secret(&hash(1)).unwrap(),
+        Some(("cred_x".into(), 1))
+    );
+    assert_eq!(y.commit(Some(&rec), None, None).unwrap(), Commit::Done);
+    eventually("x sees y's delete", || x.get("cred_x").unwrap().is_none());
+    assert_eq!(x.lookup_secret(&hash(1)).unwrap(), None);
+}
+
+/// One node leads at a time; when the leader's lease is gone another takes
+/// over, and the former leader, waking up believing it still leads (as a
+/// leader paused past its lease does), has its writes refused: nothing it
+/// tried is written, on either node.
+#[test]
+fn a_deposed_leaders_writes_are_refused() {
+    let Some((x, y, _dirs)) = two_nodes("store::tests::cluster::a_deposed_leader") else {
+        return;
+    };
+    let leads = |s: &Store| *s.leading().borrow();
+    eventually("one node leads", || leads(&x) || leads(&y));
+    assert!(!(leads(&x) && leads(&y)), "two leaders at once");
+    let (old, new) = if leads(&x) { (&x, &y) } else { (&y, &x) };
+    let fence = cluster(old).fence().expect("the leader holds a fence");
+
+    cluster(old).revoke_lease().unwrap();
+    eventually("the other node takes over", || leads(new));
+    cluster(old).believe(fence);
+
+    let refused = old.commit(None, Some(&record("cred_late", "acme", 7)), None);
+    assert!(matches!(refused, Err(Error::Cluster(_))), "{refused:?}");
+    assert!(!leads(old), "the refusal ends the old leader's term");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(old.get("cred_late").unwrap(), None);
+    assert_eq!(new.get("cred_late").unwrap(), None);
+    // The new leader writes as usual.
+    insert(new, &record("cred_new", "acme", 8));
+}
