@@ -8,6 +8,8 @@ mod audit;
 mod auth;
 #[cfg(feature = "etcd")]
 mod cluster;
+#[cfg(feature = "etcd")]
+mod cluster_leader;
 mod crash_loop;
 mod credctl;
 mod credits;
