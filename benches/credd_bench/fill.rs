@@ -52,6 +52,31 @@ pub(crate) fn open(data_dir: &Path, cache_mb: u64, clock: Arc<dyn Clock>) -> Ope
     }
 }
 
+/// An engine over the store a daemon config file describes (a cluster
+/// node's, say), with the system clock.
+#[cfg(feature = "etcd")]
+pub(crate) fn open_with_config(config_path: &Path, cache_mb: u64) -> Opened {
+    let config = config::load(
+        Some(config_path),
+        vec![(
+            "CREDD_STORAGE_CACHE_CAPACITY_MB".to_string(),
+            cache_mb.to_string(),
+        )],
+        &Overrides::default(),
+    )
+    .expect("bench node config");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = Arc::new(credd::daemon::open_engine(&config, clock).expect("open engine"));
+    let pepper = Pepper::load_or_create(&config.pepper_file)
+        .expect("pepper")
+        .0;
+    Opened {
+        config,
+        engine,
+        pepper,
+    }
+}
+
 /// A second engine over the same store with its own clock (the sweep's).
 pub(crate) fn engine_with_clock(opened: &Opened, clock: Arc<dyn Clock>) -> Engine {
     Engine::new(

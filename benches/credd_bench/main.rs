@@ -27,6 +27,9 @@
 //!    wall time; `Engine::verify` during such a flush vs without one.
 //! 9. Metering overhead: `Engine::verify` of 1,000 keys with credits vs
 //!    plain keys of the small store, on the same engine.
+//! 10. Cluster mode (built with `--features etcd`; see `cluster`): Verify
+//!     on a node of a 3-member etcd cluster vs the sled daemon, revocation
+//!     propagation between nodes, creates per second, a node's restart.
 //!
 //! Stores are filled through `Store::commit` directly (records built here,
 //! hashed with the store's pepper, one flush at the end), never through RPCs.
@@ -45,7 +48,7 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, huge; default
+//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, huge; default
 //! all but huge), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
 //! `target/test-tools/envoy-venv/bin/envoy`, then `envoy` on PATH).
 //!
@@ -53,8 +56,11 @@
 //! and the JSON), `fill` and `small` (stores), `serve` and `verify` (servers
 //! and Verify load), `daemon` (the credd process), then one module a
 //! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
-//! `footprint` (5), `gateway` (6), `sessions` (7), `flush` (8), `metering` (9).
+//! `footprint` (5), `gateway` (6), `sessions` (7), `flush` (8), `metering` (9),
+//! `cluster` (10).
 
+#[cfg(feature = "etcd")]
+mod cluster;
 mod daemon;
 mod fill;
 mod flush;
@@ -189,6 +195,10 @@ fn run_sections(ctx: &mut Ctx) {
     }
     if ctx.s.runs("metering") {
         metering::metering(ctx, &small);
+    }
+    #[cfg(feature = "etcd")]
+    if ctx.s.runs("cluster") {
+        cluster::cluster(ctx);
     }
     if ctx.s.runs("huge") && ctx.s.huge > 0 {
         large::huge(ctx, &small);

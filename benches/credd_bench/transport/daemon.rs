@@ -25,7 +25,7 @@ const DAEMON_KEYS: usize = 1_000;
 const DAEMON_CONNS: usize = 4;
 
 /// Verify of `keys` in round-robin order over `channels`.
-fn round_robin_verify_op(channels: Vec<Channel>, keys: Arc<Vec<String>>) -> Op {
+pub(crate) fn round_robin_verify_op(channels: Vec<Channel>, keys: Arc<Vec<String>>) -> Op {
     let clients = verifier_clients(channels);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     Arc::new(move |w, _| {
@@ -54,7 +54,11 @@ pub(crate) fn health_op(channels: Vec<Channel>) -> Op {
 }
 
 /// Creates [`DAEMON_KEYS`] API keys through the daemon's admin API.
-async fn create_keys_through(addr: SocketAddr, admin_key: &str, n: usize) -> Vec<String> {
+pub(crate) async fn create_keys_through(
+    addr: SocketAddr,
+    admin_key: &str,
+    n: usize,
+) -> Vec<String> {
     let channel = connect(addr, 1).await.remove(0);
     let mut admin = admin_client(channel, admin_key);
     let mut keys = Vec::with_capacity(n);
