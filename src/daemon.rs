@@ -11,6 +11,8 @@ mod bootstrap;
 #[cfg(feature = "etcd")]
 mod cluster;
 mod fence;
+#[cfg(feature = "etcd")]
+pub mod migrate;
 mod sweeper;
 mod systemd;
 mod tasks;

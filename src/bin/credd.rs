@@ -43,6 +43,24 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// With the daemons stopped: copy a store between sled and etcd (either
+    /// way), then count every tree on both sides. Refuses a target that
+    /// holds data unless `--force` (which empties it first). Needs a build
+    /// with `--features etcd`.
+    Migrate {
+        /// `sled:DIR` (a data or database directory) or `etcd:URL[,URL...]`.
+        #[arg(long)]
+        from: String,
+        /// The other kind of side.
+        #[arg(long)]
+        to: String,
+        /// etcd key prefix (default `[store] prefix`, else `/credd/`).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Empty a target that holds data instead of refusing.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// glibc gives every thread that allocates its own malloc arena, up to
@@ -90,6 +108,27 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(Command::Migrate {
+        from,
+        to,
+        prefix,
+        force,
+    }) = args.command
+    {
+        let code = match runtime.block_on(migrate(&config, &from, &to, prefix, force)) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("credd: migrate: {err}");
+                ExitCode::from(1)
+            }
+        };
+        credd::logging::close();
+        drop(runtime);
+        return code;
+    }
     if let Some(Command::IssueAdminKey { out }) = args.command {
         let code = match runtime.block_on(issue_admin_key(&config, &out)) {
             Ok(id) => {
@@ -154,6 +193,33 @@ async fn issue_admin_key(
     let id = credd::daemon::issue_to_file(&engine, out, "recovery").await?;
     engine.store().flush().await?;
     Ok(id)
+}
+
+#[cfg(feature = "etcd")]
+async fn migrate(
+    config: &Config,
+    from: &str,
+    to: &str,
+    prefix: Option<String>,
+    force: bool,
+) -> Result<String, String> {
+    use credd::daemon::migrate::Side;
+    let from: Side = from.parse().map_err(|e| format!("--from: {e}"))?;
+    let to: Side = to.parse().map_err(|e| format!("--to: {e}"))?;
+    credd::daemon::migrate::migrate(config, from, to, prefix, force)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "etcd"))]
+async fn migrate(
+    _config: &Config,
+    _from: &str,
+    _to: &str,
+    _prefix: Option<String>,
+    _force: bool,
+) -> Result<String, String> {
+    Err("this credd was built without cluster support; rebuild with --features etcd".into())
 }
 
 fn signal_error(source: std::io::Error) -> credd::daemon::DaemonError {

@@ -105,8 +105,16 @@ fn router(state: State) -> Router {
 }
 
 /// The listener answers: the baseline the bench compares `/v1/check` with.
-async fn healthz() -> Response {
-    json(StatusCode::OK, &serde_json::json!({ "status": "serving" }))
+/// 200 `serving`; 503 `not_serving` while a cluster node's replica is past
+/// its staleness fence (load balancers move on, as with gRPC health).
+async fn healthz(axum::extract::State(state): axum::extract::State<State>) -> Response {
+    match state.engine.store().check_fresh() {
+        Ok(()) => json(StatusCode::OK, &serde_json::json!({ "status": "serving" })),
+        Err(e) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({ "status": "not_serving", "message": e.to_string() }),
+        ),
+    }
 }
 
 async fn not_found() -> Response {

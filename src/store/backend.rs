@@ -5,10 +5,10 @@
 //! deadlines and the outbox) is served from them. What a backend decides is
 //! where a *write* commits: with [`Backend::Sled`], sled is the only copy and
 //! a write is one sled transaction on those trees, durable at the next
-//! group-commit flush. A clustered backend (issue 21: etcd) keeps the same
-//! trees as the node's replica, fed by its watch, and commits each write as
-//! one etcd transaction instead: the record, its indexes, its deadlines,
-//! its outbox rows and its audit events together.
+//! group-commit flush. With `Backend::Etcd` (feature `etcd`, see `etcd`)
+//! the same trees are the node's replica, fed by its watch, and each write
+//! commits as one etcd transaction instead: the record, its indexes, its
+//! deadlines, its outbox rows and its audit events together.
 //!
 //! Why an enum the store holds, not a trait the engine programs against:
 //! - The engine, api, daemon, benches and tests hold one concrete `Store`
@@ -16,30 +16,28 @@
 //!   everywhere outside `store/`, and put a type parameter or a virtual call
 //!   on Verify's path, for the half of the store (the reads) that does not
 //!   change with the backend.
-//! - Each write method already encodes its change (a `CredentialWrite`, the
-//!   audit rows, the notice rows, the expected bytes it compares against)
-//!   before it commits, and only then matches on the backend. A second
-//!   variant reuses those bytes in its own arm (compares on the expected
-//!   values, puts and deletes under its key prefix), and the compiler lists
-//!   every write that still lacks that arm.
-//! - Opening stays one constructor per backend ([`Store::open`] for sled),
-//!   so callers choose a backend where they read the config, not at every
-//!   call.
+//! - Each multi-tree write is one body over `txn::TxTree` views, written
+//!   once; [`Store::transact`] runs it where the backend commits (a sled
+//!   transaction, or a `Txn` comparing what the body read).
+//! - Opening stays one constructor per backend ([`Store::open`] for sled,
+//!   `Store::open_etcd`), so callers choose a backend where they read the
+//!   config, not at every call.
 //!
-//! The write entry points, each a `match` on the backend: `commit_transition`
-//! (and `commit` through it), `remove_deadline`, `write_last_used`,
-//! `forget_last_used`, `add_usage`, `remove_usage_before`,
-//! `write_credits`, `forget_credits`, `offer_notice`,
-//! `settle_notices`, `append_audit`, `meta_put`, `commit_account`,
-//! `commit_user`, `insert_session`, `remove_session` (and `expire_session`
-//! through it), `reschedule_session`, `touch_session`, `remove_session_deadline`,
-//! `load_sessions`,
-//! `commit_partners`, the stale-key removal in `due_consents`, and `flush`.
-//! The store's tests run against every variant in `BACKENDS` (see
-//! `tests/mod.rs`).
+//! The write entry points: through `transact`, `commit_transition` (and
+//! `commit` through it), `forget_last_used`, `offer_notice`,
+//! `settle_notices`, `commit_account`, `commit_user`, `insert_session`,
+//! `remove_session` (and `expire_session` through it), `reschedule_session`,
+//! `load_sessions`, `commit_partners`; matching on the backend,
+//! `remove_deadline`, `write_last_used` (with etcd, a use on a later day
+//! only), `append_audit`, `touch_session`, `remove_session_deadline`, the
+//! stale-key removal in `due_consents`. Node-local on every backend, written
+//! directly: `add_usage`, `remove_usage_before`, `write_credits`,
+//! `forget_credits`, `meta_put`, and `flush`. The store's tests run against
+//! every backend of `tests::backends`.
 //!
 //! [`Store`]: super::Store
 //! [`Store::open`]: super::Store::open
+//! [`Store::transact`]: super::Store::transact
 
 /// Where the store's writes commit. The local sled trees are read by every
 /// variant; only writes differ.
@@ -49,8 +47,8 @@ pub(super) enum Backend {
     /// local trees, durable at the next flush (see `group_commit`).
     Sled,
     /// etcd holds the truth; the local trees are this node's replica, fed
-    /// by its watch (see `etcd`). Node-local trees (`last_used`, `usage`,
-    /// `credits`, `meta`) are written as with `Sled`.
+    /// by its watch (see `etcd`). Node-local trees (`usage`, `credits`,
+    /// `meta`) are written as with `Sled`.
     #[cfg(feature = "etcd")]
     Etcd(std::sync::Arc<super::etcd::Cluster>),
 }

@@ -17,7 +17,7 @@ use super::{Error, Store};
 pub const SCHEMA_VERSION: u32 = 4;
 
 pub(super) const META_SCHEMA: &[u8] = b"schema_version";
-const META_PEPPER: &[u8] = b"pepper_fingerprint";
+pub(super) const META_PEPPER: &[u8] = b"pepper_fingerprint";
 
 impl Store {
     /// Rewrites every `by_account` value of schema 2 or older (status and

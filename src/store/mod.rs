@@ -19,10 +19,10 @@
 //!
 //! **The storage seam** is [`backend::Backend`], an enum the store holds: it
 //! says where a write commits. Reads are served from the local sled trees
-//! whatever the backend (a second backend keeps them as this node's copy),
-//! so only the write entry points match on it. Today sled is the only
-//! variant; `backend` says why an enum rather than a trait, and the store's
-//! tests (`tests/mod.rs`) run once per backend it lists.
+//! whatever the backend (with etcd they are this node's replica, fed by a
+//! watch: `etcd`), so only the writes differ, most of them one body run by
+//! `txn`'s `Store::transact`. `backend` says why an enum rather than a
+//! trait, and the store's tests (`tests/mod.rs`) run once per backend.
 
 mod accounts;
 mod audit;
@@ -50,6 +50,8 @@ mod verify_cache;
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
 pub use deadlines::DueDeadline;
 pub use error::Error;
+#[cfg(feature = "etcd")]
+pub use etcd::migrate::{MigrationReport, etcd_to_sled, sled_to_etcd};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdOptions, EtcdTls, Freshness, ReplicaChange};
 pub use meta::SCHEMA_VERSION;
@@ -361,6 +363,18 @@ impl Store {
     /// counted writers, so they share one fsync (see `group_commit`).
     pub async fn writing(&self) -> group_commit::Writing<'_> {
         self.group_commit.gate().enter().await
+    }
+
+    /// Keys per tree (operations and tests: a migration's result, say).
+    pub fn tree_sizes(&self) -> std::collections::BTreeMap<String, usize> {
+        self.db
+            .tree_names()
+            .into_iter()
+            .filter_map(|name| {
+                let tree = self.db.open_tree(&name).ok()?;
+                Some((String::from_utf8_lossy(&name).into_owned(), tree.len()))
+            })
+            .collect()
     }
 
     /// Size of the database on disk, in bytes.

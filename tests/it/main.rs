@@ -12,6 +12,8 @@ mod cluster;
 mod cluster_faults;
 #[cfg(feature = "etcd")]
 mod cluster_leader;
+#[cfg(feature = "etcd")]
+mod cluster_migrate;
 mod crash_loop;
 mod credctl;
 mod credits;

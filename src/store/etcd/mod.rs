@@ -21,6 +21,7 @@
 //!   `block_in_place` on a multi-thread runtime) until etcd answers.
 
 pub(super) mod leader;
+pub(super) mod migrate;
 mod replica;
 mod txn;
 
