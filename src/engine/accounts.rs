@@ -14,6 +14,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tracing::{info, warn};
 
 use super::{Actor, Engine, Error, MAX_ATTEMPTS, Scope, audit_entry, rate_limits, validate};
+use crate::lifecycle::rate_limits::node_share;
 use crate::lifecycle::{
     self, AccountGate, AccountRecord, AccountStatus, Kind, RateLimit, RateLimitRule,
 };
@@ -29,10 +30,12 @@ pub(crate) struct AccountState {
 }
 
 impl AccountState {
-    fn new(record: AccountRecord) -> Self {
+    /// The account with its token bucket, the share of its rate limit one
+    /// of `nodes` cluster nodes enforces (all of it on one node).
+    fn new(record: AccountRecord, nodes: u32) -> Self {
         let limiter = record.rate_limit.and_then(|limit| {
-            let rate = NonZeroU32::new(limit.per_second)?;
-            let burst = NonZeroU32::new(limit.burst).unwrap_or(rate);
+            let rate = NonZeroU32::new(node_share(limit.per_second, nodes))?;
+            let burst = NonZeroU32::new(node_share(limit.burst, nodes)).unwrap_or(rate);
             Some(RateLimiter::direct(
                 Quota::per_second(rate).allow_burst(burst),
             ))
@@ -61,6 +64,8 @@ impl AccountState {
 #[derive(Debug, Default)]
 pub(crate) struct AccountDirectory {
     accounts: RwLock<HashMap<String, Arc<AccountState>>>,
+    /// Live cluster nodes sharing each rate limit (1 off a cluster).
+    nodes: std::sync::atomic::AtomicU32,
 }
 
 impl AccountDirectory {
@@ -69,10 +74,11 @@ impl AccountDirectory {
         let mut accounts = HashMap::new();
         for account in store.scan_accounts(None) {
             let account = account?;
-            accounts.insert(account.id.clone(), Arc::new(AccountState::new(account)));
+            accounts.insert(account.id.clone(), Arc::new(AccountState::new(account, 1)));
         }
         Ok(AccountDirectory {
             accounts: RwLock::new(accounts),
+            nodes: std::sync::atomic::AtomicU32::new(1),
         })
     }
 
@@ -127,8 +133,28 @@ impl AccountDirectory {
     /// Replaces an account after its change was committed. A changed rate
     /// limit starts with a full bucket.
     fn put(&self, record: AccountRecord) {
+        let state = AccountState::new(record, self.nodes());
         let mut accounts = self.accounts.write().unwrap_or_else(|e| e.into_inner());
-        accounts.insert(record.id.clone(), Arc::new(AccountState::new(record)));
+        accounts.insert(state.record.id.clone(), Arc::new(state));
+    }
+
+    /// Live cluster nodes sharing each limit.
+    pub(super) fn nodes(&self) -> u32 {
+        self.nodes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A cluster node joined or left: every token bucket is rebuilt with
+    /// the new share (full).
+    #[cfg(feature = "etcd")]
+    pub(super) fn set_nodes(&self, nodes: u32) {
+        let nodes = nodes.max(1);
+        if self.nodes.swap(nodes, std::sync::atomic::Ordering::Relaxed) == nodes {
+            return;
+        }
+        let mut accounts = self.accounts.write().unwrap_or_else(|e| e.into_inner());
+        for state in accounts.values_mut() {
+            *state = Arc::new(AccountState::new(state.record.clone(), nodes));
+        }
     }
 }
 

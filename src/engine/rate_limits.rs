@@ -199,8 +199,15 @@ impl Engine {
         if requests.is_empty() || !matches!(outcome, VerifyOutcome::Valid { .. }) {
             return Ok((outcome, Vec::new()));
         }
-        let limits =
+        let mut limits =
             self.resolve_limits(requests, &credential.rate_limits, &credential.account_id)?;
+        // In a cluster each node enforces its share of a limit.
+        let nodes = self.accounts.nodes();
+        if nodes > 1 {
+            for limit in &mut limits {
+                limit.rule.limit = rate_limits::node_share(limit.rule.limit, nodes);
+            }
+        }
         match self
             .limits
             .apply(&credential.account_id, &credential.id, &limits, now)

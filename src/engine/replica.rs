@@ -4,7 +4,8 @@
 //! node they change only through this engine, but in a cluster another
 //! node's change arrives through the replica (`store::ReplicaChange`), and
 //! the mirror entry is read again from the replica. A feed that fell behind,
-//! or a replica read in full, reloads both mirrors whole.
+//! or a replica read in full, reloads both mirrors whole. When nodes join
+//! or leave, each node's share of the cluster's limits changes with them.
 
 use std::sync::Arc;
 
@@ -49,6 +50,13 @@ impl Engine {
         info!(task = "replica-mirror", "stopped");
     }
 
+    /// Each of `nodes` live nodes enforces its share of every account rate
+    /// limit, named rate limit and login throttle.
+    fn share_limits(&self, nodes: u32) {
+        self.accounts.set_nodes(nodes);
+        self.login_throttle.set_nodes(nodes);
+    }
+
     /// Brings the in-memory mirrors in line with one change.
     fn mirror(&self, change: &ReplicaChange) -> Result<(), Error> {
         match change {
@@ -60,7 +68,12 @@ impl Engine {
                 "partners" | "grants" | "grant_pairs" => self.partners.reload(&self.store),
                 _ => Ok(()),
             },
+            ReplicaChange::Nodes(nodes) => {
+                self.share_limits(*nodes);
+                Ok(())
+            }
             ReplicaChange::Reloaded => {
+                self.share_limits(self.store.live_nodes());
                 self.accounts.reload(&self.store)?;
                 self.partners.reload(&self.store)
             }

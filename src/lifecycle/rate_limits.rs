@@ -71,6 +71,15 @@ pub struct RateLimitRule {
     pub duration: Duration,
 }
 
+/// What one of `nodes` cluster nodes enforces of a `limit` shared by the
+/// cluster: an even share, rounded down, at least 1. Across the nodes the
+/// shares add up to at most the limit (or to `nodes` when the limit is
+/// smaller than the number of nodes); a node that gets more than its share
+/// of an account's calls refuses early. One node: the whole limit.
+pub fn node_share(limit: u32, nodes: u32) -> u32 {
+    (limit / nodes.max(1)).max(1)
+}
+
 /// One limit a Verify names, with what it spends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitRequest {

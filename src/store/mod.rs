@@ -300,6 +300,16 @@ impl Store {
         }
     }
 
+    /// Nodes sharing the cluster's limits: the live ones (each campaigning
+    /// in the leader election on its own lease); 1 with sled.
+    pub fn live_nodes(&self) -> u32 {
+        match &self.backend {
+            Backend::Sled => 1,
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(cluster) => cluster.live_nodes(),
+        }
+    }
+
     /// The etcd revision this node's replica has applied (None with sled).
     pub fn cluster_revision(&self) -> Option<i64> {
         match &self.backend {

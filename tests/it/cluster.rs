@@ -215,3 +215,67 @@ async fn await_health(health: &mut HealthClient<tonic::transport::Channel>, want
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// An account's rate limit holds across the cluster: with two live nodes,
+/// each enforces half of it (its burst of 10 becomes 5 per node), where a
+/// single node alone enforced all of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_rate_limit_is_shared_by_the_live_nodes() {
+    use credd::api::pb::account_admin_client::AccountAdminClient;
+    let Some(etcd) = etcd("cluster::an_account_rate_limit_is_shared") else {
+        return;
+    };
+    let shared = support::temp_dir();
+    let a = start_node(shared.path(), "a", &etcd, "");
+    let b = start_node(shared.path(), "b", &etcd, "");
+    let started = Instant::now();
+    while !a.logs().contains("nodes=2") || !b.logs().contains("nodes=2") {
+        assert!(started.elapsed() < WITHIN, "the nodes never saw each other");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let key = a.admin_key();
+    let mut accounts =
+        AccountAdminClient::with_interceptor(a.channel().await, support::Bearer::new(Some(&key)));
+    accounts
+        .create_account(pb::CreateAccountRequest {
+            id: "shared".into(),
+            display_name: "shared inc.".into(),
+            rate_limit: Some(pb::RateLimit {
+                requests_per_second: 1,
+                burst: 10,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("create account");
+    let mut admin = a.admin().await;
+    let (cred, secret) = support::create(&mut admin, support::api_key("shared", "k")).await;
+    let mut admin_b = support::admin_on(b.channel().await, &key);
+    while admin_b
+        .get_credential(pb::GetCredentialRequest {
+            id: cred.id.clone(),
+        })
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < WITHIN * 2, "B never saw the key");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for node in [&a, &b] {
+        let mut verifier = node.verifier().await;
+        let mut valid = 0;
+        for _ in 0..10 {
+            let answer = support::verify(&mut verifier, &secret, "", &[]).await;
+            if answer.result() == pb::VerifyResult::Valid {
+                valid += 1;
+            }
+        }
+        // Half the burst, and at most one token refilled meanwhile.
+        assert!(
+            (5..=6).contains(&valid),
+            "{valid} of 10 valid on {}",
+            node.url()
+        );
+    }
+}

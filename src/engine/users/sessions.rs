@@ -24,6 +24,8 @@ const MAX_THROTTLE_ENTRIES: usize = 100_000;
 pub(crate) struct LoginThrottle {
     /// Key -> (consecutive failures, blocked until).
     state: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    /// Live cluster nodes sharing the free attempts (0 or 1: all of them).
+    nodes: std::sync::atomic::AtomicU32,
 }
 
 impl LoginThrottle {
@@ -50,7 +52,10 @@ impl LoginThrottle {
             // After the free attempts are used up, the next attempt waits:
             // the backoff starts with the N-th failure, not the one after.
             // (0 free attempts: every failure makes the next one wait.)
-            let free = settings.login_free_attempts.max(1);
+            // In a cluster each node allows its share of the free attempts.
+            let nodes = self.nodes.load(std::sync::atomic::Ordering::Relaxed);
+            let free =
+                lifecycle::rate_limits::node_share(settings.login_free_attempts.max(1), nodes);
             if entry.0 >= free {
                 let doublings = (entry.0 - free).min(20);
                 let delay = settings
@@ -60,6 +65,13 @@ impl LoginThrottle {
                 entry.1 = Some(now + delay);
             }
         }
+    }
+
+    /// A cluster node joined or left.
+    #[cfg(feature = "etcd")]
+    pub(crate) fn set_nodes(&self, nodes: u32) {
+        self.nodes
+            .store(nodes, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn succeeded(&self, key: &str) {

@@ -290,3 +290,13 @@ fn the_tightest_state_has_the_fewest_units_left() {
     assert_eq!(tightest(&states).map(|s| s.name.as_str()), Some("c"));
     assert_eq!(tightest(&[]), None);
 }
+
+/// A cluster's nodes share a limit evenly, rounded down, never below 1; one
+/// node enforces all of it.
+#[test]
+fn node_share_splits_a_limit_evenly() {
+    assert_eq!(node_share(100, 1), 100);
+    assert_eq!(node_share(100, 3), 33);
+    assert_eq!(node_share(2, 3), 1);
+    assert_eq!(node_share(7, 0), 7);
+}

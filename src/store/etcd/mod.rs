@@ -296,6 +296,11 @@ impl Cluster {
         self.leadership.watch()
     }
 
+    /// Live cluster nodes (at least 1).
+    pub(super) fn live_nodes(&self) -> u32 {
+        self.replica.live_nodes()
+    }
+
     /// Hears of every change the replica applies from now on.
     pub(super) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ReplicaChange> {
         self.replica.subscribe()

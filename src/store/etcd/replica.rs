@@ -38,6 +38,8 @@ const META_REVISION: &[u8] = b"etcd_revision";
 const META_PREFIX: &[u8] = b"etcd_prefix";
 /// Keys per page of a full read.
 const PAGE: i64 = 1_000;
+/// Where the leader election's candidate keys live, after the prefix.
+const CANDIDATES: &[u8] = b"cluster/leader/";
 /// Changes the engine may fall behind by before it reloads its mirrors.
 const CHANGES: usize = 4_096;
 /// How often the follower asks for a progress notice.
@@ -69,6 +71,9 @@ pub enum ReplicaChange {
     },
     /// The replica was read in full: anything may have changed.
     Reloaded,
+    /// The number of live nodes (candidates in the leader election, one
+    /// per node, each on its own lease) changed.
+    Nodes(u32),
 }
 
 /// The replicated trees of this node and what the follower knows.
@@ -85,6 +90,8 @@ pub(super) struct Replica {
     heard_ms: AtomicU64,
     /// What the replica changed, for the engine's in-memory mirrors.
     changes: tokio::sync::broadcast::Sender<ReplicaChange>,
+    /// The election's candidate keys: one per live node.
+    candidates: std::sync::Mutex<std::collections::BTreeSet<Vec<u8>>>,
     /// Set while a full read has the trees part-filled: nothing may be
     /// answered from them.
     reading: std::sync::atomic::AtomicBool,
@@ -111,6 +118,7 @@ impl Replica {
             heard_ms: AtomicU64::new(0),
             reading: std::sync::atomic::AtomicBool::new(false),
             changes: tokio::sync::broadcast::channel(CHANGES).0,
+            candidates: std::sync::Mutex::default(),
         })
     }
 
@@ -125,6 +133,41 @@ impl Replica {
             Freshness::Fresh
         } else {
             Freshness::Stale(silent)
+        }
+    }
+
+    /// Live nodes: candidates in the leader election (at least 1).
+    pub(super) fn live_nodes(&self) -> u32 {
+        let n = self
+            .candidates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        u32::try_from(n).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// Notes a candidate key written (`Some`) or removed (`None`); tells
+    /// the engine when the number of live nodes changed.
+    fn note_candidate(&self, key: &[u8], present: bool) {
+        let Some(rest) = key.strip_prefix(self.prefix.as_slice()) else {
+            return;
+        };
+        if !rest.starts_with(CANDIDATES) {
+            return;
+        }
+        let before = self.live_nodes();
+        {
+            let mut candidates = self.candidates.lock().unwrap_or_else(|e| e.into_inner());
+            if present {
+                candidates.insert(key.to_vec());
+            } else {
+                candidates.remove(key);
+            }
+        }
+        let after = self.live_nodes();
+        if after != before {
+            tracing::info!(nodes = after, "live cluster nodes changed");
+            let _ = self.changes.send(ReplicaChange::Nodes(after));
         }
     }
 
@@ -176,6 +219,10 @@ impl Replica {
         for tree in &self.trees {
             tree.clear()?;
         }
+        self.candidates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.verify_cache.invalidate(cached.iter());
         Ok(())
     }
@@ -188,6 +235,8 @@ impl Replica {
         for kv in kvs {
             if let Some((at, key)) = self.locate(kv.key()) {
                 batches[at].insert(key, kv.value());
+            } else {
+                self.note_candidate(kv.key(), true);
             }
         }
         for (tree, batch) in self.trees.iter().zip(batches) {
@@ -215,6 +264,7 @@ impl Replica {
         for event in events {
             let Some(kv) = event.kv() else { continue };
             let Some((at, key)) = self.locate(kv.key()) else {
+                self.note_candidate(kv.key(), event.event_type() == EventType::Put);
                 continue;
             };
             let value = match event.event_type() {
