@@ -429,6 +429,7 @@ pub fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> Result<Engine, Dae
     });
     engine.set_consent_ttl(config.consent_ttl);
     engine.set_usage_retention_days(config.schedule.usage_retention_days);
+    engine.set_audit_retention_days(config.audit_retention_days);
     Ok(engine)
 }
 

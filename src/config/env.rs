@@ -58,6 +58,7 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("tls", "key_file", ValueType::Str),
     ("tls", "client_ca_file", ValueType::Str),
     ("audit", "file", ValueType::Str),
+    ("audit", "retention_days", ValueType::Int),
     ("users", "argon2_memory_kib", ValueType::Int),
     ("users", "argon2_iterations", ValueType::Int),
     ("users", "argon2_parallelism", ValueType::Int),
@@ -78,6 +79,12 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("gateway", "strip_credentials", ValueType::Bool),
     ("gateway", "reveal_reason", ValueType::Bool),
 ];
+
+/// Sections whose keys have only the long `CREDD_<SECTION>_<KEY>` name:
+/// `[store]`'s (`user`, `prefix`, `ca_file`...) are too generic for a short
+/// one (`CREDD_CA_FILE` is credctl's), and they take no short name from
+/// another section's key (`CREDD_CERT_FILE` stays `tls.cert_file`).
+const LONG_ONLY: &[&str] = &["store"];
 
 #[derive(Debug, Clone, Copy)]
 enum ValueType {
@@ -123,9 +130,15 @@ fn find_var(env: &[(String, String)], section: &str, key: &str) -> Option<(Strin
     };
     // The short form only for a name no other key shares (`listen` is
     // both the gRPC and the metrics address): a sectioned key whose
-    // name is shared needs its long form.
-    let shared = KEYS.iter().filter(|(_, k, _)| *k == key).count() > 1;
-    let short = (section.is_empty() || !shared).then(|| format!("CREDD_{}", key.to_uppercase()));
+    // name is shared needs its long form, and a `LONG_ONLY` section's key
+    // has no short form at all.
+    let shared = KEYS
+        .iter()
+        .filter(|(s, k, _)| *k == key && !LONG_ONLY.contains(s))
+        .count()
+        > 1;
+    let short = (section.is_empty() || !shared && !LONG_ONLY.contains(&section))
+        .then(|| format!("CREDD_{}", key.to_uppercase()));
     long.iter().chain(short.iter()).find_map(|name| {
         env.iter()
             .find(|(k, _)| k == name)

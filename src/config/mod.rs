@@ -84,6 +84,9 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// A JSON-lines mirror of the audit log for a SIEM; `None` (default) off.
     pub audit_file: Option<PathBuf>,
+    /// `[audit] retention_days`: events older are removed by the sweep (0:
+    /// kept for ever).
+    pub audit_retention_days: u32,
     /// Passwords, sessions and the login throttle.
     pub users: UsersConfig,
     /// `[partners] consent_ttl`: how long a consent request waits.
@@ -217,7 +220,7 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let open_on_network = file.auth.allows_open_on_network();
     let auth = auth::validate(file.auth, server.listen, &server.data_dir, check)?;
     let tls = tls::validate(file.tls, check)?;
-    let audit_file = audit::validate(file.audit);
+    let audit = audit::validate(file.audit, check)?;
     let users = users::validate(file.users, file.sessions, check)?;
     let consent_ttl = partners::validate(file.partners, check)?;
     let gateway = gateway::validate(file.http, file.gateway, open_on_network, check)?;
@@ -227,7 +230,8 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
         users,
         auth,
         tls,
-        audit_file,
+        audit_file: audit.file,
+        audit_retention_days: audit.retention_days,
         metrics_listen,
         listen: server.listen,
         data_dir: server.data_dir,

@@ -25,10 +25,27 @@ pub(super) fn etcd_options(config: &EtcdConfig) -> Result<EtcdOptions, DaemonErr
     let user = match &config.user {
         None => None,
         Some((name, file)) => {
-            let raw = read("store.password_file", file)?;
-            let password = String::from_utf8(raw)
-                .map_err(|_| DaemonError::StoreConfig("store.password_file is not UTF-8".into()))?;
-            let password = password.strip_suffix('\n').unwrap_or(&password);
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file)
+                .map_err(|e| {
+                    DaemonError::StoreConfig(format!("store.password_file {}: {e}", file.display()))
+                })?
+                .permissions()
+                .mode()
+                & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(DaemonError::StoreConfig(format!(
+                    "store.password_file {} has mode {mode:o}: others may read it; chmod 600 it",
+                    file.display()
+                )));
+            }
+            let raw = zeroize::Zeroizing::new(read("store.password_file", file)?);
+            let password = zeroize::Zeroizing::new(
+                String::from_utf8(raw.to_vec()).map_err(|_| {
+                    DaemonError::StoreConfig("store.password_file is not UTF-8".into())
+                })?,
+            );
+            let password = password.trim_end_matches(['\r', '\n']);
             if password.is_empty() {
                 return Err(DaemonError::StoreConfig(format!(
                     "store.password_file {} is empty",

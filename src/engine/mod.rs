@@ -13,6 +13,7 @@ pub mod access;
 mod accounts;
 mod admin_keys;
 mod audit_log;
+mod audit_retention;
 mod credentials;
 mod credits;
 mod delegated;
@@ -44,6 +45,7 @@ pub use access::{Actor, Denied, Scope};
 pub use accounts::{AccountPage, AccountUpdate, NewAccount};
 pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
 pub use audit_log::AuditQuery;
+pub use audit_retention::DEFAULT_AUDIT_RETENTION_DAYS;
 pub use credentials::{CredentialUpdate, CredentialView, ListQuery, NewCredential, Page};
 pub use credits::{CreditsUpdate, NewCredits};
 pub use delegated::{HttpVerdict, PairVerdict};
@@ -88,6 +90,8 @@ pub struct Engine {
     user_settings: UserSettings,
     /// Days of daily usage kept (`[schedule] usage_retention_days`).
     usage_retention_days: u32,
+    /// Days of audit events kept (`[audit] retention_days`; 0: for ever).
+    audit_retention_days: u32,
     /// Failed logins per user and per peer.
     login_throttle: users::LoginThrottle,
     /// Session uses not yet written (token hash -> latest use).
@@ -128,6 +132,7 @@ impl Engine {
             limits: rate_limits::LimitCounters::default(),
             user_settings: UserSettings::default(),
             usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             login_throttle: users::LoginThrottle::default(),
             session_touches: std::sync::Mutex::default(),
             partners: partners::PartnerDirectory::load(&store)?,

@@ -73,6 +73,10 @@ impl Engine {
             if removed > 0 {
                 report.transitions.insert("usage_rows_removed", removed);
             }
+            let removed = self.sweep_audit().await?;
+            if removed > 0 {
+                report.transitions.insert("audit_events_removed", removed);
+            }
         }
         if !stop() {
             let expired = self.expire_consents().await?;

@@ -97,6 +97,10 @@ pub struct AuditPage {
     pub next_after: Option<u64>,
 }
 
+/// Events removed per transaction by retention (an etcd `Txn` holds 128
+/// operations).
+const RETENTION_PER_TXN: usize = 100;
+
 /// Appends encoded audit rows inside a transaction.
 pub(super) fn append_audit_rows<A>(audit: &dyn TxTree, rows: &[Vec<u8>]) -> TxResult<(), A> {
     for row in rows {
@@ -130,6 +134,37 @@ impl Store {
                 .map_err(|()| Error::Corrupt("aborted audit append"))
             }
         }
+    }
+
+    /// Removes up to `limit` of the oldest events, those before `cutoff`
+    /// (retention; the log is in time order but for clock steps, so the
+    /// removal stops at the first event at or after `cutoff`). Returns how
+    /// many. Not durable until [`Store::flush`].
+    ///
+    /// # Errors
+    /// sled errors, undecodable events, a cluster write that failed.
+    pub fn remove_audit_before(&self, cutoff: DateTime<Utc>, limit: usize) -> Result<usize, Error> {
+        let mut old: Vec<sled::IVec> = Vec::new();
+        for item in self.audit.iter().take(limit) {
+            let (key, value) = item?;
+            let seq = <[u8; 8]>::try_from(key.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Corrupt("audit key"))?;
+            if codec::decode_audit(seq, &value)?.at >= cutoff {
+                break;
+            }
+            old.push(key);
+        }
+        for chunk in old.chunks(RETENTION_PER_TXN) {
+            self.transact([&self.audit], |[audit]| {
+                for key in chunk {
+                    audit.remove(key)?;
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })?
+            .map_err(|()| Error::Corrupt("aborted audit retention"))?;
+        }
+        Ok(old.len())
     }
 
     /// Up to `limit` events matching `filter` after position `after`, reading

@@ -141,3 +141,25 @@ mod etcd {
         }
     }
 }
+
+/// `[store]` keys have only their long names: `CREDD_CERT_FILE` still sets
+/// `[tls]`, and `CREDD_USER` sets nothing.
+#[test]
+fn store_keys_have_only_long_names() {
+    let c = load(
+        None,
+        env(&[
+            ("CREDD_CERT_FILE", "/etc/credd/cert.pem"),
+            ("CREDD_KEY_FILE", "/etc/credd/key.pem"),
+            ("CREDD_USER", "someone"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let tls = c.tls.expect("tls from the short names");
+    assert_eq!(
+        tls.cert_file,
+        std::path::PathBuf::from("/etc/credd/cert.pem")
+    );
+    assert!(matches!(c.store, StoreConfig::Sled));
+}

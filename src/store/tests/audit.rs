@@ -29,3 +29,34 @@ fn audit_grows_by_one_per_audited_commit() {
         assert_eq!(store.audit_count(), 3);
     }
 }
+
+/// Retention removes the oldest events, before the cutoff only, at most
+/// `limit` at a time, and new events still follow the kept ones.
+#[test]
+fn retention_removes_only_events_before_the_cutoff() {
+    for fresh in Fresh::each() {
+        let store = fresh.open();
+        for days in 0..5 {
+            let mut entry = audit("cred_a");
+            entry.at = t0() + Duration::days(days);
+            store.append_audit(&entry).unwrap();
+        }
+        let cutoff = t0() + Duration::days(3);
+        assert_eq!(store.remove_audit_before(cutoff, 2).unwrap(), 2);
+        assert_eq!(store.remove_audit_before(cutoff, 1000).unwrap(), 1);
+        assert_eq!(store.remove_audit_before(cutoff, 1000).unwrap(), 0);
+        let page = store
+            .audit_page(&AuditFilter::default(), None, 100, 1000)
+            .unwrap();
+        let times: Vec<_> = page.events.iter().map(|e| e.at).collect();
+        assert_eq!(times, [t0() + Duration::days(3), t0() + Duration::days(4)]);
+        store.append_audit(&audit("cred_b")).unwrap();
+        let page = store
+            .audit_page(&AuditFilter::default(), None, 100, 1000)
+            .unwrap();
+        assert_eq!(
+            page.events.last().map(|e| e.credential_id.as_str()),
+            Some("cred_b")
+        );
+    }
+}
