@@ -93,7 +93,7 @@ pub(crate) fn cluster(ctx: &mut Ctx) {
     creates(ctx, &a, &key, &sled, &root);
     sled.terminate();
     b.terminate();
-    restart(ctx, &node_a, a, &root, &tables);
+    restart(ctx, &node_a, a, &root, &tables, &etcd);
 }
 
 /// The tables of a node config: the shared pepper, no quota in the way,
@@ -232,14 +232,25 @@ fn creates(ctx: &mut Ctx, a: &Daemon, key: &str, sled: &Daemon, root: &Path) {
 
 /// 10d: fills the cluster through an in-process node, then times node A's
 /// restart from its replica and a new node's full read.
-fn restart(ctx: &mut Ctx, node: &Node, a: Daemon, root: &Path, tables: &str) {
+fn restart(
+    ctx: &mut Ctx,
+    node: &Node,
+    a: Daemon,
+    root: &Path,
+    tables: &str,
+    etcd: &etcd_cluster::EtcdCluster,
+) {
     let n: usize = std::env::var("CREDD_BENCH_CLUSTER_KEYS")
         .ok()
         .and_then(|v| v.replace('_', "").parse().ok())
         .unwrap_or(20_000);
     a.terminate();
+    let before = etcd.db_size(0).unwrap_or(0);
     let filled = fill_cluster(ctx, root, tables, n);
-    eprintln!("[bench]   {n} credentials into etcd in {filled:.1} s");
+    let per_credential = etcd.db_size(0).unwrap_or(0).saturating_sub(before) as f64 / n as f64;
+    eprintln!(
+        "[bench]   {n} credentials into etcd in {filled:.1} s; etcd's database grew {per_credential:.0} bytes per credential"
+    );
     // Once to catch up with the fill through its watch, then the restart
     // measured: it resumes from the revision it recorded.
     node.start().terminate();
@@ -254,10 +265,13 @@ fn restart(ctx: &mut Ctx, node: &Node, a: Daemon, root: &Path, tables: &str) {
         SECTION,
         format!("node restart with {n} credentials in the cluster"),
         &Stats::default(),
-        format!("resume {resume_secs:.2} s, full read {full_secs:.2} s ({:.2}x)", ratio(full_secs, resume_secs)),
+        format!(
+            "resume {resume_secs:.2} s, full read {full_secs:.2} s ({:.2}x); etcd {per_credential:.0} B/credential",
+            ratio(full_secs, resume_secs)
+        ),
         "reported".into(),
         None,
-        json!({ "credentials": n, "resume_secs": round3(resume_secs), "full_read_secs": round3(full_secs), "fill_secs": round3(filled) }),
+        json!({ "credentials": n, "resume_secs": round3(resume_secs), "full_read_secs": round3(full_secs), "fill_secs": round3(filled), "etcd_bytes_per_credential": round3(per_credential) }),
     ));
 }
 

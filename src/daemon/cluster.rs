@@ -40,11 +40,10 @@ pub(super) fn etcd_options(config: &EtcdConfig) -> Result<EtcdOptions, DaemonErr
                 )));
             }
             let raw = zeroize::Zeroizing::new(read("store.password_file", file)?);
-            let password = zeroize::Zeroizing::new(
-                String::from_utf8(raw.to_vec()).map_err(|_| {
+            let password =
+                zeroize::Zeroizing::new(String::from_utf8(raw.to_vec()).map_err(|_| {
                     DaemonError::StoreConfig("store.password_file is not UTF-8".into())
-                })?,
-            );
+                })?);
             let password = password.trim_end_matches(['\r', '\n']);
             if password.is_empty() {
                 return Err(DaemonError::StoreConfig(format!(

@@ -208,6 +208,12 @@ impl EtcdCluster {
         ids.into_iter().find(|&(_, id)| id == named).map(|(i, _)| i)
     }
 
+    /// Member `i`'s database size in bytes (`dbSize` of its status).
+    pub fn db_size(&self, i: usize) -> Option<u64> {
+        let status = self.post(i, "/v3/maintenance/status", "{}").ok()?;
+        json_u64(&status["dbSize"])
+    }
+
     /// The cluster's current revision, from the first member that answers.
     pub fn revision(&self) -> i64 {
         let reply = self.post_any("/v3/kv/range", r#"{"key":"AA==","count_only":true}"#);
