@@ -74,7 +74,7 @@ pub(crate) fn cluster(ctx: &mut Ctx) {
     eprintln!("[bench] cluster on a 3-member etcd");
     let etcd = etcd_cluster::EtcdCluster::start(&binary, 3);
     let root = ctx.work.path().join("cluster");
-    let tables = node_tables(&root, &etcd.endpoints());
+    let tables = node_tables(&root, &etcd);
     let (node_a, node_b) = (
         Node::new(&root, "a", &tables),
         Node::new(&root, "b", &tables),
@@ -98,12 +98,8 @@ pub(crate) fn cluster(ctx: &mut Ctx) {
 
 /// The tables of a node config: the shared pepper, no quota in the way,
 /// and the cluster.
-fn node_tables(root: &Path, endpoints: &[String]) -> String {
-    let endpoints = endpoints
-        .iter()
-        .map(|e| format!("{e:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+fn node_tables(root: &Path, etcd: &etcd_cluster::EtcdCluster) -> String {
+    let endpoints = etcd.endpoints_toml();
     format!(
         "pepper_file = \"{}\"\n[policy]\nmax_credentials_per_account = 100000\n\
          [store]\nbackend = \"etcd\"\nendpoints = [{endpoints}]\nprefix = \"/bench/\"\n",

@@ -147,6 +147,16 @@ impl EtcdCluster {
         (0..self.members.len()).map(|i| self.endpoint(i)).collect()
     }
 
+    /// The client URLs as a TOML array's items (`"http://...", "http://..."`),
+    /// for a credd node's `[store] endpoints`.
+    pub fn endpoints_toml(&self) -> String {
+        self.endpoints()
+            .iter()
+            .map(|e| format!("{e:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Member `i`'s client URL.
     pub fn endpoint(&self, i: usize) -> String {
         format!("http://127.0.0.1:{}", self.members[i].client_port)

@@ -29,12 +29,8 @@ fn etcd(test: &str) -> Option<EtcdCluster> {
 
 /// The config of a node of the cluster at `endpoints` under `prefix`, with
 /// the pepper file every node shares.
-fn node_config(shared: &Path, endpoints: &[String], prefix: &str, extra: &str) -> String {
-    let endpoints = endpoints
-        .iter()
-        .map(|e| format!("{e:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+fn node_config(shared: &Path, etcd: &EtcdCluster, prefix: &str, extra: &str) -> String {
+    let endpoints = etcd.endpoints_toml();
     format!(
         "pepper_file = {pepper:?}\n{extra}\n[store]\nbackend = \"etcd\"\nendpoints = [{endpoints}]\nprefix = {prefix:?}\nmax_staleness_ms = 1000\n",
         pepper = shared.join("pepper").display().to_string(),
@@ -45,10 +41,7 @@ fn node_config(shared: &Path, endpoints: &[String], prefix: &str, extra: &str) -
 fn start_node(shared: &Path, name: &str, etcd: &EtcdCluster, extra: &str) -> Daemon {
     let dir = shared.join(name);
     std::fs::create_dir_all(&dir).expect("node dir");
-    support::start(
-        &dir,
-        &node_config(shared, &etcd.endpoints(), "/credd-it/", extra),
-    )
+    support::start(&dir, &node_config(shared, etcd, "/credd-it/", extra))
 }
 
 /// Polls Verify on `node` until it answers `want`; how long it took.
@@ -261,7 +254,18 @@ async fn an_account_rate_limit_is_shared_by_the_live_nodes() {
         assert!(started.elapsed() < WITHIN * 2, "B never saw the key");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Longer than a request timeout (5 s): a node that does not lead keeps
+    // campaigning on one lease, so the count of live nodes stays 2.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for node in [&a, &b] {
+        let logs = node.logs();
+        assert!(!logs.contains("leader election interrupted"), "{logs}");
+        let last = logs
+            .lines()
+            .rev()
+            .find(|l| l.contains("live cluster nodes changed"));
+        assert!(last.is_some_and(|l| l.contains("nodes=2")), "{logs}");
+    }
     for node in [&a, &b] {
         let mut verifier = node.verifier().await;
         let mut valid = 0;

@@ -29,12 +29,7 @@ struct Acked {
 }
 
 fn node_config(shared: &Path, etcd: &EtcdCluster) -> String {
-    let endpoints = etcd
-        .endpoints()
-        .iter()
-        .map(|e| format!("{e:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let endpoints = etcd.endpoints_toml();
     // A fence longer than etcd's election, so Verify answers throughout.
     format!(
         "pepper_file = {pepper:?}\n[store]\nbackend = \"etcd\"\nendpoints = [{endpoints}]\n\

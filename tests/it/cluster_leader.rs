@@ -19,12 +19,7 @@ const LEADS: &str = "this node leads the sweeps and the mail";
 /// A key's warning at +3 s and its expiry at +6 s; sweeps and delivery
 /// every second; the leader's lease 2 s.
 fn node_config(shared: &Path, etcd: &EtcdCluster, smtp_port: u16) -> String {
-    let endpoints = etcd
-        .endpoints()
-        .iter()
-        .map(|e| format!("{e:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let endpoints = etcd.endpoints_toml();
     format!(
         "pepper_file = {pepper:?}\n\
          [policy]\ndefault_lifetime = \"6s\"\nexpiry_warning_before = \"3s\"\n\
@@ -65,31 +60,79 @@ fn count(smtp: &SmtpServer, words: &str) -> usize {
         .count()
 }
 
-/// The leader (node A) is killed with -9 right after a key is created on
-/// B: B takes over within the 2 s lease, sweeps the warning (+3 s) and the
-/// expiry (+6 s) on time, and each notice arrives exactly once.
-#[tokio::test(flavor = "multi_thread")]
-async fn another_node_takes_over_when_the_leader_dies() {
-    let Some(binary) = etcd_cluster::require_etcd("cluster_leader::another_node_takes_over") else {
-        return;
-    };
+/// A leader (node A, started first), a second node B, and a key with a
+/// contact created through B: everything a test of the takeover needs.
+/// Bind `_etcd` and `_dir` by name: a field left to `..` is dropped at
+/// once, and with it the etcd cluster.
+struct Setup {
+    _etcd: EtcdCluster,
+    smtp: SmtpServer,
+    _dir: tempfile::TempDir,
+    a: Daemon,
+    b: Daemon,
+    admin: support::Admin,
+    cred: pb::Credential,
+}
+
+/// [`Setup`], or None when etcd is missing.
+async fn setup(test: &str) -> Option<Setup> {
+    let binary = etcd_cluster::require_etcd(test)?;
     let etcd = EtcdCluster::start(&binary, 3);
     let smtp = SmtpServer::start().await;
-    let shared = support::temp_dir();
-    let config = node_config(shared.path(), &etcd, smtp.port());
-    let mut a = start_node(shared.path(), "a", &config);
+    let dir = support::temp_dir();
+    let config = node_config(dir.path(), &etcd, smtp.port());
+    let a = start_node(dir.path(), "a", &config);
     wait_until("A leads", Duration::from_secs(10), || {
         a.logs().contains(LEADS)
     })
     .await;
-    let b = start_node(shared.path(), "b", &config);
+    let b = start_node(dir.path(), "b", &config);
     let mut admin = support::admin_on(b.channel().await, &a.admin_key());
     let request = pb::CreateCredentialRequest {
         notify_emails: vec!["ops@example.com".into()],
         ..support::api_key("acme", "svc")
     };
     let (cred, _) = support::create(&mut admin, request).await;
+    Some(Setup {
+        _etcd: etcd,
+        smtp,
+        _dir: dir,
+        a,
+        b,
+        admin,
+        cred,
+    })
+}
 
+/// Waits for both notices, then longer than a delivery round and a sweep
+/// (any duplicate shows) and checks each arrived once.
+async fn each_notice_once(smtp: &SmtpServer) {
+    wait_until("both notices", Duration::from_secs(20), || {
+        count(smtp, "expires within") >= 1 && count(smtp, "has expired") >= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(count(smtp, "expires within"), 1, "{:?}", smtp.messages());
+    assert_eq!(count(smtp, "has expired"), 1, "{:?}", smtp.messages());
+}
+
+/// The leader (node A) is killed with -9 right after a key is created on
+/// B: B takes over within the 2 s lease, sweeps the warning (+3 s) and the
+/// expiry (+6 s) on time, and each notice arrives exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_node_takes_over_when_the_leader_dies() {
+    let Some(Setup {
+        _etcd,
+        _dir,
+        smtp,
+        mut a,
+        b,
+        mut admin,
+        cred,
+    }) = setup("cluster_leader::another_node_takes_over").await
+    else {
+        return;
+    };
     let killed = Instant::now();
     a.kill9();
     wait_until("B leads", Duration::from_secs(10), || {
@@ -97,14 +140,7 @@ async fn another_node_takes_over_when_the_leader_dies() {
     })
     .await;
     eprintln!("B leads {:?} after the leader was killed", killed.elapsed());
-    wait_until("both notices", Duration::from_secs(20), || {
-        count(&smtp, "expires within") >= 1 && count(&smtp, "has expired") >= 1
-    })
-    .await;
-    // Longer than a delivery round and a sweep: any duplicate shows.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(count(&smtp, "expires within"), 1, "{:?}", smtp.messages());
-    assert_eq!(count(&smtp, "has expired"), 1, "{:?}", smtp.messages());
+    each_notice_once(&smtp).await;
     assert_eq!(
         support::get(&mut admin, &cred.id).await.status(),
         pb::Status::Expired
@@ -116,26 +152,17 @@ async fn another_node_takes_over_when_the_leader_dies() {
 /// mailing again, so each notice still arrives once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_leader_woken_after_its_lease_mails_nothing() {
-    let Some(binary) = etcd_cluster::require_etcd("cluster_leader::a_leader_woken") else {
+    let Some(Setup {
+        _etcd,
+        _dir,
+        smtp,
+        a,
+        b,
+        ..
+    }) = setup("cluster_leader::a_leader_woken").await
+    else {
         return;
     };
-    let etcd = EtcdCluster::start(&binary, 3);
-    let smtp = SmtpServer::start().await;
-    let shared = support::temp_dir();
-    let config = node_config(shared.path(), &etcd, smtp.port());
-    let a = start_node(shared.path(), "a", &config);
-    wait_until("A leads", Duration::from_secs(10), || {
-        a.logs().contains(LEADS)
-    })
-    .await;
-    let b = start_node(shared.path(), "b", &config);
-    let mut admin = support::admin_on(b.channel().await, &a.admin_key());
-    let request = pb::CreateCredentialRequest {
-        notify_emails: vec!["ops@example.com".into()],
-        ..support::api_key("acme", "svc")
-    };
-    support::create(&mut admin, request).await;
-
     a.signal(libc::SIGSTOP);
     wait_until("B leads", Duration::from_secs(10), || {
         b.logs().contains(LEADS)
@@ -151,7 +178,5 @@ async fn a_leader_woken_after_its_lease_mails_nothing() {
         logs.contains("no longer leads") || logs.contains("leader election interrupted")
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(count(&smtp, "expires within"), 1, "{:?}", smtp.messages());
-    assert_eq!(count(&smtp, "has expired"), 1, "{:?}", smtp.messages());
+    each_notice_once(&smtp).await;
 }

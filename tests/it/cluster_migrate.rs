@@ -116,11 +116,7 @@ async fn sled_to_etcd_and_back_keeps_everything() {
     let node_config = format!(
         "pepper_file = {:?}\n[store]\nbackend = \"etcd\"\nendpoints = [{}]\n",
         pepper.display().to_string(),
-        etcd.endpoints()
-            .iter()
-            .map(|e| format!("{e:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        etcd.endpoints_toml()
     );
     let mut node = support::start(&dir.path().join("node"), &node_config);
     let mut verifier = node.verifier().await;

@@ -89,7 +89,8 @@ impl Leadership {
             if lease != 0 {
                 // Best effort: another node takes over now rather than
                 // after the TTL.
-                let _ = client.lease_client().revoke(lease).await;
+                let mut leases = client.lease_client();
+                let _ = tokio::time::timeout(ttl, leases.revoke(lease)).await;
             }
             match term {
                 Ok(()) => pause = Duration::from_millis(200),
@@ -106,10 +107,10 @@ impl Leadership {
     /// returns when the lease is lost.
     async fn term(&self, client: &Client, name: &[u8], ttl: Duration) -> Result<(), Error> {
         let seconds = i64::try_from(ttl.as_secs()).unwrap_or(5).max(2);
-        let lease = client
-            .lease_client()
-            .grant(seconds, None)
+        let mut leases = client.lease_client();
+        let lease = tokio::time::timeout(ttl, leases.grant(seconds, None))
             .await
+            .map_err(|_| Error::Cluster("etcd did not grant a lease in time".into()))?
             .map_err(etcd)?
             .id();
         self.lease

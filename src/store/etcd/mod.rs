@@ -414,9 +414,11 @@ fn cluster_key(prefix: &[u8], name: &str) -> Vec<u8> {
 
 /// Connects to the endpoints with the configured TLS and user.
 async fn connect(options: &EtcdOptions) -> Result<Client, Error> {
+    // No client-wide request timeout: it would also end the watch and the
+    // election's campaign (which waits as long as another node leads).
+    // Each short call has its own `tokio::time::timeout`.
     let mut connect = ConnectOptions::new()
         .with_connect_timeout(options.request_timeout)
-        .with_timeout(options.request_timeout)
         .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
         // A member cut off from the leader refuses (its watch is cancelled)
         // rather than serve its own stale state.
