@@ -190,9 +190,15 @@ impl Cluster {
                 (client.clone(), prefix.clone(), options.request_timeout);
             async move { check_pepper(&client, &prefix, timeout, pepper_fingerprint).await }
         })?;
+        // The watch has a connection of its own: a backlog filling its
+        // HTTP/2 windows must not hold up the lease's keep-alives.
+        let watch_client = block_on(&runtime, {
+            let options = options.clone();
+            async move { connect(&options).await }
+        })?;
         let applied = block_on(
             &runtime,
-            replica::Follower::start(client.clone(), replica.clone(), runtime.handle().clone()),
+            replica::Follower::start(watch_client, replica.clone(), runtime.handle().clone()),
         )?;
         let node_tag = u64::from(rand_u16()) & 0xfff;
         let leadership = leader::Leadership::new();
@@ -241,7 +247,10 @@ impl Cluster {
     }
 
     /// Waits until the replica has applied the events of `revision`, which
-    /// must hold a change under the prefix (a write's own, or the tick's).
+    /// must hold a change under the prefix (a write's own, or the tick's),
+    /// for as long as it keeps applying: a replica working through a
+    /// backlog (a restart after many changes) may take longer than one
+    /// request timeout, one that stops moving may not.
     fn wait_applied(&self, revision: i64) -> Result<(), Error> {
         if *self.applied.borrow() >= revision {
             return Ok(());
@@ -249,13 +258,20 @@ impl Cluster {
         let mut applied = self.applied.clone();
         let timeout = self.options.request_timeout;
         self.block(async move {
-            let reached = applied.wait_for(|at| *at >= revision);
-            match tokio::time::timeout(timeout, reached).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(_)) => Err(Error::Cluster("the replica stopped".into())),
-                Err(_) => Err(Error::Cluster(format!(
-                    "this node's replica did not reach etcd revision {revision} in time"
-                ))),
+            loop {
+                let at = *applied.borrow_and_update();
+                if at >= revision {
+                    return Ok(());
+                }
+                match tokio::time::timeout(timeout, applied.changed()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Err(Error::Cluster("the replica stopped".into())),
+                    Err(_) => {
+                        return Err(Error::Cluster(format!(
+                            "this node's replica stopped at etcd revision {at}, short of {revision}"
+                        )));
+                    }
+                }
             }
         })
     }

@@ -13,10 +13,11 @@
 //!   revision away means a full read, then a watch from the new revision.
 //! - **Progress**: the follower asks etcd for a progress notice every 250 ms.
 //!   Every answer is news: [`Replica::freshness`] says how long the node has
-//!   gone without any, which is the staleness fence's input. A notice does
-//!   not move the applied revision: in etcd 3.4 it may overtake events of
-//!   older revisions still queued for the stream, so only applied events
-//!   (and full reads) do.
+//!   gone without any, or has been behind the revision a notice named (a
+//!   backlog after a reconnection), which is the staleness fence's input. A
+//!   notice does not move the applied revision: in etcd 3.4 it may overtake
+//!   events of older revisions still queued for the stream, so only applied
+//!   events (and full reads) do.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -92,6 +93,13 @@ pub(super) struct Replica {
     changes: tokio::sync::broadcast::Sender<ReplicaChange>,
     /// The election's candidate keys: one per live node.
     candidates: std::sync::Mutex<std::collections::BTreeSet<Vec<u8>>>,
+    /// When (ms after `epoch`, 0: not) a progress notice first named a
+    /// revision the replica had not applied yet: a replica behind for
+    /// longer than the bound is stale even while it hears from etcd (a
+    /// backlog after a reconnection).
+    behind_since_ms: AtomicU64,
+    /// The revision that progress notice named.
+    behind_at: std::sync::atomic::AtomicI64,
     /// Set while a full read has the trees part-filled: nothing may be
     /// answered from them.
     reading: std::sync::atomic::AtomicBool,
@@ -116,6 +124,8 @@ impl Replica {
             prefix: prefix.to_vec(),
             epoch: Instant::now(),
             heard_ms: AtomicU64::new(0),
+            behind_since_ms: AtomicU64::new(0),
+            behind_at: std::sync::atomic::AtomicI64::new(0),
             reading: std::sync::atomic::AtomicBool::new(false),
             changes: tokio::sync::broadcast::channel(CHANGES).0,
             candidates: std::sync::Mutex::default(),
@@ -129,11 +139,42 @@ impl Replica {
         if self.reading.load(Ordering::Acquire) {
             return Freshness::Stale(silent);
         }
-        if silent <= bound {
+        let behind_since = self.behind_since_ms.load(Ordering::Relaxed);
+        let behind = match behind_since {
+            0 => Duration::ZERO,
+            ms => self
+                .epoch
+                .elapsed()
+                .saturating_sub(Duration::from_millis(ms)),
+        };
+        let lag = silent.max(behind);
+        if lag <= bound {
             Freshness::Fresh
         } else {
-            Freshness::Stale(silent)
+            Freshness::Stale(lag)
         }
+    }
+
+    /// A progress notice said etcd is at `revision` while the replica has
+    /// applied `applied`: notes since when the replica is behind.
+    fn progress(&self, revision: i64, applied: i64) {
+        if revision > applied && self.behind_since_ms.load(Ordering::Relaxed) == 0 {
+            self.behind_at.store(revision, Ordering::Relaxed);
+            self.behind_since_ms
+                .store(self.now_ms().max(1), Ordering::Relaxed);
+        }
+    }
+
+    /// The replica applied up to `applied`: no longer behind once that
+    /// covers the revision a progress notice named.
+    fn caught_up_to(&self, applied: i64) {
+        if applied >= self.behind_at.load(Ordering::Relaxed) {
+            self.behind_since_ms.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Live nodes: candidates in the leader election (at least 1).
@@ -177,8 +218,7 @@ impl Replica {
     }
 
     fn heard(&self) {
-        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.heard_ms.store(now, Ordering::Relaxed);
+        self.heard_ms.store(self.now_ms(), Ordering::Relaxed);
     }
 
     /// The revision recorded with the replica, if it belongs to this prefix.
@@ -251,6 +291,7 @@ impl Replica {
         self.meta.insert(META_REVISION, &revision.to_be_bytes())?;
         self.db.flush()?;
         self.reading.store(false, Ordering::Release);
+        self.caught_up_to(revision);
         // Nobody listening is fine.
         let _ = self.changes.send(ReplicaChange::Reloaded);
         Ok(())
@@ -423,10 +464,19 @@ impl Follower {
     /// Applies a watch response's events (a progress notice has none).
     fn take(&self, response: &etcd_client::WatchResponse) -> Result<(), Error> {
         let events = response.events();
-        if let Some(last) = events.last().and_then(|e| e.kv()) {
-            let revision = last.mod_revision();
-            self.replica.apply(events, revision)?;
-            self.advance(revision);
+        match events.last().and_then(|e| e.kv()) {
+            Some(last) => {
+                let revision = last.mod_revision();
+                self.replica.apply(events, revision)?;
+                self.advance(revision);
+                self.replica.caught_up_to(revision);
+            }
+            None if !response.created() => {
+                if let Some(header) = response.header() {
+                    self.replica.progress(header.revision(), self.at());
+                }
+            }
+            None => {}
         }
         Ok(())
     }
