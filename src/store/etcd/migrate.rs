@@ -27,8 +27,6 @@ use super::{EtcdOptions, REPLICATED, cluster_key, connect};
 const OPS_PER_TXN: usize = 128;
 /// Bytes per `Txn` (etcd refuses requests over 1.5 MiB).
 const BYTES_PER_TXN: usize = 1 << 20;
-/// Keys per page when reading etcd.
-const PAGE: i64 = 1_000;
 
 /// Keys per tree on each side after a migration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,15 +151,17 @@ pub async fn etcd_to_sled(
         };
         *report.trees.entry(REPLICATED[at]).or_default() += 1;
         if name == "audit" {
-            audit_rows.push(value.to_vec());
+            audit_rows.push((rest[slash + 1..].to_vec(), value.to_vec()));
         } else {
             trees[at].insert(&rest[slash + 1..], value)?;
         }
         Ok(())
     })
     .await?;
+    // Pages arrive in no set order: the log's order is its keys'.
+    audit_rows.sort_unstable();
     let audit = db.open_tree("audit")?;
-    for row in &audit_rows {
+    for (_, row) in &audit_rows {
         let seq = db.generate_id()?;
         audit.insert(seq.to_be_bytes(), row.as_slice())?;
     }
@@ -268,37 +268,19 @@ async fn count_trees(
     Ok(counts)
 }
 
-/// Calls `each` with every key and value under `prefix`, in key order, at
-/// one revision.
+/// Calls `each` with every key and value under `prefix` at one revision.
 async fn for_each_key(
     client: &Client,
     prefix: &[u8],
     mut each: impl FnMut(&[u8], &[u8]) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut kv = client.kv_client();
-    let end = super::replica::prefix_end(prefix);
-    let mut start = prefix.to_vec();
-    let mut revision = 0;
-    loop {
-        let mut options = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
-        if revision > 0 {
-            options = options.with_revision(revision);
-        }
-        let page = kv.get(start.clone(), Some(options)).await.map_err(etcd)?;
-        if revision == 0 {
-            revision = page.header().map_or(0, |h| h.revision());
-        }
-        for item in page.kvs() {
-            each(item.key(), item.value())?;
-        }
-        match page.kvs().last() {
-            Some(last) if page.more() => {
-                start = last.key().to_vec();
-                start.push(0);
-            }
-            _ => return Ok(()),
-        }
-    }
+    super::range::read_prefix(&mut kv, prefix, |kvs| {
+        kvs.iter()
+            .try_for_each(|item| each(item.key(), item.value()))
+    })
+    .await
+    .map(drop)
 }
 
 fn etcd(e: etcd_client::Error) -> Error {

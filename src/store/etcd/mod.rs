@@ -22,6 +22,7 @@
 
 pub(super) mod leader;
 pub(super) mod migrate;
+mod range;
 mod replica;
 mod txn;
 
@@ -411,6 +412,11 @@ impl Cluster {
                 .map(drop)
                 .map_err(|e| Error::Cluster(e.to_string()))
         })
+    }
+
+    /// The options this node was opened with.
+    pub(in crate::store) fn options(&self) -> &EtcdOptions {
+        &self.options
     }
 
     /// Makes this node believe it leads with `fence`, as a leader paused

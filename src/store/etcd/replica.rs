@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use etcd_client::{Client, EventType, GetOptions, WatchOptions};
+use etcd_client::{Client, EventType, WatchOptions};
 use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError;
 use tokio::sync::watch;
@@ -37,8 +37,6 @@ const META_REVISION: &[u8] = b"etcd_revision";
 /// `meta` key: the prefix that revision belongs to (another prefix, or a
 /// data directory from single-node use, means a full read).
 const META_PREFIX: &[u8] = b"etcd_prefix";
-/// Keys per page of a full read.
-const PAGE: i64 = 1_000;
 /// Where the leader election's candidate keys live, after the prefix.
 const CANDIDATES: &[u8] = b"cluster/leader/";
 /// Changes the engine may fall behind by before it reloads its mirrors.
@@ -486,50 +484,24 @@ impl Follower {
     async fn full_read(&self) -> Result<i64, Error> {
         let replica = &self.replica;
         replica.begin_full_read()?;
-        let end = prefix_end(&replica.prefix);
+        let started = std::time::Instant::now();
         let mut kv = self.client.kv_client();
-        let mut start = replica.prefix.clone();
-        let mut revision = 0;
         let mut n_keys = 0usize;
-        loop {
-            let mut options = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
-            if revision > 0 {
-                options = options.with_revision(revision);
-            }
-            let page = kv
-                .get(start.clone(), Some(options))
-                .await
-                .map_err(cluster)?;
-            if revision == 0 {
-                revision = page.header().map_or(0, |h| h.revision());
-            }
-            replica.load_page(page.kvs())?;
-            n_keys += page.kvs().len();
-            match page.kvs().last() {
-                Some(last) if page.more() => {
-                    start = last.key().to_vec();
-                    start.push(0);
-                }
-                _ => break,
-            }
-        }
+        let revision = super::range::read_prefix(&mut kv, &replica.prefix, |kvs| {
+            n_keys += kvs.len();
+            replica.load_page(kvs)
+        })
+        .await?;
         replica.finish_full_read(revision)?;
         self.replica.heard();
-        tracing::info!(revision, keys = n_keys, "replica read in full from etcd");
+        tracing::info!(
+            revision,
+            keys = n_keys,
+            secs = started.elapsed().as_secs_f64(),
+            "replica read in full from etcd"
+        );
         Ok(revision)
     }
-}
-
-/// The first key after every key that starts with `prefix`.
-pub(super) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![0]
 }
 
 fn cluster(e: etcd_client::Error) -> Error {

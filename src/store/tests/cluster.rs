@@ -103,3 +103,42 @@ fn a_deposed_leaders_writes_are_refused() {
     // The new leader writes as usual.
     insert(new, &record("cred_new", "acme", 8));
 }
+
+/// A node that joins later reads everything, in pages split as it goes
+/// (2,100 keys, more than two pages of 1,000): every record and index
+/// entry arrives once.
+#[test]
+fn a_node_that_joins_reads_every_page() {
+    let Some((x, _y, _dirs)) = two_nodes("store::tests::cluster::a_node_that_joins") else {
+        return;
+    };
+    std::thread::scope(|scope| {
+        for t in 0..4u32 {
+            let x = &x;
+            scope.spawn(move || {
+                for i in (t..700).step_by(4) {
+                    let mut rec = record(&format!("cred_{i:04}"), "acme", 1);
+                    rec.versions[0].hash = [0; 32];
+                    rec.versions[0].hash[..4].copy_from_slice(&i.to_be_bytes());
+                    insert(x, &rec);
+                }
+            });
+        }
+    });
+    let joined_dir = tempfile::tempdir().unwrap();
+    let Backend::Etcd(cluster) = &x.backend else {
+        panic!("a cluster node");
+    };
+    let options = cluster.options().clone();
+    let z = Store::open_etcd(joined_dir.path(), 16 << 20, FINGERPRINT, 1000, options).unwrap();
+    assert_eq!(scan_ids(&z, None, None).len(), 700);
+    assert_eq!(z.scan(Some("acme"), None).count(), 700);
+    for i in [0u32, 1, 350, 699] {
+        let mut hash = [0u8; 32];
+        hash[..4].copy_from_slice(&i.to_be_bytes());
+        assert_eq!(
+            z.lookup_secret(&hash).unwrap(),
+            Some((format!("cred_{i:04}"), 1))
+        );
+    }
+}
