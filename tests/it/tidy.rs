@@ -1,7 +1,7 @@
 //! Tidy: the layering ARCHITECTURE.md states, checked on the source text
 //! (as rust-analyzer's tidy tests do), so that it stays true.
 //!
-//! - `sled` is named only in `src/store/`.
+//! - `sled` and `etcd_client` are named only in `src/store/`.
 //! - `tonic` (and its companion crates) and the generated types (`pb::`,
 //!   `envoy::`) are named only in `src/api/` and the binaries.
 //! - `axum` (the HTTP listener's stack) is named only in `src/http/`.
@@ -107,6 +107,9 @@ fn violations(root: &Path) -> Vec<String> {
             if !under(path, "src/store") && names_crate(&code, &["sled"]) {
                 found.push(format!("{shown}:{n}: names sled outside src/store/"));
             }
+            if !under(path, "src/store") && names_crate(&code, &["etcd_client"]) {
+                found.push(format!("{shown}:{n}: names etcd_client outside src/store/"));
+            }
             let api_side = under(path, "src/api")
                 || under(path, "src/bin")
                 || TONIC_ALLOWED.contains(&shown.as_str());
@@ -171,6 +174,8 @@ fn planted_violations_are_caught() {
         "use crate::lifecycle::Kind; // crate::store\n",
     );
     write("src/store/f.rs", "use sled::Tree;\n");
+    write("src/daemon/l.rs", "use etcd_client::Client;\n");
+    write("src/store/etcd/m.rs", "use etcd_client::Client;\n");
     write(
         "src/engine/i.rs",
         "use crate::api::envoy::service::auth::v3::CheckRequest;\n",
@@ -186,6 +191,7 @@ fn planted_violations_are_caught() {
         "src/engine/c.rs:1: names tonic",
         "src/engine/i.rs:1: names tonic",
         "src/engine/j.rs:1: names axum",
+        "src/daemon/l.rs:1: names etcd_client",
         "src/lifecycle/d.rs:1: lifecycle uses",
         "src/h.rs: 801 lines",
     ];
