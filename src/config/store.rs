@@ -116,25 +116,11 @@ fn etcd(file: StoreFile, check: &Check) -> Result<EtcdConfig, ConfigError> {
     let tls = tls(&file, check)?;
     let endpoints = endpoints(file.endpoints, tls.is_some(), check)?;
     let prefix = prefix(file.prefix, check)?;
-    let user = match (
-        file.user.filter(|u| !u.is_empty()),
-        non_empty_path(file.password_file),
-    ) {
-        (Some(user), Some(password)) => Some((user, password)),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(check.invalid(
-                "store.password_file",
-                "is required when store.user is set".to_string(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(check.invalid(
-                "store.user",
-                "is required when store.password_file is set".to_string(),
-            ));
-        }
-    };
+    let user = together(
+        check,
+        ("store.user", file.user.filter(|u| !u.is_empty())),
+        ("store.password_file", non_empty_path(file.password_file)),
+    )?;
     let ms = |key: &str, value, default, range| -> Result<Duration, ConfigError> {
         check
             .whole::<u64>(key, value, default, range)
@@ -221,27 +207,26 @@ fn prefix(given: Option<String>, check: &Check) -> Result<String, ConfigError> {
     Ok(prefix)
 }
 
+/// Two keys given together or not at all; the one missing is the error.
+fn together<A, B>(
+    check: &Check,
+    (a_key, a): (&str, Option<A>),
+    (b_key, b): (&str, Option<B>),
+) -> Result<Option<(A, B)>, ConfigError> {
+    match (a, b) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(check.invalid(b_key, format!("is required when {a_key} is set"))),
+        (None, Some(_)) => Err(check.invalid(a_key, format!("is required when {b_key} is set"))),
+    }
+}
+
 /// `ca_file`, with `cert_file` and `key_file` together or neither.
 fn tls(file: &StoreFile, check: &Check) -> Result<Option<EtcdTlsFiles>, ConfigError> {
     let ca = non_empty_path(file.ca_file.clone());
     let cert = non_empty_path(file.cert_file.clone());
     let key = non_empty_path(file.key_file.clone());
-    let identity = match (cert, key) {
-        (Some(cert), Some(key)) => Some((cert, key)),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(check.invalid(
-                "store.key_file",
-                "is required when store.cert_file is set".to_string(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(check.invalid(
-                "store.cert_file",
-                "is required when store.key_file is set".to_string(),
-            ));
-        }
-    };
+    let identity = together(check, ("store.cert_file", cert), ("store.key_file", key))?;
     match (ca, identity) {
         (Some(ca_file), identity) => Ok(Some(EtcdTlsFiles { ca_file, identity })),
         (None, None) => Ok(None),
