@@ -326,12 +326,7 @@ impl Engine {
         let audit = audit_entry(actor, now, action, &record.id, &record.account_id, detail);
         {
             let _quota_guard = self.account_lock(&record.account_id).lock().await;
-            self.check_quota(&record.account_id, record.kind, now)?;
-            let writing = self.store.writing().await;
-            if self.store.commit(None, Some(&record), Some(&audit))? == Commit::Conflict {
-                return Err(Error::Contention { id: record.id });
-            }
-            drop(writing);
+            self.create_within_quota(&record, &audit, now).await?;
         }
         self.store.flush().await?;
         info!(
@@ -344,6 +339,36 @@ impl Engine {
             "credential created"
         );
         Ok((self.view(record, now), secret))
+    }
+
+    /// Commits a new credential if its account has room: the account's
+    /// quota guard is read before the live credentials are counted, and the
+    /// create commits only while the guard is unchanged, so two creates
+    /// that counted the same credentials (in a cluster, on two nodes)
+    /// cannot both pass; the second counts again.
+    async fn create_within_quota(
+        &self,
+        record: &CredentialRecord,
+        audit: &crate::store::AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        for _ in 0..MAX_ATTEMPTS {
+            let guard = self.store.quota_guard(&record.account_id)?;
+            self.check_quota(&record.account_id, record.kind, now)?;
+            let writing = self.store.writing().await;
+            let done = if lifecycle::counts_toward_quota(record.kind) {
+                self.store.create(record, audit, guard)?
+            } else {
+                self.store.commit(None, Some(record), Some(audit))?
+            };
+            drop(writing);
+            if done == Commit::Done {
+                return Ok(());
+            }
+        }
+        Err(Error::Contention {
+            id: record.id.clone(),
+        })
     }
 
     /// Reads one credential.

@@ -141,6 +141,13 @@ impl<'r> CredentialWrite<'r> {
     }
 }
 
+/// A quota guard's counter.
+fn decode_guard(raw: &[u8]) -> Result<u64, Error> {
+    <[u8; 8]>::try_from(raw)
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Corrupt("quota guard"))
+}
+
 /// A transaction's result as a [`Commit`].
 pub(super) fn settle(result: Result<(), Abort>) -> Result<Commit, Error> {
     match result {
@@ -326,7 +333,7 @@ impl Store {
                 )
             })
             .collect();
-        let result = self.commit_write(&write, &audit_rows, &notice_rows);
+        let result = self.commit_write(&write, &audit_rows, &notice_rows, None);
         self.verify_cache.invalidate(write.touched());
         let result = result?;
         if result == Commit::Done && new.is_none() {
@@ -347,13 +354,51 @@ impl Store {
         }
     }
 
+    /// The quota guard of an account: read it before counting the live
+    /// credentials a create is checked against, and pass it to
+    /// [`Store::create`].
+    ///
+    /// # Errors
+    /// sled errors and an undecodable counter.
+    pub fn quota_guard(&self, account_id: &str) -> Result<u64, Error> {
+        self.quota_guards
+            .get(account_id.as_bytes())?
+            .map_or(Ok(0), |raw| decode_guard(&raw))
+    }
+
+    /// Creates `new` (with `audit`) if the account's quota guard is still
+    /// `guard` (as read before the live credentials were counted), moving
+    /// the guard on in the same transaction. [`Commit::Conflict`]: another
+    /// create of the account (on this node or another) came first; count
+    /// again.
+    ///
+    /// # Errors
+    /// As [`Store::commit`].
+    pub fn create(
+        &self,
+        new: &CredentialRecord,
+        audit: &AuditEntry,
+        guard: u64,
+    ) -> Result<Commit, Error> {
+        let Some(write) = CredentialWrite::prepare(None, Some(new)) else {
+            return Ok(Commit::Done);
+        };
+        let audit_rows = vec![codec::encode_audit(audit)];
+        let guarded = (new.account_id.as_bytes(), guard);
+        let result = self.commit_write(&write, &audit_rows, &[], Some(guarded));
+        self.verify_cache.invalidate(write.touched());
+        result
+    }
+
     /// [`Store::commit_transition`]'s transaction: the credential trees,
-    /// `audit`, `outbox` and `notices_sent`.
+    /// `audit`, `outbox` and `notices_sent`, and with `guard` (account,
+    /// expected counter) the account's quota guard.
     fn commit_write(
         &self,
         write: &CredentialWrite<'_>,
         audit_rows: &[Vec<u8>],
         notice_rows: &[(Vec<u8>, Vec<u8>)],
+        guard: Option<(&[u8], u64)>,
     ) -> Result<Commit, Error> {
         let trees = [
             &self.credentials,
@@ -363,6 +408,7 @@ impl Store {
             &self.audit,
             &self.outbox,
             &self.notices_sent,
+            &self.quota_guards,
         ];
         let result = self.transact(trees, |t| {
             let [
@@ -373,7 +419,19 @@ impl Store {
                 audit,
                 outbox,
                 sent,
+                guards,
             ] = *t;
+            if let Some((account, expected)) = guard {
+                let current = guards
+                    .get(account)?
+                    .as_deref()
+                    .map_or(Ok(0), decode_guard)
+                    .map_err(|_| ConflictableTransactionError::Abort(Abort::Conflict))?;
+                if current != expected {
+                    return Err(ConflictableTransactionError::Abort(Abort::Conflict));
+                }
+                guards.insert(account, &(expected + 1).to_be_bytes())?;
+            }
             write.apply(&CredentialTrees {
                 credentials,
                 secret_index,

@@ -8,7 +8,9 @@
 //! event -> ()), `last_used` (id -> latest flushed use), `usage`
 //! (daily Verify counts per credential and account), `credits` (id -> flushed
 //! credit state), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
-//! `session_deadlines` (due time, token HMAC -> ()), and the partner trees (see `partners`).
+//! `session_deadlines` (due time, token HMAC -> ()), `quota_guards` (account
+//! -> the counter a quota-checked create moves on), and the partner trees
+//! (see `partners`).
 //!
 //! Files: the [`Store`] itself and its construction here; `credentials`
 //! (reads, scans, the quota count and the commit that keeps the indexes in
@@ -127,6 +129,10 @@ pub struct Store {
     consents: sled::Tree,
     /// (expiry, consent id) -> () while pending.
     consent_expiry: sled::Tree,
+    /// Account -> a counter every create of a credential the quota counts
+    /// moves on (see `credentials::Store::create`): two creates that both
+    /// counted the same live credentials cannot both commit, on any node.
+    quota_guards: sled::Tree,
 }
 
 impl Store {
@@ -199,6 +205,7 @@ impl Store {
             grant_pairs: db.open_tree("grant_pairs")?,
             consents: db.open_tree("consents")?,
             consent_expiry: db.open_tree("consent_expiry")?,
+            quota_guards: db.open_tree("quota_guards")?,
             verify_cache: Arc::new(verify_cache::VerifyCache::new(verify_cache_entries)),
             fault: Arc::new(fault::FaultWatch::default()),
             group_commit: Arc::new(

@@ -283,3 +283,64 @@ async fn an_account_rate_limit_is_shared_by_the_live_nodes() {
         );
     }
 }
+
+/// An account's quota holds across the cluster: 20 creates at once, half
+/// through each node, for an account allowed 10 live credentials: exactly
+/// 10 are acknowledged, the rest refused with RESOURCE_EXHAUSTED, and the
+/// account holds 10.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_quota_holds_across_the_nodes() {
+    use credd::api::pb::account_admin_client::AccountAdminClient;
+    let Some(etcd) = etcd("cluster::an_account_quota_holds_across_the_nodes") else {
+        return;
+    };
+    let shared = support::temp_dir();
+    let a = start_node(shared.path(), "a", &etcd, "");
+    let b = start_node(shared.path(), "b", &etcd, "");
+    let key = a.admin_key();
+    let mut accounts =
+        AccountAdminClient::with_interceptor(a.channel().await, support::Bearer::new(Some(&key)));
+    accounts
+        .create_account(pb::CreateAccountRequest {
+            id: "tight".into(),
+            display_name: "tight inc.".into(),
+            max_live_credentials: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("create account");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        let mut admin = support::admin_on(node.channel().await, &key);
+        tasks.spawn(async move {
+            admin
+                .create_credential(support::api_key("tight", &format!("k{n}")))
+                .await
+                .map(drop)
+        });
+    }
+    let (mut made, mut refused) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("task") {
+            Ok(()) => made += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((made, refused), (10, 10));
+    let mut admin = a.admin().await;
+    let listed = admin
+        .list_credentials(pb::ListCredentialsRequest {
+            account_id: "tight".into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.credentials.len(), 10);
+}

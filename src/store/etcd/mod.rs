@@ -107,6 +107,7 @@ pub(super) const REPLICATED: &[&str] = &[
     "grant_pairs",
     "consents",
     "consent_expiry",
+    "quota_guards",
 ];
 
 /// A node's connection to the cluster: the client, its runtime, and the

@@ -142,3 +142,33 @@ fn a_node_that_joins_reads_every_page() {
         );
     }
 }
+
+/// Two nodes that read the same quota guard (having counted the same live
+/// credentials) cannot both create: the second is a conflict, and creates
+/// once it has read the guard again.
+#[test]
+fn two_creates_from_one_count_do_not_both_commit() {
+    let Some((x, y, _dirs)) = two_nodes("store::tests::cluster::two_creates") else {
+        return;
+    };
+    let guard = x.quota_guard("acme").unwrap();
+    assert_eq!(y.quota_guard("acme").unwrap(), guard);
+    let first = record("cred_first", "acme", 1);
+    let second = record("cred_second", "acme", 2);
+    assert_eq!(
+        x.create(&first, &audit("cred_first"), guard).unwrap(),
+        Commit::Done
+    );
+    assert_eq!(
+        y.create(&second, &audit("cred_second"), guard).unwrap(),
+        Commit::Conflict
+    );
+    assert_eq!(y.get("cred_second").unwrap(), None);
+    eventually("y sees the guard move", || {
+        y.quota_guard("acme").unwrap() == guard + 1
+    });
+    assert_eq!(
+        y.create(&second, &audit("cred_second"), guard + 1).unwrap(),
+        Commit::Done
+    );
+}

@@ -345,3 +345,23 @@ async fn data_survives_drop_and_reopen() {
         );
     }
 }
+
+/// A create commits only while the account's quota guard is the one read
+/// before counting, and moves it on; another account's guard is its own.
+#[test]
+fn create_needs_the_quota_guard_it_counted_under() {
+    for fresh in Fresh::each() {
+        let store = fresh.open();
+        assert_eq!(store.quota_guard("acme").unwrap(), 0);
+        let a = record("cred_a", "acme", 1);
+        assert_eq!(store.create(&a, &audit("cred_a"), 0).unwrap(), Commit::Done);
+        assert_eq!(store.quota_guard("acme").unwrap(), 1);
+        let b = record("cred_b", "acme", 2);
+        assert_eq!(
+            store.create(&b, &audit("cred_b"), 0).unwrap(),
+            Commit::Conflict
+        );
+        assert_eq!(store.get("cred_b").unwrap(), None);
+        assert_eq!(store.quota_guard("other").unwrap(), 0);
+    }
+}
