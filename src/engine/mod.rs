@@ -90,6 +90,9 @@ pub struct Engine {
     user_settings: UserSettings,
     /// Days of daily usage kept (`[schedule] usage_retention_days`).
     usage_retention_days: u32,
+    /// The day this node last removed its local usage rows past the
+    /// retention outside the sweep (a cluster node that does not lead).
+    usage_swept_on: std::sync::atomic::AtomicI32,
     /// Days of audit events kept (`[audit] retention_days`; 0: for ever).
     audit_retention_days: u32,
     /// Failed logins per user and per peer.
@@ -132,6 +135,7 @@ impl Engine {
             limits: rate_limits::LimitCounters::default(),
             user_settings: UserSettings::default(),
             usage_retention_days: DEFAULT_USAGE_RETENTION_DAYS,
+            usage_swept_on: std::sync::atomic::AtomicI32::new(i32::MIN),
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             login_throttle: users::LoginThrottle::default(),
             session_touches: std::sync::Mutex::default(),

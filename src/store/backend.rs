@@ -27,6 +27,7 @@
 //! `commit` through it), `forget_last_used`, `offer_notice`,
 //! `settle_notices`, `commit_account`, `commit_user`, `insert_session`,
 //! `remove_session` (and `expire_session` through it), `reschedule_session`,
+//! `publish_usage`, the published rows `remove_usage_before` removes,
 //! `load_sessions`, `commit_partners`; matching on the backend,
 //! `remove_deadline`, `write_last_used` (with etcd, a use on a later day
 //! only), `append_audit`, `touch_session`, `remove_session_deadline`, the

@@ -6,7 +6,8 @@
 //! Trees: `credentials` (id -> record), `secret_index` (HMAC -> id, version),
 //! `by_account` (account, id -> status, expiry), `deadlines` (due time, id,
 //! event -> ()), `last_used` (id -> latest flushed use), `usage`
-//! (daily Verify counts per credential and account), `credits` (id -> flushed
+//! (daily Verify counts per credential and account), `usage_published`
+//! (each cluster node's usage rows of past days), `credits` (id -> flushed
 //! credit state), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
 //! `session_deadlines` (due time, token HMAC -> ()), `quota_guards` (account
 //! -> the counter a quota-checked create moves on), and the partner trees
@@ -14,7 +15,7 @@
 //!
 //! Files: the [`Store`] itself and its construction here; `credentials`
 //! (reads, scans, the quota count and the commit that keeps the indexes in
-//! step), `deadlines`, `last_used` and `usage` (over `buckets`), `credits`, `outbox`, `audit`, `meta` (schema version, upgrade,
+//! step), `deadlines`, `last_used` and `usage` (over `buckets`), `usage_published`, `credits`, `outbox`, `audit`, `meta` (schema version, upgrade,
 //! pepper fingerprint), `accounts`, `users`, `sessions`, `partners`, and `error`.
 //! Beneath them: `codec` (encodings), `verify_cache`, `group_commit` (every
 //! flush) and `fault` (the first error after which sled cannot write).
@@ -46,6 +47,7 @@ mod partners;
 mod sessions;
 mod txn;
 mod usage;
+mod usage_published;
 mod users;
 mod verify_cache;
 
@@ -98,6 +100,9 @@ pub struct Store {
     last_used: sled::Tree,
     /// (c|a, day, bucket|account) -> the day's Verify counts (see `usage`).
     usage: sled::Tree,
+    /// The `usage` rows of every node of a cluster, by node, for the days
+    /// that are over (see `usage_published`).
+    usage_published: sled::Tree,
     /// Credential id -> its flushed credit state (see `credits`).
     credits: sled::Tree,
     /// Notices waiting to be mailed, keyed (credential, notice, deadline).
@@ -189,6 +194,7 @@ impl Store {
             deadlines: db.open_tree("deadlines")?,
             last_used: db.open_tree("last_used")?,
             usage: db.open_tree("usage")?,
+            usage_published: db.open_tree("usage_published")?,
             credits: db.open_tree("credits")?,
             outbox: db.open_tree("outbox")?,
             notices_sent: db.open_tree("notices_sent")?,
@@ -404,4 +410,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -19,8 +19,8 @@ use crate::lifecycle::{N_BUCKETS, UsageCounts};
 /// Entries written per sled batch.
 const BATCH: usize = 4096;
 
-const CREDENTIAL: u8 = b'c';
-const ACCOUNT: u8 = b'a';
+pub(super) const CREDENTIAL: u8 = b'c';
+pub(super) const ACCOUNT: u8 = b'a';
 
 /// Whose usage a row counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ fn day_key(day: i32) -> [u8; 4] {
     ((day as u32) ^ 0x8000_0000).to_be_bytes()
 }
 
-fn key(tag: u8, day: i32, rest: &[u8]) -> Vec<u8> {
+pub(super) fn key(tag: u8, day: i32, rest: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(5 + rest.len());
     key.push(tag);
     key.extend_from_slice(&day_key(day));
@@ -68,7 +68,7 @@ impl Payload for UsageCounts {
     }
 }
 
-fn decode_counts(raw: &[u8]) -> Result<UsageCounts, Error> {
+pub(super) fn decode_counts(raw: &[u8]) -> Result<UsageCounts, Error> {
     let mut buf = raw;
     let counts = UsageCounts::take(&mut buf)?;
     if buf.is_empty() && counts.0.len() == N_BUCKETS {
@@ -100,6 +100,9 @@ impl Store {
             })
             .collect();
         keyed.sort_unstable_by_key(|(key, _)| *key);
+        if let Some(day) = keyed.iter().map(|(key, _)| key.1).min() {
+            self.usage_changed_on(day)?;
+        }
         for (slot, (_, row)) in rows.iter_mut().zip(&keyed) {
             *slot = *row;
         }
@@ -162,7 +165,9 @@ impl Store {
     }
 
     /// The stored counts of `subject` from day `from` to day `to`
-    /// (inclusive), oldest first, days without counts left out.
+    /// (inclusive), oldest first, days without counts left out: this
+    /// node's rows plus the rows other nodes of a cluster published
+    /// (`usage_published`).
     ///
     /// # Errors
     /// sled errors and undecodable entries.
@@ -174,16 +179,21 @@ impl Store {
     ) -> Result<Vec<(i32, UsageCounts)>, Error> {
         let mut rows = Vec::new();
         for day in from..=to {
-            let counts = match subject {
-                UsageSubject::Account(account) => self
-                    .usage
-                    .get(key(ACCOUNT, day, account.as_bytes()))?
-                    .map(|raw| decode_counts(&raw))
-                    .transpose()?,
-                UsageSubject::Credential(id) => {
-                    let raw = self.usage.get(key(CREDENTIAL, day, &bucket_of(id)))?;
-                    Bucket::<UsageCounts>::decode(raw.as_deref())?.get(id)
+            let (key, id) = match subject {
+                UsageSubject::Account(account) => (key(ACCOUNT, day, account.as_bytes()), None),
+                UsageSubject::Credential(id) => (key(CREDENTIAL, day, &bucket_of(id)), Some(id)),
+            };
+            let raw = self.usage.get(&key)?;
+            let mine = match id {
+                None => raw.map(|raw| decode_counts(&raw)).transpose()?,
+                Some(id) => Bucket::<UsageCounts>::decode(raw.as_deref())?.get(id),
+            };
+            let counts = match (mine, self.published_by_others(&key, id)?) {
+                (Some(mut mine), Some(others)) => {
+                    mine.add(&others);
+                    Some(mine)
                 }
+                (mine, others) => mine.or(others),
             };
             if let Some(counts) = counts {
                 rows.push((day, counts));
@@ -208,7 +218,7 @@ impl Store {
             }
         }
         self.apply_usage(batch)?;
-        Ok(n)
+        Ok(n + self.remove_published_before(first_kept, limit - n)?)
     }
 
     /// Entries in the usage tree (tests).

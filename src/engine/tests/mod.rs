@@ -16,6 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 mod accounts;
 mod admin_keys;
 mod audit_log;
+#[cfg(feature = "etcd")]
+mod cluster_usage;
 mod credentials;
 mod credits;
 mod daily_usage;

@@ -30,7 +30,9 @@ pub use report::{MAX_REPORT_DAYS, UsageDay, UsageQuery};
 pub const DEFAULT_USAGE_RETENTION_DAYS: u32 = 400;
 
 use chrono::{DateTime, Utc};
-use tracing::{debug, info};
+use std::sync::atomic::Ordering;
+
+use tracing::{debug, info, warn};
 
 use super::{Actor, Engine, Error, MAX_ATTEMPTS, audit_entry, offload};
 use crate::lifecycle::{self, Status, UsageBucket};
@@ -84,7 +86,35 @@ impl Engine {
             self.store.flush().await?;
         }
         debug!(n_written, "usage flushed");
+        self.share_usage().await;
         Ok(n_written)
+    }
+
+    /// On a cluster node, after a flush: publishes this node's counts of
+    /// the days that are over (so GetUsage on every node counts them), and,
+    /// off the leader (where the sweep does not run), removes this node's
+    /// local rows past the retention once a day. A failure is logged; the
+    /// next flush tries again. Nothing to do with sled.
+    async fn share_usage(&self) {
+        let today = lifecycle::day_number(self.clock.now());
+        let published = offload::blocking(|| {
+            let _flushing = self.usage.flushing();
+            self.store.publish_usage(today - 1)
+        });
+        match published {
+            Ok(0) => {}
+            Ok(n_rows) => match self.store.flush().await {
+                Ok(()) => info!(n_rows, "usage of past days published to the cluster"),
+                Err(e) => warn!(error = %e, "publishing usage: flush failed"),
+            },
+            Err(e) => warn!(error = %e, "publishing usage failed; the next flush retries"),
+        }
+        let leading = *self.store.leading().borrow();
+        if !leading && self.usage_swept_on.swap(today, Ordering::Relaxed) != today {
+            if let Err(e) = self.sweep_usage().await {
+                warn!(error = %e, "removing usage past its retention failed");
+            }
+        }
     }
 
     /// Writes session touches, pending uses, counts and spent credits (not

@@ -6,7 +6,8 @@
 //!   `{prefix}cluster/...` holds the cluster's own facts (the pepper
 //!   fingerprint, the leader election, the tick). Node-local trees
 //!   (`usage`, `credits`, `meta`) never leave the node; `last_used` is
-//!   replicated but written at most once per credential per day.
+//!   replicated but written at most once per credential per day, and so
+//!   is `usage_published` (each node's usage rows, once a day is over).
 //! - **Writes** (`txn`): a body runs against the replica with its reads
 //!   remembered, and its writes commit as one etcd `Txn` that compares every
 //!   key read. The call returns once this node's replica has applied the
@@ -90,6 +91,7 @@ impl std::fmt::Debug for EtcdOptions {
 pub(super) const REPLICATED: &[&str] = &[
     "credentials",
     "last_used",
+    "usage_published",
     "secret_index",
     "by_account",
     "deadlines",

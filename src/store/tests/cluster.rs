@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use super::*;
 
 /// A node of the cluster under `prefix`, its replica in `dir`.
-fn node(endpoints: &[String], prefix: &str, dir: &Path) -> Store {
+fn node(endpoints: &[String], prefix: &str, dir: &Path, fingerprint: [u8; 32]) -> Store {
     Store::open_etcd(
         dir,
         16 << 20,
-        FINGERPRINT,
+        fingerprint,
         verify_cache::DEFAULT_ENTRIES,
         EtcdOptions {
             endpoints: endpoints.to_vec(),
@@ -28,15 +28,24 @@ fn node(endpoints: &[String], prefix: &str, dir: &Path) -> Store {
 }
 
 /// Two nodes under a fresh prefix, or None when etcd is missing.
-fn two_nodes(test: &str) -> Option<(Store, Store, [tempfile::TempDir; 2])> {
+pub(super) fn two_nodes(test: &str) -> Option<(Store, Store, [tempfile::TempDir; 2])> {
+    two_nodes_with(test, FINGERPRINT)
+}
+
+/// Two nodes made with a pepper of this fingerprint (for the engine's
+/// cluster tests), or None when etcd is missing.
+pub(crate) fn two_nodes_with(
+    test: &str,
+    fingerprint: [u8; 32],
+) -> Option<(Store, Store, [tempfile::TempDir; 2])> {
     let binary = etcd_cluster::require_etcd(test)?;
     let endpoints = etcd_cluster::shared(&binary).endpoints();
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let prefix = format!("/credd-two-{}-{n}/", std::process::id());
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let x = node(&endpoints, &prefix, dirs[0].path());
-    let y = node(&endpoints, &prefix, dirs[1].path());
+    let x = node(&endpoints, &prefix, dirs[0].path(), fingerprint);
+    let y = node(&endpoints, &prefix, dirs[1].path(), fingerprint);
     Some((x, y, dirs))
 }
 
@@ -48,7 +57,7 @@ fn cluster(store: &Store) -> &std::sync::Arc<etcd::Cluster> {
 }
 
 /// Polls `done` every 10 ms for up to 5 s.
-fn eventually(what: &str, done: impl Fn() -> bool) {
+pub(super) fn eventually(what: &str, done: impl Fn() -> bool) {
     let started = Instant::now();
     while !done() {
         assert!(started.elapsed() < Duration::from_secs(5), "never: {what}");

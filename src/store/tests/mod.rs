@@ -6,7 +6,9 @@
 
 mod audit;
 #[cfg(feature = "etcd")]
-mod cluster;
+pub(crate) mod cluster;
+#[cfg(feature = "etcd")]
+mod cluster_usage;
 mod credentials;
 mod deadlines;
 mod encoding;

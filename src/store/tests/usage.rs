@@ -5,7 +5,7 @@ use super::*;
 use crate::lifecycle::{UsageBucket, UsageCounts};
 use crate::store::UsageSubject;
 
-fn counts(valid: u64, revoked: u64) -> UsageCounts {
+pub(super) fn counts(valid: u64, revoked: u64) -> UsageCounts {
     let mut c = UsageCounts::default();
     for _ in 0..valid {
         c.count(UsageBucket::Valid);
