@@ -323,6 +323,8 @@ impl Stopping<'_> {
             Ok(n_written) => info!(n_written, "usage flushed"),
             Err(e) => error!(error = %e, "could not flush usage at shutdown"),
         }
+        let returning = engine.clone();
+        let _ = tokio::task::spawn_blocking(move || returning.return_claimed_credits()).await;
         engine.store().flush().await?;
         info!("database flushed; credd stopped");
         Ok(())

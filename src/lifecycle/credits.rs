@@ -148,6 +148,40 @@ pub fn spend(state: &mut CreditState, cost: u64) -> Spend {
     Spend::Spent(state.remaining)
 }
 
+/// The most uses one claim hands a cluster node beyond what its request
+/// needs: what a node that crashes can strand.
+pub const MAX_CLAIM: u64 = 1000;
+
+/// A cluster node's claim on a credential's shared pool of credits (the
+/// uses no node holds yet), at `now`: the pool refilled first, then, when
+/// it holds `need`, `need` or more taken (a share of the pool: a quarter of
+/// it split between `nodes`, at most [`MAX_CLAIM`]). Returns the pool after
+/// and how many were granted (0: the pool holds fewer than `need`, nothing
+/// is taken).
+pub fn claim(
+    pool: CreditState,
+    refill: Option<&Refill>,
+    now: DateTime<Utc>,
+    need: u64,
+    nodes: u32,
+) -> (CreditState, u64) {
+    let mut pool = refilled(pool, refill, now);
+    if pool.remaining < need || need == 0 {
+        return (pool, 0);
+    }
+    let share = (pool.remaining / (4 * u64::from(nodes.max(1)))).min(MAX_CLAIM);
+    let granted = need.max(share);
+    pool.remaining -= granted;
+    (pool, granted)
+}
+
+/// Whether uses claimed from a pool refilled as of `as_of` may still be
+/// spent at `now`: not once a refill instant has passed (the refill sets
+/// the pool anew, and what was claimed before it lapses).
+pub fn claim_current(as_of: DateTime<Utc>, refill: Option<&Refill>, now: DateTime<Utc>) -> bool {
+    refill.is_none_or(|refill| next_refill(refill, as_of) > now)
+}
+
 /// An admin's change to the remaining uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreditChange {

@@ -28,12 +28,14 @@
 //! `settle_notices`, `commit_account`, `commit_user`, `insert_session`,
 //! `remove_session` (and `expire_session` through it), `reschedule_session`,
 //! `publish_usage`, the published rows `remove_usage_before` removes,
-//! `load_sessions`, `commit_partners`; matching on the backend,
+//! `claim_credits`, `return_credits`, `forget_credits`, `load_sessions`,
+//! `commit_partners`; matching on the backend,
 //! `remove_deadline`, `write_last_used` (with etcd, a use on a later day
 //! only), `append_audit`, `touch_session`, `remove_session_deadline`, the
 //! stale-key removal in `due_consents`. Node-local on every backend, written
-//! directly: `add_usage`, `remove_usage_before`, `write_credits`,
-//! `forget_credits`, `meta_put`, and `flush`. The store's tests run against
+//! directly: `add_usage`, `remove_usage_before` (its local rows),
+//! `meta_put`, and `flush`; `write_credits` with sled only (a cluster's
+//! credits change through claims). The store's tests run against
 //! every backend of `tests::backends`.
 //!
 //! [`Store`]: super::Store
@@ -48,7 +50,7 @@ pub(super) enum Backend {
     /// local trees, durable at the next flush (see `group_commit`).
     Sled,
     /// etcd holds the truth; the local trees are this node's replica, fed
-    /// by its watch (see `etcd`). Node-local trees (`usage`, `credits`,
+    /// by its watch (see `etcd`). Node-local trees (`usage`,
     /// `meta`) are written as with `Sled`.
     #[cfg(feature = "etcd")]
     Etcd(std::sync::Arc<super::etcd::Cluster>),

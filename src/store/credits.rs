@@ -4,13 +4,22 @@
 //! generation of the configuration it counts down from). The effective
 //! durable state is the tree's when its generation is the record's, else
 //! the record's own (an admin change since made the flushed one stale).
+//!
+//! In a cluster the `credits` tree is replicated and each entry is the
+//! credential's *pool*: the uses no node holds yet. Nodes take uses from it
+//! with [`Store::claim_credits`], one transaction each, and give unspent
+//! ones back with [`Store::return_credits`]; the usage flush never writes
+//! it (see the engine's `credit_claims`).
 
 use chrono::{DateTime, Utc};
 use prost::Message;
 
+use sled::transaction::ConflictableTransactionError;
+
+use super::backend::Backend;
 use super::{Error, Store};
 use crate::lifecycle::CreditsConfig;
-use crate::lifecycle::credits::{CreditState, Refill, RefillInterval};
+use crate::lifecycle::credits::{CreditState, MAX_CREDITS, Refill, RefillInterval};
 
 /// A credential's credits configuration (record tag 30, view tag 20).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -90,6 +99,26 @@ pub(crate) fn decode_credits(stored: StoredCredits) -> Result<CreditsConfig, Err
     })
 }
 
+fn encode_state(generation: u64, state: CreditState) -> Vec<u8> {
+    StoredCreditState {
+        generation,
+        remaining: state.remaining,
+        as_of_us: state.as_of.timestamp_micros(),
+    }
+    .encode_to_vec()
+}
+
+fn decode_state(raw: &[u8]) -> Result<(u64, CreditState), Error> {
+    let s = StoredCreditState::decode(raw).map_err(|_| Error::Corrupt("credits"))?;
+    Ok((
+        s.generation,
+        CreditState {
+            remaining: s.remaining,
+            as_of: time(s.as_of_us)?,
+        },
+    ))
+}
+
 impl Store {
     /// The flushed credit state of a credential and the generation it
     /// counts down from, if one was flushed.
@@ -100,14 +129,7 @@ impl Store {
         let Some(raw) = self.credits.get(id.as_bytes())? else {
             return Ok(None);
         };
-        let s = StoredCreditState::decode(raw.as_ref()).map_err(|_| Error::Corrupt("credits"))?;
-        Ok(Some((
-            s.generation,
-            CreditState {
-                remaining: s.remaining,
-                as_of: time(s.as_of_us)?,
-            },
-        )))
+        decode_state(&raw).map(Some)
     }
 
     /// Writes credit states (id, generation, state) in one batch. Not
@@ -120,28 +142,90 @@ impl Store {
         &self,
         states: impl IntoIterator<Item = (&'a str, u64, CreditState)>,
     ) -> Result<usize, Error> {
+        if !matches!(self.backend, Backend::Sled) {
+            // A cluster's pools change only through claims.
+            return Err(Error::Corrupt("credit states written on a cluster node"));
+        }
         let mut batch = sled::Batch::default();
         let mut n = 0;
         for (id, generation, state) in states {
-            let value = StoredCreditState {
-                generation,
-                remaining: state.remaining,
-                as_of_us: state.as_of.timestamp_micros(),
-            };
-            batch.insert(id.as_bytes(), value.encode_to_vec());
+            batch.insert(id.as_bytes(), encode_state(generation, state));
             n += 1;
         }
-        // Node-local on every backend (see `backend`).
         self.watched(self.credits.apply_batch(batch).map_err(Error::from))?;
         Ok(n)
     }
 
-    /// Forgets a deleted credential's flushed credits.
+    /// Forgets a deleted credential's flushed credits (its pool, in a
+    /// cluster).
     ///
     /// # Errors
-    /// sled errors.
+    /// sled errors, [`Error::Cluster`].
     pub fn forget_credits(&self, id: &str) -> Result<(), Error> {
-        self.watched(self.credits.remove(id.as_bytes()).map_err(Error::from))?;
-        Ok(())
+        self.transact([&self.credits], |[tree]| {
+            tree.remove(id.as_bytes())?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })?
+        .map_err(|()| Error::Corrupt("credits"))
+    }
+
+    /// A cluster node's claim on a credential's pool (the `credits` entry,
+    /// shared through etcd: the uses no node holds yet): `take` gets the
+    /// pool (the record's state `config` when none was written for its
+    /// generation) and returns the pool after and what it grants; both
+    /// commit as one transaction, so two nodes never take the same uses.
+    /// Returns what was granted, the pool after and its generation.
+    ///
+    /// # Errors
+    /// sled errors, undecodable entries, [`Error::Cluster`].
+    pub fn claim_credits(
+        &self,
+        id: &str,
+        config: &CreditsConfig,
+        take: impl Fn(CreditState) -> (CreditState, u64),
+    ) -> Result<(u64, CreditState, u64), Error> {
+        self.transact([&self.credits], |[tree]| {
+            let stored = match tree.get(id.as_bytes())? {
+                Some(raw) => Some(decode_state(&raw).map_err(ConflictableTransactionError::Abort)?),
+                None => None,
+            };
+            let (generation, pool) = match stored {
+                Some((generation, state)) if generation >= config.generation => (generation, state),
+                _ => (config.generation, config.state),
+            };
+            let (after, granted) = take(pool);
+            if after != pool || stored.is_none_or(|(g, _)| g != generation) {
+                tree.insert(id.as_bytes(), &encode_state(generation, after))?;
+            }
+            Ok((granted, after, generation))
+        })?
+    }
+
+    /// Gives unspent claimed uses back to a credential's pool, when the
+    /// pool is still of `generation` and refilled as of `as_of` (else they
+    /// lapsed with the change or the refill). Returns whether they went
+    /// back.
+    ///
+    /// # Errors
+    /// sled errors, undecodable entries, [`Error::Cluster`].
+    pub fn return_credits(
+        &self,
+        id: &str,
+        generation: u64,
+        as_of: DateTime<Utc>,
+        unspent: u64,
+    ) -> Result<bool, Error> {
+        self.transact([&self.credits], |[tree]| {
+            let Some(raw) = tree.get(id.as_bytes())? else {
+                return Ok(false);
+            };
+            let (g, mut pool) = decode_state(&raw).map_err(ConflictableTransactionError::Abort)?;
+            if g != generation || pool.as_of != as_of {
+                return Ok(false);
+            }
+            pool.remaining = pool.remaining.saturating_add(unspent).min(MAX_CREDITS);
+            tree.insert(id.as_bytes(), &encode_state(g, pool))?;
+            Ok(true)
+        })?
     }
 }

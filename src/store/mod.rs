@@ -103,7 +103,8 @@ pub struct Store {
     /// The `usage` rows of every node of a cluster, by node, for the days
     /// that are over (see `usage_published`).
     usage_published: sled::Tree,
-    /// Credential id -> its flushed credit state (see `credits`).
+    /// Credential id -> its flushed credit state; in a cluster, its pool
+    /// of uses no node has claimed (see `credits`).
     credits: sled::Tree,
     /// Notices waiting to be mailed, keyed (credential, notice, deadline).
     outbox: sled::Tree,
@@ -311,6 +312,11 @@ impl Store {
             #[cfg(feature = "etcd")]
             Backend::Etcd(cluster) => cluster.confirm_leadership(),
         }
+    }
+
+    /// Whether this store is a node of a cluster (etcd), not the only copy.
+    pub fn is_cluster(&self) -> bool {
+        !matches!(self.backend, Backend::Sled)
     }
 
     /// Nodes sharing the cluster's limits: the live ones (each campaigning

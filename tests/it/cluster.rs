@@ -22,7 +22,7 @@ const WITHIN: Duration = Duration::from_secs(5);
 
 /// A 3-member etcd cluster, or None when etcd is missing (a skip printed;
 /// under `CI=true` a panic instead).
-fn etcd(test: &str) -> Option<EtcdCluster> {
+pub(crate) fn etcd(test: &str) -> Option<EtcdCluster> {
     let binary = etcd_cluster::require_etcd(test)?;
     Some(EtcdCluster::start(&binary, 3))
 }
@@ -38,7 +38,7 @@ fn node_config(shared: &Path, etcd: &EtcdCluster, prefix: &str, extra: &str) -> 
 }
 
 /// Starts a node in `shared/<name>`.
-fn start_node(shared: &Path, name: &str, etcd: &EtcdCluster, extra: &str) -> Daemon {
+pub(crate) fn start_node(shared: &Path, name: &str, etcd: &EtcdCluster, extra: &str) -> Daemon {
     let dir = shared.join(name);
     std::fs::create_dir_all(&dir).expect("node dir");
     support::start(&dir, &node_config(shared, etcd, "/credd-it/", extra))

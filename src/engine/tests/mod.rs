@@ -17,7 +17,7 @@ mod accounts;
 mod admin_keys;
 mod audit_log;
 #[cfg(feature = "etcd")]
-mod cluster_usage;
+mod cluster;
 mod credentials;
 mod credits;
 mod daily_usage;

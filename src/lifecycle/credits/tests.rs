@@ -156,3 +156,42 @@ fn bounds() {
             .contains("remaining")
     );
 }
+
+/// A claim takes what the request needs or a share of the pool (a quarter
+/// split between the nodes, at most MAX_CLAIM), never more than the pool
+/// holds, and nothing when the pool holds less than the need.
+#[test]
+fn claims_take_a_bounded_share() {
+    let now = at("2026-12-04T13:00:00Z");
+    let pool = |remaining| CreditState {
+        remaining,
+        as_of: at("2026-12-04T00:00:00Z"),
+    };
+    assert_eq!(claim(pool(100), None, now, 1, 2), (pool(88), 12));
+    assert_eq!(claim(pool(100), None, now, 30, 2), (pool(70), 30));
+    assert_eq!(claim(pool(3), None, now, 1, 2), (pool(2), 1));
+    assert_eq!(claim(pool(1), None, now, 1, 5), (pool(0), 1));
+    assert_eq!(claim(pool(0), None, now, 1, 1), (pool(0), 0));
+    assert_eq!(claim(pool(4), None, now, 5, 1), (pool(4), 0));
+    assert_eq!(claim(pool(4), None, now, 0, 1), (pool(4), 0));
+    let big = claim(pool(MAX_CREDITS), None, now, 1, 3);
+    assert_eq!(big.1, MAX_CLAIM);
+}
+
+/// A claim refills the pool first; what was claimed before a refill lapses
+/// at its instant.
+#[test]
+fn claims_follow_the_refill() {
+    let before = at("2026-12-04T23:59:59Z");
+    let after = at("2026-12-05T00:00:00Z");
+    let drained = CreditState {
+        remaining: 0,
+        as_of: at("2026-12-04T00:00:00Z"),
+    };
+    assert_eq!(claim(drained, Some(&DAILY), before, 1, 1).1, 0);
+    let (pool, granted) = claim(drained, Some(&DAILY), after, 1, 1);
+    assert_eq!((pool.remaining, pool.as_of, granted), (75, after, 25));
+    assert!(claim_current(drained.as_of, Some(&DAILY), before));
+    assert!(!claim_current(drained.as_of, Some(&DAILY), after));
+    assert!(claim_current(drained.as_of, None, after));
+}

@@ -5,7 +5,8 @@
 //!   `{prefix}{t}/{k}` (raw bytes), its value the same bytes sled holds.
 //!   `{prefix}cluster/...` holds the cluster's own facts (the pepper
 //!   fingerprint, the leader election, the tick). Node-local trees
-//!   (`usage`, `credits`, `meta`) never leave the node; `last_used` is
+//!   (`usage`, `meta`) never leave the node; `credits` holds each
+//!   credential's pool of uses no node has claimed yet; `last_used` is
 //!   replicated but written at most once per credential per day, and so
 //!   is `usage_published` (each node's usage rows, once a day is over).
 //! - **Writes** (`txn`): a body runs against the replica with its reads
@@ -87,11 +88,12 @@ impl std::fmt::Debug for EtcdOptions {
 }
 
 /// The trees whose every key lives in etcd (the rest are node-local:
-/// `usage`, `credits`, `meta`).
+/// `usage`, `meta`).
 pub(super) const REPLICATED: &[&str] = &[
     "credentials",
     "last_used",
     "usage_published",
+    "credits",
     "secret_index",
     "by_account",
     "deadlines",

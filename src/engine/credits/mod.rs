@@ -11,6 +11,11 @@
 //! `usage_flush_interval`) are available again, and never more are taken
 //! than were spent. An admin change is a record change (a new generation),
 //! committed and flushed before UpdateCredits answers.
+//!
+//! On a cluster node the ledger holds uses claimed from the credential's
+//! shared pool instead, and spends those (`claims`).
+
+mod claims;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,12 +55,15 @@ pub enum CreditsUpdate {
     Unlimited,
 }
 
-/// One credential's state in memory.
+/// One credential's state in memory. On a cluster node, `state` is the
+/// uses this node claimed (and the pool's refill instant they belong to),
+/// and `pool` what the pool held at the last claim.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     generation: u64,
     state: CreditState,
     dirty: bool,
+    pool: u64,
 }
 
 /// Credit states of credentials used since the start, by id.
@@ -136,6 +144,7 @@ impl Engine {
             generation: config.generation,
             state: self.durable_credits(id, config)?,
             dirty: false,
+            pool: 0,
         };
         let mut entries = self.credits.lock();
         // Another Verify may have loaded it meanwhile: keep the newer.
@@ -158,6 +167,9 @@ impl Engine {
         cost: u64,
         now: DateTime<Utc>,
     ) -> Result<Spend, Error> {
+        if self.store.is_cluster() {
+            return self.spend_claimed(id, config, cost, now);
+        }
         self.with_credits(id, config, now, |state| credits::spend(state, cost))
     }
 
@@ -171,6 +183,9 @@ impl Engine {
         config: &CreditsConfig,
         now: DateTime<Utc>,
     ) -> Result<u64, Error> {
+        if self.store.is_cluster() {
+            return Ok(self.claimed_left(id, config, now)?.remaining);
+        }
         self.with_credits(id, config, now, |state| state.remaining)
     }
 
@@ -182,6 +197,12 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Option<CreditState> {
         let config = record.credits.as_ref()?;
+        if self.store.is_cluster() {
+            return Some(
+                self.claimed_left(&record.id, config, now)
+                    .unwrap_or(config.state),
+            );
+        }
         let state = match self.credits.lock().get(&record.id) {
             Some(e) if e.generation >= config.generation => e.state,
             _ => self
