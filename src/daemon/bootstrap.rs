@@ -2,7 +2,13 @@
 //! key holding every scope and writes it to `[auth] bootstrap_admin_key_file`
 //! (mode 0600, written to a temporary file, synced and renamed into place).
 //! A `meta` flag, set only after the file is in place, makes later starts
-//! leave the file alone. `credd issue-admin-key` uses the same code to
+//! leave the file alone. The key's id is also kept in `shared_meta` (claimed
+//! before the key is issued), which a cluster replicates: only the first
+//! node of a cluster issues a bootstrap key, and the others start without
+//! a key file (they accept that key like any other). A node that dies
+//! between the claim and the file issues the key at its next start (the
+//! claim names its node id); if it never comes back, `credd
+//! issue-admin-key` makes one. `credd issue-admin-key` uses the same code to
 //! recover from a lost key while the daemon is stopped.
 
 use std::io::Write;
@@ -14,22 +20,43 @@ use tracing::info;
 use super::DaemonError;
 use crate::engine::{Actor, Engine};
 use crate::secret::Secret;
+use crate::store::BOOTSTRAP_PENDING;
 
 /// `meta` key set once the bootstrap key file is written.
 const META_BOOTSTRAPPED: &str = "admin_key_bootstrapped";
 
-/// Issues and writes the bootstrap admin key unless one was issued before.
-/// Returns the new key's id, if one was made.
+/// Issues and writes the bootstrap admin key unless one was issued before,
+/// by this node or any other of its cluster. Returns the new key's id, if
+/// one was made.
 ///
 /// # Errors
 /// Storage failures and a key file that cannot be written.
 pub async fn ensure_admin_key(engine: &Engine, path: &Path) -> Result<Option<String>, DaemonError> {
-    if engine.store().meta_get(META_BOOTSTRAPPED)?.is_some() {
+    let store = engine.store();
+    if let Some(id) = store.meta_get(META_BOOTSTRAPPED)? {
+        // Stores from before the shared marker: record it, so a migration
+        // to a cluster carries it.
+        if store.bootstrap_marker()?.is_none() {
+            store.set_bootstrap_marker(&String::from_utf8_lossy(&id), true)?;
+        }
+        return Ok(None);
+    }
+    // Claimed by this data directory's node: a start cut off before the
+    // key file was written claims it again.
+    let claim = format!("{BOOTSTRAP_PENDING} {:016x}", store.node_id()?);
+    if !store.set_bootstrap_marker(&claim, true)?
+        && store.bootstrap_marker()?.as_deref() != Some(claim.as_str())
+    {
+        let issued = store.bootstrap_marker()?.unwrap_or_default();
+        store.meta_put(META_BOOTSTRAPPED, issued.as_bytes())?;
+        store.flush().await?;
+        info!(admin_key = %issued, "the bootstrap admin key was issued before, by another node of the cluster (or before a migration): this node writes no key file; use that key, or `credd issue-admin-key`");
         return Ok(None);
     }
     let id = issue_to_file(engine, path, "bootstrap").await?;
-    engine.store().meta_put(META_BOOTSTRAPPED, id.as_bytes())?;
-    engine.store().flush().await?;
+    store.set_bootstrap_marker(&id, false)?;
+    store.meta_put(META_BOOTSTRAPPED, id.as_bytes())?;
+    store.flush().await?;
     info!(admin_key = %id, path = %path.display(), "issued the bootstrap admin key (every scope); the key is in that file");
     Ok(Some(id))
 }

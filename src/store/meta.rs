@@ -116,3 +116,44 @@ impl Store {
         Ok(())
     }
 }
+
+/// `shared_meta` key: the bootstrap admin key's id (or
+/// [`BOOTSTRAP_PENDING`] and the claiming node's id while it issues it).
+const SHARED_BOOTSTRAP: &[u8] = b"admin_key_bootstrap";
+
+/// The start of the bootstrap marker's value while its key is being issued.
+pub const BOOTSTRAP_PENDING: &str = "pending";
+
+impl Store {
+    /// The bootstrap admin key's id, shared by every node of a cluster (and
+    /// carried by a migration), if one was issued or is being issued.
+    ///
+    /// # Errors
+    /// sled errors and an undecodable id.
+    pub fn bootstrap_marker(&self) -> Result<Option<String>, Error> {
+        self.shared_meta
+            .get(SHARED_BOOTSTRAP)?
+            .map(|raw| {
+                String::from_utf8(raw.to_vec()).map_err(|_| Error::Corrupt("bootstrap marker"))
+            })
+            .transpose()
+    }
+
+    /// Sets the bootstrap marker to `value` when it is unset (`only_new`)
+    /// or whatever it is; false when `only_new` and another node (or an
+    /// earlier start) set it first. Not durable until [`Store::flush`] with
+    /// sled; with etcd, committed when it returns.
+    ///
+    /// # Errors
+    /// sled errors, [`Error::Cluster`].
+    pub fn set_bootstrap_marker(&self, value: &str, only_new: bool) -> Result<bool, Error> {
+        self.transact([&self.shared_meta], |[tree]| {
+            if only_new && tree.get(SHARED_BOOTSTRAP)?.is_some() {
+                return Ok(false);
+            }
+            tree.insert(SHARED_BOOTSTRAP, value.as_bytes())?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(true)
+        })?
+        .map_err(|()| Error::Corrupt("bootstrap marker"))
+    }
+}

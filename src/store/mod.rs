@@ -8,7 +8,7 @@
 //! event -> ()), `last_used` (id -> latest flushed use), `usage`
 //! (daily Verify counts per credential and account), `usage_published`
 //! (each cluster node's usage rows of past days), `credits` (id -> flushed
-//! credit state), `outbox`, `notices_sent`, `audit`, `meta`, `accounts`, `users`, `sessions`,
+//! credit state), `outbox`, `notices_sent`, `audit`, `meta`, `shared_meta` (facts every node of a cluster shares: the bootstrap key's id), `accounts`, `users`, `sessions`,
 //! `session_deadlines` (due time, token HMAC -> ()), `quota_guards` (account
 //! -> the counter a quota-checked create moves on), and the partner trees
 //! (see `partners`).
@@ -58,7 +58,7 @@ pub use error::Error;
 pub use etcd::migrate::{MigrationReport, etcd_to_sled, sled_to_etcd};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdOptions, EtcdTls, Freshness, ReplicaChange};
-pub use meta::SCHEMA_VERSION;
+pub use meta::{BOOTSTRAP_PENDING, SCHEMA_VERSION};
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
 pub use sessions::DueSession;
@@ -112,6 +112,9 @@ pub struct Store {
     notices_sent: sled::Tree,
     audit: sled::Tree,
     meta: sled::Tree,
+    /// Facts about the whole deployment, replicated in a cluster (the
+    /// bootstrap admin key's id; see `meta`).
+    shared_meta: sled::Tree,
     /// Account id -> account record.
     accounts: sled::Tree,
     /// (account, 0, username) -> user.
@@ -201,6 +204,7 @@ impl Store {
             notices_sent: db.open_tree("notices_sent")?,
             audit: db.open_tree("audit")?,
             meta: db.open_tree("meta")?,
+            shared_meta: db.open_tree("shared_meta")?,
             accounts: db.open_tree("accounts")?,
             users: db.open_tree("users")?,
             sessions: db.open_tree("sessions")?,

@@ -67,7 +67,8 @@ async fn await_result(node: &Daemon, secret: &str, want: pb::VerifyResult) -> Du
 
 /// Created on node A, the key verifies on node B; revoked on A, it is
 /// refused on B; B's Get shows what A wrote. Node B's own admin calls
-/// write through to A as well.
+/// write through to A as well. Only A, the first node, issued a bootstrap
+/// admin key.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_on_one_node_is_seen_on_the_other() {
     let Some(etcd) = etcd("cluster::a_change_on_one_node_is_seen_on_the_other") else {
@@ -79,6 +80,16 @@ async fn a_change_on_one_node_is_seen_on_the_other() {
     let key = a.admin_key();
     let mut admin_a = a.admin().await;
     let mut admin_b = support::admin_on(b.channel().await, &key);
+    // One bootstrap admin key for the cluster: the first node's.
+    assert!(
+        !b.admin_key_file().exists(),
+        "b issued a second bootstrap key"
+    );
+    assert!(
+        b.logs().contains("issued before, by another node"),
+        "{}",
+        b.logs()
+    );
 
     let (cred, secret) = support::create(&mut admin_a, support::api_key("acme", "svc")).await;
     let seen = await_result(&b, &secret, pb::VerifyResult::Valid).await;

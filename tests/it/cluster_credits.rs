@@ -25,7 +25,7 @@ async fn metered(a: &Daemon, b: &Daemon, name: &str, remaining: u64) -> (String,
     let (credential, secret) =
         support::create(&mut a.admin().await, with_credits(name, remaining)).await;
     let id = credential.id;
-    let mut on_b = b.admin().await;
+    let mut on_b = support::admin_on(b.channel().await, &a.admin_key());
     let started = Instant::now();
     while on_b
         .get_credential(pb::GetCredentialRequest { id: id.clone() })

@@ -223,9 +223,14 @@ impl Daemon {
             .expect("connect to credd")
     }
 
+    /// Where the daemon writes its bootstrap admin key.
+    pub fn admin_key_file(&self) -> PathBuf {
+        self.data_dir.join("admin.key")
+    }
+
     /// The bootstrap admin key the daemon wrote on its first start.
     pub fn admin_key(&self) -> String {
-        std::fs::read_to_string(self.data_dir.join("admin.key"))
+        std::fs::read_to_string(self.admin_key_file())
             .expect("bootstrap admin key file")
             .trim()
             .to_string()

@@ -112,6 +112,7 @@ pub(super) const REPLICATED: &[&str] = &[
     "consents",
     "consent_expiry",
     "quota_guards",
+    "shared_meta",
 ];
 
 /// A node's connection to the cluster: the client, its runtime, and the

@@ -181,3 +181,26 @@ fn two_creates_from_one_count_do_not_both_commit() {
         Commit::Done
     );
 }
+
+/// Two nodes claiming the bootstrap marker at once: exactly one gets it,
+/// and both read the winner's claim.
+#[test]
+fn one_node_claims_the_bootstrap_key() {
+    let Some((x, y, _dirs)) = two_nodes("store::tests::cluster::one_node_claims") else {
+        return;
+    };
+    let (got_x, got_y) = std::thread::scope(|scope| {
+        let on_x = scope.spawn(|| x.set_bootstrap_marker("pending x", true).unwrap());
+        let on_y = scope.spawn(|| y.set_bootstrap_marker("pending y", true).unwrap());
+        (on_x.join().unwrap(), on_y.join().unwrap())
+    });
+    assert!(
+        got_x ^ got_y,
+        "exactly one claim wins: x {got_x}, y {got_y}"
+    );
+    let winner = if got_x { "pending x" } else { "pending y" };
+    eventually("both read the winner", || {
+        x.bootstrap_marker().unwrap().as_deref() == Some(winner)
+            && y.bootstrap_marker().unwrap().as_deref() == Some(winner)
+    });
+}

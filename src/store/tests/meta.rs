@@ -107,3 +107,23 @@ fn second_open_is_refused() {
     insert(&first, &record("cred_a", "acme", 1));
     assert!(first.get("cred_a").unwrap().is_some());
 }
+
+/// The bootstrap marker is set once when asked only new, overwritten
+/// when not, and read back after a reopen.
+#[test]
+fn the_bootstrap_marker_is_claimed_once() {
+    for fresh in Fresh::each() {
+        let store = fresh.open();
+        assert_eq!(store.bootstrap_marker().unwrap(), None);
+        assert!(store.set_bootstrap_marker("pending 1", true).unwrap());
+        assert!(!store.set_bootstrap_marker("pending 2", true).unwrap());
+        assert!(store.set_bootstrap_marker("cred_admin", false).unwrap());
+        store.db.flush().unwrap();
+        drop(store);
+        let again = fresh.open();
+        assert_eq!(
+            again.bootstrap_marker().unwrap().as_deref(),
+            Some("cred_admin")
+        );
+    }
+}
