@@ -141,6 +141,25 @@ impl<'r> CredentialWrite<'r> {
     }
 }
 
+/// Moves an account's quota guard on inside a transaction, failing it
+/// (a conflict) unless the guard is still `expected`.
+pub(super) fn move_guard(
+    guards: &dyn TxTree,
+    account: &[u8],
+    expected: u64,
+) -> TxResult<(), Abort> {
+    let current = guards
+        .get(account)?
+        .as_deref()
+        .map_or(Ok(0), decode_guard)
+        .map_err(|_| ConflictableTransactionError::Abort(Abort::Conflict))?;
+    if current != expected {
+        return Err(ConflictableTransactionError::Abort(Abort::Conflict));
+    }
+    guards.insert(account, &(expected + 1).to_be_bytes())?;
+    Ok(())
+}
+
 /// A quota guard's counter.
 fn decode_guard(raw: &[u8]) -> Result<u64, Error> {
     <[u8; 8]>::try_from(raw)
@@ -422,15 +441,7 @@ impl Store {
                 guards,
             ] = *t;
             if let Some((account, expected)) = guard {
-                let current = guards
-                    .get(account)?
-                    .as_deref()
-                    .map_or(Ok(0), decode_guard)
-                    .map_err(|_| ConflictableTransactionError::Abort(Abort::Conflict))?;
-                if current != expected {
-                    return Err(ConflictableTransactionError::Abort(Abort::Conflict));
-                }
-                guards.insert(account, &(expected + 1).to_be_bytes())?;
+                move_guard(guards, account, expected)?;
             }
             write.apply(&CredentialTrees {
                 credentials,

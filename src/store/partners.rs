@@ -344,6 +344,10 @@ pub struct PartnerChange<'a> {
     pub credentials: Vec<(Option<&'a CredentialRecord>, &'a CredentialRecord)>,
     /// The audit events of the change.
     pub audits: Vec<AuditEntry>,
+    /// An account's quota guard as read before its live credentials were
+    /// counted (for a customer key the change creates): moved on, and the
+    /// change a conflict if it moved meanwhile (see `Store::create`).
+    pub quota_guard: Option<(&'a str, u64)>,
 }
 
 /// Fails the transaction unless `tree[key]` holds `expected`.
@@ -395,6 +399,7 @@ impl Store {
             &self.grant_pairs,
             &self.consents,
             &self.consent_expiry,
+            &self.quota_guards,
         ];
         let result = self.transact(trees, |t| {
             let [
@@ -410,7 +415,11 @@ impl Store {
                 grant_pairs,
                 consents,
                 consent_expiry,
+                guards,
             ] = *t;
+            if let Some((account, expected)) = change.quota_guard {
+                super::credentials::move_guard(guards, account.as_bytes(), expected)?;
+            }
             if let (Some(r), Some((old, new))) = (&change.client_id, &client_id) {
                 let id = r.new.id.as_bytes();
                 expect(client_ids, id, old.as_deref())?;

@@ -250,6 +250,9 @@ impl Engine {
                     }
                     other => other,
                 })?;
+            // Read before counting: a create on another node that counted
+            // the same credentials moves it, and this change conflicts.
+            let guard = self.store.quota_guard(customer)?;
             self.check_quota(customer, Kind::CustomerKey, now)?;
             // The grant ends with its customer key: without a lifetime both
             // get the policy's default, so an expired key never leaves a
@@ -288,6 +291,8 @@ impl Engine {
                         format!("customer key of grant {}", grant.id),
                     ),
                 ],
+                quota_guard: lifecycle::counts_toward_quota(Kind::CustomerKey)
+                    .then_some((customer.as_str(), guard)),
                 ..Default::default()
             };
             if self.store.commit_partners(&change)? == Commit::Conflict {

@@ -365,3 +365,34 @@ fn create_needs_the_quota_guard_it_counted_under() {
         assert_eq!(store.quota_guard("other").unwrap(), 0);
     }
 }
+
+/// A partner change that creates a customer key moves the account's quota
+/// guard like a create does: one made from a guard read before another
+/// create is a conflict, and writes nothing.
+#[test]
+fn a_partner_change_moves_the_quota_guard() {
+    use crate::store::PartnerChange;
+    for fresh in Fresh::each() {
+        let store = fresh.open();
+        let guard = store.quota_guard("acme").unwrap();
+        let first = record("cred_first", "acme", 1);
+        assert_eq!(
+            store.create(&first, &audit("cred_first"), guard).unwrap(),
+            Commit::Done
+        );
+        let key = record("cred_key", "acme", 2);
+        let stale = PartnerChange {
+            credentials: vec![(None, &key)],
+            quota_guard: Some(("acme", guard)),
+            ..Default::default()
+        };
+        assert_eq!(store.commit_partners(&stale).unwrap(), Commit::Conflict);
+        assert_eq!(store.get("cred_key").unwrap(), None);
+        let current = PartnerChange {
+            quota_guard: Some(("acme", guard + 1)),
+            ..stale
+        };
+        assert_eq!(store.commit_partners(&current).unwrap(), Commit::Done);
+        assert_eq!(store.quota_guard("acme").unwrap(), guard + 2);
+    }
+}
