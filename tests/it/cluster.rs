@@ -45,7 +45,7 @@ pub(crate) fn start_node(shared: &Path, name: &str, etcd: &EtcdCluster, extra: &
 }
 
 /// Polls Verify on `node` until it answers `want`; how long it took.
-async fn await_result(node: &Daemon, secret: &str, want: pb::VerifyResult) -> Duration {
+pub(crate) async fn await_result(node: &Daemon, secret: &str, want: pb::VerifyResult) -> Duration {
     let mut verifier = node.verifier().await;
     let started = Instant::now();
     loop {

@@ -41,17 +41,24 @@ async fn metered(a: &Daemon, b: &Daemon, name: &str, remaining: u64) -> (String,
     (id, secret)
 }
 
+type Verifier = pb::credential_verifier_client::CredentialVerifierClient<tonic::transport::Channel>;
+
+/// One Verify of `secret`: its result.
+async fn result(verifier: &mut Verifier, secret: &str) -> pb::VerifyResult {
+    verifier
+        .verify(support::verify_req(secret, "", &[]))
+        .await
+        .expect("verify")
+        .into_inner()
+        .result()
+}
+
 /// Verifies through `node` until it answers USAGE_EXCEEDED; how many
 /// passed.
 async fn spend_all(node: &Daemon, secret: &str) -> usize {
     let mut verifier = node.verifier().await;
     for passed in 0..10_000 {
-        let answer = verifier
-            .verify(support::verify_req(secret, "", &[]))
-            .await
-            .expect("verify")
-            .into_inner();
-        match answer.result() {
+        match result(&mut verifier, secret).await {
             pb::VerifyResult::Valid => {}
             pb::VerifyResult::UsageExceeded => return passed,
             other => panic!("{other:?}"),
@@ -79,12 +86,7 @@ async fn one_balance_holds_across_the_nodes() {
         callers.spawn(async move {
             let mut passed = 0;
             loop {
-                let answer = verifier
-                    .verify(support::verify_req(&secret, "", &[]))
-                    .await
-                    .expect("verify")
-                    .into_inner();
-                match answer.result() {
+                match result(&mut verifier, &secret).await {
                     pb::VerifyResult::Valid => passed += 1,
                     pb::VerifyResult::UsageExceeded => return passed,
                     other => panic!("{other:?}"),
@@ -101,12 +103,10 @@ async fn one_balance_holds_across_the_nodes() {
     // A node killed with what it claimed strands it: fewer, never more.
     let (_, secret) = metered(&a, &b, "stranded", 100).await;
     let mut verifier = b.verifier().await;
-    let first = verifier
-        .verify(support::verify_req(&secret, "", &[]))
-        .await
-        .expect("verify")
-        .into_inner();
-    assert_eq!(first.result(), pb::VerifyResult::Valid);
+    assert_eq!(
+        result(&mut verifier, &secret).await,
+        pb::VerifyResult::Valid
+    );
     b.kill9();
     let on_a = spend_all(&a, &secret).await;
     assert!(on_a < 99, "b's claim is stranded: a passed {on_a}");
@@ -116,12 +116,10 @@ async fn one_balance_holds_across_the_nodes() {
     // A node stopped cleanly gives its claim back.
     let (_, secret) = metered(&a, &b, "returned", 100).await;
     let mut verifier = b.verifier().await;
-    let first = verifier
-        .verify(support::verify_req(&secret, "", &[]))
-        .await
-        .expect("verify")
-        .into_inner();
-    assert_eq!(first.result(), pb::VerifyResult::Valid);
+    assert_eq!(
+        result(&mut verifier, &secret).await,
+        pb::VerifyResult::Valid
+    );
     assert!(b.terminate(Duration::from_secs(10)).success());
     assert_eq!(spend_all(&a, &secret).await, 99, "{}", a.logs());
 }

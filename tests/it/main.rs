@@ -9,6 +9,8 @@ mod auth;
 #[cfg(feature = "etcd")]
 mod cluster;
 #[cfg(feature = "etcd")]
+mod cluster_compaction;
+#[cfg(feature = "etcd")]
 mod cluster_credits;
 #[cfg(feature = "etcd")]
 mod cluster_faults;

@@ -4,13 +4,15 @@
 //! `start` costs O(keys) a page and O(keys²) in all (100,000 credentials
 //! took 68 s). Here each page that says "more" splits what is left of its
 //! range at the byte-wise midpoint, so the ranges asked for shrink as the
-//! read goes on (depth first, so the pending ranges stay few).
+//! read goes on (depth first, so the pending ranges stay few). A page
+//! longer than a gRPC message may be (large values) is asked again with a
+//! quarter of the keys, and the page size grows back as pages succeed.
 
 use etcd_client::{GetOptions, KeyValue, KvClient};
 
 use super::super::Error;
 
-/// Keys per page.
+/// Keys per page, at most.
 const PAGE: i64 = 1_000;
 
 /// Calls `each` with every page of keys under `prefix` (in no particular
@@ -22,13 +24,27 @@ pub(super) async fn read_prefix(
     mut each: impl FnMut(&[KeyValue]) -> Result<(), Error>,
 ) -> Result<i64, Error> {
     let mut revision = 0;
+    let mut limit = PAGE;
     let mut ranges = vec![(prefix.to_vec(), prefix_end(prefix))];
     while let Some((start, end)) = ranges.pop() {
-        let mut options = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+        let mut options = GetOptions::new().with_range(end.clone()).with_limit(limit);
         if revision > 0 {
             options = options.with_revision(revision);
         }
-        let page = kv.get(start, Some(options)).await.map_err(etcd)?;
+        let page = match kv.get(start.clone(), Some(options)).await {
+            Ok(page) => page,
+            // Large values (credential metadata up to 8 KiB, usage buckets)
+            // can make a page longer than a gRPC message may be: ask for
+            // fewer keys, down to one (etcd's own limit per value is far
+            // below the message limit).
+            Err(e) if too_long(&e) && limit > 1 => {
+                limit = (limit / 4).max(1);
+                ranges.push((start, end));
+                continue;
+            }
+            Err(e) => return Err(etcd(e)),
+        };
+        limit = (limit * 2).min(PAGE);
         if revision == 0 {
             revision = page.header().map_or(0, |h| h.revision());
         }
@@ -86,6 +102,13 @@ fn midpoint(a: &[u8], b: &[u8]) -> Vec<u8> {
         out.pop();
     }
     out
+}
+
+/// Whether etcd's answer was longer than a gRPC message may be.
+fn too_long(e: &etcd_client::Error) -> bool {
+    matches!(e, etcd_client::Error::GRpcStatus(status)
+        if status.code() == tonic::Code::OutOfRange
+            && status.message().contains("message length too large"))
 }
 
 fn etcd(e: etcd_client::Error) -> Error {

@@ -43,6 +43,13 @@ const CANDIDATES: &[u8] = b"cluster/leader/";
 const CHANGES: usize = 4_096;
 /// How often the follower asks for a progress notice.
 const PROBE: Duration = Duration::from_millis(250);
+/// The most revisions a replica replays through its watch; further behind,
+/// it reads everything instead. etcd 3.4 syncs a watch that starts in the
+/// past by reading its whole backlog in one pass before it sends the first
+/// event: measured here, a backlog of 100,000 revisions started within a
+/// second, one of 1,000,000 had sent nothing after 5 s (while a full read
+/// is paged and bounded by the keys, not by the history).
+const MAX_REPLAY: i64 = 100_000;
 
 /// One event to apply: the tree (index into `REPLICATED`), the key, and
 /// the value (None: removed).
@@ -372,14 +379,14 @@ impl Follower {
             applied,
         };
         let at = match follower.replica.recorded_revision()? {
-            Some(at) => {
+            Some(at) if !follower.too_far_behind(at).await? => {
                 tracing::info!(
                     revision = at,
                     "replica resumes from its recorded etcd revision"
                 );
                 at
             }
-            None => follower.full_read().await?,
+            Some(_) | None => follower.full_read().await?,
         };
         follower.advance(at);
         runtime.spawn(follower.run());
@@ -406,16 +413,10 @@ impl Follower {
         let mut pause = Duration::from_millis(100);
         loop {
             match self.follow().await {
-                Ok(()) => {
-                    tracing::warn!(
-                        revision = self.at(),
-                        "etcd compacted past this node's revision; reading everything again"
-                    );
-                    match self.full_read().await {
-                        Ok(at) => self.advance(at),
-                        Err(e) => tracing::warn!(error = %e, "full read from etcd failed"),
-                    }
-                }
+                Ok(()) => match self.full_read().await {
+                    Ok(at) => self.advance(at),
+                    Err(e) => tracing::warn!(error = %e, "full read from etcd failed"),
+                },
                 Err(e) => {
                     tracing::warn!(error = %e, revision = self.at(), "etcd watch interrupted; retrying");
                     tokio::time::sleep(pause).await;
@@ -427,9 +428,37 @@ impl Follower {
         }
     }
 
-    /// One watch from the applied revision. `Ok(())`: etcd compacted that
-    /// revision away (a full read is needed).
+    /// Whether the cluster has moved more than [`MAX_REPLAY`] revisions
+    /// past `at` (a full read is then faster than the watch's replay).
+    ///
+    /// # Errors
+    /// etcd not answering.
+    async fn too_far_behind(&self, at: i64) -> Result<bool, Error> {
+        let mut kv = self.client.kv_client();
+        let options = etcd_client::GetOptions::new().with_count_only();
+        let current = kv
+            .get(self.replica.prefix.clone(), Some(options))
+            .await
+            .map_err(cluster)?
+            .header()
+            .map_or(0, |h| h.revision());
+        let behind = current - at > MAX_REPLAY;
+        if behind {
+            tracing::warn!(
+                revision = at,
+                current,
+                "this node's replica is too far behind to replay etcd's history; reading everything again"
+            );
+        }
+        Ok(behind)
+    }
+
+    /// One watch from the applied revision. `Ok(())`: a full read is needed
+    /// (etcd compacted that revision away, or it is too far behind).
     async fn follow(&self) -> Result<(), Error> {
+        if self.too_far_behind(self.at()).await? {
+            return Ok(());
+        }
         let options = WatchOptions::new()
             .with_prefix()
             .with_start_revision(self.at() + 1);
@@ -448,6 +477,10 @@ impl Follower {
                     self.replica.heard();
                     if response.canceled() {
                         if response.compact_revision() > 0 {
+                            tracing::warn!(
+                                revision = self.at(),
+                                "etcd compacted past this node's revision; reading everything again"
+                            );
                             return Ok(());
                         }
                         return Err(Error::Cluster(format!("watch cancelled: {}", response.cancel_reason())));
