@@ -186,30 +186,37 @@ impl Cluster {
             .enable_all()
             .build()
             .map_err(|e| Error::Cluster(format!("cannot start the etcd runtime: {e}")))?;
-        let client = block_on(&runtime, {
+        // Until the cluster owns it: a failed start must not drop a runtime
+        // inside the caller's (tokio refuses, with a panic).
+        let mut runtime = StartingRuntime(Some(runtime));
+        let runtime_ref = runtime
+            .0
+            .as_ref()
+            .ok_or(Error::Cluster("no runtime".into()))?;
+        let client = block_on(runtime_ref, {
             let options = options.clone();
             async move { connect(&options).await }
         })?;
         let prefix = options.prefix.as_bytes().to_vec();
         let replica = Arc::new(replica::Replica::open(db, verify_cache, &prefix)?);
-        block_on(&runtime, {
+        block_on(runtime_ref, {
             let (client, prefix, timeout) =
                 (client.clone(), prefix.clone(), options.request_timeout);
             async move { check_pepper(&client, &prefix, timeout, pepper_fingerprint).await }
         })?;
         // The watch has a connection of its own: a backlog filling its
         // HTTP/2 windows must not hold up the lease's keep-alives.
-        let watch_client = block_on(&runtime, {
+        let watch_client = block_on(runtime_ref, {
             let options = options.clone();
             async move { connect(&options).await }
         })?;
         let applied = block_on(
-            &runtime,
-            replica::Follower::start(watch_client, replica.clone(), runtime.handle().clone()),
+            runtime_ref,
+            replica::Follower::start(watch_client, replica.clone(), runtime_ref.handle().clone()),
         )?;
         let node_tag = u64::from(rand_u16()) & 0xfff;
         let leadership = leader::Leadership::new();
-        runtime.spawn(leadership.clone().campaign(
+        runtime_ref.spawn(leadership.clone().campaign(
             client.clone(),
             cluster_key(&prefix, "leader"),
             options.lease_ttl,
@@ -218,7 +225,7 @@ impl Cluster {
             client,
             prefix,
             options,
-            runtime: Some(runtime),
+            runtime: runtime.0.take(),
             applied,
             replica,
             leadership,
@@ -378,6 +385,18 @@ impl Cluster {
 /// Runs `future` on `runtime` and waits for it from sync code on any
 /// thread: a tokio worker of another runtime included (`Runtime::block_on`
 /// would panic there), through `block_in_place` on a multi-thread runtime.
+/// The cluster's runtime while `Cluster::start` runs: dropped on an error,
+/// it shuts down in the background instead of blocking the caller.
+struct StartingRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for StartingRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 fn block_on<F, T>(runtime: &tokio::runtime::Runtime, future: F) -> Result<T, Error>
 where
     F: Future<Output = Result<T, Error>> + Send + 'static,
@@ -441,13 +460,21 @@ fn cluster_key(prefix: &[u8], name: &str) -> Vec<u8> {
 }
 
 /// Connects to the endpoints with the configured TLS and user.
+/// How often an idle connection to etcd is pinged.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(7);
+
 async fn connect(options: &EtcdOptions) -> Result<Client, Error> {
     // No client-wide request timeout: it would also end the watch and the
     // election's campaign (which waits as long as another node leads).
     // Each short call has its own `tokio::time::timeout`.
     let mut connect = ConnectOptions::new()
         .with_connect_timeout(options.request_timeout)
-        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
+        // Pings further apart than etcd's `--grpc-keepalive-min-time` (5 s
+        // by default): closer ones, during a call etcd takes long to answer
+        // (the first page of a full read of 1M credentials), make etcd
+        // close the connection for "too many pings" (found by the 1M
+        // restart bench).
+        .with_keep_alive(KEEP_ALIVE_INTERVAL, Duration::from_secs(3))
         // A member cut off from the leader refuses (its watch is cancelled)
         // rather than serve its own stale state.
         .with_require_leader(true);
