@@ -48,8 +48,9 @@ pub(crate) fn start_daemon(work: &Path, config_path: &Path, log: &Path) -> Daemo
     let socket_path = work.join("notify.sock");
     let _ = std::fs::remove_file(&socket_path);
     let socket = UnixDatagram::bind(&socket_path).expect("notify socket");
+    // A cluster node reading 1M credentials in full takes minutes.
     socket
-        .set_read_timeout(Some(Duration::from_secs(120)))
+        .set_read_timeout(Some(Duration::from_secs(900)))
         .expect("socket timeout");
     let log_file = std::fs::OpenOptions::new()
         .create(true)

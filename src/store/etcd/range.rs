@@ -107,8 +107,7 @@ fn midpoint(a: &[u8], b: &[u8]) -> Vec<u8> {
 /// Whether etcd's answer was longer than a gRPC message may be.
 fn too_long(e: &etcd_client::Error) -> bool {
     matches!(e, etcd_client::Error::GRpcStatus(status)
-        if status.code() == tonic::Code::OutOfRange
-            && status.message().contains("message length too large"))
+        if status.message().contains("message length too large"))
 }
 
 fn etcd(e: etcd_client::Error) -> Error {
