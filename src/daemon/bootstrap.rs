@@ -44,10 +44,11 @@ pub async fn ensure_admin_key(engine: &Engine, path: &Path) -> Result<Option<Str
     // Claimed by this data directory's node: a start cut off before the
     // key file was written claims it again.
     let claim = format!("{BOOTSTRAP_PENDING} {:016x}", store.node_id()?);
-    if !store.set_bootstrap_marker(&claim, true)?
-        && store.bootstrap_marker()?.as_deref() != Some(claim.as_str())
-    {
-        let issued = store.bootstrap_marker()?.unwrap_or_default();
+    let issued = match store.set_bootstrap_marker(&claim, true)? {
+        true => None,
+        false => store.bootstrap_marker()?.filter(|marker| *marker != claim),
+    };
+    if let Some(issued) = issued {
         store.meta_put(META_BOOTSTRAPPED, issued.as_bytes())?;
         store.flush().await?;
         info!(admin_key = %issued, "the bootstrap admin key was issued before, by another node of the cluster (or before a migration): this node writes no key file; use that key, or `credd issue-admin-key`");

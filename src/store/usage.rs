@@ -178,6 +178,7 @@ impl Store {
         to: i32,
     ) -> Result<Vec<(i32, UsageCounts)>, Error> {
         let mut rows = Vec::new();
+        let me = self.node_id()?;
         for day in from..=to {
             let (key, id) = match subject {
                 UsageSubject::Account(account) => (key(ACCOUNT, day, account.as_bytes()), None),
@@ -188,7 +189,7 @@ impl Store {
                 None => raw.map(|raw| decode_counts(&raw)).transpose()?,
                 Some(id) => Bucket::<UsageCounts>::decode(raw.as_deref())?.get(id),
             };
-            let counts = match (mine, self.published_by_others(&key, id)?) {
+            let counts = match (mine, self.published_by_others(me, &key, id)?) {
                 (Some(mut mine), Some(others)) => {
                     mine.add(&others);
                     Some(mine)

@@ -138,16 +138,17 @@ impl Store {
         Ok(rows.len())
     }
 
-    /// The counts other nodes published for the usage entry `local` (a
-    /// `usage` key), summed; `id` picks a credential out of a bucket.
+    /// The counts nodes other than `me` published for the usage entry
+    /// `local` (a `usage` key), summed; `id` picks a credential out of a
+    /// bucket.
     pub(super) fn published_by_others(
         &self,
+        me: u64,
         local: &[u8],
         id: Option<&str>,
     ) -> Result<Option<UsageCounts>, Error> {
         let mut prefix = local.to_vec();
         prefix.push(0);
-        let me = self.node_id()?;
         let mut sum: Option<UsageCounts> = None;
         for item in self.usage_published.scan_prefix(&prefix) {
             let (key, raw) = item?;
