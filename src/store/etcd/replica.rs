@@ -170,6 +170,12 @@ impl Replica {
         }
     }
 
+    /// Whether a progress notice named a revision the replica has not
+    /// applied yet.
+    fn behind(&self) -> bool {
+        self.behind_since_ms.load(Ordering::Relaxed) != 0
+    }
+
     /// The replica applied up to `applied`: no longer behind once that
     /// covers the revision a progress notice named.
     fn caught_up_to(&self, applied: i64) {
@@ -487,8 +493,29 @@ impl Follower {
                     }
                     self.take(&response)?;
                 }
-                _ = probe.tick() => requests.request_progress().await.map_err(cluster)?,
+                _ = probe.tick() => {
+                    if self.replica.behind() {
+                        self.tick().await?;
+                    }
+                    requests.request_progress().await.map_err(cluster)?;
+                }
             }
+        }
+    }
+
+    /// Writes the cluster's tick key. etcd's revision also moves for keys
+    /// outside the prefix (another deployment sharing the etcd), so a
+    /// quiet replica can look behind a progress notice for ever; the
+    /// tick's event under the prefix, once applied, shows it caught up (or
+    /// that it really is behind).
+    async fn tick(&self) -> Result<(), Error> {
+        let key = super::cluster_key(&self.replica.prefix, "tick");
+        let mut kv = self.client.kv_client();
+        let put = kv.put(key, Vec::new(), None);
+        match tokio::time::timeout(PROBE, put).await {
+            Ok(result) => result.map(drop).map_err(cluster),
+            // Not answered within a probe: the fence decides, not the tick.
+            Err(_) => Ok(()),
         }
     }
 
