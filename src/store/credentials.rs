@@ -355,8 +355,11 @@ impl Store {
         let result = self.commit_write(&write, &audit_rows, &notice_rows, None);
         self.verify_cache.invalidate(write.touched());
         let result = result?;
-        if result == Commit::Done && new.is_none() {
-            self.forget_side_entries(write.id);
+        if result == Commit::Done {
+            self.journal_change(expected, new)?;
+            if new.is_none() {
+                self.forget_side_entries(write.id);
+            }
         }
         Ok(result)
     }

@@ -37,6 +37,9 @@ pub enum Error {
     /// answered from the copy until it catches up.
     #[error("cluster store unavailable: {0}")]
     Cluster(String),
+    /// A backup could not be written, or a backup file is not usable.
+    #[error("{0}")]
+    Backup(String),
     /// Two secrets hashed alike (astronomically unlikely): the change is refused.
     #[error("secret hash collision")]
     DuplicateSecret,

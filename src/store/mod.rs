@@ -30,6 +30,7 @@
 mod accounts;
 mod audit;
 mod backend;
+mod backup;
 mod buckets;
 mod codec;
 mod credentials;
@@ -40,6 +41,8 @@ mod error;
 mod etcd;
 mod fault;
 mod group_commit;
+mod hold;
+mod journal;
 mod last_used;
 mod meta;
 mod outbox;
@@ -52,12 +55,17 @@ mod users;
 mod verify_cache;
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
+pub use backup::{
+    BACKUP_FORMAT, BackupHeader, JournalMark, RestoreReport, TreeCount, inspect_backup,
+    restore_backup,
+};
 pub use deadlines::DueDeadline;
 pub use error::Error;
 #[cfg(feature = "etcd")]
 pub use etcd::migrate::{MigrationReport, etcd_to_sled, sled_to_etcd};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdOptions, EtcdTls, Freshness, ReplicaChange};
+pub use journal::{JournalEntry, JournalEvent, read_journal};
 pub use meta::{BOOTSTRAP_PENDING, SCHEMA_VERSION};
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
@@ -89,6 +97,12 @@ pub struct Store {
     verify_cache: Arc<verify_cache::VerifyCache>,
     /// The first error after which sled cannot write (see `fault`).
     fault: Arc<fault::FaultWatch>,
+    /// Held shared by every transaction, exclusively by a backup's copy
+    /// (see `hold`).
+    hold: Arc<hold::WriteHold>,
+    /// The revocation journal, when `[backup] journal` names one (see
+    /// `journal`); synced by every flush.
+    journal: Arc<journal::Journal>,
     /// Where writes commit (see `backend`); the trees below are this
     /// node's copy, read by every backend.
     backend: Backend,
@@ -191,6 +205,7 @@ impl Store {
                 }
                 other => Error::Sled(other),
             })?;
+        let journal = Arc::new(journal::Journal::default());
         let store = Store {
             credentials: db.open_tree("credentials")?,
             secret_index: db.open_tree("secret_index")?,
@@ -219,10 +234,12 @@ impl Store {
             quota_guards: db.open_tree("quota_guards")?,
             verify_cache: Arc::new(verify_cache::VerifyCache::new(verify_cache_entries)),
             fault: Arc::new(fault::FaultWatch::default()),
+            hold: Arc::new(hold::WriteHold::default()),
             group_commit: Arc::new(
-                group_commit::GroupCommit::start(db.clone())
+                group_commit::GroupCommit::start(db.clone(), journal.clone())
                     .map_err(|e| Error::Flush(e.to_string()))?,
             ),
+            journal,
             db,
             backend: Backend::Sled,
         };
@@ -261,6 +278,35 @@ impl Store {
         )?;
         store.backend = Backend::Etcd(cluster);
         Ok(store)
+    }
+
+    /// Keeps the revocation journal at `path` from now on (see `journal`):
+    /// every later change that takes access away is appended there and
+    /// synced with the store.
+    ///
+    /// # Errors
+    /// [`Error::Backup`] when the file cannot be opened.
+    pub fn open_journal(&self, path: &Path) -> Result<(), Error> {
+        self.journal
+            .open(path)
+            .map_err(|e| Error::Backup(format!("cannot open the journal {}: {e}", path.display())))
+    }
+
+    /// Appends to the journal what the committed change from `old` to `new`
+    /// took away. A failure is the store's fault: the change is committed
+    /// but could not be journaled, so nothing more is acknowledged.
+    fn journal_change(
+        &self,
+        old: Option<&crate::lifecycle::CredentialRecord>,
+        new: Option<&crate::lifecycle::CredentialRecord>,
+    ) -> Result<(), Error> {
+        let lines = journal::restrictions(old, new);
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.journal
+            .append(lines)
+            .map_err(|e| self.noted(Error::Flush(format!("journal: {e}"))))
     }
 
     /// Whether this node may answer from its data: always with sled; with

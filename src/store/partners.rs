@@ -478,7 +478,13 @@ impl Store {
         });
         self.verify_cache
             .invalidate(credentials.iter().flat_map(CredentialWrite::touched));
-        settle(result?)
+        let commit = settle(result?)?;
+        if commit == Commit::Done {
+            for (expected, new) in &change.credentials {
+                self.journal_change(*expected, Some(new))?;
+            }
+        }
+        Ok(commit)
     }
 
     /// Reads one client id.

@@ -74,6 +74,7 @@ impl Store {
     ) -> Result<Result<T, A>, Error> {
         match &self.backend {
             Backend::Sled => {
+                let _hold = self.hold.shared();
                 let owned: Vec<sled::Tree> = trees.iter().map(|t| (*t).clone()).collect();
                 let result = owned[..].transaction(|t| {
                     let views: [&dyn TxTree; N] = std::array::from_fn(|i| &t[i] as &dyn TxTree);

@@ -5,6 +5,7 @@
 //! open sled directly.
 
 mod audit;
+mod backup;
 #[cfg(feature = "etcd")]
 pub(crate) mod cluster;
 #[cfg(feature = "etcd")]

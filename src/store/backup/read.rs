@@ -1,0 +1,275 @@
+//! Reading a backup: checking all of it (`inspect_backup`), and loading it
+//! into an empty database (`restore_backup`). Nothing is loaded from a file
+//! that fails a check.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::super::Error;
+use super::super::meta::SCHEMA_VERSION;
+use super::{BACKUP_FORMAT, BODY_AT, BackupHeader, END, MAGIC, hex};
+
+/// Rows loaded per sled batch.
+const BATCH_ROWS: usize = 10_000;
+
+/// What a restore loaded.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    /// The backup's header.
+    pub header: BackupHeader,
+    /// The first audit `seq` new events get.
+    pub next_audit_seq: u64,
+}
+
+fn refused(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::Backup(format!(
+        "{} is not a usable credd backup: {why}",
+        path.display()
+    ))
+}
+
+/// Opens `path` and reads its header.
+fn open(path: &Path) -> Result<(BufReader<File>, BackupHeader), Error> {
+    let mut file = File::open(path)
+        .map_err(|e| Error::Backup(format!("cannot open {}: {e}", path.display())))?;
+    let mut head = [0u8; 12];
+    file.read_exact(&mut head)
+        .map_err(|_| refused(path, "it is shorter than a header"))?;
+    if &head[..8] != MAGIC {
+        return Err(refused(
+            path,
+            "no credd backup header (an interrupted backup, or another kind of file)",
+        ));
+    }
+    let len = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as u64;
+    if 12 + len > BODY_AT {
+        return Err(refused(path, "its header length is out of range"));
+    }
+    let mut json = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    file.read_exact(&mut json)
+        .map_err(|_| refused(path, "its header is cut short"))?;
+    let header: BackupHeader = serde_json::from_slice(&json)
+        .map_err(|e| refused(path, format!("its header is damaged: {e}")))?;
+    if header.format > BACKUP_FORMAT {
+        return Err(refused(
+            path,
+            format!(
+                "file format {} is newer than this credd's {BACKUP_FORMAT}",
+                header.format
+            ),
+        ));
+    }
+    if header.schema_version > SCHEMA_VERSION {
+        return Err(refused(
+            path,
+            format!(
+                "schema version {} is newer than this credd's {SCHEMA_VERSION}",
+                header.schema_version
+            ),
+        ));
+    }
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    std::io::copy(
+        &mut (&mut reader).take(BODY_AT - 12 - len),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| Error::Backup(e.to_string()))?;
+    Ok((reader, header))
+}
+
+/// The body's rows, hashed and counted as they are read.
+struct Rows<'a> {
+    reader: BufReader<File>,
+    path: &'a Path,
+    hasher: Sha256,
+    bytes: u64,
+    ended: bool,
+}
+
+impl Rows<'_> {
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, Error> {
+        let mut buf = vec![0u8; n];
+        self.reader
+            .read_exact(&mut buf)
+            .map_err(|_| refused(self.path, "the file is cut short (truncated)"))?;
+        self.hasher.update(&buf);
+        self.bytes += n as u64;
+        Ok(buf)
+    }
+
+    fn len(&mut self) -> Result<usize, Error> {
+        let raw = self.take(4)?;
+        Ok(u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize)
+    }
+
+    /// The next row (tree index, key, value), None after the end marker.
+    fn next_row(&mut self, n_trees: usize) -> Result<Option<(usize, Vec<u8>, Vec<u8>)>, Error> {
+        let tree = self.take(1)?[0];
+        if tree == END {
+            self.ended = true;
+            return Ok(None);
+        }
+        let tree = usize::from(tree);
+        if tree >= n_trees {
+            return Err(refused(
+                self.path,
+                "a row names a tree the header does not (damaged)",
+            ));
+        }
+        let klen = self.len()?;
+        let key = self.take(klen)?;
+        let vlen = self.len()?;
+        let value = self.take(vlen)?;
+        Ok(Some((tree, key, value)))
+    }
+
+    /// After the end marker: nothing may follow, and the length and
+    /// checksum must be the header's.
+    fn check_end(mut self, header: &BackupHeader) -> Result<(), Error> {
+        let mut rest = [0u8; 1];
+        if self
+            .reader
+            .read(&mut rest)
+            .map_err(|e| Error::Backup(e.to_string()))?
+            != 0
+        {
+            return Err(refused(
+                self.path,
+                "bytes follow the end of the body (damaged)",
+            ));
+        }
+        if self.bytes != header.body_bytes {
+            return Err(refused(
+                self.path,
+                "its body's length differs from the header's",
+            ));
+        }
+        if hex(&self.hasher.finalize_reset()) != header.sha256 {
+            return Err(refused(
+                self.path,
+                "its checksum does not match (the file was changed or damaged)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn rows<'a>(path: &'a Path) -> Result<(Rows<'a>, BackupHeader), Error> {
+    let (reader, header) = open(path)?;
+    let rows = Rows {
+        reader,
+        path,
+        hasher: Sha256::new(),
+        bytes: 0,
+        ended: false,
+    };
+    Ok((rows, header))
+}
+
+/// Checks all of the backup at `path`: header, length, checksum and the
+/// rows of each tree, and that it was made with the pepper whose
+/// fingerprint is `pepper_fingerprint`. Returns its header.
+///
+/// # Errors
+/// [`Error::Backup`] saying what is wrong; [`Error::PepperMismatch`].
+pub fn inspect_backup(path: &Path, pepper_fingerprint: [u8; 32]) -> Result<BackupHeader, Error> {
+    let (mut rows, header) = rows(path)?;
+    if header.pepper_fingerprint != hex(&pepper_fingerprint) {
+        return Err(Error::Backup(format!(
+            "{} was made with another pepper (fingerprint {}…): restore with the pepper file of the store it was taken from",
+            path.display(),
+            &header.pepper_fingerprint[..header.pepper_fingerprint.len().min(12)]
+        )));
+    }
+    let mut counts = vec![0u64; header.trees.len()];
+    while let Some((tree, _, _)) = rows.next_row(header.trees.len())? {
+        counts[tree] += 1;
+    }
+    debug_assert!(rows.ended);
+    rows.check_end(&header)?;
+    for (tree, n) in header.trees.iter().zip(&counts) {
+        if tree.rows != *n {
+            return Err(refused(
+                path,
+                format!(
+                    "tree {} has {n} rows where the header says {}",
+                    tree.name, tree.rows
+                ),
+            ));
+        }
+    }
+    Ok(header)
+}
+
+/// Loads the backup at `path` (checked first, as [`inspect_backup`]) into a
+/// new database at `db_dir`, which must not exist or be empty, and moves
+/// the audit id generator past every restored id.
+///
+/// # Errors
+/// As [`inspect_backup`]; [`Error::Backup`] for a directory that holds
+/// files; sled errors.
+pub fn restore_backup(
+    path: &Path,
+    db_dir: &Path,
+    pepper_fingerprint: [u8; 32],
+) -> Result<RestoreReport, Error> {
+    let header = inspect_backup(path, pepper_fingerprint)?;
+    if std::fs::read_dir(db_dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Error::Backup(format!(
+            "{} is not empty: a restore writes only into an empty directory",
+            db_dir.display()
+        )));
+    }
+    let db = sled::Config::new().path(db_dir).open()?;
+    let trees = header
+        .trees
+        .iter()
+        .map(|t| db.open_tree(&t.name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (mut rows, _) = rows(path)?;
+    let mut batches: Vec<(sled::Batch, usize)> = trees.iter().map(|_| Default::default()).collect();
+    let mut max_audit: Option<u64> = None;
+    let audit = header.trees.iter().position(|t| t.name == "audit");
+    while let Some((tree, key, value)) = rows.next_row(trees.len())? {
+        if Some(tree) == audit {
+            let seq = <[u8; 8]>::try_from(key.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Corrupt("audit key"))?;
+            max_audit = max_audit.max(Some(seq));
+        }
+        let (batch, n) = &mut batches[tree];
+        batch.insert(key, value);
+        *n += 1;
+        if *n == BATCH_ROWS {
+            trees[tree].apply_batch(std::mem::take(batch))?;
+            *n = 0;
+        }
+    }
+    rows.check_end(&header)?;
+    for (tree, (batch, _)) in trees.iter().zip(batches) {
+        tree.apply_batch(batch)?;
+    }
+    let next_audit_seq = max_audit.map_or(0, |m| m + 1);
+    let mut next = db.generate_id()?;
+    while next < next_audit_seq {
+        next = db.generate_id()?;
+    }
+    db.flush()?;
+    for (tree, count) in trees.iter().zip(&header.trees) {
+        if tree.len() as u64 != count.rows {
+            return Err(Error::Backup(format!(
+                "tree {} holds {} rows after the restore where the backup has {}",
+                count.name,
+                tree.len(),
+                count.rows
+            )));
+        }
+    }
+    Ok(RestoreReport {
+        header,
+        next_audit_seq: next.max(next_audit_seq),
+    })
+}

@@ -1,0 +1,196 @@
+//! Writing a backup while the store serves (see the module doc of
+//! `backup`): the trees under the write hold, the node-local ones after it,
+//! the header last.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+use super::super::meta::{META_PEPPER, SCHEMA_VERSION};
+use super::super::{Error, Store};
+use super::{
+    BACKUP_FORMAT, BODY_AT, BackupHeader, END, JournalMark, MAGIC, OUTSIDE_HOLD, TreeCount, hex,
+};
+
+/// The body as it is written: rows, their count per tree, the checksum.
+struct Body {
+    out: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+    trees: Vec<TreeCount>,
+}
+
+impl Body {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.hasher.update(bytes);
+        self.bytes += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
+
+    /// Copies every row of `tree` as the next tree of the body.
+    fn tree(&mut self, name: &str, tree: &sled::Tree) -> Result<(), Error> {
+        let index = u8::try_from(self.trees.len()).map_err(|_| Error::Corrupt("too many trees"))?;
+        let mut rows = 0u64;
+        for item in tree {
+            let (key, value) = item?;
+            self.put(&[index]).map_err(io)?;
+            self.put(&len32(&key)?).map_err(io)?;
+            self.put(&key).map_err(io)?;
+            self.put(&len32(&value)?).map_err(io)?;
+            self.put(&value).map_err(io)?;
+            rows += 1;
+        }
+        self.trees.push(TreeCount {
+            name: name.to_string(),
+            rows,
+        });
+        Ok(())
+    }
+}
+
+fn len32(bytes: &[u8]) -> Result<[u8; 4], Error> {
+    u32::try_from(bytes.len())
+        .map(u32::to_be_bytes)
+        .map_err(|_| Error::Corrupt("a value over 4 GiB"))
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Backup(e.to_string())
+}
+
+/// `OUT.partial`, where the file is written before it is renamed.
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+impl Store {
+    /// Writes a consistent backup of this store to `out` (replacing it),
+    /// stamped `created_at`; returns its header. Transactions wait while the
+    /// trees are read; reads go on.
+    ///
+    /// # Errors
+    /// [`Error::Backup`] for file errors, sled errors; with the etcd backend
+    /// [`Error::Cluster`] (a cluster's backup is etcd's snapshot, see README).
+    pub fn backup(&self, out: &Path, created_at: DateTime<Utc>) -> Result<BackupHeader, Error> {
+        if self.is_cluster() {
+            return Err(Error::Cluster(
+                "a cluster node does not write credd backups: back the cluster up with `etcdctl snapshot save` (README, Backup and restore)".into(),
+            ));
+        }
+        let partial = partial_path(out);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&partial)
+            .map_err(|e| Error::Backup(format!("cannot create {}: {e}", partial.display())))?;
+        let mut body = Body {
+            out: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+            trees: Vec::new(),
+        };
+        body.out.seek(SeekFrom::Start(BODY_AT)).map_err(io)?;
+        let names = self.backup_tree_names();
+        let (held, journal) = {
+            let started = Instant::now();
+            let _hold = self.hold.exclusive();
+            for name in names.iter().filter(|n| !OUTSIDE_HOLD.contains(&n.as_str())) {
+                body.tree(name, &self.db.open_tree(name)?)?;
+            }
+            (started.elapsed(), self.journal.position())
+        };
+        for name in names.iter().filter(|n| OUTSIDE_HOLD.contains(&n.as_str())) {
+            body.tree(name, &self.db.open_tree(name)?)?;
+        }
+        body.put(&[END]).map_err(io)?;
+        let fingerprint = self
+            .meta
+            .get(META_PEPPER)?
+            .ok_or(Error::Corrupt("no pepper fingerprint"))?;
+        let header = BackupHeader {
+            format: BACKUP_FORMAT,
+            schema_version: SCHEMA_VERSION,
+            credd_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            pepper_fingerprint: hex(&fingerprint),
+            body_bytes: body.bytes,
+            sha256: hex(&body.hasher.finalize_reset()),
+            trees: std::mem::take(&mut body.trees),
+            journal: journal.map(|(path, position)| JournalMark {
+                path: path.display().to_string(),
+                position,
+            }),
+            write_hold_ms: u64::try_from(held.as_millis()).unwrap_or(u64::MAX),
+        };
+        finish(body.out, &header)?;
+        std::fs::rename(&partial, out).map_err(|e| {
+            Error::Backup(format!(
+                "cannot rename {} to {}: {e}",
+                partial.display(),
+                out.display()
+            ))
+        })?;
+        sync_parent(out)?;
+        tracing::info!(
+            path = %out.display(),
+            rows = header.total_rows(),
+            bytes = header.body_bytes,
+            write_hold_ms = header.write_hold_ms,
+            "backup written"
+        );
+        Ok(header)
+    }
+
+    /// Every tree a backup copies, sorted (sled's default tree holds nothing
+    /// of credd's).
+    fn backup_tree_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .db
+            .tree_names()
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .filter(|n| n != "__sled__default")
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Writes the header at the start (the magic last of all), then syncs.
+fn finish(out: BufWriter<File>, header: &BackupHeader) -> Result<(), Error> {
+    let mut file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    let json = serde_json::to_vec(header).map_err(|e| Error::Backup(e.to_string()))?;
+    let len = u32::try_from(json.len()).map_err(|_| Error::Corrupt("header too long"))?;
+    if 12 + json.len() as u64 > BODY_AT {
+        return Err(Error::Backup(
+            "the header does not fit before the body".into(),
+        ));
+    }
+    file.seek(SeekFrom::Start(8)).map_err(io)?;
+    file.write_all(&len.to_be_bytes()).map_err(io)?;
+    file.write_all(&json).map_err(io)?;
+    file.sync_data().map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(MAGIC).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// Syncs the directory holding `path`, so its rename is durable.
+fn sync_parent(path: &Path) -> Result<(), Error> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::Backup(format!("cannot sync {}: {e}", parent.display())))
+}

@@ -1,0 +1,246 @@
+//! The revocation journal: an append-only file, kept outside the data
+//! directory (`[backup] journal`), of every change that takes access away
+//! from a credential: revoked, disabled, deleted, or a secret version
+//! retired (a completed rotation). A restore re-applies the lines written
+//! after the backup was taken (the backup's header names the journal's
+//! length then), so a key revoked after the backup stays refused.
+//!
+//! One JSON object per line: `{"n": position, "id": credential,
+//! "event": "revoked" | "disabled" | "deleted" | "retired", "versions": [..]}`.
+//! A line is appended right after its transaction commits and synced by the
+//! group commit before sled's flush, so every change acknowledged to a caller
+//! (acknowledged after the flush) is in the journal. A crash can leave a
+//! line for a change sled lost, or a torn last line; opening the journal
+//! drops a torn line, and re-applying a change that is already there
+//! changes nothing.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::{CredentialRecord, Status};
+
+/// What a journal line says happened to a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalEvent {
+    /// Revoked.
+    Revoked,
+    /// Disabled (by an administrator or for inactivity).
+    Disabled,
+    /// Deleted.
+    Deleted,
+    /// These secret versions stopped verifying (a rotation completed).
+    Retired,
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Position: the line's number, from 0.
+    pub n: u64,
+    /// The credential.
+    pub id: String,
+    /// What happened.
+    pub event: JournalEvent,
+    /// For `Retired`: the versions retired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<u32>,
+}
+
+/// The changes between `old` and `new` (None: deleted) that take access
+/// away, as journal lines (positions filled in when appended).
+pub(super) fn restrictions(
+    old: Option<&CredentialRecord>,
+    new: Option<&CredentialRecord>,
+) -> Vec<JournalEntry> {
+    let Some(old) = old else {
+        return Vec::new();
+    };
+    let entry = |event, versions| JournalEntry {
+        n: 0,
+        id: old.id.clone(),
+        event,
+        versions,
+    };
+    let Some(new) = new else {
+        return vec![entry(JournalEvent::Deleted, Vec::new())];
+    };
+    let mut lines = Vec::new();
+    let closed = |s: Status| matches!(s, Status::Revoked | Status::Disabled);
+    if closed(new.status) && new.status != old.status {
+        let event = match new.status {
+            Status::Revoked => JournalEvent::Revoked,
+            _ => JournalEvent::Disabled,
+        };
+        lines.push(entry(event, Vec::new()));
+    }
+    let retired: Vec<u32> = old
+        .versions
+        .iter()
+        .map(|v| v.version)
+        .filter(|v| !new.versions.iter().any(|n| n.version == *v))
+        .collect();
+    if !retired.is_empty() {
+        lines.push(entry(JournalEvent::Retired, retired));
+    }
+    lines
+}
+
+/// The journal file while the store is open (nothing when unconfigured).
+#[derive(Debug, Default)]
+pub(crate) struct Journal(Mutex<Option<Open>>);
+
+#[derive(Debug)]
+struct Open {
+    file: File,
+    path: PathBuf,
+    /// Lines in the file: the next line's position.
+    len: u64,
+    /// Lines appended since the last sync.
+    unsynced: bool,
+}
+
+impl Journal {
+    /// Opens (or creates, mode 0600) the journal at `path`, dropping a torn
+    /// last line.
+    pub(crate) fn open(&self, path: &Path) -> std::io::Result<()> {
+        let (len, keep) = complete_lines(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)?;
+        if file.metadata()?.len() != keep {
+            file.set_len(keep)?;
+            file.sync_all()?;
+        }
+        let mut file = file;
+        file.seek(std::io::SeekFrom::End(0))?;
+        *self.lock() = Some(Open {
+            file,
+            path: path.to_path_buf(),
+            len,
+            unsynced: false,
+        });
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Open>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends `entries` (their positions assigned here). Not durable until
+    /// [`Journal::sync`].
+    pub(crate) fn append(&self, entries: Vec<JournalEntry>) -> std::io::Result<()> {
+        let mut guard = self.lock();
+        let Some(open) = guard.as_mut() else {
+            return Ok(());
+        };
+        let mut text = String::new();
+        for mut entry in entries {
+            entry.n = open.len;
+            open.len += 1;
+            text.push_str(&serde_json::to_string(&entry).map_err(std::io::Error::other)?);
+            text.push('\n');
+        }
+        open.file.write_all(text.as_bytes())?;
+        open.unsynced = true;
+        Ok(())
+    }
+
+    /// Makes every appended line durable (run by each group commit flush).
+    pub(crate) fn sync(&self) -> std::io::Result<()> {
+        let mut guard = self.lock();
+        match guard.as_mut() {
+            Some(open) if open.unsynced => {
+                open.file.sync_data()?;
+                open.unsynced = false;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The journal's path and length now (a backup's header records them).
+    pub(crate) fn position(&self) -> Option<(PathBuf, u64)> {
+        self.lock().as_ref().map(|o| (o.path.clone(), o.len))
+    }
+}
+
+/// Complete lines in the file at `path` and the bytes they take (0, 0 when
+/// it does not exist).
+fn complete_lines(path: &Path) -> std::io::Result<(u64, u64)> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+        Err(e) => return Err(e),
+    };
+    let mut reader = BufReader::new(file);
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Ok((lines, bytes));
+        }
+        lines += 1;
+        bytes += n as u64;
+    }
+}
+
+/// Reads the journal at `path` from position `after` on.
+///
+/// # Errors
+/// I/O errors, and a line that is not a journal entry (a torn last line is
+/// ignored) or out of sequence.
+pub fn read_journal(path: &Path, after: u64) -> Result<Vec<JournalEntry>, String> {
+    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut entries = Vec::new();
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if read == 0 || !line.ends_with('\n') {
+            break;
+        }
+        if n >= after {
+            let entry: JournalEntry = serde_json::from_str(&line).map_err(|e| {
+                format!(
+                    "{} line {}: not a journal entry: {e}",
+                    path.display(),
+                    n + 1
+                )
+            })?;
+            if entry.n != n {
+                return Err(format!(
+                    "{} line {} says position {}: the journal was edited or replaced",
+                    path.display(),
+                    n + 1,
+                    entry.n
+                ));
+            }
+            entries.push(entry);
+        }
+        n += 1;
+    }
+    if n < after {
+        return Err(format!(
+            "{} has {n} entries but the backup was taken at entry {after}: it is not the journal the backup was made beside",
+            path.display()
+        ));
+    }
+    Ok(entries)
+}

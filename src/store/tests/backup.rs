@@ -1,0 +1,257 @@
+//! Backups of a sled store: a round trip, one moment under concurrent
+//! writes, the audit ids after a restore, every damaged or mismatched file
+//! refused, and the revocation journal.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::*;
+
+fn backup_of(store: &Store, dir: &Path) -> (std::path::PathBuf, BackupHeader) {
+    let out = dir.join("store.backup");
+    let header = store.backup(&out, t0()).unwrap();
+    (out, header)
+}
+
+fn all_audit_seqs(store: &Store) -> Vec<u64> {
+    let page = store
+        .audit_page(&AuditFilter::default(), None, usize::MAX, usize::MAX)
+        .unwrap();
+    page.events.iter().map(|e| e.seq).collect()
+}
+
+/// Every record, index entry and audit event comes back; new audit events
+/// follow the restored ones instead of overwriting them.
+#[test]
+fn restore_gives_back_every_tree_and_audit_ids_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a"));
+    for i in 0..50u8 {
+        let rec = record(&format!("cred_{i:02}"), "acme", i + 3);
+        store
+            .commit(None, Some(&rec), Some(&audit(&rec.id)))
+            .unwrap();
+    }
+    store
+        .commit(None, Some(&full_record("cred_full")), None)
+        .unwrap();
+    let (out, header) = backup_of(&store, dir.path());
+    let before = store.tree_sizes();
+    let seqs = all_audit_seqs(&store);
+    drop(store);
+    assert_eq!(header.rows_of("credentials"), 51);
+    assert_eq!(header.rows_of("audit"), 50);
+    let target = dir.path().join("restored");
+    let report = restore_backup(&out, &target, FINGERPRINT).unwrap();
+    assert!(report.next_audit_seq > *seqs.iter().max().unwrap());
+    let restored = open(&target);
+    assert_eq!(restored.tree_sizes(), before);
+    assert_eq!(
+        restored.get("cred_full").unwrap(),
+        Some(full_record("cred_full"))
+    );
+    assert_eq!(
+        restored.lookup_secret(&hash(7)).unwrap(),
+        Some(("cred_04".to_string(), 1))
+    );
+    assert_eq!(all_audit_seqs(&restored), seqs);
+    restored.append_audit(&audit("after")).unwrap();
+    let after = all_audit_seqs(&restored);
+    assert_eq!(
+        after.len(),
+        seqs.len() + 1,
+        "a restored event was overwritten"
+    );
+    assert!(after.last() > seqs.last());
+}
+
+/// A backup taken while threads create and revoke is one moment: every
+/// credential it holds has its index entries and every index entry its
+/// credential.
+#[test]
+fn a_backup_under_writes_is_one_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..2u8)
+        .map(|w| {
+            let (store, stop) = (store.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u32;
+                while !stop.load(Ordering::Relaxed) && n < 20_000 {
+                    let mut rec = record(&format!("cred_{w}_{n:06}"), "acme", 0);
+                    rec.versions[0].hash = [w; 32];
+                    rec.versions[0].hash[1..5].copy_from_slice(&n.to_be_bytes());
+                    store
+                        .commit(None, Some(&rec), Some(&audit(&rec.id)))
+                        .unwrap();
+                    if n % 3 == 0 {
+                        let mut revoked = rec.clone();
+                        revoked.status = Status::Revoked;
+                        store.commit(Some(&rec), Some(&revoked), None).unwrap();
+                    }
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (out, header) = backup_of(&store, dir.path());
+    stop.store(true, Ordering::Relaxed);
+    let written: u32 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert!(
+        header.rows_of("credentials") > 0 && u64::from(written) > header.rows_of("credentials")
+    );
+    drop(store);
+    let target = dir.path().join("restored");
+    restore_backup(&out, &target, FINGERPRINT).unwrap();
+    let restored = open(&target);
+    let records: Vec<CredentialRecord> = restored.scan(None, None).map(Result::unwrap).collect();
+    assert_eq!(records.len() as u64, header.rows_of("credentials"));
+    assert_eq!(
+        header.rows_of("secret_index"),
+        header.rows_of("credentials")
+    );
+    assert_eq!(header.rows_of("by_account"), header.rows_of("credentials"));
+    assert_eq!(header.rows_of("audit"), header.rows_of("credentials"));
+    for rec in &records {
+        let found = restored.lookup_secret(&rec.versions[0].hash).unwrap();
+        assert_eq!(
+            found,
+            Some((rec.id.clone(), 1)),
+            "{} lost its index entry",
+            rec.id
+        );
+    }
+    assert_eq!(
+        restored.count_live("acme", t0()).unwrap() as usize,
+        records
+            .iter()
+            .filter(|r| r.status == Status::Active)
+            .count()
+    );
+}
+
+/// Corrupts a copy of `good` with `damage` and returns the restore's error.
+fn refusal(good: &Path, damage: impl FnOnce(&mut Vec<u8>)) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(good).unwrap();
+    damage(&mut bytes);
+    let bad = dir.path().join("bad.backup");
+    std::fs::write(&bad, bytes).unwrap();
+    let target = dir.path().join("target");
+    let err = restore_backup(&bad, &target, FINGERPRINT)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        std::fs::read_dir(&target).map_or(true, |mut d| d.next().is_none()),
+        "a refused restore wrote into the target"
+    );
+    err
+}
+
+/// A flipped byte, a cut, an unfinished file, another pepper and a target
+/// that holds files are each refused, saying why.
+#[test]
+fn damaged_or_mismatched_backups_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a"));
+    for i in 0..20u8 {
+        insert(&store, &record(&format!("cred_{i:02}"), "acme", i));
+    }
+    let (out, header) = backup_of(&store, dir.path());
+    drop(store);
+    let body_at = usize::try_from(super::super::backup::BODY_AT).unwrap();
+    let flipped = refusal(&out, |b| {
+        let at = body_at + b.len().saturating_sub(body_at) / 2;
+        b[at] ^= 0x40;
+    });
+    assert!(
+        flipped.contains("checksum") || flipped.contains("damaged"),
+        "{flipped}"
+    );
+    let cut = refusal(&out, |b| b.truncate(b.len() - 100));
+    assert!(cut.contains("cut short"), "{cut}");
+    let unfinished = refusal(&out, |b| b[..8].fill(0));
+    assert!(unfinished.contains("interrupted"), "{unfinished}");
+    let other_pepper = restore_backup(&out, &dir.path().join("t2"), [9u8; 32])
+        .unwrap_err()
+        .to_string();
+    assert!(other_pepper.contains("another pepper"), "{other_pepper}");
+    let busy = dir.path().join("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("something"), b"x").unwrap();
+    let not_empty = restore_backup(&out, &busy, FINGERPRINT)
+        .unwrap_err()
+        .to_string();
+    assert!(not_empty.contains("not empty"), "{not_empty}");
+    assert_eq!(inspect_backup(&out, FINGERPRINT).unwrap(), header);
+}
+
+/// The journal gets a line for each change that takes access away, and a
+/// backup records how long it was.
+#[test]
+fn the_journal_records_what_takes_access_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a"));
+    let journal = dir.path().join("journal.log");
+    store.open_journal(&journal).unwrap();
+    let a = record("cred_a", "acme", 1);
+    let b = record("cred_b", "acme", 2);
+    let mut rotating = record("cred_c", "acme", 3);
+    rotating.versions.push(version(2, 4));
+    for rec in [&a, &b, &rotating] {
+        insert(&store, rec);
+    }
+    let (_, header) = backup_of(&store, dir.path());
+    assert_eq!(header.journal.as_ref().unwrap().position, 0);
+    let mut revoked = a.clone();
+    revoked.status = Status::Revoked;
+    store.commit(Some(&a), Some(&revoked), None).unwrap();
+    store.commit(Some(&b), None, None).unwrap();
+    let mut completed = rotating.clone();
+    completed.versions.remove(0);
+    store
+        .commit(Some(&rotating), Some(&completed), None)
+        .unwrap();
+    let mut renamed = completed.clone();
+    renamed.name = "only renamed".into();
+    store
+        .commit(Some(&completed), Some(&renamed), None)
+        .unwrap();
+    let lines = read_journal(&journal, 0).unwrap();
+    let events: Vec<_> = lines
+        .iter()
+        .map(|l| (l.id.as_str(), l.event.clone(), l.versions.clone()))
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("cred_a", JournalEvent::Revoked, vec![]),
+            ("cred_b", JournalEvent::Deleted, vec![]),
+            ("cred_c", JournalEvent::Retired, vec![1]),
+        ]
+    );
+    assert_eq!(read_journal(&journal, 2).unwrap().len(), 1);
+    assert!(
+        read_journal(&journal, 9)
+            .unwrap_err()
+            .contains("not the journal")
+    );
+    // A torn last line (a crash mid-append) is dropped when reopened.
+    drop(store);
+    let mut text = std::fs::read(&journal).unwrap();
+    text.extend_from_slice(b"{\"n\":3,\"id\":\"cred_");
+    std::fs::write(&journal, &text).unwrap();
+    let store = open(&dir.path().join("a"));
+    store.open_journal(&journal).unwrap();
+    let mut revoked_c = renamed.clone();
+    revoked_c.status = Status::Revoked;
+    store
+        .commit(Some(&renamed), Some(&revoked_c), None)
+        .unwrap();
+    let lines = read_journal(&journal, 0).unwrap();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[3].n, 3);
+}
