@@ -7,12 +7,14 @@
 //! schedule in `sweeper`), and what systemd is told (`systemd`).
 
 mod audit_mirror;
+mod backup_schedule;
 mod bootstrap;
 #[cfg(feature = "etcd")]
 mod cluster;
 mod fence;
 #[cfg(feature = "etcd")]
 pub mod migrate;
+pub mod restore;
 mod sweeper;
 mod systemd;
 mod tasks;
@@ -88,6 +90,9 @@ pub enum DaemonError {
     /// The sweep scheduler could not be set up.
     #[error("sweep scheduler: {0}")]
     Scheduler(String),
+    /// A restore was refused or failed.
+    #[error("restore: {0}")]
+    Restore(String),
     /// The engine could not load its state.
     #[error("cannot load the engine's state: {0}")]
     Engine(String),
@@ -141,6 +146,10 @@ pub async fn run_with_clock(
     install_metrics(&config)?;
     let tls = config.tls.as_ref().map(crate::api::load_tls).transpose()?;
     let engine = Arc::new(open_engine(&config, clock)?);
+    if let Some(journal) = &config.backup.journal {
+        engine.store().open_journal(journal)?;
+        info!(path = %journal.display(), "revocation journal open");
+    }
     bootstrap::ensure_admin_key(&engine, &config.auth.bootstrap_admin_key_file).await?;
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
     let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);

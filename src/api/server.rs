@@ -22,8 +22,9 @@ use tracing::warn;
 use super::ext_authz::ExtAuthzService;
 use super::tls::Tls;
 use super::{
-    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, ClientIdService,
-    PartnerService, SessionService, Throttle, ThrottlePolicy, UserService, VerifierService, pb,
+    AccountService, AdminKeyService, AdminService, AuditService, Authenticator, BackupService,
+    ClientIdService, PartnerService, SessionService, Throttle, ThrottlePolicy, UserService,
+    VerifierService, pb,
 };
 use crate::config::Config;
 use crate::engine::Engine;
@@ -201,6 +202,10 @@ impl Server {
             ))
             .add_service(InterceptedService::new(
                 AuditService::new(e.clone()).into_server(),
+                authenticated.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                BackupService::new(e.clone(), config.data_dir.join("backup-staging")).into_server(),
                 authenticated.clone(),
             ))
             .add_service(InterceptedService::new(

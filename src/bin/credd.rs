@@ -61,6 +61,25 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Offline: rebuild the data directory (`--data-dir` or `data_dir`, which
+    /// must be empty or absent) from a backup, re-applying the revocation
+    /// journal's later lines. Checks the whole file first.
+    Restore {
+        /// The backup file (`credctl backup` or `[backup] schedule`).
+        #[arg(long)]
+        from: PathBuf,
+        /// The pepper file of the store the backup was taken from (default
+        /// `pepper_file`).
+        #[arg(long)]
+        pepper: Option<PathBuf>,
+        /// The revocation journal (default `[backup] journal`).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Restore although no journal can re-apply what changed after the
+        /// backup (revocations after it are lost).
+        #[arg(long)]
+        without_journal: bool,
+    },
 }
 
 /// glibc gives every thread that allocates its own malloc arena, up to
@@ -122,6 +141,33 @@ fn main() -> ExitCode {
             }
             Err(err) => {
                 eprintln!("credd: migrate: {err}");
+                ExitCode::from(1)
+            }
+        };
+        credd::logging::close();
+        drop(runtime);
+        return code;
+    }
+    if let Some(Command::Restore {
+        from,
+        pepper,
+        journal,
+        without_journal,
+    }) = args.command
+    {
+        let request = credd::daemon::restore::RestoreRequest {
+            from,
+            pepper,
+            journal,
+            without_journal,
+        };
+        let code = match runtime.block_on(credd::daemon::restore::restore(&config, request)) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("credd: {err}");
                 ExitCode::from(1)
             }
         };

@@ -12,6 +12,7 @@
 
 mod audit;
 mod auth;
+mod backup;
 mod check;
 mod email;
 mod env;
@@ -36,6 +37,7 @@ use serde::Deserialize;
 use crate::lifecycle::Policy;
 
 pub use auth::AuthConfig;
+pub use backup::BackupConfig;
 pub use email::{EmailConfig, MailTransport, SmtpTls};
 pub use error::ConfigError;
 pub use gateway::GatewayConfig;
@@ -93,6 +95,8 @@ pub struct Config {
     pub consent_ttl: chrono::Duration,
     /// `[http]` and `[gateway]`: how proxies ask credd.
     pub gateway: GatewayConfig,
+    /// `[backup]`: scheduled backups and the revocation journal.
+    pub backup: BackupConfig,
 }
 
 impl Config {
@@ -154,6 +158,8 @@ struct ConfigFile {
     tls: tls::TlsFile,
     #[serde(default)]
     audit: audit::AuditFile,
+    #[serde(default)]
+    backup: backup::BackupFile,
     #[serde(default)]
     users: users::UsersFile,
     #[serde(default)]
@@ -224,7 +230,9 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let users = users::validate(file.users, file.sessions, check)?;
     let consent_ttl = partners::validate(file.partners, check)?;
     let gateway = gateway::validate(file.http, file.gateway, open_on_network, check)?;
+    let backup = backup::validate(file.backup, &server.data_dir, &store, check)?;
     Ok(Config {
+        backup,
         gateway,
         consent_ttl,
         users,

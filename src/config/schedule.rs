@@ -56,7 +56,7 @@ pub(super) fn validate(file: ScheduleFile, check: &Check) -> Result<ScheduleConf
 }
 
 /// Checks a cron expression the way the scheduler will read it.
-fn validate_cron(expr: &str) -> Result<(), String> {
+pub(super) fn validate_cron(expr: &str) -> Result<(), String> {
     let n_fields = expr.split_whitespace().count();
     if n_fields != 6 {
         return Err(format!(

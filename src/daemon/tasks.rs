@@ -74,6 +74,7 @@ impl Tasks {
             stop_rx,
         ));
         let scheduler = start_scheduler(config, sweeper.clone()).await?;
+        super::backup_schedule::add(&scheduler, engine, &config.backup).await?;
         tokio::spawn({
             let sweeper = sweeper.clone();
             async move { sweeper.run("start").await }

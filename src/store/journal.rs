@@ -112,6 +112,7 @@ impl Journal {
         let (len, keep) = complete_lines(path)?;
         let file = std::fs::OpenOptions::new()
             .create(true)
+            .truncate(false)
             .read(true)
             .write(true)
             .mode(0o600)

@@ -56,8 +56,8 @@ mod verify_cache;
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
 pub use backup::{
-    BACKUP_FORMAT, BackupHeader, JournalMark, RestoreReport, TreeCount, inspect_backup,
-    restore_backup,
+    BACKUP_FORMAT, BackupHeader, JournalMark, RestoreReport, TreeCount, check_backup_file,
+    inspect_backup, restore_backup,
 };
 pub use deadlines::DueDeadline;
 pub use error::Error;

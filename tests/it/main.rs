@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod auth;
+mod backup;
 #[cfg(feature = "etcd")]
 mod cluster;
 #[cfg(feature = "etcd")]

@@ -10,6 +10,7 @@ mod accounts;
 mod admin_keys;
 mod args;
 mod audit;
+mod backup;
 mod client_ids;
 mod connect;
 mod credentials;
@@ -72,6 +73,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Consent(command) => consents::run(authed, command, &out).await,
         Command::AdminKey(command) => admin_keys::run(authed, command, &out).await,
         Command::Audit(args) => audit::run(authed, args, &out).await,
+        Command::Backup(args) => backup::run(authed, args, &out).await,
         Command::Usage(args) => usage::run(authed, args, &out).await,
         Command::Credits(args) => credits::run(authed, args, &out).await,
         Command::Verify(args) => verify::verify(authed, args, &out).await,

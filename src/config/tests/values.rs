@@ -349,3 +349,41 @@ fn gateway_metadata_headers() {
         assert!(message.contains(why), "{table}: {message}");
     }
 }
+
+/// `[backup]`: off by default; a schedule needs a directory and a valid
+/// cron; the journal may not live inside the data directory.
+#[test]
+fn backup_settings() {
+    let config = load_text("").unwrap();
+    assert_eq!(
+        config.backup,
+        crate::config::BackupConfig {
+            keep: 7,
+            ..Default::default()
+        }
+    );
+    let config = load_text(
+        "data_dir = \"/var/lib/credd\"\n[backup]\nschedule = \"0 0 3 * * *\"\ndir = \"/srv/backups\"\nkeep = 3\njournal = \"/var/lib/credd-journal/revocations.log\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.backup.schedule.as_deref(), Some("0 0 3 * * *"));
+    assert_eq!(config.backup.dir, Some(PathBuf::from("/srv/backups")));
+    assert_eq!(config.backup.keep, 3);
+    assert_eq!(
+        invalid_key(load_text("[backup]\nschedule = \"0 0 3 * * *\"\n")),
+        "backup.dir"
+    );
+    assert_eq!(
+        invalid_key(load_text("[backup]\nschedule = \"daily\"\ndir = \"b\"\n")),
+        "backup.schedule"
+    );
+    let (key, _, _, message) = invalid(load_text(
+        "data_dir = \"/var/lib/credd\"\n[backup]\njournal = \"/var/lib/credd/journal.log\"\n",
+    ));
+    assert_eq!(key, "backup.journal");
+    assert!(message.contains("outside"), "{message}");
+    assert_eq!(
+        invalid_key(load_text("[backup]\nkeep = 0\n")),
+        "backup.keep"
+    );
+}

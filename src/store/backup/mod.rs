@@ -33,7 +33,7 @@
 mod read;
 mod write;
 
-pub use read::{RestoreReport, inspect_backup, restore_backup};
+pub use read::{RestoreReport, check_backup_file, inspect_backup, restore_backup};
 
 use serde::{Deserialize, Serialize};
 

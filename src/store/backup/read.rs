@@ -80,6 +80,9 @@ fn open(path: &Path) -> Result<(BufReader<File>, BackupHeader), Error> {
     Ok((reader, header))
 }
 
+/// One row of the body: its tree's index, key and value.
+type Row = (usize, Vec<u8>, Vec<u8>);
+
 /// The body's rows, hashed and counted as they are read.
 struct Rows<'a> {
     reader: BufReader<File>,
@@ -106,7 +109,7 @@ impl Rows<'_> {
     }
 
     /// The next row (tree index, key, value), None after the end marker.
-    fn next_row(&mut self, n_trees: usize) -> Result<Option<(usize, Vec<u8>, Vec<u8>)>, Error> {
+    fn next_row(&mut self, n_trees: usize) -> Result<Option<Row>, Error> {
         let tree = self.take(1)?[0];
         if tree == END {
             self.ended = true;
@@ -176,7 +179,7 @@ fn rows<'a>(path: &'a Path) -> Result<(Rows<'a>, BackupHeader), Error> {
 /// # Errors
 /// [`Error::Backup`] saying what is wrong; [`Error::PepperMismatch`].
 pub fn inspect_backup(path: &Path, pepper_fingerprint: [u8; 32]) -> Result<BackupHeader, Error> {
-    let (mut rows, header) = rows(path)?;
+    let (_, header) = open(path)?;
     if header.pepper_fingerprint != hex(&pepper_fingerprint) {
         return Err(Error::Backup(format!(
             "{} was made with another pepper (fingerprint {}…): restore with the pepper file of the store it was taken from",
@@ -184,6 +187,16 @@ pub fn inspect_backup(path: &Path, pepper_fingerprint: [u8; 32]) -> Result<Backu
             &header.pepper_fingerprint[..header.pepper_fingerprint.len().min(12)]
         )));
     }
+    check_backup_file(path)
+}
+
+/// [`inspect_backup`] without the pepper: whether the file is whole (what
+/// `credctl backup` checks before it keeps a file).
+///
+/// # Errors
+/// [`Error::Backup`] saying what is wrong.
+pub fn check_backup_file(path: &Path) -> Result<BackupHeader, Error> {
+    let (mut rows, header) = rows(path)?;
     let mut counts = vec![0u64; header.trees.len()];
     while let Some((tree, _, _)) = rows.next_row(header.trees.len())? {
         counts[tree] += 1;

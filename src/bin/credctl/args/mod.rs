@@ -6,6 +6,7 @@
 mod accounts;
 mod admin_keys;
 mod audit;
+mod backup;
 mod client_ids;
 mod consents;
 mod credentials;
@@ -26,6 +27,7 @@ use credd::api::pb;
 pub(crate) use accounts::AccountCommand;
 pub(crate) use admin_keys::AdminKeyCommand;
 pub(crate) use audit::{AuditArgs, outcome_pb};
+pub(crate) use backup::BackupArgs;
 pub(crate) use client_ids::ClientIdCommand;
 pub(crate) use consents::ConsentCommand;
 pub(crate) use credentials::{CredentialCommand, kind_pb, status_pb};
@@ -103,6 +105,9 @@ pub(crate) enum Command {
     AdminKey(AdminKeyCommand),
     /// Read the audit log, oldest first (needs audit:read).
     Audit(AuditArgs),
+    /// Write a consistent backup of the whole store (needs a global key
+    /// with admin:manage); restore it with `credd restore`.
+    Backup(BackupArgs),
     /// Set, add to or take from a credential's remaining uses, change its
     /// refill, or lift the limit.
     Credits(CreditsArgs),

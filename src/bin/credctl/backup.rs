@@ -1,0 +1,85 @@
+//! `credctl backup OUT`: streams a backup from the daemon into `OUT.partial`,
+//! checks the whole file (header, length, checksum, rows per tree), then
+//! renames it to `OUT`. A progress bar on a terminal; otherwise only the
+//! summary.
+
+use std::io::{IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use credd::api::pb;
+use credd::api::pb::backup_admin_client::BackupAdminClient;
+
+use crate::args::BackupArgs;
+use crate::connect::Authed;
+use crate::output::Output;
+use crate::rpc::status_error;
+
+/// Receives, checks and places the backup; prints its summary.
+pub(crate) async fn run(authed: Authed, args: BackupArgs, out: &Output) -> Result<(), String> {
+    let mut client = BackupAdminClient::new(authed);
+    let mut partial_name = args.out.as_os_str().to_owned();
+    partial_name.push(".partial");
+    let partial = std::path::PathBuf::from(partial_name);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    let mut stream = client
+        .backup(pb::BackupRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let bar = progress();
+    let mut received = 0u64;
+    while let Some(chunk) = stream.message().await.map_err(status_error)? {
+        bar.set_length(chunk.total_bytes);
+        file.write_all(&chunk.data)
+            .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+        received += chunk.data.len() as u64;
+        bar.set_position(received);
+    }
+    bar.finish_and_clear();
+    file.sync_all()
+        .map_err(|e| format!("cannot sync {}: {e}", partial.display()))?;
+    let header = credd::store::check_backup_file(&partial).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        format!("the backup received is not whole: {e}")
+    })?;
+    std::fs::rename(&partial, &args.out).map_err(|e| {
+        format!(
+            "cannot rename {} to {}: {e}",
+            partial.display(),
+            args.out.display()
+        )
+    })?;
+    out.object(json!({
+        "file": args.out.display().to_string(),
+        "bytes": received,
+        "rows": header.total_rows(),
+        "credentials": header.rows_of("credentials"),
+        "taken_at": header.created_at,
+        "write_hold_ms": header.write_hold_ms,
+        "sha256": header.sha256,
+    }));
+    Ok(())
+}
+
+/// A byte progress bar on a terminal (stderr), hidden otherwise.
+fn progress() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

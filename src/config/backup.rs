@@ -1,0 +1,85 @@
+//! `[backup]`: scheduled backups (a cron, a directory, how many to keep)
+//! and the revocation journal a restore re-applies (see README, "Backup and
+//! restore").
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use super::check::{Check, non_empty_path};
+use super::schedule::validate_cron;
+use super::store::StoreConfig;
+
+/// `[backup]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BackupFile {
+    schedule: Option<String>,
+    dir: Option<String>,
+    keep: Option<i64>,
+    journal: Option<String>,
+}
+
+/// `[backup]`, validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Six-field cron (UTC) for scheduled backups; `None`: none.
+    pub schedule: Option<String>,
+    /// Where scheduled backups are written (`credd-<time>.backup`).
+    pub dir: Option<PathBuf>,
+    /// Scheduled backups kept; older ones are removed after a new one is
+    /// written.
+    pub keep: u32,
+    /// The revocation journal; `None`: none (a restore then needs
+    /// `--without-journal`).
+    pub journal: Option<PathBuf>,
+}
+
+/// Validates `[backup]`: a schedule needs a directory; the journal lives
+/// outside the data directory (a restore replaces that); neither applies to
+/// a cluster node, whose store is backed up with etcd's snapshot.
+pub(super) fn validate(
+    file: BackupFile,
+    data_dir: &Path,
+    store: &StoreConfig,
+    check: &Check,
+) -> Result<BackupConfig, ConfigError> {
+    let schedule = file.schedule.filter(|s| !s.trim().is_empty());
+    if let Some(expr) = &schedule {
+        validate_cron(expr).map_err(|m| check.invalid("backup.schedule", m))?;
+    }
+    let dir = non_empty_path(file.dir);
+    if schedule.is_some() && dir.is_none() {
+        return Err(check.invalid(
+            "backup.dir",
+            "must name a directory when backup.schedule is set".into(),
+        ));
+    }
+    let journal = non_empty_path(file.journal);
+    if let Some(path) = &journal {
+        if path.starts_with(data_dir) {
+            return Err(check.invalid(
+                "backup.journal",
+                format!(
+                    "{} is inside data_dir {}: a restore replaces the data directory, so the journal must live outside it",
+                    path.display(),
+                    data_dir.display()
+                ),
+            ));
+        }
+    }
+    let cluster = matches!(store, StoreConfig::Etcd(_));
+    if cluster && (schedule.is_some() || journal.is_some()) {
+        return Err(check.invalid(
+            if schedule.is_some() { "backup.schedule" } else { "backup.journal" },
+            "applies to a sled store; back a cluster up with etcd's snapshot (README, Backup and restore)".into(),
+        ));
+    }
+    Ok(BackupConfig {
+        schedule,
+        dir,
+        keep: check.whole("backup.keep", file.keep, 7, 1..=10_000)?,
+        journal,
+    })
+}
