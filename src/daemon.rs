@@ -9,6 +9,7 @@
 mod audit_mirror;
 mod backup_schedule;
 mod bootstrap;
+pub mod check;
 #[cfg(feature = "etcd")]
 mod cluster;
 mod fence;

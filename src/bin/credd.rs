@@ -61,6 +61,17 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Offline: check that every credential has its index entries and every
+    /// entry its credential, and that deadlines follow the rules; exits 1 on
+    /// any fault.
+    Check {
+        /// The data directory (default `data_dir`).
+        data_dir: Option<String>,
+        /// Rebuild the indexes and deadlines from the records, then check
+        /// again.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Offline: rebuild the data directory (`--data-dir` or `data_dir`, which
     /// must be empty or absent) from a backup, re-applying the revocation
     /// journal's later lines. Checks the whole file first.
@@ -104,9 +115,16 @@ fn limit_malloc_arenas() {}
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let args = Args::parse();
+    let data_dir = match &args.command {
+        Some(Command::Check {
+            data_dir: Some(dir),
+            ..
+        }) => Some(dir.clone()),
+        _ => args.data_dir,
+    };
     let overrides = Overrides {
         listen: args.listen,
-        data_dir: args.data_dir,
+        data_dir,
         log_format: args.log_format,
     };
     let config = match config::load(args.config.as_deref(), std::env::vars(), &overrides) {
@@ -169,6 +187,25 @@ fn main() -> ExitCode {
             Err(err) => {
                 eprintln!("credd: {err}");
                 ExitCode::from(1)
+            }
+        };
+        credd::logging::close();
+        drop(runtime);
+        return code;
+    }
+    if let Some(Command::Check { repair, .. }) = args.command {
+        let code = match runtime.block_on(async { credd::daemon::check::check(&config, repair) }) {
+            Ok((report, sound)) => {
+                print!("{report}");
+                if sound {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(err) => {
+                eprintln!("credd: check: {err}");
+                ExitCode::from(2)
             }
         };
         credd::logging::close();

@@ -32,6 +32,7 @@ mod audit;
 mod backend;
 mod backup;
 mod buckets;
+mod check;
 mod codec;
 mod credentials;
 mod credits;
@@ -59,6 +60,7 @@ pub use backup::{
     BACKUP_FORMAT, BackupHeader, JournalMark, RestoreReport, TreeCount, check_backup_file,
     inspect_backup, restore_backup,
 };
+pub use check::{Fault, IndexReport};
 pub use deadlines::DueDeadline;
 pub use error::Error;
 #[cfg(feature = "etcd")]

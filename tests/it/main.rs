@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod auth;
 mod backup;
+mod check;
 #[cfg(feature = "etcd")]
 mod cluster;
 #[cfg(feature = "etcd")]
