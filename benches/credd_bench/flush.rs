@@ -96,7 +96,7 @@ fn round(
 }
 
 /// Verifies sampled keys in a loop until `stop`; returns calls per second.
-fn verify_thread(
+pub(crate) fn verify_thread(
     engine: Arc<Engine>,
     keys: Arc<Vec<String>>,
     stop: Arc<AtomicBool>,

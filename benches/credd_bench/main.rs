@@ -30,6 +30,10 @@
 //! 10. Cluster mode (built with `--features etcd`; see `cluster`): Verify
 //!     on a node of a 3-member etcd cluster vs the sled daemon, revocation
 //!     propagation between nodes, creates per second, a node's restart.
+//! 11. Backup (`CREDD_BENCH_ONLY=backup`, or with every section): a store
+//!     of `CREDD_BENCH_LARGE` credentials backed up to a file with a writer
+//!     beside it: wall time, RSS, how long writes were held, the longest
+//!     commit, and `Engine::verify` during a backup vs without one.
 //!
 //! Stores are filled through `Store::commit` directly (records built here,
 //! hashed with the store's pepper, one flush at the end), never through RPCs.
@@ -48,7 +52,7 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, huge; default
+//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, backup, huge; default
 //! all but huge), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
 //! `target/test-tools/envoy-venv/bin/envoy`, then `envoy` on PATH).
 //!
@@ -57,8 +61,9 @@
 //! and Verify load), `daemon` (the credd process), then one module a
 //! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
 //! `footprint` (5), `gateway` (6), `sessions` (7), `flush` (8), `metering` (9),
-//! `cluster` (10).
+//! `cluster` (10), `backup` (11).
 
+mod backup;
 #[cfg(feature = "etcd")]
 mod cluster;
 mod daemon;
@@ -199,6 +204,9 @@ fn run_sections(ctx: &mut Ctx) {
     #[cfg(feature = "etcd")]
     if ctx.s.runs("cluster") {
         cluster::cluster(ctx);
+    }
+    if ctx.s.runs("backup") {
+        backup::backup(ctx);
     }
     if ctx.s.runs("huge") && ctx.s.huge > 0 {
         large::huge(ctx, &small);
