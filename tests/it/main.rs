@@ -30,6 +30,7 @@ mod durability;
 mod etcd_cluster;
 mod etcd_harness;
 mod expiring;
+mod export;
 mod ext_authz;
 mod forward_auth;
 mod gateway;

@@ -15,6 +15,7 @@ mod client_ids;
 mod connect;
 mod credentials;
 mod credits;
+mod export;
 mod input;
 mod output;
 mod partners;
@@ -74,6 +75,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::AdminKey(command) => admin_keys::run(authed, command, &out).await,
         Command::Audit(args) => audit::run(authed, args, &out).await,
         Command::Backup(args) => backup::run(authed, args, &out).await,
+        Command::Export(args) => export::run(authed, args).await,
         Command::Usage(args) => usage::run(authed, args, &out).await,
         Command::Credits(args) => credits::run(authed, args, &out).await,
         Command::Verify(args) => verify::verify(authed, args, &out).await,

@@ -11,6 +11,7 @@ mod client_ids;
 mod consents;
 mod credentials;
 mod credits;
+mod export;
 mod grants;
 mod partners;
 mod sessions;
@@ -32,6 +33,7 @@ pub(crate) use client_ids::ClientIdCommand;
 pub(crate) use consents::ConsentCommand;
 pub(crate) use credentials::{CredentialCommand, kind_pb, status_pb};
 pub(crate) use credits::{CreditsArgs, parse_refill};
+pub(crate) use export::ExportArgs;
 pub(crate) use grants::GrantCommand;
 pub(crate) use partners::PartnerCommand;
 pub(crate) use sessions::SessionCommand;
@@ -108,6 +110,9 @@ pub(crate) enum Command {
     /// Write a consistent backup of the whole store (needs a global key
     /// with admin:manage); restore it with `credd restore`.
     Backup(BackupArgs),
+    /// Every account and credential as JSON Lines (no secrets, no hashes),
+    /// for audits and for leaving credd.
+    Export(ExportArgs),
     /// Set, add to or take from a credential's remaining uses, change its
     /// refill, or lift the limit.
     Credits(CreditsArgs),
