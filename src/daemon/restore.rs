@@ -68,7 +68,15 @@ pub async fn restore(config: &Config, request: RestoreRequest) -> Result<String,
     let header = store::inspect_backup(&request.from, pepper.fingerprint())?;
     let entries = journal_entries(config, &request, &header)?;
     let staging = staging_dir(&target)?;
-    let built = build(config, &request, &pepper_path, &staging, &entries).await;
+    let built = build(
+        config,
+        &request,
+        &pepper_path,
+        &staging,
+        &entries,
+        header.total_rows(),
+    )
+    .await;
     let report = match built {
         Ok(report) => report,
         Err(e) => {
@@ -164,6 +172,7 @@ async fn build(
     pepper_path: &Path,
     staging: &Path,
     entries: &[store::JournalEntry],
+    rows: u64,
 ) -> Result<String, DaemonError> {
     let mut staged = config.clone();
     staged.data_dir = staging.to_path_buf();
@@ -172,7 +181,16 @@ async fn build(
         copy_private(pepper_path, &staged.pepper_file)?;
     }
     let (pepper, _) = Pepper::load_or_create(&staged.pepper_file)?;
-    store::restore_backup(&request.from, &staged.db_dir(), pepper.fingerprint())?;
+    let bar = progress(rows);
+    store::restore_backup(
+        &request.from,
+        &staged.db_dir(),
+        pepper.fingerprint(),
+        &|rows| {
+            bar.set_position(rows);
+        },
+    )?;
+    bar.finish_and_clear();
     let engine = super::open_engine(&staged, Arc::new(SystemClock))?;
     let report = engine
         .reapply_journal(entries)
@@ -192,6 +210,21 @@ async fn build(
             report.absent
         )
     })
+}
+
+/// A row progress bar on a terminal (stderr), hidden otherwise.
+fn progress(total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "restoring {pos}/{len} rows, {per_sec}, eta {eta} {wide_bar}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Copies the pepper file (mode 0600).

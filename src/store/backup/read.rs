@@ -219,7 +219,8 @@ pub fn check_backup_file(path: &Path) -> Result<BackupHeader, Error> {
 
 /// Loads the backup at `path` (checked first, as [`inspect_backup`]) into a
 /// new database at `db_dir`, which must not exist or be empty, and moves
-/// the audit id generator past every restored id.
+/// the audit id generator past every restored id. `progress` hears the
+/// rows loaded so far, every batch.
 ///
 /// # Errors
 /// As [`inspect_backup`]; [`Error::Backup`] for a directory that holds
@@ -228,6 +229,7 @@ pub fn restore_backup(
     path: &Path,
     db_dir: &Path,
     pepper_fingerprint: [u8; 32],
+    progress: &dyn Fn(u64),
 ) -> Result<RestoreReport, Error> {
     let header = inspect_backup(path, pepper_fingerprint)?;
     if std::fs::read_dir(db_dir).is_ok_and(|mut d| d.next().is_some()) {
@@ -246,6 +248,7 @@ pub fn restore_backup(
     let mut batches: Vec<(sled::Batch, usize)> = trees.iter().map(|_| Default::default()).collect();
     let mut max_audit: Option<u64> = None;
     let audit = header.trees.iter().position(|t| t.name == "audit");
+    let mut loaded = 0u64;
     while let Some((tree, key, value)) = rows.next_row(trees.len())? {
         if Some(tree) == audit {
             let seq = <[u8; 8]>::try_from(key.as_slice())
@@ -256,15 +259,18 @@ pub fn restore_backup(
         let (batch, n) = &mut batches[tree];
         batch.insert(key, value);
         *n += 1;
+        loaded += 1;
         if *n == BATCH_ROWS {
             trees[tree].apply_batch(std::mem::take(batch))?;
             *n = 0;
+            progress(loaded);
         }
     }
     rows.check_end(&header)?;
     for (tree, (batch, _)) in trees.iter().zip(batches) {
         tree.apply_batch(batch)?;
     }
+    progress(loaded);
     let next_audit_seq = max_audit.map_or(0, |m| m + 1);
     let mut next = db.generate_id()?;
     while next < next_audit_seq {

@@ -42,7 +42,7 @@ fn restore_gives_back_every_tree_and_audit_ids_continue() {
     assert_eq!(header.rows_of("credentials"), 51);
     assert_eq!(header.rows_of("audit"), 50);
     let target = dir.path().join("restored");
-    let report = restore_backup(&out, &target, FINGERPRINT).unwrap();
+    let report = restore_backup(&out, &target, FINGERPRINT, &|_| {}).unwrap();
     assert!(report.next_audit_seq > *seqs.iter().max().unwrap());
     let restored = open(&target);
     assert_eq!(restored.tree_sizes(), before);
@@ -105,7 +105,7 @@ fn a_backup_under_writes_is_one_moment() {
     );
     drop(store);
     let target = dir.path().join("restored");
-    restore_backup(&out, &target, FINGERPRINT).unwrap();
+    restore_backup(&out, &target, FINGERPRINT, &|_| {}).unwrap();
     let restored = open(&target);
     let records: Vec<CredentialRecord> = restored.scan(None, None).map(Result::unwrap).collect();
     assert_eq!(records.len() as u64, header.rows_of("credentials"));
@@ -141,7 +141,7 @@ fn refusal(good: &Path, damage: impl FnOnce(&mut Vec<u8>)) -> String {
     let bad = dir.path().join("bad.backup");
     std::fs::write(&bad, bytes).unwrap();
     let target = dir.path().join("target");
-    let err = restore_backup(&bad, &target, FINGERPRINT)
+    let err = restore_backup(&bad, &target, FINGERPRINT, &|_| {})
         .unwrap_err()
         .to_string();
     assert!(
@@ -175,14 +175,14 @@ fn damaged_or_mismatched_backups_are_refused() {
     assert!(cut.contains("cut short"), "{cut}");
     let unfinished = refusal(&out, |b| b[..8].fill(0));
     assert!(unfinished.contains("interrupted"), "{unfinished}");
-    let other_pepper = restore_backup(&out, &dir.path().join("t2"), [9u8; 32])
+    let other_pepper = restore_backup(&out, &dir.path().join("t2"), [9u8; 32], &|_| {})
         .unwrap_err()
         .to_string();
     assert!(other_pepper.contains("another pepper"), "{other_pepper}");
     let busy = dir.path().join("busy");
     std::fs::create_dir_all(&busy).unwrap();
     std::fs::write(busy.join("something"), b"x").unwrap();
-    let not_empty = restore_backup(&out, &busy, FINGERPRINT)
+    let not_empty = restore_backup(&out, &busy, FINGERPRINT, &|_| {})
         .unwrap_err()
         .to_string();
     assert!(not_empty.contains("not empty"), "{not_empty}");
