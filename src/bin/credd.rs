@@ -145,101 +145,95 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Some(Command::Migrate {
-        from,
-        to,
-        prefix,
-        force,
-    }) = args.command
-    {
-        let code = match runtime.block_on(migrate(&config, &from, &to, prefix, force)) {
-            Ok(line) => {
-                println!("{line}");
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("credd: migrate: {err}");
-                ExitCode::from(1)
-            }
-        };
-        credd::logging::close();
-        drop(runtime);
-        return code;
-    }
-    if let Some(Command::Restore {
-        from,
-        pepper,
-        journal,
-        without_journal,
-    }) = args.command
-    {
-        let request = credd::daemon::restore::RestoreRequest {
+    let code = match args.command {
+        Some(Command::Migrate {
+            from,
+            to,
+            prefix,
+            force,
+        }) => one_shot(
+            &runtime,
+            "migrate: ",
+            migrate(&config, &from, &to, prefix, force),
+        ),
+        Some(Command::Restore {
             from,
             pepper,
             journal,
             without_journal,
-        };
-        let code = match runtime.block_on(credd::daemon::restore::restore(&config, request)) {
-            Ok(line) => {
-                println!("{line}");
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("credd: {err}");
-                ExitCode::from(1)
-            }
-        };
-        credd::logging::close();
-        drop(runtime);
-        return code;
-    }
-    if let Some(Command::Check { repair, .. }) = args.command {
-        let code = match runtime.block_on(async { credd::daemon::check::check(&config, repair) }) {
-            Ok((report, sound)) => {
-                print!("{report}");
-                if sound {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                }
-            }
-            Err(err) => {
-                eprintln!("credd: check: {err}");
-                ExitCode::from(2)
-            }
-        };
-        credd::logging::close();
-        drop(runtime);
-        return code;
-    }
-    if let Some(Command::IssueAdminKey { out }) = args.command {
-        let code = match runtime.block_on(issue_admin_key(&config, &out)) {
-            Ok(id) => {
-                println!("wrote admin key {id} to {}", out.display());
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("credd: {err}");
-                ExitCode::from(1)
-            }
-        };
-        credd::logging::close();
-        drop(runtime);
-        return code;
-    }
-    let code = match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = %err, "credd stopped with an error");
-            eprintln!("credd: {err}");
-            ExitCode::from(1)
+        }) => {
+            let request = credd::daemon::restore::RestoreRequest {
+                from,
+                pepper,
+                journal,
+                without_journal,
+            };
+            one_shot(
+                &runtime,
+                "",
+                credd::daemon::restore::restore(&config, request),
+            )
         }
+        Some(Command::Check { repair, .. }) => check(&runtime, &config, repair),
+        Some(Command::IssueAdminKey { out }) => one_shot(&runtime, "", async {
+            let id = issue_admin_key(&config, &out).await?;
+            Ok::<_, credd::daemon::DaemonError>(format!(
+                "wrote admin key {id} to {}",
+                out.display()
+            ))
+        }),
+        None | Some(Command::Run) => match runtime.block_on(run(config)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                tracing::error!(error = %err, "credd stopped with an error");
+                eprintln!("credd: {err}");
+                ExitCode::from(1)
+            }
+        },
     };
     // What the runtime's tasks and threads log while they are torn down is
     // not written (see `credd::logging`).
     credd::logging::close();
     drop(runtime);
     code
+}
+
+/// A subcommand that runs once: prints its line and exits 0, or prints its
+/// error (after `label`) and exits 1.
+fn one_shot<E: std::fmt::Display>(
+    runtime: &tokio::runtime::Runtime,
+    label: &str,
+    work: impl std::future::Future<Output = Result<String, E>>,
+) -> ExitCode {
+    match runtime.block_on(work) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("credd: {label}{err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `credd check`: the report, and exit 1 when faults remain (2 when it
+/// could not check).
+fn check(runtime: &tokio::runtime::Runtime, config: &Config, repair: bool) -> ExitCode {
+    match runtime.block_on(async { credd::daemon::check::check(config, repair) }) {
+        Ok((report, sound)) => {
+            print!("{report}");
+            if sound {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(err) => {
+            eprintln!("credd: check: {err}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn run(config: Config) -> Result<(), credd::daemon::DaemonError> {
