@@ -30,6 +30,7 @@ mod lookup;
 mod metadata;
 mod partners;
 mod rate_limits;
+mod restore;
 mod rotation;
 mod scope_query;
 mod sessions;
