@@ -148,6 +148,9 @@ pub async fn run_with_clock(
     let tls = config.tls.as_ref().map(crate::api::load_tls).transpose()?;
     let engine = Arc::new(open_engine(&config, clock)?);
     if let Some(journal) = &config.backup.journal {
+        if let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
         engine.store().open_journal(journal)?;
         info!(path = %journal.display(), "revocation journal open");
     }

@@ -31,9 +31,22 @@ pub struct BackupConfig {
     /// Scheduled backups kept; older ones are removed after a new one is
     /// written.
     pub keep: u32,
-    /// The revocation journal; `None`: none (a restore then needs
-    /// `--without-journal`).
+    /// The revocation journal (default `<data_dir>-journal/revocations.log`,
+    /// beside the data directory); `None` (`journal = ""`): none, and a
+    /// restore then needs `--without-journal`.
     pub journal: Option<PathBuf>,
+}
+
+/// Where the journal goes when `[backup] journal` is unset: a directory
+/// beside the data directory (`/var/lib/credd` -> `/var/lib/credd-journal/`),
+/// so a restore that replaces the data directory still finds it.
+pub fn default_journal(data_dir: &Path) -> PathBuf {
+    let name = data_dir
+        .file_name()
+        .map_or_else(|| "credd".into(), |n| n.to_string_lossy().into_owned());
+    data_dir
+        .with_file_name(format!("{name}-journal"))
+        .join("revocations.log")
 }
 
 /// Validates `[backup]`: a schedule needs a directory; the journal lives
@@ -56,7 +69,13 @@ pub(super) fn validate(
             "must name a directory when backup.schedule is set".into(),
         ));
     }
-    let journal = non_empty_path(file.journal);
+    let cluster = matches!(store, StoreConfig::Etcd(_));
+    let journal = match file.journal {
+        // Unset: beside the data directory, except on a cluster node.
+        None if cluster => None,
+        None => Some(default_journal(data_dir)),
+        Some(path) => non_empty_path(Some(path)),
+    };
     if let Some(path) = &journal {
         if path.starts_with(data_dir) {
             return Err(check.invalid(
@@ -69,7 +88,6 @@ pub(super) fn validate(
             ));
         }
     }
-    let cluster = matches!(store, StoreConfig::Etcd(_));
     if cluster && (schedule.is_some() || journal.is_some()) {
         return Err(check.invalid(
             if schedule.is_some() { "backup.schedule" } else { "backup.journal" },

@@ -26,7 +26,8 @@ pub struct RestoreRequest {
     /// The pepper file of the store the backup was taken from (default
     /// `pepper_file` of the configuration, when it exists).
     pub pepper: Option<PathBuf>,
-    /// The revocation journal (default `[backup] journal`).
+    /// The revocation journal (default: the one the backup was taken
+    /// beside, else `[backup] journal`).
     pub journal: Option<PathBuf>,
     /// Restore without re-applying a journal.
     pub without_journal: bool,
@@ -114,18 +115,23 @@ fn journal_entries(
     if request.without_journal {
         return Ok(Vec::new());
     }
-    let journal = request
-        .journal
-        .clone()
-        .or_else(|| config.backup.journal.clone());
+    // The one named, else the one the backup was taken beside (when it is
+    // still there), else the configured one (when it exists).
+    let recorded = header.journal.as_ref().map(|m| PathBuf::from(&m.path));
+    let journal = request.journal.clone().or_else(|| {
+        recorded
+            .into_iter()
+            .chain(config.backup.journal.clone())
+            .find(|p| p.is_file())
+    });
     match (&header.journal, journal) {
         (Some(mark), Some(path)) => store::read_journal(&path, mark.position).map_err(refused),
         (Some(mark), None) => Err(refused(format!(
-            "the backup was taken beside the revocation journal {}: pass --journal with it, so revocations after {} are re-applied (or --without-journal to accept losing them)",
+            "the backup was taken beside the revocation journal {}, which is not there any more: pass --journal with it (or a copy), so revocations after {} are re-applied, or --without-journal to accept losing them",
             mark.path, header.created_at
         ))),
         (None, _) => Err(refused(format!(
-            "the backup was taken without a revocation journal ([backup] journal): revocations, disables and deletions after {} cannot be re-applied; pass --without-journal to restore anyway",
+            "the backup was taken without a revocation journal ([backup] journal = \"\"): revocations, disables and deletions after {} cannot be re-applied; pass --without-journal to restore anyway",
             header.created_at
         ))),
     }

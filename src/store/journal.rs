@@ -123,9 +123,11 @@ impl Journal {
         }
         let mut file = file;
         file.seek(std::io::SeekFrom::End(0))?;
+        // Absolute, so a backup's header names it from anywhere.
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         *self.lock() = Some(Open {
             file,
-            path: path.to_path_buf(),
+            path,
             len,
             unsynced: false,
         });

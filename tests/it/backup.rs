@@ -113,9 +113,14 @@ async fn load(mut admin: Admin, acked: Acked, stop: Arc<std::sync::atomic::Atomi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_keeps_what_was_acknowledged_and_revoked() {
     let dir = support::temp_dir();
-    let journal = dir.path().join("journal").join("revocations.log");
-    std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
-    let mut daemon = support::start(dir.path(), &config(&journal));
+    // The default journal: beside the data directory (`data-journal/`).
+    let mut daemon = support::start(dir.path(), NO_SWEEP);
+    assert!(
+        dir.path()
+            .join("data-journal")
+            .join("revocations.log")
+            .is_file()
+    );
     let mut admin = daemon.admin().await;
     let mut keys = Vec::new();
     for n in 0..8 {
@@ -195,10 +200,11 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
     let mut audit = daemon.audit_as(Some(&daemon.admin_key())).await;
     daemon.kill9();
 
-    // Restore into a new place, with the same pepper and journal.
+    // Restore into a new place with the same pepper; the journal is found
+    // where the backup says it was.
     let dir2 = support::temp_dir();
     let config2 = dir2.path().join("credd.toml");
-    std::fs::write(&config2, config(&journal)).unwrap();
+    std::fs::write(&config2, NO_SWEEP).unwrap();
     let target = dir2.path().join("data");
     let pepper = daemon.data_dir.join("pepper").display().to_string();
     let (ok, stdout, stderr) = restore(&config2, &target, &out, &["--pepper", &pepper]);
@@ -206,7 +212,7 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
     assert!(stdout.contains("applied"), "{stdout}");
     std::fs::copy(daemon.admin_key_file(), target.join("admin.key")).unwrap();
     drop(audit);
-    let restored = support::start(dir2.path(), &config(&journal));
+    let restored = support::start(dir2.path(), NO_SWEEP);
 
     assert_eq!(
         result(&restored, &keys[0].1).await,
@@ -360,11 +366,25 @@ async fn restore_refuses_what_it_cannot_trust() {
     std::fs::write(busy.join("db"), b"something").unwrap();
     let err = refused(busy, &out, &["--pepper", &pepper]);
     assert!(err.contains("not empty"), "{err}");
-    // The journal is named in the backup but not given (a config without it).
+    // The journal the backup was taken beside is gone (moved away), and the
+    // configuration names none that exists: refused until one is given.
     let bare = dir.path().join("bare.toml");
     std::fs::write(&bare, NO_SWEEP).unwrap();
+    let moved = dir.path().join("journal.moved");
+    std::fs::rename(&journal, &moved).unwrap();
     let (ok, _, err) = restore(&bare, &fresh("t4"), &out, &["--pepper", &pepper]);
     assert!(!ok && err.contains("--journal"), "{err}");
+    let named = moved.display().to_string();
+    let (ok, stdout, err) = restore(
+        &bare,
+        &fresh("t6"),
+        &out,
+        &["--pepper", &pepper, "--journal", &named],
+    );
+    assert!(
+        ok && stdout.contains("0 lines after the backup"),
+        "{err}{stdout}"
+    );
     let (ok, stdout, err) = restore(
         &bare,
         &fresh("t5"),

@@ -356,12 +356,14 @@ fn gateway_metadata_headers() {
 fn backup_settings() {
     let config = load_text("").unwrap();
     assert_eq!(
-        config.backup,
-        crate::config::BackupConfig {
-            keep: 7,
-            ..Default::default()
-        }
+        config.backup.journal,
+        Some(PathBuf::from("./credd-data-journal/revocations.log")),
+        "the journal is on by default, beside the data directory"
     );
+    assert_eq!(config.backup.schedule, None);
+    assert_eq!(config.backup.keep, 7);
+    let off = load_text("[backup]\njournal = \"\"\n").unwrap();
+    assert_eq!(off.backup.journal, None);
     let config = load_text(
         "data_dir = \"/var/lib/credd\"\n[backup]\nschedule = \"0 0 3 * * *\"\ndir = \"/srv/backups\"\nkeep = 3\njournal = \"/var/lib/credd-journal/revocations.log\"\n",
     )
