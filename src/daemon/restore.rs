@@ -185,7 +185,15 @@ async fn build(
     if let Ok(inside) = config.pepper_file.strip_prefix(&config.data_dir) {
         staged.pepper_file = staging.join(inside);
         copy_private(pepper_path, &staged.pepper_file)?;
+    } else if !config.pepper_file.is_file() {
+        // Never let the engine below make a new pepper there.
+        return Err(refused(format!(
+            "the daemon reads its pepper from {}, which does not exist: put the pepper file of the store the backup was taken from there first",
+            config.pepper_file.display()
+        )));
     }
+    // With the pepper outside the data directory, the one the daemon will
+    // read is checked against the backup here.
     let (pepper, _) = Pepper::load_or_create(&staged.pepper_file)?;
     let bar = progress(rows);
     store::restore_backup(
