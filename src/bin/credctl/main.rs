@@ -14,6 +14,7 @@ mod client_ids;
 mod connect;
 mod credentials;
 mod credits;
+mod import;
 mod input;
 mod output;
 mod partners;
@@ -48,7 +49,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("credctl: {message}");
             ExitCode::FAILURE
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> Result<ExitCode, String> {
     let channel = connect::connect(&cli).await?;
     let bearer = connect::load_admin_key(cli.admin_key_file.as_ref())?;
     let authed = InterceptedService::new(channel, bearer);
@@ -77,5 +78,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Verify(args) => verify::verify(authed, args, &out).await,
         Command::VerifyHttp(args) => verify::verify_http(authed, args, &out).await,
         Command::VerifyPair(args) => verify::verify_pair(authed, args, &out).await,
+        Command::Import(args) => return import::run(authed, args, &out).await,
     }
+    .map(|()| ExitCode::SUCCESS)
 }

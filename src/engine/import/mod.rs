@@ -241,7 +241,7 @@ impl Engine {
                 )));
             }
             if dry_run {
-                return Ok(self.check_dry(p, room, counted)?);
+                return self.check_dry(p, room, counted);
             }
             let writing = self.store.writing().await;
             let commit = self.store.import(&entry, counted.then_some(room.guard))?;

@@ -42,6 +42,17 @@ impl std::fmt::Debug for ImportKey {
     }
 }
 
+impl ImportKey {
+    /// The SHA-256 digest a `sha256_*` key gives.
+    fn legacy_digest(&self) -> Result<[u8; 32], String> {
+        match self {
+            ImportKey::Sha256Hex(text) => digest_from_hex(text),
+            ImportKey::Sha256Base64(text) => digest_from_base64(text),
+            ImportKey::Secret(_) | ImportKey::Missing => Err("not a legacy hash".to_string()),
+        }
+    }
+}
+
 /// One credential to import, as the caller gave it.
 #[derive(Debug)]
 pub struct ImportRow {
@@ -181,19 +192,8 @@ impl Engine {
                 let hash = self.pepper.hash(plain);
                 (hash, hint, None, foreign, format!("hmac:{}", hex(&hash.0)))
             }
-            ImportKey::Sha256Hex(text) => {
-                let digest = digest_from_hex(text)?;
-                let hash = legacy_placeholder(&self.pepper, &digest);
-                (
-                    hash,
-                    "(legacy sha256)".to_string(),
-                    Some(digest),
-                    false,
-                    format!("sha256:{}", hex(&digest)),
-                )
-            }
-            ImportKey::Sha256Base64(text) => {
-                let digest = digest_from_base64(text)?;
+            ImportKey::Sha256Hex(_) | ImportKey::Sha256Base64(_) => {
+                let digest = row.key.legacy_digest()?;
                 let hash = legacy_placeholder(&self.pepper, &digest);
                 (
                     hash,
