@@ -61,26 +61,8 @@ impl Engine {
         query: &VerifyQuery<'_>,
         now: DateTime<Utc>,
     ) -> Result<Answer, Error> {
-        let digest = sha256(presented);
-        let Some(id) = self.store.lookup_legacy(&digest)? else {
+        let Some((record, at, digest)) = self.legacy_record(presented)? else {
             debug!(result = "not_found", why = "unknown", "verify");
-            return Ok((VerifyOutcome::NotFound, None));
-        };
-        let Some(record) = self.store.get(&id)? else {
-            debug!(
-                result = "not_found",
-                why = "dangling legacy entry",
-                "verify"
-            );
-            return Ok((VerifyOutcome::NotFound, None));
-        };
-        let placeholder = legacy_placeholder(&self.pepper, &digest);
-        let Some(at) = record
-            .versions
-            .iter()
-            .position(|v| placeholder.ct_eq(&v.hash))
-        else {
-            debug!(result = "not_found", why = "legacy version gone", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         };
         if let Some(refused) = refuse_kind(Some(record.kind), query)? {
@@ -98,6 +80,28 @@ impl Engine {
             self.rehash(&expected, &rehashed, &digest, foreign, now);
         }
         Ok(answer)
+    }
+
+    /// The record a legacy SHA-256 digest of `presented` leads to, the
+    /// position of the version imported under it, and the digest.
+    pub(in crate::engine) fn legacy_record(
+        &self,
+        presented: &str,
+    ) -> Result<Option<(CredentialRecord, usize, [u8; 32])>, Error> {
+        let digest = sha256(presented);
+        let Some(id) = self.store.lookup_legacy(&digest)? else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.get(&id)? else {
+            debug!(why = "dangling legacy entry", "verify");
+            return Ok(None);
+        };
+        let placeholder = legacy_placeholder(&self.pepper, &digest);
+        let at = record
+            .versions
+            .iter()
+            .position(|v| placeholder.ct_eq(&v.hash));
+        Ok(at.map(|at| (record, at, digest)))
     }
 
     /// Writes the re-hash of a legacy key; a failure is logged, and the

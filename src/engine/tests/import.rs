@@ -384,3 +384,34 @@ async fn quota_scope_and_batch_limits() {
         Err(Error::PermissionDenied(_))
     ));
 }
+
+/// A support desk's lookup finds imported keys of any format, a legacy
+/// one too (and leaves it to Verify to re-hash).
+#[tokio::test]
+async fn lookup_finds_imported_keys() {
+    let h = harness();
+    let foreign = "6d1e0c9b8a7f6e5d4c3b2a1908f7e6d5";
+    let legacy = "legacy-lookup-key-0123456789";
+    let results = h
+        .import(vec![
+            row("acme", "f-1", plain(foreign)),
+            row("acme", "l-1", ImportKey::Sha256Hex(hex_of(&digest(legacy)))),
+        ])
+        .await;
+    for (key, result) in [(foreign, &results[0]), (legacy, &results[1])] {
+        let view = h.engine.lookup_by_secret(&admin(), key, None).unwrap();
+        assert_eq!(Some(view.record.id), result.credential_id.clone());
+    }
+    assert!(
+        h.engine
+            .store()
+            .lookup_legacy(&digest(legacy))
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        h.engine
+            .lookup_by_secret(&admin(), "6d1e0c9b8a7f6e5d4c3b2a1908f7e6d6", None),
+        Err(Error::NoSuch(_))
+    ));
+}
