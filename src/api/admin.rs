@@ -110,6 +110,21 @@ impl pb::credential_admin_server::CredentialAdmin for AdminService {
         .await
     }
 
+    #[instrument(skip_all, fields(rpc = "ImportCredentials"))]
+    async fn import_credentials(
+        &self,
+        request: Request<pb::ImportCredentialsRequest>,
+    ) -> Result<Response<pb::ImportCredentialsResponse>, Status> {
+        observed("ImportCredentials", async move {
+            let actor = actor(&request)?;
+            let req = request.into_inner();
+            let rows = super::import::rows_from_pb(req.rows);
+            let results = self.engine.import(&actor, rows, req.dry_run).await?;
+            Ok(Response::new(super::import::response(results)))
+        })
+        .await
+    }
+
     #[instrument(skip_all, fields(rpc = "GetCredential"))]
     async fn get_credential(
         &self,

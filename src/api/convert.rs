@@ -88,7 +88,7 @@ pub(crate) fn disabled_reason_to_pb(reason: Option<DisabledReason>) -> pb::Disab
     }
 }
 
-fn status_to_pb(status: CredStatus) -> pb::Status {
+pub(crate) fn status_to_pb(status: CredStatus) -> pb::Status {
     match status {
         CredStatus::Active => pb::Status::Active,
         CredStatus::Disabled => pb::Status::Disabled,

@@ -14,6 +14,7 @@ mod convert;
 mod credits;
 pub mod envoy;
 mod ext_authz;
+mod import;
 mod partners;
 mod rate_limits;
 mod server;

@@ -236,12 +236,7 @@ impl Engine {
         if !lifecycle::counts_toward_quota(kind) {
             return Ok(());
         }
-        let limit = self
-            .accounts
-            .get(account_id)
-            .map_or(self.policy.max_credentials_per_account, |a| {
-                a.record.quota(&self.policy)
-            });
+        let limit = self.quota_limit(account_id);
         if self.store.count_live(account_id, now)? >= limit {
             return Err(Error::QuotaExceeded {
                 account_id: account_id.to_string(),
@@ -249,6 +244,16 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// How many live credentials the quota allows the account: its own
+    /// quota, or the policy's.
+    pub(super) fn quota_limit(&self, account_id: &str) -> u32 {
+        self.accounts
+            .get(account_id)
+            .map_or(self.policy.max_credentials_per_account, |a| {
+                a.record.quota(&self.policy)
+            })
     }
 
     /// The account a credential belongs to; creates it when the policy

@@ -1,6 +1,7 @@
 //! Lookup by secret, for a support desk: which credential is this pasted
 //! secret? Finds it the way Verify does (shape, checksum, HMAC, the secret
-//! index) but counts no use, touches neither last-used nor the daily
+//! index; an imported key of another format or by its legacy hash as
+//! `import::verify` does, without re-hashing it) but counts no use, touches neither last-used nor the daily
 //! counters, and skips Verify's rate limit; it answers for revoked,
 //! expired and disabled credentials too. Needs `credentials:read` on the
 //! credential's account; every lookup lands in the audit log as
@@ -60,38 +61,53 @@ impl Engine {
     }
 
     /// The record whose current (or still-working older) secret version is
-    /// `presented`; None for anything else, malformed or unknown.
+    /// `presented`, an imported key of any format included; None for
+    /// anything else, malformed or unknown.
     fn find_by_secret(
         &self,
         presented: &str,
         account_id: Option<&str>,
     ) -> Result<Option<CredentialRecord>, Error> {
-        let Ok(shape) = secret::parse(presented) else {
+        let shape = secret::parse(presented).ok();
+        let legacy = self.store.has_legacy();
+        if shape.is_none() && !legacy && !self.store.has_foreign_secrets() {
             debug!(why = "malformed", "lookup");
             return Ok(None);
-        };
-        if shape.kind == Kind::Session {
-            // Login sessions are not credentials; they have no record here.
-            return Ok(None);
         }
-        if shape.kind == Kind::Passcode && account_id.is_none() {
-            return Err(Error::InvalidArgument(
-                "account_id is required to look up a passcode".to_string(),
-            ));
+        let passcode_alone = |kind: Kind| {
+            if kind == Kind::Passcode && account_id.is_none() {
+                return Err(Error::InvalidArgument(
+                    "account_id is required to look up a passcode".to_string(),
+                ));
+            }
+            Ok(())
+        };
+        if let Some(shape) = shape {
+            if shape.kind == Kind::Session {
+                // Login sessions are not credentials; they have no record here.
+                return Ok(None);
+            }
+            passcode_alone(shape.kind)?;
         }
         let hash = self.pepper.hash(presented);
-        let Some((id, version_no, _)) = self.store.lookup_secret_view(&hash.0)? else {
+        let record = match self.store.lookup_secret_view(&hash.0)? {
+            Some((id, version_no, _)) => self.store.get(&id)?.filter(|record| {
+                record
+                    .versions
+                    .iter()
+                    .any(|v| v.version == version_no && hash.ct_eq(&v.hash))
+            }),
+            // A key imported by its legacy hash, not yet re-hashed (a
+            // lookup is no use, so it does not re-hash it).
+            None if legacy => self.legacy_record(presented)?.map(|(record, _, _)| record),
+            None => None,
+        };
+        let Some(record) = record else {
             return Ok(None);
         };
-        let Some(record) = self.store.get(&id)? else {
-            return Ok(None);
-        };
-        let current = record
-            .versions
-            .iter()
-            .any(|v| v.version == version_no && hash.ct_eq(&v.hash));
+        passcode_alone(record.kind)?;
         let same_account = account_id.is_none_or(|a| a == record.account_id);
-        Ok((current && same_account).then_some(record))
+        Ok(same_account.then_some(record))
     }
 
     /// Records a lookup that was allowed: found (`credential_id`) or not.

@@ -1,7 +1,7 @@
 //! The engine: the [`Engine`] struct, its construction and accessors, and
 //! the helpers its use cases share. The use cases live in the submodules:
-//! credentials (`credentials`), Verify (`verify`), lookup by secret
-//! (`lookup`), usage (`usage`), who may
+//! credentials (`credentials`), Verify (`verify`), importing existing
+//! keys and verifying them (`import`), lookup by secret (`lookup`), usage (`usage`), who may
 //! do what (`access`), errors (`error`), admin keys, the audit log,
 //! accounts, users and sessions, client ids, partners and consents, the
 //! gateway checks and the sweep. Each checks that the actor may do what it
@@ -20,6 +20,7 @@ mod credits;
 mod delegated;
 mod error;
 mod gateway;
+mod import;
 mod integrity;
 mod lookup;
 mod offload;
@@ -54,6 +55,10 @@ pub use credits::{CreditsUpdate, NewCredits};
 pub use delegated::{HttpVerdict, PairVerdict};
 pub use error::Error;
 pub use gateway::{Allowed, GatewayAnswer, GatewayRequest, HeaderValue, read_headers};
+pub use import::{
+    ImportKey, ImportOutcome, ImportResult, ImportRow, MAX_EXTERNAL_ID_LEN, MAX_IMPORT_ROWS,
+    MIN_SECRET_LEN,
+};
 pub use integrity::IntegrityReport;
 pub use partners::{Approval, NewClientId, NewConsent};
 pub use partners::{GrantQuery, NewGrant, PartnerUpdate};

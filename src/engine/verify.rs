@@ -1,6 +1,8 @@
 //! Verify: "is this secret good, for whom, with which scopes?". Reads only;
 //! checks the presented secret's shape and checksum, finds it by its HMAC
-//! (through the verify cache), lets `lifecycle` decide, then applies what
+//! (through the verify cache; a value that is not credd-shaped, or a miss
+//! while keys imported by a legacy hash are left, goes to `import::verify`),
+//! lets `lifecycle` decide, then applies what
 //! the engine knows beyond the record (client ids, the account's status and
 //! rate limit, the passcode's user, delegation), then the named rate limits
 //! the request names (`rate_limits`, only on an answer that is still VALID),
@@ -161,30 +163,35 @@ impl Engine {
                 .map_err(|e| Error::InvalidArgument(e.0))?;
         }
         rate_limits::check_requests(query.rate_limits)?;
-        let Ok(shape) = secret::peek_shape(presented) else {
-            debug!(result = "not_found", why = "malformed", "verify");
-            return Ok(not_found);
-        };
-        if matches!(shape.kind, Kind::AdminKey | Kind::CustomerKey) {
-            // Admin keys authenticate admin calls; customer keys work only
-            // beside their partner's developer key (VerifyPartnerPair).
-            debug!(
-                result = "not_found",
-                why = "kind not verifiable alone",
-                "verify"
-            );
-            return Ok(not_found);
-        }
-        if shape.kind == Kind::Passcode && query.account_id.is_none() {
-            return Err(Error::InvalidArgument(
-                "account_id is required to verify a passcode".to_string(),
-            ));
-        }
         let now = self.clock.now();
-        let (mut outcome, mut credential) = if shape.kind == Kind::Session {
-            self.verify_session_credential(presented, query)?
-        } else {
-            self.verify_credential(presented, query, now)?
+        let (mut outcome, mut credential) = match secret::peek_shape(presented) {
+            // Not credd-shaped: an imported key, if the store holds any
+            // (`import::verify`); else NOT_FOUND without a lookup.
+            Err(_) => self.verify_imported(presented, query, now)?,
+            Ok(shape) if matches!(shape.kind, Kind::AdminKey | Kind::CustomerKey) => {
+                if secret::parse(presented).is_err() {
+                    self.verify_imported(presented, query, now)?
+                } else {
+                    // Admin keys authenticate admin calls; customer keys
+                    // work only beside their partner's developer key
+                    // (VerifyPartnerPair).
+                    debug!(
+                        result = "not_found",
+                        why = "kind not verifiable alone",
+                        "verify"
+                    );
+                    return Ok(not_found);
+                }
+            }
+            Ok(shape) if shape.kind == Kind::Passcode && query.account_id.is_none() => {
+                return Err(Error::InvalidArgument(
+                    "account_id is required to verify a passcode".to_string(),
+                ));
+            }
+            Ok(shape) if shape.kind == Kind::Session => {
+                self.verify_session_credential(presented, query, now)?
+            }
+            Ok(_) => self.verify_credential(presented, query, now)?,
         };
         let mut acting_for = None;
         if let (Some(target), Some(credential), VerifyOutcome::Valid { .. }) =
@@ -271,10 +278,10 @@ impl Engine {
         &self,
         presented: &str,
         query: &VerifyQuery<'_>,
+        now: DateTime<Utc>,
     ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
         if secret::parse(presented).is_err() {
-            debug!(result = "not_found", why = "checksum", "verify");
-            return Ok((VerifyOutcome::NotFound, None));
+            return self.verify_imported(presented, query, now);
         }
         let (mut outcome, session, user) = self.verify_session(presented, query)?;
         // A client id presented with a session must be one of its account's
@@ -295,7 +302,6 @@ impl Engine {
                 _ => {}
             }
         }
-        let now = self.clock.now();
         // A session over by its idle timeout has nothing left either.
         let status = if outcome == VerifyOutcome::Expired {
             lifecycle::Status::Expired
@@ -340,15 +346,34 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
         if secret::parse(presented).is_err() {
-            debug!(result = "not_found", why = "checksum", "verify");
-            return Ok((VerifyOutcome::NotFound, None));
+            return self.verify_imported(presented, query, now);
         }
         let hash = self.pepper.hash(presented);
         let Some((credential_id, version_no, view)) = self.store.lookup_secret_view(&hash.0)?
         else {
+            // A key imported by its legacy hash is found by that (only
+            // while some are left, so a plain miss costs one check more).
+            if self.store.has_legacy() {
+                return self.verify_legacy(presented, &hash, query, now);
+            }
             debug!(result = "not_found", why = "unknown", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         };
+        self.decide_found(hash, credential_id, version_no, view, query, now)
+    }
+
+    /// The rest of Verify once the secret's hash was found in the index:
+    /// the record (the entry's view, or read), the version the hash
+    /// belongs to, and the decision.
+    pub(super) fn decide_found(
+        &self,
+        hash: secret::SecretHash,
+        credential_id: String,
+        version_no: u32,
+        view: Option<lifecycle::CredentialRecord>,
+        query: &VerifyQuery<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
         // The index entry carries what Verify needs; entries written before
         // it did send Verify to the record. A view's version holds the hash
         // it was found under, so the constant-time comparison below is
@@ -368,12 +393,26 @@ impl Engine {
             debug!(result = "not_found", why = "admin key", "verify");
             return Ok((VerifyOutcome::NotFound, None));
         }
-        let Some(version) = record
+        let Some(at) = record
             .versions
             .iter()
-            .find(|v| v.version == version_no && hash.ct_eq(&v.hash))
+            .position(|v| v.version == version_no && hash.ct_eq(&v.hash))
         else {
             debug!(result = "not_found", why = "retired version", "verify");
+            return Ok((VerifyOutcome::NotFound, None));
+        };
+        self.decide_record(record, at, query, now)
+    }
+
+    /// Decides a credential whose secret matched its version at `at`.
+    pub(super) fn decide_record(
+        &self,
+        record: lifecycle::CredentialRecord,
+        at: usize,
+        query: &VerifyQuery<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(VerifyOutcome, Option<VerifiedCredential>), Error> {
+        let Some(version) = record.versions.get(at) else {
             return Ok((VerifyOutcome::NotFound, None));
         };
         self.check_limit_names(&record, version, query, now)?;

@@ -10,6 +10,7 @@ mod expiry;
 mod fixtures;
 pub mod gateway;
 pub mod http_auth;
+pub mod import;
 mod partner;
 mod plan;
 mod policy;

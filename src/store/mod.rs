@@ -10,13 +10,18 @@
 //! (each cluster node's usage rows of past days), `credits` (id -> flushed
 //! credit state), `outbox`, `notices_sent`, `audit`, `meta`, `shared_meta` (facts every node of a cluster shares: the bootstrap key's id), `accounts`, `users`, `sessions`,
 //! `session_deadlines` (due time, token HMAC -> ()), `quota_guards` (account
-//! -> the counter a quota-checked create moves on), and the partner trees
-//! (see `partners`).
+//! -> the counter a quota-checked create moves on), `legacy_index`
+//! (SHA-256 of an imported key's plaintext -> credential id, until its
+//! first VALID Verify re-hashes it), `external_ids` (account, external id
+//! -> credential id and the imported row's fingerprint), and the partner
+//! trees (see `partners`).
 //!
 //! Files: the [`Store`] itself and its construction here; `credentials`
 //! (reads, scans, the quota count and the commit that keeps the indexes in
 //! step), `deadlines`, `last_used` and `usage` (over `buckets`), `usage_published`, `credits`, `outbox`, `audit`, `meta` (schema version, upgrade,
-//! pepper fingerprint), `accounts`, `users`, `sessions`, `partners`, and `error`.
+//! pepper fingerprint), `accounts`, `users`, `sessions`, `partners`,
+//! `imports` (imported credentials, their legacy hashes and external ids),
+//! and `error`.
 //! Beneath them: `codec` (encodings), `verify_cache`, `group_commit` (every
 //! flush) and `fault` (the first error after which sled cannot write).
 //!
@@ -43,6 +48,7 @@ mod etcd;
 mod fault;
 mod group_commit;
 mod hold;
+mod imports;
 mod journal;
 mod last_used;
 mod meta;
@@ -67,6 +73,7 @@ pub use error::Error;
 pub use etcd::migrate::{MigrationReport, etcd_to_sled, sled_to_etcd};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdOptions, EtcdTls, Freshness, ReplicaChange};
+pub use imports::{ImportCommit, ImportEntry};
 pub use journal::{JournalEntry, JournalEvent, read_journal};
 pub use meta::{BOOTSTRAP_PENDING, SCHEMA_VERSION};
 pub use outbox::{NoticeKey, OutboxNotice};
@@ -158,6 +165,15 @@ pub struct Store {
     /// moves on (see `credentials::Store::create`): two creates that both
     /// counted the same live credentials cannot both commit, on any node.
     quota_guards: sled::Tree,
+    /// SHA-256 of an imported key's plaintext -> credential id, until the
+    /// key's first VALID Verify re-hashes it (see `imports`).
+    legacy_index: sled::Tree,
+    /// (account, 0, external id) -> credential id and the imported row's
+    /// fingerprint (see `imports`).
+    external_ids: sled::Tree,
+    /// Set once this store is known to hold an imported secret that is
+    /// not credd-shaped (the `shared_meta` flag, read until it is seen).
+    foreign_seen: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -234,6 +250,9 @@ impl Store {
             consents: db.open_tree("consents")?,
             consent_expiry: db.open_tree("consent_expiry")?,
             quota_guards: db.open_tree("quota_guards")?,
+            legacy_index: db.open_tree("legacy_index")?,
+            external_ids: db.open_tree("external_ids")?,
+            foreign_seen: Arc::default(),
             verify_cache: Arc::new(verify_cache::VerifyCache::new(verify_cache_entries)),
             fault: Arc::new(fault::FaultWatch::default()),
             hold: Arc::new(hold::WriteHold::default()),

@@ -36,6 +36,7 @@ mod forward_auth;
 mod gateway;
 mod http_auth;
 mod hygiene;
+mod import;
 mod lifecycle;
 mod listing;
 mod mail;

@@ -16,6 +16,7 @@ mod connect;
 mod credentials;
 mod credits;
 mod export;
+mod import;
 mod input;
 mod output;
 mod partners;
@@ -50,7 +51,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("credctl: {message}");
             ExitCode::FAILURE
@@ -58,7 +59,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> Result<ExitCode, String> {
     let channel = connect::connect(&cli).await?;
     let bearer = connect::load_admin_key(cli.admin_key_file.as_ref())?;
     let authed = InterceptedService::new(channel, bearer);
@@ -81,5 +82,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Verify(args) => verify::verify(authed, args, &out).await,
         Command::VerifyHttp(args) => verify::verify_http(authed, args, &out).await,
         Command::VerifyPair(args) => verify::verify_pair(authed, args, &out).await,
+        Command::Import(args) => return import::run(authed, args, &out).await,
     }
+    .map(|()| ExitCode::SUCCESS)
 }

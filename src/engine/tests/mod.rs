@@ -25,6 +25,7 @@ mod deadlines;
 mod expiring;
 mod gateway;
 mod gateway_limits;
+mod import;
 mod listing;
 mod lookup;
 mod metadata;

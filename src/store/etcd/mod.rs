@@ -113,6 +113,8 @@ pub(super) const REPLICATED: &[&str] = &[
     "consent_expiry",
     "quota_guards",
     "shared_meta",
+    "legacy_index",
+    "external_ids",
 ];
 
 /// A node's connection to the cluster: the client, its runtime, and the

@@ -13,6 +13,7 @@ mod credentials;
 mod credits;
 mod export;
 mod grants;
+mod import;
 mod partners;
 mod sessions;
 mod usage;
@@ -35,6 +36,7 @@ pub(crate) use credentials::{CredentialCommand, kind_pb, status_pb};
 pub(crate) use credits::{CreditsArgs, parse_refill};
 pub(crate) use export::ExportArgs;
 pub(crate) use grants::GrantCommand;
+pub(crate) use import::{FormatArg, ImportArgs};
 pub(crate) use partners::PartnerCommand;
 pub(crate) use sessions::SessionCommand;
 pub(crate) use usage::UsageArgs;
@@ -127,6 +129,11 @@ pub(crate) enum Command {
     VerifyHttp(VerifyHttpArgs),
     /// Check a partner's developer key together with a customer key.
     VerifyPair(VerifyPairArgs),
+    /// Bring existing keys into credd from a JSON Lines or CSV file (needs
+    /// credentials:write). Exit status: 0 when every row was imported or
+    /// was imported before, 2 when some rows failed and others were not,
+    /// 1 when nothing was (no rows, or every row failed) or a call failed.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
