@@ -1,43 +1,84 @@
-//! The write hold: a backup copies every tree while no multi-tree write
-//! commits, so the copy is one moment of the store (no record without its
-//! index entries, no index entry without its record).
+//! The write hold and the change log: how a backup copies one moment of
+//! the store while it keeps serving.
 //!
 //! Every transaction (`Store::transact` with sled: every write that spans
-//! trees) takes the hold shared for its length; a backup takes it
-//! exclusively while it reads the trees. Reads never take it, so Verify is
-//! never held. std's `RwLock` on Linux prefers a waiting writer, so a
-//! backup is not starved by a steady stream of transactions. A writer that
-//! finds the hold taken waits off the async workers (`block_in_place` on the
-//! multi-thread runtime), so the Verify calls queued on its worker go on.
-//! Single-tree batches (usage counts, last uses, credit balances, `meta`)
-//! are atomic on their own and do not take it.
+//! trees) takes the hold shared for its length, and notes the keys it
+//! writes in the change log while a backup records. A backup takes the hold
+//! exclusively only twice, briefly: to start recording (so every
+//! transaction that commits afterwards is noted), and at the end, to copy
+//! again the keys noted meanwhile (their values then, or their absence).
+//! Between the two it copies the trees while transactions go on, so the
+//! copy of a key nobody wrote is that key at the end, and the keys written
+//! are copied again at the end: together, the store at the end's moment.
+//! Reads never take the hold, so Verify is never held. std's `RwLock` on
+//! Linux prefers a waiting writer, so a backup is not starved by a steady
+//! stream of transactions. A writer that finds the hold taken waits off the
+//! async workers (`block_in_place` on the multi-thread runtime).
 
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+/// A key a transaction wrote: its tree's name and the key.
+pub(crate) type Changed = (Vec<u8>, Vec<u8>);
+
 /// Shared by every clone of a store.
 #[derive(Debug, Default)]
-pub(crate) struct WriteHold(RwLock<()>);
+pub(crate) struct WriteHold {
+    lock: RwLock<()>,
+    recording: AtomicBool,
+    changed: Mutex<BTreeSet<Changed>>,
+}
 
 impl WriteHold {
+    /// Notes that a transaction writes `key` of `tree` (nothing unless a
+    /// backup records).
+    pub(crate) fn note(&self, tree: &[u8], key: &[u8]) {
+        if self.recording.load(Ordering::Acquire) {
+            self.changes().insert((tree.to_vec(), key.to_vec()));
+        }
+    }
+
+    fn changes(&self) -> std::sync::MutexGuard<'_, BTreeSet<Changed>> {
+        self.changed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts recording, once no transaction is under way: every one that
+    /// commits from now on is noted.
+    pub(crate) fn start_recording(&self) {
+        let _quiet = self.exclusive();
+        self.changes().clear();
+        self.recording.store(true, Ordering::Release);
+    }
+
+    /// Stops recording (call it under [`WriteHold::exclusive`]) and returns
+    /// the keys written since it started.
+    pub(crate) fn stop_recording(&self) -> BTreeSet<Changed> {
+        self.recording.store(false, Ordering::Release);
+        std::mem::take(&mut *self.changes())
+    }
+
     /// Taken by a transaction for its length.
     pub(crate) fn shared(&self) -> RwLockReadGuard<'_, ()> {
-        match self.0.try_read() {
+        match self.lock.try_read() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => off_the_workers(|| {
-                self.0
+                self.lock
                     .read()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
             }),
         }
     }
 
-    /// Taken by a backup while it copies the trees: waits for the
-    /// transactions under way, and holds new ones until dropped.
+    /// Taken by a backup at its start and end: waits for the transactions
+    /// under way, and holds new ones until dropped.
     pub(crate) fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.0
+        self.lock
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -60,6 +101,28 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// Keys are noted only while a backup records, once each.
+    #[test]
+    fn notes_only_while_recording() {
+        let hold = WriteHold::default();
+        hold.note(b"credentials", b"a");
+        hold.start_recording();
+        hold.note(b"credentials", b"b");
+        hold.note(b"credentials", b"b");
+        hold.note(b"by_account", b"b");
+        let changed = hold.stop_recording();
+        hold.note(b"credentials", b"c");
+        let keys: Vec<_> = changed.into_iter().collect();
+        assert_eq!(
+            keys,
+            vec![
+                (b"by_account".to_vec(), b"b".to_vec()),
+                (b"credentials".to_vec(), b"b".to_vec())
+            ]
+        );
+        assert!(hold.stop_recording().is_empty());
+    }
 
     /// A transaction started while a backup holds the store waits until the
     /// backup lets go.

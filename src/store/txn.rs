@@ -22,6 +22,7 @@ use sled::transaction::{
 };
 
 use super::backend::Backend;
+use super::hold::WriteHold;
 use super::{Error, Store};
 
 /// What a body returns: its value, or why it gave up
@@ -59,6 +60,34 @@ impl TxTree for TransactionalTree {
     }
 }
 
+/// A sled transaction's view of one tree that notes the keys it writes in
+/// the change log of a backup under way (see `hold`).
+struct Noted<'a> {
+    tree: &'a TransactionalTree,
+    name: IVec,
+    hold: &'a WriteHold,
+}
+
+impl TxTree for Noted<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>, UnabortableTransactionError> {
+        self.tree.get(key)
+    }
+
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<(), UnabortableTransactionError> {
+        self.hold.note(&self.name, key);
+        self.tree.insert(key, value).map(drop)
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<(), UnabortableTransactionError> {
+        self.hold.note(&self.name, key);
+        self.tree.remove(key).map(drop)
+    }
+
+    fn generate_id(&self) -> Result<u64, UnabortableTransactionError> {
+        TxTree::generate_id(self.tree)
+    }
+}
+
 impl Store {
     /// Runs `body` over `trees` as one transaction where this store's
     /// writes commit. `Ok(Err(abort))`: the body gave up and nothing was
@@ -77,7 +106,12 @@ impl Store {
                 let _hold = self.hold.shared();
                 let owned: Vec<sled::Tree> = trees.iter().map(|t| (*t).clone()).collect();
                 let result = owned[..].transaction(|t| {
-                    let views: [&dyn TxTree; N] = std::array::from_fn(|i| &t[i] as &dyn TxTree);
+                    let noted: [Noted<'_>; N] = std::array::from_fn(|i| Noted {
+                        tree: &t[i],
+                        name: owned[i].name(),
+                        hold: &self.hold,
+                    });
+                    let views: [&dyn TxTree; N] = std::array::from_fn(|i| &noted[i] as &dyn TxTree);
                     body(&views)
                 });
                 match result {

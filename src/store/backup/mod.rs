@@ -4,20 +4,26 @@
 //! **The file.** Bytes 0..8 are the magic `CREDDBK1`, 8..12 the header's
 //! length (big-endian), then the header (JSON, [`BackupHeader`]) padded with
 //! zeros to [`BODY_AT`]; the body follows: rows `[tree: u8][key length:
-//! u32][key][value length: u32][value]` tree by tree, closed by [`END`].
+//! u32][key][value length: u32][value]` tree by tree, then the rows copied
+//! again at the end (a value length of [`TOMBSTONE`] and no value: the key
+//! is gone), closed by [`END`]. A later row of a key replaces an earlier one.
 //! The header names the trees (a row's tree is its index in that list) with
 //! their row counts, the body's length and SHA-256, the schema version, the
 //! pepper's fingerprint (never the pepper), the time, and the revocation
 //! journal's position. Keys hold HMACs and ids, values records: no
 //! plaintext secret is in the store, so none is in a backup.
 //!
-//! **Consistency** (`write`): the trees are read while the store's write
-//! hold (`hold`) is taken, so no transaction commits during the copy; every
-//! multi-tree change is a transaction, so the copy is one moment of the
-//! store. Reads are never held: Verify goes on. Node-local single-tree
-//! batches (usage counts, last uses, credit balances) are copied after the
-//! hold is let go: each is atomic on its own and no index refers to them.
-//! Memory stays bounded: rows stream to the file.
+//! **Consistency** (`write`, over `hold`): the trees transactions write
+//! are copied while the store serves, with every key a transaction writes
+//! meanwhile noted; then, with transactions held for that moment only, the
+//! noted keys are copied again as they are then (a tombstone for a key
+//! that is gone). Restored in file order, the rows give the store at that
+//! moment: no record without its index entries. Reads are never held: Verify
+//! goes on; transactions wait only at the start and for the second copy.
+//! Node-local single-tree batches (usage counts, last uses, credit
+//! balances) are copied after: each is atomic on its own and no index
+//! refers to them. Memory stays bounded: rows stream to the file (the noted
+//! keys are kept in memory, as many as the copy's writes).
 //!
 //! **Crash safety:** the file is written as `OUT.partial`, its header last
 //! (the magic is the header's first bytes), synced, then renamed to `OUT`;
@@ -43,6 +49,9 @@ pub(crate) const MAGIC: &[u8; 8] = b"CREDDBK1";
 pub(crate) const BODY_AT: u64 = 16 * 1024;
 /// The body's last byte.
 pub(crate) const END: u8 = 0xff;
+/// A value length that says the key is gone (a row copied again at the
+/// end of a backup for a key deleted during it).
+pub(crate) const TOMBSTONE: u32 = u32::MAX;
 /// This build's file format.
 pub const BACKUP_FORMAT: u32 = 1;
 
@@ -90,6 +99,10 @@ pub struct BackupHeader {
     pub journal: Option<JournalMark>,
     /// How long writes were held, in milliseconds.
     pub write_hold_ms: u64,
+    /// Rows copied again at the end (keys written during the copy; their
+    /// values then, or tombstones), after the first copy of every tree.
+    #[serde(default)]
+    pub overrides: u64,
 }
 
 impl BackupHeader {

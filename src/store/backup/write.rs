@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use super::super::meta::{META_PEPPER, SCHEMA_VERSION};
 use super::super::{Error, Store};
 use super::{
-    BACKUP_FORMAT, BODY_AT, BackupHeader, END, JournalMark, MAGIC, OUTSIDE_HOLD, TreeCount, hex,
+    BACKUP_FORMAT, BODY_AT, BackupHeader, END, JournalMark, MAGIC, OUTSIDE_HOLD, TOMBSTONE,
+    TreeCount, hex,
 };
 
 /// The body as it is written: rows, their count per tree, the checksum.
@@ -34,22 +35,66 @@ impl Body {
 
     /// Copies every row of `tree` as the next tree of the body.
     fn tree(&mut self, name: &str, tree: &sled::Tree) -> Result<(), Error> {
-        let index = u8::try_from(self.trees.len()).map_err(|_| Error::Corrupt("too many trees"))?;
-        let mut rows = 0u64;
-        for item in tree {
-            let (key, value) = item?;
-            self.put(&[index]).map_err(io)?;
-            self.put(&len32(&key)?).map_err(io)?;
-            self.put(&key).map_err(io)?;
-            self.put(&len32(&value)?).map_err(io)?;
-            self.put(&value).map_err(io)?;
-            rows += 1;
+        let index = self.trees.len();
+        if index >= usize::from(END) {
+            return Err(Error::Corrupt("too many trees"));
         }
         self.trees.push(TreeCount {
             name: name.to_string(),
-            rows,
+            rows: 0,
         });
+        for item in tree {
+            let (key, value) = item?;
+            self.row(index, &key, Some(&value))?;
+        }
         Ok(())
+    }
+
+    /// One row of tree `index`: `key` and its value, or a tombstone (the key
+    /// is gone) for None.
+    fn row(&mut self, index: usize, key: &[u8], value: Option<&[u8]>) -> Result<(), Error> {
+        let tag = u8::try_from(index).map_err(|_| Error::Corrupt("too many trees"))?;
+        self.put(&[tag]).map_err(io)?;
+        self.put(&len32(key)?).map_err(io)?;
+        self.put(key).map_err(io)?;
+        match value {
+            Some(value) => {
+                self.put(&len32(value)?).map_err(io)?;
+                self.put(value).map_err(io)?;
+            }
+            None => self.put(&TOMBSTONE.to_be_bytes()).map_err(io)?,
+        }
+        self.trees[index].rows += 1;
+        Ok(())
+    }
+}
+
+/// What the copy of one moment reports.
+struct Moment {
+    /// How long transactions were held (at the start and for the second
+    /// copy).
+    held: std::time::Duration,
+    /// The journal's path and length at that moment.
+    journal: Option<(PathBuf, u64)>,
+    /// Rows copied again.
+    overrides: u64,
+}
+
+/// Stops the change log when the copy ends, however it ends.
+struct Recording<'a>(Option<&'a super::super::hold::WriteHold>);
+
+impl Recording<'_> {
+    fn stop(&mut self) -> std::collections::BTreeSet<super::super::hold::Changed> {
+        self.0
+            .take()
+            .map(|hold| hold.stop_recording())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Recording<'_> {
+    fn drop(&mut self) {
+        let _ = self.stop();
     }
 }
 
@@ -100,14 +145,11 @@ impl Store {
         };
         body.out.seek(SeekFrom::Start(BODY_AT)).map_err(io)?;
         let names = self.backup_tree_names();
-        let (held, journal) = {
-            let started = Instant::now();
-            let _hold = self.hold.exclusive();
-            for name in names.iter().filter(|n| !OUTSIDE_HOLD.contains(&n.as_str())) {
-                body.tree(name, &self.db.open_tree(name)?)?;
-            }
-            (started.elapsed(), self.journal.position())
-        };
+        let Moment {
+            held,
+            journal,
+            overrides,
+        } = self.copy_one_moment(&mut body, &names)?;
         for name in names.iter().filter(|n| OUTSIDE_HOLD.contains(&n.as_str())) {
             body.tree(name, &self.db.open_tree(name)?)?;
         }
@@ -130,6 +172,7 @@ impl Store {
                 position,
             }),
             write_hold_ms: u64::try_from(held.as_millis()).unwrap_or(u64::MAX),
+            overrides,
         };
         finish(body.out, &header)?;
         std::fs::rename(&partial, out).map_err(|e| {
@@ -148,6 +191,44 @@ impl Store {
             "backup written"
         );
         Ok(header)
+    }
+
+    /// Copies the trees transactions write (all but `OUTSIDE_HOLD`) while
+    /// they go on, recording the keys they write, then, with transactions
+    /// held, copies those keys again as they are now (a tombstone for one
+    /// that is gone): the body then holds the store as it was at that
+    /// moment. Returns how long transactions were held, the journal's
+    /// position at that moment, and the rows copied again.
+    fn copy_one_moment(&self, body: &mut Body, names: &[String]) -> Result<Moment, Error> {
+        let started = Instant::now();
+        self.hold.start_recording();
+        let mut recording = Recording(Some(&self.hold));
+        let start_pause = started.elapsed();
+        for name in names.iter().filter(|n| !OUTSIDE_HOLD.contains(&n.as_str())) {
+            body.tree(name, &self.db.open_tree(name)?)?;
+        }
+        let started = Instant::now();
+        let _hold = self.hold.exclusive();
+        let changed = recording.stop();
+        let mut overrides = 0u64;
+        for (tree, key) in &changed {
+            let Some(index) = body
+                .trees
+                .iter()
+                .position(|t| t.name.as_bytes() == tree.as_slice())
+            else {
+                continue;
+            };
+            let value = self.db.open_tree(tree)?.get(key)?;
+            body.row(index, key, value.as_deref())?;
+            overrides += 1;
+        }
+        let journal = self.journal.position();
+        Ok(Moment {
+            held: start_pause + started.elapsed(),
+            journal,
+            overrides,
+        })
     }
 
     /// Every tree a backup copies, sorted (sled's default tree holds nothing
