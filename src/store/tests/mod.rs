@@ -13,6 +13,7 @@ mod cluster_usage;
 mod credentials;
 mod deadlines;
 mod encoding;
+mod imports;
 mod meta;
 mod sessions;
 mod usage;
