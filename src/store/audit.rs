@@ -120,6 +120,7 @@ impl Store {
         match self.backend {
             Backend::Sled => self.watched((|| {
                 let seq = self.db.generate_id()?;
+                self.hold.note(&self.audit.name(), &seq.to_be_bytes());
                 self.audit
                     .insert(&seq.to_be_bytes()[..], codec::encode_audit(entry))?;
                 Ok(())

@@ -56,7 +56,10 @@ impl Store {
     pub fn remove_deadline(&self, id: &str, deadline: &Deadline) -> Result<(), Error> {
         let key = codec::deadline_key(id, deadline);
         match &self.backend {
-            Backend::Sled => self.watched(self.deadlines.remove(key).map_err(Error::from))?,
+            Backend::Sled => {
+                self.hold.note(&self.deadlines.name(), &key);
+                self.watched(self.deadlines.remove(key).map_err(Error::from))?
+            }
             #[cfg(feature = "etcd")]
             Backend::Etcd(_) => {
                 self.transact([&self.deadlines], |[index]| Ok(index.remove(&key)?))?

@@ -10,6 +10,9 @@
 //! Between the two it copies the trees while transactions go on, so the
 //! copy of a key nobody wrote is that key at the end, and the keys written
 //! are copied again at the end: together, the store at the end's moment.
+//! The few single-key writes outside transactions to trees a backup copies
+//! under this scheme (an audit event of a refusal, a stale index entry
+//! removed, a session touched) note their key too.
 //! Reads never take the hold, so Verify is never held. std's `RwLock` on
 //! Linux prefers a waiting writer, so a backup is not starved by a steady
 //! stream of transactions. A writer that finds the hold taken waits off the

@@ -624,6 +624,7 @@ impl Store {
     fn remove_stale_consent_expiry(&self, key: &[u8]) -> Result<(), Error> {
         match &self.backend {
             Backend::Sled => {
+                self.hold.note(&self.consent_expiry.name(), key);
                 self.watched(self.consent_expiry.remove(key).map_err(Error::from))?;
             }
             #[cfg(feature = "etcd")]

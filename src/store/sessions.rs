@@ -260,6 +260,8 @@ impl Store {
                 return Ok(());
             }
             stored.last_seen_at_us = micros(seen);
+            // A backup under way copies this key again (see `hold`).
+            self.hold.note(&self.sessions.name(), hash);
             let swapped = match &self.backend {
                 Backend::Sled => self
                     .watched(
@@ -317,6 +319,7 @@ impl Store {
         let key = due_key(entry.due, &entry.hash);
         match &self.backend {
             Backend::Sled => {
+                self.hold.note(&self.session_deadlines.name(), &key);
                 self.watched(self.session_deadlines.remove(key).map_err(Error::from))?;
             }
             #[cfg(feature = "etcd")]
