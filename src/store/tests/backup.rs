@@ -107,7 +107,6 @@ fn a_backup_under_writes_is_one_moment() {
     let restored = open(&target);
     let records: Vec<CredentialRecord> = restored.scan(None, None).map(Result::unwrap).collect();
     let sizes = restored.tree_sizes();
-    assert!(
     assert_eq!(sizes["credentials"], records.len());
     assert_eq!(sizes["secret_index"], records.len());
     assert_eq!(sizes["by_account"], records.len());
