@@ -35,6 +35,8 @@ pub mod http;
 pub mod lifecycle;
 pub mod logging;
 pub mod notify;
+mod offload;
+pub mod progress;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -222,6 +222,18 @@ pub fn parse(presented: &str) -> Result<SecretShape, FormatError> {
     }
 }
 
+/// Lower-case hex of `bytes`: digests, fingerprints and ids made of hash
+/// bytes (never a secret's plaintext).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// Prefix and last four characters of a secret string.
 pub fn hint_of(secret: &str) -> String {
     let prefix_end = secret.rfind('_').map_or(0, |i| i + 1);

@@ -195,7 +195,10 @@ async fn build(
     // With the pepper outside the data directory, the one the daemon will
     // read is checked against the backup here.
     let (pepper, _) = Pepper::load_or_create(&staged.pepper_file)?;
-    let bar = progress(rows);
+    let bar = crate::progress::bar(
+        Some(rows),
+        "restoring {pos}/{len} rows, {per_sec}, eta {eta} {wide_bar}",
+    );
     store::restore_backup(
         &request.from,
         &staged.db_dir(),
@@ -224,21 +227,6 @@ async fn build(
             report.absent
         )
     })
-}
-
-/// A row progress bar on a terminal (stderr), hidden otherwise.
-fn progress(total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal as _;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "restoring {pos}/{len} rows, {per_sec}, eta {eta} {wide_bar}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// Copies the pepper file (mode 0600).

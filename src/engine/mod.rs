@@ -23,7 +23,7 @@ mod gateway;
 mod import;
 mod integrity;
 mod lookup;
-mod offload;
+use crate::offload;
 mod partners;
 mod rate_limits;
 #[cfg(feature = "etcd")]

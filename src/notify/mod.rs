@@ -398,7 +398,7 @@ impl Mailer {
             hasher.update(key.as_bytes());
         }
         let digest = hasher.finalize();
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let hex = crate::secret::hex(&digest[..16]);
         format!("<{hex}@{}>", self.from.email.domain())
     }
 }

@@ -53,7 +53,7 @@ impl IndexReport {
 fn printable(key: &[u8]) -> String {
     match std::str::from_utf8(key) {
         Ok(text) if text.chars().all(|c| !c.is_control()) => text.to_string(),
-        _ => super::backup::hex(key),
+        _ => crate::secret::hex(key),
     }
 }
 

@@ -22,8 +22,6 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
-use tokio::runtime::{Handle, RuntimeFlavor};
-
 /// A key a transaction wrote: its tree's name and the key.
 pub(crate) type Changed = (Vec<u8>, Vec<u8>);
 
@@ -70,7 +68,7 @@ impl WriteHold {
         match self.lock.try_read() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => off_the_workers(|| {
+            Err(TryLockError::WouldBlock) => crate::offload::blocking(|| {
                 self.lock
                     .read()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -84,16 +82,6 @@ impl WriteHold {
         self.lock
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// Runs `wait` without holding a runtime worker where that is possible.
-fn off_the_workers<R>(wait: impl FnOnce() -> R) -> R {
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(wait)
-        }
-        _ => wait(),
     }
 }
 

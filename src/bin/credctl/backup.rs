@@ -3,10 +3,9 @@
 //! renames it to `OUT`. A progress bar on a terminal; otherwise only the
 //! summary.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use credd::api::pb;
@@ -35,7 +34,10 @@ pub(crate) async fn run(authed: Authed, args: BackupArgs, out: &Output) -> Resul
         .await
         .map_err(status_error)?
         .into_inner();
-    let bar = progress();
+    let bar = credd::progress::bar(
+        Some(0),
+        "{bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}",
+    );
     let mut received = 0u64;
     while let Some(chunk) = stream.message().await.map_err(status_error)? {
         bar.set_length(chunk.total_bytes);
@@ -68,18 +70,4 @@ pub(crate) async fn run(authed: Authed, args: BackupArgs, out: &Output) -> Resul
         "sha256": header.sha256,
     }));
     Ok(())
-}
-
-/// A byte progress bar on a terminal (stderr), hidden otherwise.
-fn progress() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}")
-    {
-        bar.set_style(style);
-    }
-    bar
 }

@@ -4,9 +4,8 @@
 //! for leaving credd. Never a secret or a hash: the API carries neither.
 //! A progress spinner on a terminal; the summary on stderr.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use credd::api::pb;
@@ -24,7 +23,7 @@ const PAGE: i32 = 1000;
 /// Writes the export; prints its summary on stderr.
 pub(crate) async fn run(authed: Authed, args: ExportArgs) -> Result<(), String> {
     let (mut sink, partial) = open(args.out.as_deref())?;
-    let bar = progress();
+    let bar = credd::progress::bar(None, "{spinner} {msg} ({per_sec}, {elapsed})");
     let mut accounts = AccountAdminClient::new(authed.clone());
     let mut token = String::new();
     let mut n_accounts = 0u64;
@@ -109,17 +108,4 @@ fn line(sink: &mut dyn Write, kind: &str, mut value: Value) -> Result<(), String
         fields.insert("type".to_string(), Value::String(kind.to_string()));
     }
     writeln!(sink, "{value}").map_err(|e| format!("cannot write the export: {e}"))
-}
-
-/// A spinner with counts and rate on a terminal (stderr), hidden otherwise.
-fn progress() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({per_sec}, {elapsed})") {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
 }

@@ -7,10 +7,8 @@
 
 mod rows;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use prost::Message;
 use serde_json::json;
 
@@ -57,7 +55,10 @@ pub(crate) async fn run(
             args.file.display()
         ));
     }
-    let bar = progress(parsed.len() as u64);
+    let bar = credd::progress::bar(
+        Some(parsed.len() as u64),
+        "{bar:30} {pos}/{len} rows  {per_sec}  {elapsed} elapsed, about {eta} left",
+    );
     let mut admin = CredentialAdminClient::new(authed);
     let mut tally = Tally::default();
     let mut batch: Vec<(u64, String)> = Vec::new();
@@ -109,20 +110,6 @@ pub(crate) async fn run(
     }
     bar.finish_and_clear();
     Ok(report(&tally, args.dry_run, out))
-}
-
-/// A progress bar on a terminal's stderr; a hidden one elsewhere.
-fn progress(rows: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(rows);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} rows  {per_sec}  {elapsed} elapsed, about {eta} left",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// Counts a batch's answers, matching them to their lines.

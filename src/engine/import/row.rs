@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::super::{Engine, Error, validate};
 use crate::lifecycle::{self, CredentialRecord, Environment, Kind, SecretVersion};
-use crate::secret::{self, Pepper};
+use crate::secret::{self, Pepper, hex};
 
 /// Shortest plaintext secret accepted: shorter ones are too easy to guess.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -101,11 +101,6 @@ pub(super) struct Prepared {
 pub(super) fn legacy_placeholder(pepper: &Pepper, digest: &[u8; 32]) -> secret::SecretHash {
     let hex = hex(digest);
     pepper.hash(&format!("credd-legacy-sha256/{hex}/{hex}"))
-}
-
-/// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The SHA-256 digest of a presented value.

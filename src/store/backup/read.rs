@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::super::Error;
 use super::super::meta::SCHEMA_VERSION;
-use super::{BACKUP_FORMAT, BODY_AT, BackupHeader, END, MAGIC, TOMBSTONE, hex};
+use super::{BACKUP_FORMAT, BODY_AT, BackupHeader, END, MAGIC, TOMBSTONE};
+use crate::secret::hex;
 
 /// Rows loaded per sled batch.
 const BATCH_ROWS: usize = 10_000;

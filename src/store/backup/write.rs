@@ -15,8 +15,9 @@ use super::super::meta::{META_PEPPER, SCHEMA_VERSION};
 use super::super::{Error, Store};
 use super::{
     BACKUP_FORMAT, BODY_AT, BackupHeader, END, JournalMark, MAGIC, OUTSIDE_HOLD, TOMBSTONE,
-    TreeCount, hex,
+    TreeCount,
 };
+use crate::secret::hex;
 
 /// The body as it is written: rows, their count per tree, the checksum.
 struct Body {

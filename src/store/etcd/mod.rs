@@ -412,12 +412,7 @@ where
         rx.recv()
             .unwrap_or_else(|_| Err(Error::Cluster("the etcd runtime stopped".into())))
     };
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(wait)
-        }
-        _ => wait(),
-    }
+    crate::offload::blocking(wait)
 }
 
 /// What the store's tests do to a node that no real failure does on cue.

@@ -1,5 +1,6 @@
-//! Store work that takes milliseconds (a usage flush writing thousands of
-//! records, a sweep batch) run without holding a runtime worker. On the
+//! Work that takes milliseconds or waits (a usage flush writing thousands
+//! of records, a sweep batch, a transaction waiting out a backup's hold, an
+//! etcd call awaited from sync code) run without holding a runtime worker. On the
 //! multi-thread runtime the worker hands its queued tasks to another thread
 //! for the duration (`tokio::task::block_in_place`), so the Verify calls
 //! behind it are not delayed by it; on a current-thread runtime (unit tests)
