@@ -9,6 +9,7 @@
 //! restore refuses unless `--without-journal` says that changes after the
 //! backup may be lost.
 
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -166,8 +167,6 @@ fn staging_dir(target: &Path) -> Result<PathBuf, DaemonError> {
         .map_err(|e| refused(format!("cannot create {}: {e}", staging.display())))?;
     Ok(staging)
 }
-
-use std::os::unix::fs::DirBuilderExt as _;
 
 /// Loads the backup into `staging`, copies the pepper there when the
 /// configuration keeps it inside the data directory, and re-applies the
