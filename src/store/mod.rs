@@ -63,8 +63,8 @@ mod verify_cache;
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
 pub use backup::{
-    BACKUP_FORMAT, BackupHeader, JournalMark, RestoreReport, TreeCount, check_backup_file,
-    inspect_backup, restore_backup,
+    BACKUP_FORMAT, BACKUP_MAGIC_LEN, BackupHeader, JournalMark, RestoreReport, TreeCount,
+    check_backup_file, inspect_backup, restore_backup,
 };
 pub use check::{Fault, IndexReport};
 pub use deadlines::DueDeadline;

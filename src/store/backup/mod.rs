@@ -45,6 +45,9 @@ use serde::{Deserialize, Serialize};
 
 /// The file's first bytes.
 pub(crate) const MAGIC: &[u8; 8] = b"CREDDBK1";
+/// How many leading bytes of a backup file are its magic: a receiver that
+/// writes them last never leaves a cut file that looks like a backup.
+pub const BACKUP_MAGIC_LEN: usize = MAGIC.len();
 /// Where the body starts: the header fits before it.
 pub(crate) const BODY_AT: u64 = 16 * 1024;
 /// The body's last byte.
