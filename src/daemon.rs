@@ -84,6 +84,9 @@ pub enum DaemonError {
     /// The mail transport could not be set up.
     #[error(transparent)]
     Mail(#[from] TransportError),
+    /// The webhook client could not be set up.
+    #[error("webhooks: {0}")]
+    Webhooks(String),
     /// A `[store]` file (etcd's CA, certificate, key or password) could not
     /// be read, or the build lacks the backend.
     #[error("[store]: {0}")]

@@ -423,5 +423,7 @@ fn unreachable_hmac() -> ! {
     panic!("hmac rejected a 32-byte key")
 }
 
+pub mod webhook;
+
 #[cfg(test)]
 mod tests;

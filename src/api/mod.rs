@@ -23,6 +23,7 @@ mod tls;
 mod usage;
 mod users;
 mod verifier;
+mod webhooks;
 
 pub use accounts::AccountService;
 pub use admin::AdminService;
@@ -35,6 +36,7 @@ pub use server::{Health, Server, ServerError};
 pub use tls::{Tls, TlsError, load as load_tls};
 pub use users::{SessionService, UserService};
 pub use verifier::VerifierService;
+pub use webhooks::WebhookService;
 
 /// The generated protobuf types and gRPC stubs of `credd.v1`.
 #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, missing_docs)]

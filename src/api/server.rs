@@ -24,7 +24,7 @@ use super::tls::Tls;
 use super::{
     AccountService, AdminKeyService, AdminService, AuditService, Authenticator, BackupService,
     ClientIdService, PartnerService, SessionService, Throttle, ThrottlePolicy, UserService,
-    VerifierService, pb,
+    VerifierService, WebhookService, pb,
 };
 use crate::config::Config;
 use crate::engine::Engine;
@@ -206,6 +206,10 @@ impl Server {
             ))
             .add_service(InterceptedService::new(
                 BackupService::new(e.clone(), config.data_dir.join("backup-staging")).into_server(),
+                authenticated.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                WebhookService::new(e.clone(), Arc::new(config.webhooks.clone())).into_server(),
                 authenticated.clone(),
             ))
             .add_service(InterceptedService::new(

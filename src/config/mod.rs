@@ -27,6 +27,7 @@ mod storage;
 mod store;
 mod tls;
 mod users;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,7 @@ pub use server::LogFormat;
 pub use store::{EtcdConfig, EtcdTlsFiles, StoreConfig};
 pub use tls::TlsConfig;
 pub use users::UsersConfig;
+pub use webhooks::WebhooksConfig;
 
 use check::Check;
 
@@ -97,6 +99,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// `[backup]`: scheduled backups and the revocation journal.
     pub backup: BackupConfig,
+    /// `[webhooks]`: delivery of webhook events.
+    pub webhooks: WebhooksConfig,
 }
 
 impl Config {
@@ -160,6 +164,8 @@ struct ConfigFile {
     audit: audit::AuditFile,
     #[serde(default)]
     backup: backup::BackupFile,
+    #[serde(default)]
+    webhooks: webhooks::WebhooksFile,
     #[serde(default)]
     users: users::UsersFile,
     #[serde(default)]
@@ -231,8 +237,10 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let consent_ttl = partners::validate(file.partners, check)?;
     let gateway = gateway::validate(file.http, file.gateway, open_on_network, check)?;
     let backup = backup::validate(file.backup, &server.data_dir, &store, check)?;
+    let webhooks = webhooks::validate(file.webhooks, check)?;
     Ok(Config {
         backup,
+        webhooks,
         gateway,
         consent_ttl,
         users,

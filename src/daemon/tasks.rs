@@ -1,5 +1,5 @@
 //! The daemon's background tasks behind one handle: the usage flusher, mail
-//! delivery, the audit mirror, the sweep scheduler (with a catch-up sweep at
+//! delivery, webhook delivery, the audit mirror, the sweep scheduler (with a catch-up sweep at
 //! start) and the systemd watchdog. `Tasks::shutdown(grace)` stops them in
 //! order, each within the grace period, as kanidm's core handle does.
 
@@ -16,6 +16,7 @@ use super::sweeper::{Sweeper, start_scheduler};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::notify::Mailer;
+use crate::notify::webhooks::WebhookWorker;
 
 /// The running background tasks.
 pub(super) struct Tasks {
@@ -57,6 +58,10 @@ impl Tasks {
                     sweep_lock.clone(),
                     stop_rx.clone(),
                 ),
+            ),
+            (
+                "webhook-delivery",
+                spawn_webhook_delivery(engine.clone(), config, stop_rx.clone())?,
             ),
         ];
         if let Some(path) = &config.audit_file {
@@ -217,4 +222,35 @@ fn spawn_mail_delivery(
         }
         info!(task = "mail-delivery", "stopped");
     })
+}
+
+/// Runs webhook rounds every `[webhooks] poll_interval`; a round that
+/// fails is logged and run again at the next tick.
+fn spawn_webhook_delivery(
+    engine: Arc<Engine>,
+    config: &Config,
+    mut stop: watch::Receiver<bool>,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let rules = Arc::new(config.webhooks.clone());
+    let period = rules.poll_interval;
+    let worker = Arc::new(WebhookWorker::new(engine, rules).map_err(DaemonError::Webhooks)?);
+    Ok(tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => break,
+            }
+            tokio::select! {
+                result = worker.round() => match result {
+                    Ok(round) if round != Default::default() => tracing::debug!(?round, "webhook round"),
+                    Ok(_) => {}
+                    Err(e) => error!(error = %e, "webhook round failed; will retry"),
+                },
+                _ = stop.changed() => break,
+            }
+        }
+        info!(task = "webhook-delivery", "stopped");
+    }))
 }

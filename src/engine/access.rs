@@ -35,11 +35,17 @@ pub enum Scope {
     /// Whitelist partners and create grants (global keys); revoke grants,
     /// ask for and answer consent (account-scoped keys: for their account).
     PartnersWrite,
+    /// List webhook endpoints and their deliveries (an account-scoped key:
+    /// its account's).
+    WebhooksRead,
+    /// Create, change, rotate, test and delete webhook endpoints, and
+    /// redeliver (an account-scoped key: its account's).
+    WebhooksWrite,
 }
 
 impl Scope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Scope::CredentialsRead,
         Scope::CredentialsWrite,
         Scope::AuditRead,
@@ -49,17 +55,21 @@ impl Scope {
         Scope::AccountsWrite,
         Scope::PartnersRead,
         Scope::PartnersWrite,
+        Scope::WebhooksRead,
+        Scope::WebhooksWrite,
     ];
 
     /// Scopes an account-scoped management key may hold: what an account's
     /// own integration needs for its own credentials and history.
-    pub const ACCOUNT: [Scope; 6] = [
+    pub const ACCOUNT: [Scope; 8] = [
         Scope::CredentialsRead,
         Scope::CredentialsWrite,
         Scope::AuditRead,
         Scope::AccountsRead,
         Scope::PartnersRead,
         Scope::PartnersWrite,
+        Scope::WebhooksRead,
+        Scope::WebhooksWrite,
     ];
 
     /// The name used in keys, requests and messages.
@@ -74,6 +84,8 @@ impl Scope {
             Scope::AccountsWrite => "accounts:write",
             Scope::PartnersRead => "partners:read",
             Scope::PartnersWrite => "partners:write",
+            Scope::WebhooksRead => "webhooks:read",
+            Scope::WebhooksWrite => "webhooks:write",
         }
     }
 

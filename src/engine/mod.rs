@@ -33,6 +33,7 @@ mod usage;
 mod users;
 pub mod validate;
 mod verify;
+pub mod webhooks;
 
 use std::sync::Arc;
 

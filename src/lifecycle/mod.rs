@@ -23,6 +23,7 @@ pub mod scope_expr;
 mod usage;
 mod user;
 pub mod verify;
+pub mod webhook;
 
 pub use account::{AccountRecord, AccountStatus, MAX_RATE, RateLimit};
 pub use expiry::{ExpiryOutlook, expires_within, expiry_outlook, inactive_for, record_outlook};

@@ -1,4 +1,4 @@
-//! Delivery of the outbox. The sweep writes notices into the `outbox` tree;
+//! Delivery of the outbox (and, in `webhooks`, of webhook events). The sweep writes notices into the `outbox` tree;
 //! the [`Mailer`] groups them per recipient and notice kind into digests,
 //! hands each to the transport, and settles a notice (outbox -> notices_sent,
 //! one transaction) only once every recipient's message was accepted or
@@ -9,6 +9,7 @@
 
 mod template;
 mod transport;
+pub mod webhooks;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;

@@ -60,6 +60,7 @@ mod usage;
 mod usage_published;
 mod users;
 mod verify_cache;
+mod webhooks;
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditPage};
 pub use backup::{
@@ -81,6 +82,9 @@ pub use partners::{PartnerChange, Replace};
 pub use sessions::DueSession;
 pub use usage::{UsageRow, UsageSubject};
 pub use verify_cache::VerifyCacheStats;
+pub use webhooks::{
+    Attempt, DeliveryState, SecretSalt, WebhookDelivery, WebhookEndpoint, WebhookEvent,
+};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -171,6 +175,9 @@ pub struct Store {
     /// (account, 0, external id) -> credential id and the imported row's
     /// fingerprint (see `imports`).
     external_ids: sled::Tree,
+    /// Webhook endpoints, events, deliveries and their due index (see
+    /// `webhooks`).
+    webhooks: webhooks::WebhookTrees,
     /// Set once this store is known to hold an imported secret that is
     /// not credd-shaped (the `shared_meta` flag, read until it is seen).
     foreign_seen: Arc<std::sync::atomic::AtomicBool>,
@@ -252,6 +259,7 @@ impl Store {
             quota_guards: db.open_tree("quota_guards")?,
             legacy_index: db.open_tree("legacy_index")?,
             external_ids: db.open_tree("external_ids")?,
+            webhooks: webhooks::WebhookTrees::open(&db)?,
             foreign_seen: Arc::default(),
             verify_cache: Arc::new(verify_cache::VerifyCache::new(verify_cache_entries)),
             fault: Arc::new(fault::FaultWatch::default()),

@@ -91,7 +91,9 @@ impl TxTree for Noted<'_> {
 impl Store {
     /// Runs `body` over `trees` as one transaction where this store's
     /// writes commit. `Ok(Err(abort))`: the body gave up and nothing was
-    /// written.
+    /// written. A body that writes audit rows also writes, in the same
+    /// transaction, the webhook event each announces (see
+    /// `webhooks::Announcing`).
     ///
     /// # Errors
     /// sled errors (noted by the fault watch), and for a cluster backend
@@ -101,27 +103,60 @@ impl Store {
         trees: [&sled::Tree; N],
         body: impl Fn(&[&dyn TxTree; N]) -> TxResult<T, A>,
     ) -> Result<Result<T, A>, Error> {
-        match &self.backend {
-            Backend::Sled => {
-                let _hold = self.hold.shared();
-                let owned: Vec<sled::Tree> = trees.iter().map(|t| (*t).clone()).collect();
-                let result = owned[..].transaction(|t| {
-                    let noted: [Noted<'_>; N] = std::array::from_fn(|i| Noted {
-                        tree: &t[i],
-                        name: owned[i].name(),
-                        hold: &self.hold,
-                    });
-                    let views: [&dyn TxTree; N] = std::array::from_fn(|i| &noted[i] as &dyn TxTree);
-                    body(&views)
-                });
-                match result {
-                    Ok(value) => Ok(Ok(value)),
-                    Err(TransactionError::Abort(abort)) => Ok(Err(abort)),
-                    Err(TransactionError::Storage(e)) => Err(self.noted(Error::Sled(e))),
+        let audit_name = self.audit.name();
+        let audit_at = trees.iter().position(|t| t.name() == audit_name);
+        let mut all: Vec<&sled::Tree> = trees.to_vec();
+        if audit_at.is_some() {
+            all.push(self.webhooks.events());
+        }
+        let run = |views: &[&dyn TxTree]| -> TxResult<T, A> {
+            match audit_at {
+                None => body(&std::array::from_fn(|i| views[i])),
+                Some(at) => {
+                    let announcing = super::webhooks::Announcing::new(views[at], views[N]);
+                    body(&std::array::from_fn(|i| {
+                        if i == at {
+                            &announcing as &dyn TxTree
+                        } else {
+                            views[i]
+                        }
+                    }))
                 }
             }
+        };
+        match &self.backend {
+            Backend::Sled => self.transact_sled(&all, run),
             #[cfg(feature = "etcd")]
-            Backend::Etcd(cluster) => cluster.transact(trees, body).map_err(|e| self.noted(e)),
+            Backend::Etcd(cluster) => cluster.transact(&all, run).map_err(|e| self.noted(e)),
+        }
+    }
+
+    /// [`Store::transact`] on sled: one sled transaction over `trees`,
+    /// holding the backup's write hold shared and noting every key written.
+    fn transact_sled<T, A>(
+        &self,
+        trees: &[&sled::Tree],
+        body: impl Fn(&[&dyn TxTree]) -> TxResult<T, A>,
+    ) -> Result<Result<T, A>, Error> {
+        let _hold = self.hold.shared();
+        let owned: Vec<sled::Tree> = trees.iter().map(|t| (*t).clone()).collect();
+        let result = owned[..].transaction(|t| {
+            let noted: Vec<Noted<'_>> = t
+                .iter()
+                .zip(&owned)
+                .map(|(tree, o)| Noted {
+                    tree,
+                    name: o.name(),
+                    hold: &self.hold,
+                })
+                .collect();
+            let views: Vec<&dyn TxTree> = noted.iter().map(|n| n as &dyn TxTree).collect();
+            body(&views)
+        });
+        match result {
+            Ok(value) => Ok(Ok(value)),
+            Err(TransactionError::Abort(abort)) => Ok(Err(abort)),
+            Err(TransactionError::Storage(e)) => Err(self.noted(Error::Sled(e))),
         }
     }
 }

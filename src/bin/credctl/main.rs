@@ -28,6 +28,7 @@ mod tests;
 mod usage;
 mod users;
 mod verify;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -75,6 +76,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Consent(command) => consents::run(authed, command, &out).await,
         Command::AdminKey(command) => admin_keys::run(authed, command, &out).await,
         Command::Audit(args) => audit::run(authed, args, &out).await,
+        Command::Webhook(command) => webhooks::run(authed, command, &out).await,
         Command::Backup(args) => backup::run(authed, args, &out).await,
         Command::Export(args) => export::run(authed, args).await,
         Command::Usage(args) => usage::run(authed, args, &out).await,

@@ -115,6 +115,10 @@ pub(super) const REPLICATED: &[&str] = &[
     "shared_meta",
     "legacy_index",
     "external_ids",
+    "webhooks",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_due",
 ];
 
 /// A node's connection to the cluster: the client, its runtime, and the

@@ -77,14 +77,14 @@ impl Cluster {
     /// [`Error::Cluster`] when etcd does not answer (the write may or may
     /// not have happened) or the body kept meeting concurrent changes;
     /// sled errors reading the replica.
-    pub(in crate::store) fn transact<const N: usize, T, A>(
+    pub(in crate::store) fn transact<T, A>(
         &self,
-        trees: [&sled::Tree; N],
-        body: impl Fn(&[&dyn TxTree; N]) -> TxResult<T, A>,
+        trees: &[&sled::Tree],
+        body: impl Fn(&[&dyn TxTree]) -> TxResult<T, A>,
     ) -> Result<Result<T, A>, Error> {
         for _ in 0..MAX_ATTEMPTS {
-            let views: [EtcdTree<'_>; N] = std::array::from_fn(|i| self.view(trees[i]));
-            let dyn_views: [&dyn TxTree; N] = std::array::from_fn(|i| &views[i] as &dyn TxTree);
+            let views: Vec<EtcdTree<'_>> = trees.iter().map(|t| self.view(t)).collect();
+            let dyn_views: Vec<&dyn TxTree> = views.iter().map(|v| v as &dyn TxTree).collect();
             let value = match body(&dyn_views) {
                 Ok(value) => value,
                 Err(ConflictableTransactionError::Abort(abort)) => return Ok(Err(abort)),

@@ -19,6 +19,7 @@ mod sessions;
 mod usage;
 mod users;
 mod verify;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -42,6 +43,7 @@ pub(crate) use sessions::SessionCommand;
 pub(crate) use usage::UsageArgs;
 pub(crate) use users::{UserCommand, role_pb};
 pub(crate) use verify::{VerifyArgs, VerifyHttpArgs, VerifyPairArgs};
+pub(crate) use webhooks::WebhookCommand;
 
 /// Administer credd: create, inspect, rotate and retire credentials.
 #[derive(Debug, Parser)]
@@ -109,6 +111,10 @@ pub(crate) enum Command {
     AdminKey(AdminKeyCommand),
     /// Read the audit log, oldest first (needs audit:read).
     Audit(AuditArgs),
+    /// Manage webhook endpoints and their deliveries (needs webhooks:read
+    /// / webhooks:write).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Write a consistent backup of the whole store (needs a global key
     /// with admin:manage); restore it with `credd restore`.
     Backup(BackupArgs),
