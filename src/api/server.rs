@@ -23,8 +23,8 @@ use super::ext_authz::ExtAuthzService;
 use super::tls::Tls;
 use super::{
     AccountService, AdminKeyService, AdminService, AuditService, Authenticator, BackupService,
-    ClientIdService, PartnerService, SessionService, Throttle, ThrottlePolicy, UserService,
-    VerifierService, pb,
+    ClientIdService, LeakService, PartnerService, SessionService, Throttle, ThrottlePolicy,
+    UserService, VerifierService, pb,
 };
 use crate::config::Config;
 use crate::engine::Engine;
@@ -206,6 +206,10 @@ impl Server {
             ))
             .add_service(InterceptedService::new(
                 BackupService::new(e.clone(), config.data_dir.join("backup-staging")).into_server(),
+                authenticated.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                LeakService::new(e.clone(), config.leaks.action).into_server(),
                 authenticated.clone(),
             ))
             .add_service(InterceptedService::new(

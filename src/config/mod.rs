@@ -18,6 +18,7 @@ mod email;
 mod env;
 mod error;
 mod gateway;
+mod leaks;
 mod metrics;
 mod partners;
 mod policy;
@@ -41,6 +42,7 @@ pub use backup::BackupConfig;
 pub use email::{EmailConfig, MailTransport, SmtpTls};
 pub use error::ConfigError;
 pub use gateway::GatewayConfig;
+pub use leaks::{LeakFeedback, LeaksConfig};
 pub use schedule::ScheduleConfig;
 pub use server::LogFormat;
 pub use store::{EtcdConfig, EtcdTlsFiles, StoreConfig};
@@ -97,6 +99,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// `[backup]`: scheduled backups and the revocation journal.
     pub backup: BackupConfig,
+    /// `[leaks]`: leaked-key reports (GitHub's secret scanning).
+    pub leaks: LeaksConfig,
 }
 
 impl Config {
@@ -170,6 +174,8 @@ struct ConfigFile {
     http: gateway::HttpFile,
     #[serde(default)]
     gateway: gateway::GatewayFile,
+    #[serde(default)]
+    leaks: leaks::LeaksFile,
 }
 
 /// Loads the configuration from an optional file, the given environment
@@ -231,7 +237,9 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let consent_ttl = partners::validate(file.partners, check)?;
     let gateway = gateway::validate(file.http, file.gateway, open_on_network, check)?;
     let backup = backup::validate(file.backup, &server.data_dir, &store, check)?;
+    let leaks = leaks::validate(file.leaks, gateway.http_listen.is_some(), check)?;
     Ok(Config {
+        leaks,
         backup,
         gateway,
         consent_ttl,
