@@ -424,4 +424,6 @@ fn unreachable_hmac() -> ! {
 }
 
 #[cfg(test)]
+mod pattern_tests;
+#[cfg(test)]
 mod tests;
