@@ -131,7 +131,7 @@ async fn a_signed_report_revokes_before_the_answer() {
             assert!(!message.data.contains(token), "a token reached a mail");
         }
     }
-    support::assert_no_secret_in_files(&daemon.data_dir, &[secret.clone()]);
+    support::assert_no_secret_in_files(&daemon.data_dir, std::slice::from_ref(&secret));
 }
 
 /// A bad signature, an unknown key id, a missing header, malformed JSON,
