@@ -21,6 +21,7 @@ const PROTOS: &[&str] = &[
     "proto/credd/v1/partner_admin.proto",
     "proto/credd/v1/backup_admin.proto",
     "proto/credd/v1/webhook_admin.proto",
+    "proto/credd/v1/leak_admin.proto",
 ];
 
 /// The Envoy ext_authz subset (`envoy.service.auth.v3.Authorization`) and

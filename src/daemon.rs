@@ -66,6 +66,9 @@ pub enum DaemonError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// `[leaks] github_public_keys` cannot be used.
+    #[error("leaks.github_public_keys: {0}")]
+    LeakKeys(String),
     /// The gRPC server failed.
     #[error("grpc server: {0}")]
     Server(String),
@@ -252,8 +255,9 @@ async fn start_http(
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let gateway = Arc::new(config.gateway.clone());
     let tls_on = tls.is_some();
-    let http =
-        HttpServer::start(engine.clone(), gateway, listener, tls, stopped).map_err(bind_error)?;
+    let leaks = crate::http::leaks::load(&config.leaks).map_err(DaemonError::LeakKeys)?;
+    let http = HttpServer::start(engine.clone(), gateway, leaks, listener, tls, stopped)
+        .map_err(bind_error)?;
     info!(http_addr = %http.local_addr(), tls = tls_on, "http listening: forward auth at /v1/check");
     Ok(Some((http, stop)))
 }

@@ -426,4 +426,6 @@ fn unreachable_hmac() -> ! {
 pub mod webhook;
 
 #[cfg(test)]
+mod pattern_tests;
+#[cfg(test)]
 mod tests;

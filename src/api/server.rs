@@ -23,8 +23,8 @@ use super::ext_authz::ExtAuthzService;
 use super::tls::Tls;
 use super::{
     AccountService, AdminKeyService, AdminService, AuditService, Authenticator, BackupService,
-    ClientIdService, PartnerService, SessionService, Throttle, ThrottlePolicy, UserService,
-    VerifierService, WebhookService, pb,
+    ClientIdService, LeakService, PartnerService, SessionService, Throttle, ThrottlePolicy,
+    UserService, VerifierService, WebhookService, pb,
 };
 use crate::config::Config;
 use crate::engine::Engine;
@@ -210,6 +210,10 @@ impl Server {
             ))
             .add_service(InterceptedService::new(
                 WebhookService::new(e.clone(), Arc::new(config.webhooks.clone())).into_server(),
+                authenticated.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                LeakService::new(e.clone(), config.leaks.action).into_server(),
                 authenticated.clone(),
             ))
             .add_service(InterceptedService::new(

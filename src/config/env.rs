@@ -89,13 +89,19 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("gateway", "scopes_header", ValueType::Str),
     ("gateway", "strip_credentials", ValueType::Bool),
     ("gateway", "reveal_reason", ValueType::Bool),
+    ("leaks", "github_public_keys", ValueType::Str),
+    ("leaks", "action", ValueType::Str),
+    ("leaks", "max_tokens", ValueType::Int),
+    ("leaks", "max_body_bytes", ValueType::Int),
+    ("leaks", "github_feedback", ValueType::Str),
 ];
 
 /// Sections whose keys have only the long `CREDD_<SECTION>_<KEY>` name:
 /// `[store]`'s (`user`, `prefix`, `ca_file`...) are too generic for a short
 /// one (`CREDD_CA_FILE` is credctl's), and they take no short name from
-/// another section's key (`CREDD_CERT_FILE` stays `tls.cert_file`).
-const LONG_ONLY: &[&str] = &["store"];
+/// another section's key (`CREDD_CERT_FILE` stays `tls.cert_file`);
+/// `[leaks]`' `action` is as generic.
+const LONG_ONLY: &[&str] = &["store", "leaks"];
 
 #[derive(Debug, Clone, Copy)]
 enum ValueType {

@@ -18,6 +18,7 @@ mod email;
 mod env;
 mod error;
 mod gateway;
+mod leaks;
 mod metrics;
 mod partners;
 mod policy;
@@ -42,6 +43,7 @@ pub use backup::BackupConfig;
 pub use email::{EmailConfig, MailTransport, SmtpTls};
 pub use error::ConfigError;
 pub use gateway::GatewayConfig;
+pub use leaks::{LeakFeedback, LeaksConfig};
 pub use schedule::ScheduleConfig;
 pub use server::LogFormat;
 pub use store::{EtcdConfig, EtcdTlsFiles, StoreConfig};
@@ -101,6 +103,8 @@ pub struct Config {
     pub backup: BackupConfig,
     /// `[webhooks]`: delivery of webhook events.
     pub webhooks: WebhooksConfig,
+    /// `[leaks]`: leaked-key reports (GitHub's secret scanning).
+    pub leaks: LeaksConfig,
 }
 
 impl Config {
@@ -176,6 +180,8 @@ struct ConfigFile {
     http: gateway::HttpFile,
     #[serde(default)]
     gateway: gateway::GatewayFile,
+    #[serde(default)]
+    leaks: leaks::LeaksFile,
 }
 
 /// Loads the configuration from an optional file, the given environment
@@ -238,7 +244,9 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let gateway = gateway::validate(file.http, file.gateway, open_on_network, check)?;
     let backup = backup::validate(file.backup, &server.data_dir, &store, check)?;
     let webhooks = webhooks::validate(file.webhooks, check)?;
+    let leaks = leaks::validate(file.leaks, gateway.http_listen.is_some(), check)?;
     Ok(Config {
+        leaks,
         backup,
         webhooks,
         gateway,

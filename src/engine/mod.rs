@@ -22,6 +22,7 @@ mod error;
 mod gateway;
 mod import;
 mod integrity;
+mod leaks;
 mod lookup;
 use crate::offload;
 mod partners;
@@ -61,6 +62,7 @@ pub use import::{
     MIN_SECRET_LEN,
 };
 pub use integrity::IntegrityReport;
+pub use leaks::{LEAKED_ACTION, LeakOutcome, LeakReport, LeakResult};
 pub use partners::{Approval, NewClientId, NewConsent};
 pub use partners::{GrantQuery, NewGrant, PartnerUpdate};
 pub use sweep::{SWEEP_BATCH, SweepReport};

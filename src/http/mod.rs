@@ -1,11 +1,14 @@
 //! The HTTP listener (`[http] listen`, off by default): the forward-auth
 //! endpoint `/v1/check` that nginx `auth_request`, Traefik `ForwardAuth`
-//! and Caddy `forward_auth` call, and `/healthz`. Built on axum, the HTTP
+//! and Caddy `forward_auth` call, GitHub's secret-scanning reports at
+//! `/v1/leaks/github` (`leaks`, when `[leaks] github_public_keys` is set),
+//! and `/healthz`. Built on axum, the HTTP
 //! stack tonic already brings; every answer, errors included, is JSON.
 //! Like the gRPC server, it stops taking connections when asked and lets
 //! requests in flight finish.
 
 mod check;
+pub mod leaks;
 mod tls;
 
 use std::net::SocketAddr;
@@ -27,6 +30,8 @@ use crate::engine::Engine;
 struct State {
     engine: Arc<Engine>,
     config: Arc<GatewayConfig>,
+    /// The leak-report endpoint's keys and settings; `None`: off (404).
+    leaks: Option<Arc<leaks::GithubLeaks>>,
 }
 
 /// The running HTTP listener.
@@ -36,20 +41,25 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Serves `/v1/check` and `/healthz` on `listener`, over TLS with
-    /// `tls`, until `stop` resolves.
+    /// Serves `/v1/check`, `/healthz` and, with `leaks`, `/v1/leaks/github`
+    /// on `listener`, over TLS with `tls`, until `stop` resolves.
     ///
     /// # Errors
     /// The listener's address cannot be read.
     pub fn start(
         engine: Arc<Engine>,
         config: Arc<GatewayConfig>,
+        leaks: Option<Arc<leaks::GithubLeaks>>,
         listener: TcpListener,
         tls: Option<Arc<rustls::ServerConfig>>,
         stop: tokio::sync::oneshot::Receiver<()>,
     ) -> std::io::Result<HttpServer> {
         let local = listener.local_addr()?;
-        let app = router(State { engine, config });
+        let app = router(State {
+            engine,
+            config,
+            leaks,
+        });
         let stop = async {
             let _ = stop.await;
         };
@@ -97,11 +107,13 @@ impl HttpServer {
 }
 
 fn router(state: State) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/v1/check", any(check::check))
-        .route("/healthz", get(healthz))
-        .fallback(not_found)
-        .with_state(state)
+        .route("/healthz", get(healthz));
+    if state.leaks.is_some() {
+        router = router.route(leaks::PATH, any(leaks::github));
+    }
+    router.fallback(not_found).with_state(state)
 }
 
 /// The listener answers: the baseline the bench compares `/v1/check` with.

@@ -11,6 +11,7 @@ mod fixtures;
 pub mod gateway;
 pub mod http_auth;
 pub mod import;
+mod leak;
 mod partner;
 mod plan;
 mod policy;
@@ -27,6 +28,7 @@ pub mod webhook;
 
 pub use account::{AccountRecord, AccountStatus, MAX_RATE, RateLimit};
 pub use expiry::{ExpiryOutlook, expires_within, expiry_outlook, inactive_for, record_outlook};
+pub use leak::{LEAKED_REASON, LeakAction, LeakChange, leak_change};
 pub use partner::{
     CUSTOMER_KEY_PARAM, ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin,
     GrantRecord, GrantStatus, MAX_REDIRECT_URL, PartnerRecord, check_redirect_url, redirect_with,

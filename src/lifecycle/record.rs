@@ -243,6 +243,9 @@ pub enum NoticeKind {
     GrantExpiringSoon,
     /// A delegation grant has expired.
     GrantExpired,
+    /// A leak report named the credential (it was revoked, disabled or
+    /// flagged, as `[leaks] action` says).
+    Leaked,
 }
 
 impl NoticeKind {

@@ -59,6 +59,10 @@ fn subject(kind: NoticeKind, n: usize, warning: &Span) -> String {
         ),
         NoticeKind::DisabledInactivity => format!("[credd] {credentials} disabled for inactivity"),
         NoticeKind::DeletedInactivity => format!("[credd] {credentials} deleted for inactivity"),
+        NoticeKind::Leaked => format!(
+            "[credd] {credentials} reported as leaked; replace {}",
+            if n == 1 { "it" } else { "them" }
+        ),
     }
 }
 
@@ -82,6 +86,9 @@ fn intro(kind: NoticeKind) -> &'static str {
         NoticeKind::GrantExpired => {
             "The delegation grants below have expired: the partner can no longer act for the account."
         }
+        NoticeKind::Leaked => {
+            "The credentials below were found published (reported by a secret scanner or an administrator) and must be treated as compromised. Each was revoked, disabled or flagged as this server is configured to do; its status says which. Issue replacements, update the services that used them, and look up where each was found in the audit log."
+        }
     }
 }
 
@@ -99,6 +106,12 @@ fn action(notice: &OutboxNotice) -> String {
         ),
         NoticeKind::DisabledInactivity => format!("credctl reactivate {id}"),
         NoticeKind::DeletedInactivity => "none".to_string(),
+        NoticeKind::Leaked => format!(
+            "credctl audit --credential {id} --action credential.leaked   (where it was found), then: credctl create --account {} --kind {} --env {} --name <name>",
+            notice.account_id,
+            kind_word(notice.credential_kind),
+            env_word(notice.environment)
+        ),
         NoticeKind::GrantExpiringSoon | NoticeKind::GrantExpired => {
             format!(
                 "credctl grant get {id}   (then: credctl grant create, or a new consent request)"
@@ -139,6 +152,7 @@ fn date_label(kind: NoticeKind) -> &'static str {
         NoticeKind::Expired | NoticeKind::GrantExpired => "Expired",
         NoticeKind::DisabledInactivity => "Deleted on",
         NoticeKind::DeletedInactivity => "Deleted",
+        NoticeKind::Leaked => "Reported",
     }
 }
 
@@ -149,7 +163,7 @@ fn date_of(notice: &OutboxNotice) -> DateTime<Utc> {
         | NoticeKind::GrantExpiringSoon
         | NoticeKind::GrantExpired => notice.expires_at,
         NoticeKind::DisabledInactivity => notice.delete_at.unwrap_or(notice.deadline),
-        NoticeKind::DeletedInactivity => notice.deadline,
+        NoticeKind::DeletedInactivity | NoticeKind::Leaked => notice.deadline,
     }
 }
 
@@ -265,5 +279,25 @@ mod tests {
         assert!(r.text.contains("MYPRODUCT acts for LAGERMAN"));
         let expired = render(NoticeKind::GrantExpired, &[&n, &n], &warning);
         assert_eq!(expired.subject, "[credd] 2 delegation grants have expired");
+    }
+
+    /// A leak notice says so, gives the report's time and points at the
+    /// audit log (where the url and source are) and at a replacement.
+    #[test]
+    fn leak_notices() {
+        let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
+        let n = notice("billing", NoticeKind::Leaked);
+        let r = render(NoticeKind::Leaked, &[&n], &warning);
+        assert_eq!(
+            r.subject,
+            "[credd] 1 credential reported as leaked; replace it"
+        );
+        for body in [&r.text, &r.html] {
+            assert!(body.contains("compromised"));
+            assert!(body.contains("2026-12-23T"));
+            assert!(body.contains("credential.leaked"));
+            assert!(body.contains("credctl create --account acme --kind api --env live"));
+        }
+        assert!(r.text.contains("reported:"));
     }
 }

@@ -594,6 +594,7 @@ pub(crate) fn notice_code(kind: NoticeKind) -> u8 {
         NoticeKind::DeletedInactivity => 4,
         NoticeKind::GrantExpiringSoon => 5,
         NoticeKind::GrantExpired => 6,
+        NoticeKind::Leaked => 7,
     }
 }
 
@@ -605,6 +606,7 @@ pub(crate) fn notice_from(code: i64) -> Result<NoticeKind, Error> {
         4 => Ok(NoticeKind::DeletedInactivity),
         5 => Ok(NoticeKind::GrantExpiringSoon),
         6 => Ok(NoticeKind::GrantExpired),
+        7 => Ok(NoticeKind::Leaked),
         _ => Err(Error::Corrupt("unknown notice kind")),
     }
 }

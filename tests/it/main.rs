@@ -37,6 +37,7 @@ mod gateway;
 mod http_auth;
 mod hygiene;
 mod import;
+mod leaks;
 mod lifecycle;
 mod listing;
 mod mail;

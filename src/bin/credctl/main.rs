@@ -18,6 +18,7 @@ mod credits;
 mod export;
 mod import;
 mod input;
+mod leaks;
 mod output;
 mod partners;
 mod rate_limits;
@@ -84,6 +85,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Verify(args) => verify::verify(authed, args, &out).await,
         Command::VerifyHttp(args) => verify::verify_http(authed, args, &out).await,
         Command::VerifyPair(args) => verify::verify_pair(authed, args, &out).await,
+        Command::Leak(command) => leaks::run(authed, command, &out).await,
         Command::Import(args) => return import::run(authed, args, &out).await,
     }
     .map(|()| ExitCode::SUCCESS)

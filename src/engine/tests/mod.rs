@@ -26,6 +26,7 @@ mod expiring;
 mod gateway;
 mod gateway_limits;
 mod import;
+mod leaks;
 mod listing;
 mod lookup;
 mod metadata;

@@ -14,6 +14,7 @@ mod credits;
 mod export;
 mod grants;
 mod import;
+mod leaks;
 mod partners;
 mod sessions;
 mod usage;
@@ -38,6 +39,7 @@ pub(crate) use credits::{CreditsArgs, parse_refill};
 pub(crate) use export::ExportArgs;
 pub(crate) use grants::GrantCommand;
 pub(crate) use import::{FormatArg, ImportArgs};
+pub(crate) use leaks::LeakCommand;
 pub(crate) use partners::PartnerCommand;
 pub(crate) use sessions::SessionCommand;
 pub(crate) use usage::UsageArgs;
@@ -140,6 +142,9 @@ pub(crate) enum Command {
     /// was imported before, 2 when some rows failed and others were not,
     /// 1 when nothing was (no rows, or every row failed) or a call failed.
     Import(ImportArgs),
+    /// Report leaked secrets (needs credentials:write).
+    #[command(subcommand)]
+    Leak(LeakCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
