@@ -97,7 +97,7 @@ pub(super) fn validate(file: WebhooksFile, check: &Check) -> Result<WebhooksConf
             .into_iter()
             .map(|w| match w.as_str() {
                 "0" | "0s" => Ok(Duration::ZERO),
-                _ => check.fixed("webhooks.retry_schedule", Some(w), "0s"),
+                _ => wait(check, "webhooks.retry_schedule", Some(w), "0s"),
             })
             .collect::<Result<_, _>>()?,
     };
@@ -108,6 +108,26 @@ pub(super) fn validate(file: WebhooksFile, check: &Check) -> Result<WebhooksConf
         timeout: check.fixed("webhooks.timeout", file.timeout, "15s")?,
         retry_schedule,
         rotation_overlap: check.fixed("webhooks.rotation_overlap", file.rotation_overlap, "24h")?,
-        poll_interval: check.fixed("webhooks.poll_interval", file.poll_interval, "1s")?,
+        poll_interval: wait(check, "webhooks.poll_interval", file.poll_interval, "1s")?,
     })
+}
+
+/// A positive fixed duration, also in milliseconds (`200ms`), which the
+/// worker's polling and a test's retry schedule need.
+fn wait(
+    check: &Check,
+    key: &str,
+    value: Option<String>,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    match value.as_deref().and_then(|v| v.strip_suffix("ms")) {
+        Some(ms) => match ms.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Duration::from_millis(n)),
+            _ => Err(check.invalid(
+                key,
+                format!("{ms:?}ms is not a positive number of milliseconds"),
+            )),
+        },
+        None => check.fixed(key, value, default),
+    }
 }

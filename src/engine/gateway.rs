@@ -16,7 +16,7 @@ use crate::lifecycle::http_auth::{HttpHeaders, Refusal};
 use crate::lifecycle::rate_limit_headers;
 use crate::lifecycle::rate_limits::LimitRequest;
 use crate::lifecycle::scope_expr::ScopeExpr;
-use crate::lifecycle::{Kind, VerifyOutcome};
+use crate::lifecycle::VerifyOutcome;
 
 /// A proxy's question.
 #[derive(Debug)]
@@ -214,7 +214,7 @@ fn allowed(verdict: &HttpVerdict, metadata_headers: &[(String, String)]) -> Allo
         let upstream = &mut answer.upstream;
         upstream.push((gateway::ACCOUNT, credential.account_id.clone()));
         upstream.push((gateway::CREDENTIAL_ID, credential.id.clone()));
-        upstream.push((gateway::KIND, kind_name(credential.kind).to_string()));
+        upstream.push((gateway::KIND, credential.kind.snake_name().to_string()));
         upstream.push((gateway::SCOPES, credential.scopes.join(" ")));
         if let Some((user, _)) = &credential.user {
             upstream.push((gateway::USER, user.clone()));
@@ -267,15 +267,4 @@ fn metadata_headers_of(metadata: &str, mapping: &[(String, String)]) -> Vec<(Str
         }
     }
     headers
-}
-
-/// The `x-credd-kind` value.
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ApiKey => "api_key",
-        Kind::Passcode => "passcode",
-        Kind::AdminKey => "admin_key",
-        Kind::Session => "session",
-        Kind::CustomerKey => "customer_key",
-    }
 }

@@ -23,6 +23,20 @@ pub enum Kind {
     CustomerKey,
 }
 
+impl Kind {
+    /// The snake-case name proxies (`x-credd-kind`) and webhook bodies
+    /// carry.
+    pub fn snake_name(self) -> &'static str {
+        match self {
+            Kind::ApiKey => "api_key",
+            Kind::Passcode => "passcode",
+            Kind::AdminKey => "admin_key",
+            Kind::Session => "session",
+            Kind::CustomerKey => "customer_key",
+        }
+    }
+}
+
 /// Every credential belongs to one environment, visible in the key itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Environment {

@@ -96,12 +96,12 @@ impl Engine {
                     },
                     str::to_string,
                 );
-                data["kind"] = json!(format!("{:?}", record.kind).to_lowercase());
+                data["kind"] = json!(record.kind.snake_name());
                 data["name"] = json!(record.name);
                 data["environment"] = json!(format!("{:?}", record.environment).to_lowercase());
                 data["status"] = json!(status);
-                data["expires_at"] = json!(record.expires_at.to_rfc3339());
-                data["created_at"] = json!(record.created_at.to_rfc3339());
+                data["expires_at"] = json!(rfc3339(record.expires_at));
+                data["created_at"] = json!(rfc3339(record.created_at));
             } else if let Some(status) = status_after(&event.event_type) {
                 data["status"] = json!(status);
             }
@@ -316,10 +316,14 @@ fn new_delivery(
 fn body(event_type: &str, at: DateTime<Utc>, data: Value) -> String {
     json!({
         "type": event_type,
-        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "timestamp": rfc3339(at),
         "data": data,
     })
     .to_string()
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn rand_u16() -> u16 {
