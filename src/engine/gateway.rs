@@ -11,12 +11,12 @@ use tracing::debug;
 
 use super::{Engine, Error, HttpVerdict, Verification, validate};
 use crate::config::GatewayConfig;
+use crate::lifecycle::VerifyOutcome;
 use crate::lifecycle::gateway::{self, Denial, Proxy};
 use crate::lifecycle::http_auth::{HttpHeaders, Refusal};
 use crate::lifecycle::rate_limit_headers;
 use crate::lifecycle::rate_limits::LimitRequest;
 use crate::lifecycle::scope_expr::ScopeExpr;
-use crate::lifecycle::VerifyOutcome;
 
 /// A proxy's question.
 #[derive(Debug)]

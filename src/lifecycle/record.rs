@@ -260,6 +260,9 @@ pub enum NoticeKind {
     /// A leak report named the credential (it was revoked, disabled or
     /// flagged, as `[leaks] action` says).
     Leaked,
+    /// A webhook endpoint was disabled: it answered 410 Gone, or every
+    /// attempt of the retry schedule failed.
+    WebhookDisabled,
 }
 
 impl NoticeKind {
@@ -269,5 +272,11 @@ impl NoticeKind {
             self,
             NoticeKind::GrantExpiringSoon | NoticeKind::GrantExpired
         )
+    }
+
+    /// Whether the notice is about a credential (grants and webhook
+    /// endpoints have no environment or key).
+    pub fn is_credential(self) -> bool {
+        !self.is_grant() && self != NoticeKind::WebhookDisabled
     }
 }

@@ -63,6 +63,10 @@ fn subject(kind: NoticeKind, n: usize, warning: &Span) -> String {
             "[credd] {credentials} reported as leaked; replace {}",
             if n == 1 { "it" } else { "them" }
         ),
+        NoticeKind::WebhookDisabled => format!(
+            "[credd] {} disabled",
+            plural(n, "webhook endpoint", "webhook endpoints")
+        ),
     }
 }
 
@@ -88,6 +92,9 @@ fn intro(kind: NoticeKind) -> &'static str {
         }
         NoticeKind::Leaked => {
             "The credentials below were found published (reported by a secret scanner or an administrator) and must be treated as compromised. Each was revoked, disabled or flagged as this server is configured to do; its status says which. Issue replacements, update the services that used them, and look up where each was found in the audit log."
+        }
+        NoticeKind::WebhookDisabled => {
+            "The webhook endpoints below were disabled: each answered 410 Gone, or every delivery attempt over about three days failed. No events are sent to them now. Fix the receiver, enable the endpoint again, and redeliver the events it missed (listed by its deliveries)."
         }
     }
 }
@@ -117,6 +124,9 @@ fn action(notice: &OutboxNotice) -> String {
                 "credctl grant get {id}   (then: credctl grant create, or a new consent request)"
             )
         }
+        NoticeKind::WebhookDisabled => format!(
+            "credctl webhook deliveries {id}, fix the receiver, credctl webhook update {id} --enable, then credctl webhook redeliver {id} <seq>"
+        ),
     }
 }
 
@@ -139,7 +149,7 @@ fn env_word(environment: Environment) -> &'static str {
 
 /// The environment column: grants have none.
 fn env_column(notice: &OutboxNotice) -> &'static str {
-    if notice.kind.is_grant() {
+    if !notice.kind.is_credential() {
         "-"
     } else {
         env_word(notice.environment)
@@ -153,6 +163,7 @@ fn date_label(kind: NoticeKind) -> &'static str {
         NoticeKind::DisabledInactivity => "Deleted on",
         NoticeKind::DeletedInactivity => "Deleted",
         NoticeKind::Leaked => "Reported",
+        NoticeKind::WebhookDisabled => "Disabled",
     }
 }
 
@@ -163,7 +174,9 @@ fn date_of(notice: &OutboxNotice) -> DateTime<Utc> {
         | NoticeKind::GrantExpiringSoon
         | NoticeKind::GrantExpired => notice.expires_at,
         NoticeKind::DisabledInactivity => notice.delete_at.unwrap_or(notice.deadline),
-        NoticeKind::DeletedInactivity | NoticeKind::Leaked => notice.deadline,
+        NoticeKind::DeletedInactivity | NoticeKind::Leaked | NoticeKind::WebhookDisabled => {
+            notice.deadline
+        }
     }
 }
 

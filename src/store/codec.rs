@@ -595,6 +595,7 @@ pub(crate) fn notice_code(kind: NoticeKind) -> u8 {
         NoticeKind::GrantExpiringSoon => 5,
         NoticeKind::GrantExpired => 6,
         NoticeKind::Leaked => 7,
+        NoticeKind::WebhookDisabled => 8,
     }
 }
 
@@ -607,6 +608,7 @@ pub(crate) fn notice_from(code: i64) -> Result<NoticeKind, Error> {
         5 => Ok(NoticeKind::GrantExpiringSoon),
         6 => Ok(NoticeKind::GrantExpired),
         7 => Ok(NoticeKind::Leaked),
+        8 => Ok(NoticeKind::WebhookDisabled),
         _ => Err(Error::Corrupt("unknown notice kind")),
     }
 }

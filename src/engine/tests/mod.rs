@@ -39,6 +39,7 @@ mod sessions;
 mod usage;
 mod users;
 mod verify;
+mod webhooks;
 
 struct Harness {
     engine: Arc<Engine>,

@@ -14,9 +14,10 @@ use crate::config::WebhooksConfig;
 use crate::lifecycle::webhook::{
     Answer, Subscriber, TEST_EVENT, answer, next_attempt, status_after, subscribed,
 };
-use crate::lifecycle::{self};
+use crate::lifecycle::{self, Environment, Kind, NoticeKind};
 use crate::store::{
-    Attempt, AuditEntry, DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEvent,
+    Attempt, AuditEntry, DeliveryState, EndpointChange, OutboxNotice, WebhookDelivery,
+    WebhookEndpoint, WebhookEvent,
 };
 
 /// Events fanned out per round.
@@ -181,7 +182,7 @@ impl Engine {
                 }
             }
         }
-        let endpoint_change = disable.map(|(reason, why)| {
+        let disabled = disable.map(|(reason, why)| {
             let mut endpoint = due.endpoint.clone();
             endpoint.enabled = false;
             endpoint.disabled_reason = reason.to_string();
@@ -197,14 +198,42 @@ impl Engine {
                 request_id: String::new(),
             };
             tracing::warn!(webhook_id = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint disabled");
-            (endpoint, audit)
+            let notice = self.disabled_notice(&endpoint, now);
+            (endpoint, audit, notice)
         });
-        self.store.update_webhook_delivery(
-            old,
-            &new,
-            endpoint_change.as_ref().map(|(e, a)| (e, a)),
-        )?;
+        let change = disabled
+            .as_ref()
+            .map(|(endpoint, audit, notice)| EndpointChange {
+                endpoint,
+                audit,
+                notice: Some(notice),
+            });
+        self.store.update_webhook_delivery(old, &new, change)?;
         Ok(new)
+    }
+
+    /// The e-mail telling an endpoint's account contacts (the admin
+    /// contacts for a global endpoint) that it was disabled.
+    fn disabled_notice(&self, endpoint: &WebhookEndpoint, now: DateTime<Utc>) -> OutboxNotice {
+        let account = endpoint.account_id.clone().unwrap_or_default();
+        OutboxNotice {
+            kind: NoticeKind::WebhookDisabled,
+            deadline: now,
+            credential_id: endpoint.id.clone(),
+            recipients: if account.is_empty() {
+                Vec::new()
+            } else {
+                self.contacts_of(&[&account])
+            },
+            account_id: account,
+            name: endpoint.url.clone(),
+            credential_kind: Kind::ApiKey,
+            environment: Environment::Live,
+            secret_hint: "-".to_string(),
+            expires_at: now,
+            delete_at: None,
+            queued_at: now,
+        }
     }
 
     /// Queues a `webhook.test` event for endpoint `id` alone, due now.
@@ -274,10 +303,12 @@ impl Engine {
             endpoint.account_id.as_deref().unwrap_or(""),
             format!("webhook {id}: event {}", old.event_id),
         );
-        crate::offload::blocking(|| {
-            self.store
-                .update_webhook_delivery(&old, &new, Some((&endpoint, &audit)))
-        })?;
+        let change = EndpointChange {
+            endpoint: &endpoint,
+            audit: &audit,
+            notice: None,
+        };
+        crate::offload::blocking(|| self.store.update_webhook_delivery(&old, &new, Some(change)))?;
         self.store.flush().await?;
         Ok(new)
     }

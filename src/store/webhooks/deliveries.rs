@@ -6,9 +6,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::super::audit::append_audit_rows;
-use super::super::{AuditEntry, Error, Store, codec};
+use super::super::{AuditEntry, Error, OutboxNotice, Store, codec};
 use super::endpoints::WebhookEndpoint;
 use super::{decode, encode, time_key};
+
+/// An endpoint written with a delivery's update: the endpoint, its audit
+/// event, and the notice that tells its contacts (when it was disabled).
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointChange<'a> {
+    /// The endpoint as it now is.
+    pub endpoint: &'a WebhookEndpoint,
+    /// Its audit event.
+    pub audit: &'a AuditEntry,
+    /// The e-mail notice to queue.
+    pub notice: Option<&'a OutboxNotice>,
+}
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,7 +172,7 @@ impl Store {
     /// Replaces `old` by `new` (an attempt recorded, or a redelivery
     /// asked for) and moves its place in `webhook_due`; with `endpoint`,
     /// writes that endpoint and its audit event too (disabled after a 410
-    /// or a spent schedule). One transaction.
+    /// or a spent schedule) and queues its notice, if any. One transaction.
     ///
     /// # Errors
     /// sled and cluster errors.
@@ -168,16 +180,31 @@ impl Store {
         &self,
         old: &WebhookDelivery,
         new: &WebhookDelivery,
-        endpoint: Option<(&WebhookEndpoint, &AuditEntry)>,
+        endpoint: Option<EndpointChange<'_>>,
     ) -> Result<(), Error> {
         let row = encode(new);
         let (old_due, new_due) = (old.due_key(), new.due_key());
-        let endpoint_rows =
-            endpoint.map(|(e, audit)| (e.id.clone(), encode(e), codec::encode_audit(audit)));
+        let endpoint_rows = endpoint.as_ref().map(|c| {
+            (
+                c.endpoint.id.clone(),
+                encode(c.endpoint),
+                codec::encode_audit(c.audit),
+            )
+        });
+        let notice = endpoint.and_then(|c| c.notice).map(|n| {
+            let key = codec::notice_key(&n.credential_id, n.kind, n.deadline);
+            (key, codec::encode_notice(n))
+        });
         let trees = &self.webhooks;
         self.transact(
-            [&trees.deliveries, &trees.due, &trees.endpoints, &self.audit],
-            |[deliveries, due, endpoints, audit]| {
+            [
+                &trees.deliveries,
+                &trees.due,
+                &trees.endpoints,
+                &self.audit,
+                &self.outbox,
+            ],
+            |[deliveries, due, endpoints, audit, outbox]| {
                 if let Some(key) = &old_due {
                     due.remove(key)?;
                 }
@@ -188,6 +215,9 @@ impl Store {
                 if let Some((id, row, audit_row)) = &endpoint_rows {
                     endpoints.insert(id.as_bytes(), row)?;
                     append_audit_rows::<()>(*audit, std::slice::from_ref(audit_row))?;
+                }
+                if let Some((key, value)) = &notice {
+                    outbox.insert(key, value)?;
                 }
                 Ok(())
             },

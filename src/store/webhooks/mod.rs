@@ -21,7 +21,7 @@ mod events;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use deliveries::{Attempt, DeliveryState, WebhookDelivery};
+pub use deliveries::{Attempt, DeliveryState, EndpointChange, WebhookDelivery};
 pub use endpoints::{SecretSalt, WebhookEndpoint};
 pub(super) use events::Announcing;
 pub use events::WebhookEvent;
