@@ -362,7 +362,7 @@ async fn who_may_manage_what_and_bad_input() {
         .into_iter()
         .map(|e| e.id)
         .collect();
-    assert_eq!(seen, [own.endpoint.id.clone()]);
+    assert_eq!(seen, std::slice::from_ref(&own.endpoint.id));
     assert!(matches!(
         h.engine.get_webhook(&scoped, &theirs.endpoint.id),
         Err(Error::NoSuch(_))
