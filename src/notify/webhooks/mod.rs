@@ -69,7 +69,13 @@ impl WebhookWorker {
         let engine = self.engine.clone();
         let (fanned_out, due) = crate::offload::blocking(|| {
             let fanned = engine.fan_out_webhooks()?;
-            Ok::<_, Error>((fanned, engine.due_webhooks(DUE_BATCH)?))
+            let due = engine.due_webhooks(DUE_BATCH)?;
+            if !due.is_empty() {
+                // A deposed leader that has not heard yet must not send
+                // while its successor does: prove the lease (sled: no-op).
+                engine.store().confirm_leadership()?;
+            }
+            Ok::<_, Error>((fanned, due))
         })?;
         let mut round = WebhookRound {
             fanned_out,
