@@ -34,6 +34,9 @@
 //!     of `CREDD_BENCH_LARGE` credentials backed up to a file with a writer
 //!     beside it: wall time, RSS, how long writes were held, the longest
 //!     commit, and `Engine::verify` during a backup vs without one.
+//! 12. Webhooks (`CREDD_BENCH_ONLY=webhooks`): 10K events to 10 loopback
+//!     endpoints, deliveries per second and the backlog over time;
+//!     `Engine::verify` while the worker delivers vs with it idle.
 //!
 //! Stores are filled through `Store::commit` directly (records built here,
 //! hashed with the store's pepper, one flush at the end), never through RPCs.
@@ -52,7 +55,7 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, backup, huge; default
+//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, backup, webhooks, huge; default
 //! all but huge), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
 //! `target/test-tools/envoy-venv/bin/envoy`, then `envoy` on PATH).
 //!
@@ -80,6 +83,7 @@ mod small;
 mod sweep;
 mod transport;
 mod verify;
+mod webhooks;
 mod writes;
 
 use std::path::Path;
@@ -207,6 +211,9 @@ fn run_sections(ctx: &mut Ctx) {
     }
     if ctx.s.runs("backup") {
         backup::backup(ctx);
+    }
+    if ctx.s.runs("webhooks") {
+        webhooks::webhooks(ctx, &small);
     }
     if ctx.s.runs("huge") && ctx.s.huge > 0 {
         large::huge(ctx, &small);

@@ -70,3 +70,14 @@ fn encode<T: Serialize>(row: &T) -> Vec<u8> {
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &'static str) -> Result<T, Error> {
     serde_json::from_slice(bytes).map_err(|_| Error::Corrupt(what))
 }
+
+impl super::Store {
+    /// How many events wait for the fan-out and how many deliveries are
+    /// pending (for metrics and the bench).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn webhook_backlog(&self) -> Result<(usize, usize), Error> {
+        Ok((self.webhooks.events.len(), self.webhooks.due.len()))
+    }
+}
