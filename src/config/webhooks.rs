@@ -22,6 +22,7 @@ pub(super) struct WebhooksFile {
     retry_schedule: Option<Vec<String>>,
     rotation_overlap: Option<String>,
     poll_interval: Option<String>,
+    keep_days: Option<i64>,
 }
 
 /// `[webhooks]`, validated.
@@ -42,6 +43,9 @@ pub struct WebhooksConfig {
     pub rotation_overlap: Duration,
     /// How often the worker looks for new events and due retries.
     pub poll_interval: Duration,
+    /// Days a finished delivery (with its attempts) is kept for
+    /// ListWebhookDeliveries and RedeliverWebhook.
+    pub keep_days: u32,
 }
 
 impl Default for WebhooksConfig {
@@ -54,6 +58,7 @@ impl Default for WebhooksConfig {
             retry_schedule: DEFAULT_SCHEDULE.to_vec(),
             rotation_overlap: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_secs(1),
+            keep_days: 30,
         }
     }
 }
@@ -109,6 +114,7 @@ pub(super) fn validate(file: WebhooksFile, check: &Check) -> Result<WebhooksConf
         retry_schedule,
         rotation_overlap: check.fixed("webhooks.rotation_overlap", file.rotation_overlap, "24h")?,
         poll_interval: wait(check, "webhooks.poll_interval", file.poll_interval, "1s")?,
+        keep_days: check.whole("webhooks.keep_days", file.keep_days, 30, 1..=3650)?,
     })
 }
 

@@ -406,3 +406,28 @@ async fn who_may_manage_what_and_bad_input() {
         .await
         .unwrap();
 }
+
+/// Finished deliveries older than `keep_days` go; pending ones stay.
+#[tokio::test]
+async fn old_finished_deliveries_are_pruned() {
+    let h = harness();
+    let hook = h
+        .engine
+        .create_webhook(&admin(), &rules(), endpoint(None, &[]))
+        .await
+        .unwrap();
+    h.create("acme").await;
+    h.create("acme").await;
+    h.engine.fan_out_webhooks().unwrap();
+    let due = h.engine.due_webhooks(10).unwrap().remove(0);
+    h.engine
+        .record_webhook_attempt(&rules(), &due, answered(&h, Some(200), None))
+        .unwrap();
+    h.clock.advance(chrono::Duration::days(29));
+    assert_eq!(h.engine.prune_webhook_deliveries(&rules(), 100).unwrap(), 0);
+    h.clock.advance(chrono::Duration::days(2));
+    assert_eq!(h.engine.prune_webhook_deliveries(&rules(), 100).unwrap(), 1);
+    let left = h.engine.store().deliveries_of(&hook.endpoint.id, None, 10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].state, DeliveryState::Pending);
+}

@@ -236,6 +236,28 @@ impl Engine {
         }
     }
 
+    /// Removes finished deliveries older than `rules.keep_days` (at most
+    /// `limit`); returns how many.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn prune_webhook_deliveries(
+        &self,
+        rules: &WebhooksConfig,
+        limit: usize,
+    ) -> Result<usize, Error> {
+        let cutoff = self.clock.now() - chrono::Duration::days(i64::from(rules.keep_days));
+        let removed = self.store.prune_webhook_deliveries(cutoff, limit)?;
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                keep_days = rules.keep_days,
+                "old webhook deliveries removed"
+            );
+        }
+        Ok(removed)
+    }
+
     /// Queues a `webhook.test` event for endpoint `id` alone, due now.
     ///
     /// # Errors

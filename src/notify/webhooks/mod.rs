@@ -23,6 +23,10 @@ use crate::secret::webhook::signature_header;
 
 /// Deliveries read per round.
 const DUE_BATCH: usize = 512;
+/// How often finished deliveries past `keep_days` are removed.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Deliveries removed per pruning.
+const PRUNE_BATCH: usize = 10_000;
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,6 +45,8 @@ pub struct WebhookWorker {
     rules: Arc<WebhooksConfig>,
     client: reqwest::Client,
     slots: Arc<Semaphore>,
+    /// When finished deliveries were last pruned.
+    pruned_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl WebhookWorker {
@@ -52,6 +58,7 @@ impl WebhookWorker {
         Ok(WebhookWorker {
             client: client::build(rules.clone())?,
             slots: Arc::new(Semaphore::new(rules.concurrency)),
+            pruned_at: std::sync::Mutex::new(None),
             engine,
             rules,
         })
@@ -66,6 +73,7 @@ impl WebhookWorker {
         if !*self.engine.store().leading().borrow() {
             return Ok(WebhookRound::default());
         }
+        self.prune();
         let engine = self.engine.clone();
         let (fanned_out, due) = crate::offload::blocking(|| {
             let fanned = engine.fan_out_webhooks()?;
@@ -104,6 +112,22 @@ impl WebhookWorker {
             }
         }
         Ok(round)
+    }
+
+    /// Removes old finished deliveries, at most once per [`PRUNE_EVERY`].
+    fn prune(&self) {
+        let mut last = self.pruned_at.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let pruned = crate::offload::blocking(|| {
+            self.engine
+                .prune_webhook_deliveries(&self.rules, PRUNE_BATCH)
+        });
+        if let Err(e) = pruned {
+            tracing::warn!(error = %e, "old webhook deliveries not removed; will retry");
+        }
     }
 
     /// Sends `due` once and records the answer; true when delivered.

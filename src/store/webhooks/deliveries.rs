@@ -273,3 +273,33 @@ impl Store {
         .map_err(|()| Error::Corrupt("aborted webhook test"))
     }
 }
+
+impl Store {
+    /// Removes up to `limit` finished deliveries (delivered or failed)
+    /// made before `cutoff`; returns how many. Pending ones stay, however
+    /// old. Not durable until [`Store::flush`].
+    ///
+    /// # Errors
+    /// sled and cluster errors, undecodable rows.
+    pub fn prune_webhook_deliveries(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, Error> {
+        let mut old = Vec::new();
+        for row in self.webhooks.deliveries.iter() {
+            let (_, value) = row?;
+            let delivery: WebhookDelivery = decode(&value, "webhook delivery")?;
+            if delivery.state != DeliveryState::Pending && delivery.created_at < cutoff {
+                old.push(delivery);
+                if old.len() == limit {
+                    break;
+                }
+            }
+        }
+        for delivery in &old {
+            self.drop_delivery(delivery)?;
+        }
+        Ok(old.len())
+    }
+}
