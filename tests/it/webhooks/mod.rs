@@ -7,6 +7,8 @@
 //! - `retries.rs`: a receiver that fails or is down, then up: everything
 //!   delivered, each `webhook-id` accepted once; `410` disables;
 //!   `Retry-After` is honoured.
+//! - `failures.rs`: the schedule running out (disabled, the account
+//!   mailed), redirects, timeouts, a slow endpoint beside a fast one.
 //! - `crash.rs`: `kill -9` between the change and its delivery.
 //! - `rotation.rs`: two signatures during a secret rotation, one after.
 //! - `ssrf.rs`: forbidden addresses refused at create and at connect time.
@@ -18,6 +20,7 @@ mod admin;
 mod crash;
 mod credctl;
 mod events;
+mod failures;
 mod receiver;
 mod retries;
 mod rotation;

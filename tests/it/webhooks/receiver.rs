@@ -30,6 +30,8 @@ pub struct Reply {
     pub status: u16,
     /// Extra response headers.
     pub headers: Vec<(String, String)>,
+    /// How long to wait before answering.
+    pub delay: Duration,
 }
 
 impl Reply {
@@ -38,15 +40,29 @@ impl Reply {
         Reply {
             status,
             headers: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// A status with one extra header.
+    pub fn with_header(status: u16, name: &str, value: &str) -> Reply {
+        Reply {
+            headers: vec![(name.to_string(), value.to_string())],
+            ..Reply::status(status)
+        }
+    }
+
+    /// 200 after `delay`.
+    pub fn slow(delay: Duration) -> Reply {
+        Reply {
+            delay,
+            ..Reply::status(200)
         }
     }
 
     /// A status with `Retry-After: seconds`.
     pub fn retry_after(status: u16, seconds: u64) -> Reply {
-        Reply {
-            status,
-            headers: vec![("retry-after".to_string(), seconds.to_string())],
-        }
+        Reply::with_header(status, "retry-after", &seconds.to_string())
     }
 }
 
@@ -336,6 +352,9 @@ async fn answer(
         });
         reply
     };
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
     let mut response = hyper::Response::builder().status(reply.status);
     for (name, value) in &reply.headers {
         response = response.header(name, value);
