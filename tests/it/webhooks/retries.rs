@@ -145,6 +145,19 @@ async fn gone_disables_the_endpoint() {
     assert_eq!(deliveries(&mut hooks, &endpoint.id).await.len(), 1);
     assert!(!get_hook(&mut hooks, &endpoint.id).await.enabled);
 
+    // A disabled endpoint cannot be redelivered to.
+    let refused = hooks
+        .redeliver_webhook(pb::RedeliverWebhookRequest {
+            id: endpoint.id.clone(),
+            event_seq: list[0].event_seq,
+        })
+        .await;
+    support::expect_code(
+        refused,
+        tonic::Code::FailedPrecondition,
+        "redeliver to a disabled endpoint",
+    );
+
     // Enabled again (the reason cleared), it receives what happens next.
     let enabled = hooks
         .update_webhook(pb::UpdateWebhookRequest {
