@@ -58,6 +58,7 @@ mod upgrade;
 mod usage;
 mod users;
 mod verify;
+mod webhooks;
 
 /// The cluster tests (`cluster`) need the `etcd` feature: a build without it
 /// says so, and under `CI=true` (which runs `bash .ci/test`, the feature on)
