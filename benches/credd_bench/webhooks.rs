@@ -144,7 +144,11 @@ async fn deliver(
             ));
             next_sample += Duration::from_millis(250);
         }
-        worker.round().await.expect("round");
+        let round = worker.round().await.expect("round");
+        if round.started == 0 && round.fanned_out == 0 {
+            let freed = worker.freed();
+            let _ = tokio::time::timeout(Duration::from_millis(20), freed.notified()).await;
+        }
     }
     samples
 }

@@ -224,8 +224,8 @@ fn spawn_mail_delivery(
     })
 }
 
-/// Runs webhook rounds every `[webhooks] poll_interval`; a round that
-/// fails is logged and run again at the next tick.
+/// Runs a webhook round every `[webhooks] poll_interval` and whenever an
+/// attempt ends; a round that fails is logged and run again at the next.
 fn spawn_webhook_delivery(
     engine: Arc<Engine>,
     config: &Config,
@@ -234,12 +234,14 @@ fn spawn_webhook_delivery(
     let rules = Arc::new(config.webhooks.clone());
     let period = rules.poll_interval;
     let worker = Arc::new(WebhookWorker::new(engine, rules).map_err(DaemonError::Webhooks)?);
+    let freed = worker.freed();
     Ok(tokio::spawn(async move {
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
+                () = freed.notified() => {}
                 _ = stop.changed() => break,
             }
             tokio::select! {

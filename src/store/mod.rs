@@ -83,8 +83,8 @@ pub use sessions::DueSession;
 pub use usage::{UsageRow, UsageSubject};
 pub use verify_cache::VerifyCacheStats;
 pub use webhooks::{
-    Attempt, DeliveryState, EndpointChange, SecretSalt, WebhookDelivery, WebhookEndpoint,
-    WebhookEvent,
+    Attempt, CredentialSnapshot, DeliveryState, EndpointChange, SecretSalt, WebhookDelivery,
+    WebhookEndpoint, WebhookEvent,
 };
 
 use std::path::Path;

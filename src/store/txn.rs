@@ -105,24 +105,28 @@ impl Store {
     ) -> Result<Result<T, A>, Error> {
         let audit_name = self.audit.name();
         let audit_at = trees.iter().position(|t| t.name() == audit_name);
+        let credentials_name = self.credentials.name();
+        let credentials_at = trees.iter().position(|t| t.name() == credentials_name);
         let mut all: Vec<&sled::Tree> = trees.to_vec();
         if audit_at.is_some() {
             all.push(self.webhooks.events());
         }
         let run = |views: &[&dyn TxTree]| -> TxResult<T, A> {
-            match audit_at {
-                None => body(&std::array::from_fn(|i| views[i])),
-                Some(at) => {
-                    let announcing = super::webhooks::Announcing::new(views[at], views[N]);
-                    body(&std::array::from_fn(|i| {
-                        if i == at {
-                            &announcing as &dyn TxTree
-                        } else {
-                            views[i]
-                        }
-                    }))
+            let Some(at) = audit_at else {
+                return body(&std::array::from_fn(|i| views[i]));
+            };
+            let remembering = credentials_at.map(|c| super::webhooks::Remembering::new(views[c]));
+            let announcing =
+                super::webhooks::Announcing::new(views[at], views[N], remembering.as_ref());
+            body(&std::array::from_fn(|i| {
+                if i == at {
+                    &announcing as &dyn TxTree
+                } else if Some(i) == credentials_at {
+                    remembering.as_ref().map_or(views[i], |r| r as &dyn TxTree)
+                } else {
+                    views[i]
                 }
-            }
+            }))
         };
         match &self.backend {
             Backend::Sled => self.transact_sled(&all, run),

@@ -427,7 +427,11 @@ async fn old_finished_deliveries_are_pruned() {
     assert_eq!(h.engine.prune_webhook_deliveries(&rules(), 100).unwrap(), 0);
     h.clock.advance(chrono::Duration::days(2));
     assert_eq!(h.engine.prune_webhook_deliveries(&rules(), 100).unwrap(), 1);
-    let left = h.engine.store().deliveries_of(&hook.endpoint.id, None, 10).unwrap();
+    let left = h
+        .engine
+        .store()
+        .deliveries_of(&hook.endpoint.id, None, 10)
+        .unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].state, DeliveryState::Pending);
 }

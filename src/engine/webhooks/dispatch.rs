@@ -14,7 +14,7 @@ use crate::config::WebhooksConfig;
 use crate::lifecycle::webhook::{
     Answer, Subscriber, TEST_EVENT, answer, next_attempt, status_after, subscribed,
 };
-use crate::lifecycle::{self, Environment, Kind, NoticeKind};
+use crate::lifecycle::{Environment, Kind, NoticeKind};
 use crate::store::{
     Attempt, AuditEntry, DeliveryState, EndpointChange, OutboxNotice, WebhookDelivery,
     WebhookEndpoint, WebhookEvent,
@@ -60,7 +60,7 @@ impl Engine {
         let endpoints = self.store.webhooks()?;
         let now = self.clock.now();
         for event in &events {
-            let body = self.event_body(event);
+            let body = Self::event_body(event);
             let deliveries: Vec<WebhookDelivery> = endpoints
                 .iter()
                 .filter(|e| {
@@ -80,8 +80,9 @@ impl Engine {
     }
 
     /// The thin JSON body of `event`: `{type, timestamp, data}` with ids,
-    /// account, kind, name, status and deadlines; never a secret or a hash.
-    fn event_body(&self, event: &WebhookEvent) -> String {
+    /// account, and the credential's kind, name, status and dates as the
+    /// change left them; never a secret or a hash.
+    fn event_body(event: &WebhookEvent) -> String {
         let mut data = json!({
             "account_id": event.account_id,
             "actor": event.actor,
@@ -89,21 +90,15 @@ impl Engine {
         });
         if !event.credential_id.is_empty() {
             data["credential_id"] = json!(event.credential_id);
-            if let Ok(Some(record)) = self.store.get(&event.credential_id) {
-                let status = status_after(&event.event_type).map_or_else(
-                    || {
-                        format!("{:?}", lifecycle::effective_status(&record, event.at))
-                            .to_uppercase()
-                    },
-                    str::to_string,
-                );
-                data["kind"] = json!(record.kind.snake_name());
-                data["name"] = json!(record.name);
-                data["environment"] = json!(format!("{:?}", record.environment).to_lowercase());
-                data["status"] = json!(status);
-                data["expires_at"] = json!(rfc3339(record.expires_at));
-                data["created_at"] = json!(rfc3339(record.created_at));
-            } else if let Some(status) = status_after(&event.event_type) {
+            if let Some(c) = &event.credential {
+                data["kind"] = json!(c.kind);
+                data["name"] = json!(c.name);
+                data["environment"] = json!(c.environment);
+                data["status"] = json!(c.status);
+                data["expires_at"] = json!(rfc3339(c.expires_at));
+                data["created_at"] = json!(rfc3339(c.created_at));
+            }
+            if let Some(status) = status_after(&event.event_type) {
                 data["status"] = json!(status);
             }
         }

@@ -1,6 +1,9 @@
 //! Webhook delivery (Standard Webhooks 1.0): each round, on the node that
-//! leads, fans waiting events out into deliveries and attempts every
-//! delivery that is due, at most `[webhooks] concurrency` at once. Each
+//! leads, fans waiting events out into deliveries and starts the attempts
+//! that are due, as long as fewer than `[webhooks] concurrency` are in
+//! flight; a round never waits for an attempt, so a slow receiver holds
+//! back only its own deliveries (the daemon runs a round on every tick and
+//! whenever an attempt ends). Each
 //! attempt POSTs the delivery's fixed body with `webhook-id` (the event's,
 //! the same on every attempt), `webhook-timestamp` (this attempt's) and
 //! `webhook-signature` (one `v1,` signature per live secret), then the
@@ -13,13 +16,15 @@ mod client;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use std::collections::HashSet;
+
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::WebhooksConfig;
 use crate::engine::webhooks::{AttemptOutcome, DueWebhook};
 use crate::engine::{Engine, Error};
 use crate::secret::webhook::signature_header;
+use crate::store::DeliveryState;
 
 /// Deliveries read per round.
 const DUE_BATCH: usize = 512;
@@ -33,10 +38,8 @@ const PRUNE_BATCH: usize = 10_000;
 pub struct WebhookRound {
     /// Events turned into deliveries.
     pub fanned_out: usize,
-    /// Attempts answered 2xx.
-    pub delivered: usize,
-    /// Attempts that failed (to be retried, or given up).
-    pub failed: usize,
+    /// Attempts started.
+    pub started: usize,
 }
 
 /// Delivers webhook events.
@@ -47,6 +50,10 @@ pub struct WebhookWorker {
     slots: Arc<Semaphore>,
     /// When finished deliveries were last pruned.
     pruned_at: std::sync::Mutex<Option<Instant>>,
+    /// Deliveries being attempted, (endpoint, seq): a round skips them.
+    in_flight: std::sync::Mutex<HashSet<(String, u64)>>,
+    /// Told whenever an attempt ends (a slot is free again).
+    freed: Arc<Notify>,
 }
 
 impl WebhookWorker {
@@ -59,6 +66,8 @@ impl WebhookWorker {
             client: client::build(rules.clone())?,
             slots: Arc::new(Semaphore::new(rules.concurrency)),
             pruned_at: std::sync::Mutex::new(None),
+            in_flight: std::sync::Mutex::default(),
+            freed: Arc::new(Notify::new()),
             engine,
             rules,
         })
@@ -89,29 +98,41 @@ impl WebhookWorker {
             fanned_out,
             ..WebhookRound::default()
         };
-        let mut attempts = JoinSet::new();
         for due in due {
-            let Ok(slot) = self.slots.clone().acquire_owned().await else {
+            let key = (due.delivery.endpoint_id.clone(), due.delivery.seq);
+            if self.flying().contains(&key) {
+                continue;
+            }
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
                 break;
             };
+            self.flying().insert(key.clone());
+            round.started += 1;
             let worker = self.clone();
-            attempts.spawn(async move {
-                let delivered = worker.attempt(due).await;
+            tokio::spawn(async move {
+                if let Err(e) = worker.attempt(due).await {
+                    tracing::error!(error = %e, "webhook attempt not recorded; it will be made again");
+                }
+                worker.flying().remove(&key);
                 drop(slot);
-                delivered
+                worker.freed.notify_one();
             });
         }
-        while let Some(result) = attempts.join_next().await {
-            match result {
-                Ok(Ok(true)) => round.delivered += 1,
-                Ok(Ok(false)) => round.failed += 1,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "webhook attempt not recorded; it will be made again")
-                }
-                Err(e) => tracing::error!(error = %e, "webhook attempt task failed"),
-            }
-        }
         Ok(round)
+    }
+
+    /// Notified whenever an attempt ends: a round may start another.
+    pub fn freed(&self) -> Arc<Notify> {
+        self.freed.clone()
+    }
+
+    /// Attempts in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.flying().len()
+    }
+
+    fn flying(&self) -> std::sync::MutexGuard<'_, HashSet<(String, u64)>> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Removes old finished deliveries, at most once per [`PRUNE_EVERY`].
@@ -132,6 +153,14 @@ impl WebhookWorker {
 
     /// Sends `due` once and records the answer; true when delivered.
     async fn attempt(&self, due: DueWebhook) -> Result<bool, Error> {
+        // A round may have read this delivery just before an attempt in
+        // flight recorded its answer: send only what is still as read.
+        let (endpoint, seq) = (&due.delivery.endpoint_id, due.delivery.seq);
+        let current =
+            crate::offload::blocking(|| self.engine.store().webhook_delivery(endpoint, seq))?;
+        if current.as_ref() != Some(&due.delivery) || due.delivery.state != DeliveryState::Pending {
+            return Ok(false);
+        }
         let outcome = self.send(&due).await;
         let status = outcome.status;
         tracing::debug!(
@@ -146,7 +175,7 @@ impl WebhookWorker {
         let rules = self.rules.clone();
         let recorded =
             crate::offload::blocking(move || engine.record_webhook_attempt(&rules, &due, outcome))?;
-        Ok(recorded.state == crate::store::DeliveryState::Delivered)
+        Ok(recorded.state == DeliveryState::Delivered)
     }
 
     /// One POST; never fails, the outcome says what happened.

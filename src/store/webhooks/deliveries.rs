@@ -116,6 +116,11 @@ impl Store {
                 Some(v) => decode::<WebhookDelivery>(&v, "webhook delivery")?,
                 None => continue,
             };
+            // The index is read without isolation: an attempt recorded
+            // since this key was read has moved or removed it.
+            if delivery.due_key().as_deref() != Some(&key[..]) {
+                continue;
+            }
             due.push(delivery);
             if due.len() == limit {
                 break;

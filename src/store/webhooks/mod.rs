@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 pub use deliveries::{Attempt, DeliveryState, EndpointChange, WebhookDelivery};
 pub use endpoints::{SecretSalt, WebhookEndpoint};
-pub(super) use events::Announcing;
-pub use events::WebhookEvent;
+pub(super) use events::{Announcing, Remembering};
+pub use events::{CredentialSnapshot, WebhookEvent};
 
 use super::Error;
 

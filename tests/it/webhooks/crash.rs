@@ -75,7 +75,7 @@ async fn kill9_after_fan_out_keeps_each_webhook_id() {
 async fn kill9_before_fan_out_delivers_each_event_once() {
     let dir = support::temp_dir();
     let fast = default_config();
-    let slow = fast.replace("poll_interval = \"1s\"", "poll_interval = \"60s\"");
+    let slow = fast.replace("poll_interval = \"200ms\"", "poll_interval = \"60s\"");
     assert_ne!(fast, slow);
     let mut daemon = support::start(dir.path(), &slow);
     let receiver = Receiver::start().await;

@@ -40,13 +40,13 @@ pub type Hooks = WebhookAdminClient<Authed>;
 pub const LIMIT: Duration = Duration::from_secs(20);
 
 /// `[webhooks]` for the tests: http and loopback allowed, a round every
-/// second (the config takes whole seconds), a short retry schedule (`schedule`: the waits, quoted) and a
+/// 200 ms, a short retry schedule (`schedule`: the waits, quoted) and a
 /// rotated secret's overlap of `overlap`.
 pub fn webhooks_config(schedule: &[&str], overlap: &str) -> String {
     let schedule: Vec<String> = schedule.iter().map(|s| format!("{s:?}")).collect();
     format!(
         "[webhooks]\nallow_http = true\nallowed_networks = [\"127.0.0.0/8\"]\n\
-         poll_interval = \"1s\"\ntimeout = \"3s\"\n\
+         poll_interval = \"200ms\"\ntimeout = \"3s\"\n\
          retry_schedule = [{}]\nrotation_overlap = {overlap:?}\n",
         schedule.join(", ")
     )
