@@ -65,9 +65,19 @@ pub(crate) fn webhooks(ctx: &mut Ctx, small: &SmallStore) {
     let busy = Arc::new(AtomicBool::new(false));
     let during = verify_thread(engine.clone(), keys.clone(), busy.clone());
     let t0 = Instant::now();
-    let backlog = ctx
-        .server_rt
-        .block_on(deliver(&worker, &engine, &received, expected));
+    // As the daemon runs it: a current-thread runtime on a thread of its own.
+    let backlog = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(deliver(&worker, &engine, &received, expected))
+            })
+            .join()
+            .expect("delivery thread")
+    });
     let wall = t0.elapsed();
     busy.store(true, Ordering::Relaxed);
     let during = during.join().expect("verify thread");

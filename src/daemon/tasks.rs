@@ -224,35 +224,14 @@ fn spawn_mail_delivery(
     })
 }
 
-/// Runs a webhook round every `[webhooks] poll_interval` and whenever an
-/// attempt ends; a round that fails is logged and run again at the next.
+/// Starts webhook delivery on a thread of its own (see
+/// [`WebhookWorker::spawn`]).
 fn spawn_webhook_delivery(
     engine: Arc<Engine>,
     config: &Config,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, DaemonError> {
     let rules = Arc::new(config.webhooks.clone());
-    let period = rules.poll_interval;
-    let worker = Arc::new(WebhookWorker::new(engine, rules).map_err(DaemonError::Webhooks)?);
-    let freed = worker.freed();
-    Ok(tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                () = freed.notified() => {}
-                _ = stop.changed() => break,
-            }
-            tokio::select! {
-                result = worker.round() => match result {
-                    Ok(round) if round != Default::default() => tracing::debug!(?round, "webhook round"),
-                    Ok(_) => {}
-                    Err(e) => error!(error = %e, "webhook round failed; will retry"),
-                },
-                _ = stop.changed() => break,
-            }
-        }
-        info!(task = "webhook-delivery", "stopped");
-    }))
+    let worker = WebhookWorker::new(engine, rules).map_err(DaemonError::Webhooks)?;
+    Ok(Arc::new(worker).spawn(stop))
 }

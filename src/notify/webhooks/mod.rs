@@ -19,6 +19,7 @@ use std::time::Instant;
 use std::collections::HashSet;
 
 use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
 
 use crate::config::WebhooksConfig;
 use crate::engine::webhooks::{AttemptOutcome, DueWebhook};
@@ -124,6 +125,47 @@ impl WebhookWorker {
     /// Notified whenever an attempt ends: a round may start another.
     pub fn freed(&self) -> Arc<Notify> {
         self.freed.clone()
+    }
+
+    /// Runs rounds on a thread of its own (a current-thread runtime), every
+    /// `poll_interval` and whenever an attempt ends, until `stop` changes:
+    /// signing, sending and recording take at most that one core, so a
+    /// burst of deliveries never takes the cores Verify runs on.
+    pub fn spawn(self: Arc<Self>, stop: tokio::sync::watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .thread_name("credd-webhooks")
+                .build();
+            match runtime {
+                Ok(runtime) => runtime.block_on(self.run(stop)),
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook delivery could not start its runtime")
+                }
+            }
+        })
+    }
+
+    /// Rounds until `stop` changes.
+    async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let freed = self.freed();
+        let mut ticker = tokio::time::interval(self.rules.poll_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = freed.notified() => {}
+                _ = stop.changed() => break,
+            }
+            match self.round().await {
+                Ok(round) if round != WebhookRound::default() => {
+                    tracing::debug!(?round, "webhook round");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "webhook round failed; will retry"),
+            }
+        }
+        tracing::info!(task = "webhook-delivery", "stopped");
     }
 
     /// Attempts in flight now.
