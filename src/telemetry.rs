@@ -42,6 +42,12 @@ pub const STORE_BYTES: &str = "credd_store_size_bytes";
 pub const VERIFY_CACHE_ENTRIES: &str = "credd_verify_cache_entries";
 /// Verify cache lookups by `hit` or `miss` (a miss reads sled).
 pub const VERIFY_CACHE_LOOKUPS_TOTAL: &str = "credd_verify_cache_lookups_total";
+/// Webhook attempts, by `result`: `delivered`, `failed` (to be retried or
+/// given up) or `gone` (410).
+pub const WEBHOOK_ATTEMPTS_TOTAL: &str = "credd_webhook_attempts_total";
+/// Webhook events not fanned out yet (`kind="events"`) and deliveries
+/// pending (`kind="deliveries"`).
+pub const WEBHOOK_BACKLOG: &str = "credd_webhook_backlog";
 
 /// Installs the Prometheus recorder and serves `/metrics` on `listen`.
 ///
@@ -119,6 +125,17 @@ pub fn delivery(sent: usize, transient: usize, permanent: usize, outbox_depth: u
     counter!(DELIVERY_FAILURES_TOTAL, "kind" => "transient").increment(transient as u64);
     counter!(DELIVERY_FAILURES_TOTAL, "kind" => "permanent").increment(permanent as u64);
     gauge!(OUTBOX_DEPTH).set(outbox_depth as f64);
+}
+
+/// One webhook attempt's result (`delivered`, `failed`, `gone`).
+pub fn webhook_attempt(result: &'static str) {
+    counter!(WEBHOOK_ATTEMPTS_TOTAL, "result" => result).increment(1);
+}
+
+/// Webhook events waiting for the fan-out and deliveries pending.
+pub fn webhook_backlog(events: usize, deliveries: usize) {
+    gauge!(WEBHOOK_BACKLOG, "kind" => "events").set(events as f64);
+    gauge!(WEBHOOK_BACKLOG, "kind" => "deliveries").set(deliveries as f64);
 }
 
 /// The database's size on disk.

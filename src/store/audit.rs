@@ -112,7 +112,8 @@ pub(super) fn append_audit_rows<A>(audit: &dyn TxTree, rows: &[Vec<u8>]) -> TxRe
 
 impl Store {
     /// Appends an audit event on its own (a refused attempt, which changes
-    /// nothing else). Durable at the next flush.
+    /// nothing else). Durable at the next flush. Announces no webhook event
+    /// on sled (it is no `transact`): only refusals and reads come here.
     ///
     /// # Errors
     /// sled errors.

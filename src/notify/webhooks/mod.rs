@@ -127,6 +127,13 @@ impl WebhookWorker {
         self.freed.clone()
     }
 
+    /// Publishes the backlog (events not fanned out, deliveries pending).
+    fn publish_backlog(&self) {
+        if let Ok((events, due)) = self.engine.store().webhook_backlog() {
+            crate::telemetry::webhook_backlog(events, due);
+        }
+    }
+
     /// Runs rounds on a thread of its own (a current-thread runtime), every
     /// `poll_interval` and whenever an attempt ends, until `stop` changes:
     /// signing, sending and recording take at most that one core, so a
@@ -153,7 +160,7 @@ impl WebhookWorker {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticker.tick() => {}
+                _ = ticker.tick() => self.publish_backlog(),
                 () = freed.notified() => {}
                 _ = stop.changed() => break,
             }
@@ -217,6 +224,11 @@ impl WebhookWorker {
         let rules = self.rules.clone();
         let recorded =
             crate::offload::blocking(move || engine.record_webhook_attempt(&rules, &due, outcome))?;
+        crate::telemetry::webhook_attempt(match (recorded.state, status) {
+            (DeliveryState::Delivered, _) => "delivered",
+            (_, Some(410)) => "gone",
+            _ => "failed",
+        });
         Ok(recorded.state == DeliveryState::Delivered)
     }
 

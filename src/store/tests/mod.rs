@@ -18,6 +18,7 @@ mod meta;
 mod sessions;
 mod usage;
 mod verify;
+mod webhooks;
 
 use std::path::Path;
 
