@@ -68,7 +68,7 @@ fn events_are_written_with_the_commit_and_fanned_out_once() {
         assert_eq!(store.pending_webhook_events(100).unwrap().len(), 1);
         assert_eq!(
             store.due_webhook_deliveries(t0(), 10).unwrap(),
-            [delivery.clone()]
+            std::slice::from_ref(&delivery)
         );
         assert!(
             store
