@@ -85,9 +85,21 @@ impl WebhookWorker {
         }
         self.prune();
         let engine = self.engine.clone();
+        // Only as many as can start now, plus those in flight (which sort
+        // among the earliest and are skipped).
+        let free = self.slots.available_permits();
+        let want = if free == 0 {
+            0
+        } else {
+            (free + self.in_flight()).min(DUE_BATCH)
+        };
         let (fanned_out, due) = crate::offload::blocking(|| {
             let fanned = engine.fan_out_webhooks()?;
-            let due = engine.due_webhooks(DUE_BATCH)?;
+            let due = if want == 0 {
+                Vec::new()
+            } else {
+                engine.due_webhooks(want)?
+            };
             if !due.is_empty() {
                 // A deposed leader that has not heard yet must not send
                 // while its successor does: prove the lease (sled: no-op).
