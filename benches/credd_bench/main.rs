@@ -113,6 +113,25 @@ struct Ctx {
     extra: serde_json::Map<String, Value>,
 }
 
+/// A live API key of `account` with the bench's scopes and nothing else,
+/// as a section creates it through the engine.
+fn api_key(account: String, name: String) -> credd::engine::NewCredential {
+    credd::engine::NewCredential {
+        account_id: account,
+        kind: credd::lifecycle::Kind::ApiKey,
+        environment: credd::lifecycle::Environment::Live,
+        name,
+        description: String::new(),
+        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+        lifetime: None,
+        notify_emails: Vec::new(),
+        client_id: None,
+        metadata: None,
+        rate_limits: Vec::new(),
+        credits: None,
+    }
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()

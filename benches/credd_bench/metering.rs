@@ -5,13 +5,12 @@
 //! includes it.
 
 use credd::engine::{Actor, NewCredential, NewCredits};
-use credd::lifecycle::{Environment, Kind};
 use serde_json::json;
 
+use crate::Ctx;
 use crate::harness::report::{Row, ratio, round3};
 use crate::small::SmallStore;
 use crate::verify::compare_direct_verify;
-use crate::{Ctx, SCOPES};
 
 const SECTION: &str = "9 metering overhead";
 /// Metered keys created (through the engine, so their records are real),
@@ -64,20 +63,10 @@ pub(crate) fn metering(ctx: &mut Ctx, small: &SmallStore) {
 
 fn metered_key(i: usize) -> NewCredential {
     NewCredential {
-        account_id: format!("bench-metered-{}", i % 20),
-        kind: Kind::ApiKey,
-        environment: Environment::Live,
-        name: format!("metered {i}"),
-        description: String::new(),
-        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
-        lifetime: None,
-        notify_emails: Vec::new(),
-        client_id: None,
-        metadata: None,
-        rate_limits: Vec::new(),
         credits: Some(NewCredits {
             remaining: 1_000_000_000_000,
             refill: None,
         }),
+        ..crate::api_key(format!("bench-metered-{}", i % 20), format!("metered {i}"))
     }
 }

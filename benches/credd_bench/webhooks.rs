@@ -18,14 +18,13 @@ use axum::routing::post;
 use credd::config::WebhooksConfig;
 use credd::engine::webhooks::NewWebhook;
 use credd::engine::{Actor, Engine, NewCredential};
-use credd::lifecycle::{Environment, Kind};
 use credd::notify::webhooks::WebhookWorker;
 use serde_json::json;
 
+use crate::Ctx;
 use crate::flush::verify_thread;
 use crate::harness::report::{Row, rate, ratio, round3};
 use crate::small::SmallStore;
-use crate::{Ctx, SCOPES};
 
 const SECTION: &str = "12 webhooks";
 const EVENTS: usize = 10_000;
@@ -164,20 +163,7 @@ async fn deliver(
 }
 
 fn event_key(i: usize) -> NewCredential {
-    NewCredential {
-        account_id: format!("bench-webhooks-{}", i % 100),
-        kind: Kind::ApiKey,
-        environment: Environment::Live,
-        name: format!("event {i}"),
-        description: String::new(),
-        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
-        lifetime: None,
-        notify_emails: Vec::new(),
-        client_id: None,
-        metadata: None,
-        rate_limits: Vec::new(),
-        credits: None,
-    }
+    crate::api_key(format!("bench-webhooks-{}", i % 100), format!("event {i}"))
 }
 
 fn rows(
