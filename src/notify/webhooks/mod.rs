@@ -148,10 +148,12 @@ impl WebhookWorker {
 
     /// Runs rounds on a thread of its own (a current-thread runtime), every
     /// `poll_interval` and whenever an attempt ends, until `stop` changes:
-    /// signing, sending and recording take at most that one core, so a
-    /// burst of deliveries never takes the cores Verify runs on.
+    /// signing, sending and recording take at most that one core, at a
+    /// background priority, so a burst of deliveries never takes the CPU
+    /// Verify needs.
     pub fn spawn(self: Arc<Self>, stop: tokio::sync::watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::task::spawn_blocking(move || {
+            background_priority();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .thread_name("credd-webhooks")
@@ -290,6 +292,17 @@ impl WebhookWorker {
             Err(e) => outcome.error = error_chain(&e),
         }
         outcome
+    }
+}
+
+/// Lowers the calling thread's scheduling priority to nice 10 (Linux
+/// applies `setpriority` to one thread when given its id): when the CPU is
+/// short, Verify's threads win; when it is idle, delivery takes all of it.
+fn background_priority() {
+    // SAFETY: plain syscalls on this thread's own id, no memory involved.
+    let done = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+    if done != 0 {
+        tracing::debug!("webhook delivery runs at normal priority (setpriority refused)");
     }
 }
 
