@@ -10,10 +10,12 @@
 //!   `{prefix}{tree}/` range and the gaps between them (the cluster's own
 //!   keys). Each range is counted first (`count_only`: an index walk, no
 //!   values read). A range of more than [`LIST`] keys is split and its
-//!   parts counted in turn: a range of every key starting with `p` into
-//!   the key `p` and the 256 ranges `p` + one byte, so each split settles
-//!   one byte of the keys (a long shared prefix such as `cred_01J` costs
-//!   one cheap count per byte); any other range at its byte-wise midpoint.
+//!   parts counted in turn (at once: most are often empty): a range of
+//!   every key starting with `p` first narrows to the longest prefix its
+//!   keys share (a prefix of its first key, found by halving, a count a
+//!   step: this skips `cred_01J` or the high bytes of a deadline's time),
+//!   then splits into that prefix's key and the 256 ranges of it + one
+//!   byte; any other range splits at its byte-wise midpoint.
 //! - **Keys.** A range of at most [`LIST`] keys is listed keys-only.
 //! - **Values.** Then read in pages between every [`PAGE`]th listed key:
 //!   `[k_i, k_{i+PAGE})`, no limit, which at R holds exactly those keys. A
@@ -21,8 +23,9 @@
 //!   [`MESSAGE`] in all) is asked again as two halves, down to one key; a
 //!   list too long is split like a range with too many keys.
 //!
-//! Every key is walked a bounded number of times (counts once per split
-//! level, the list once, its page once), so the read is O(keys).
+//! Every key is walked a bounded number of times (a few counts per split
+//! level, the list once, its page once), so the read is O(keys): measured
+//! in `range/tests.rs`.
 
 #[cfg(test)]
 mod old;
@@ -39,7 +42,7 @@ const PAGE: usize = 1_000;
 /// The most keys one keys-only Range lists (about 3 MB of keys of 100
 /// bytes; etcd reads their values meanwhile, to drop them): a range with
 /// more is split first.
-const LIST: i64 = 20_000;
+const LIST: i64 = 50_000;
 /// The longest answer the read accepts (gRPC's default is 4 MiB; a page of
 /// 1,000 values of 8 KiB is 8 MB).
 const MESSAGE: usize = 64 << 20;
@@ -52,32 +55,43 @@ pub(super) async fn read_prefix(
     prefix: &[u8],
     each: impl FnMut(&[KeyValue]) -> Result<(), Error>,
 ) -> Result<i64, Error> {
-    read_prefix_within(kv, prefix, MESSAGE, each).await
+    read_prefix_within(kv, prefix, (MESSAGE, LIST), each).await
 }
 
-/// [`read_prefix`], with answers of at most `message` bytes.
+/// [`read_prefix`], with answers of at most `message` bytes and lists of at
+/// most `list` keys.
 async fn read_prefix_within(
     kv: &KvClient,
     prefix: &[u8],
-    message: usize,
+    (message, list): (usize, i64),
     mut each: impl FnMut(&[KeyValue]) -> Result<(), Error>,
 ) -> Result<i64, Error> {
     let mut reader = Reader {
         kv: kv.clone().max_decoding_message_size(message),
         revision: 0,
     };
-    // A stack: the next range to read is last.
-    let mut ranges = cover(prefix, REPLICATED);
-    ranges.reverse();
-    while let Some((start, end)) = ranges.pop() {
-        let count = reader.count(&start, &end).await?;
+    // A stack, the next range to read last; with its count when known.
+    let mut ranges: Vec<(Vec<u8>, Vec<u8>, Option<i64>)> = cover(prefix, REPLICATED)
+        .into_iter()
+        .rev()
+        .map(|(start, end)| (start, end, None))
+        .collect();
+    while let Some((mut start, mut end, known)) = ranges.pop() {
+        let count = match known {
+            Some(count) => count,
+            None => reader.count(&start, &end).await?,
+        };
         if count == 0 {
             continue;
         }
-        if count > LIST {
+        if count > list {
+            if prefix_end(&start) == end {
+                start = reader.shared_prefix(&start, count).await?;
+                end = prefix_end(&start);
+            }
             let parts = split(&start, &end);
             if parts.len() > 1 {
-                ranges.extend(parts.into_iter().rev());
+                ranges.extend(reader.count_parts(parts).await?.into_iter().rev());
                 continue;
             }
         }
@@ -88,7 +102,7 @@ async fn read_prefix_within(
                 if parts.len() < 2 {
                     return Err(etcd(e));
                 }
-                ranges.extend(parts.into_iter().rev());
+                ranges.extend(reader.count_parts(parts).await?.into_iter().rev());
                 continue;
             }
             Err(e) => return Err(etcd(e)),
@@ -129,6 +143,68 @@ impl Reader {
         let options = GetOptions::new().with_count_only();
         let answer = self.get(start, end, options).await.map_err(etcd)?;
         Ok(answer.count())
+    }
+
+    /// The number of keys in `[start, end)` and the first of them: both
+    /// from one keys-only Range of limit 1 (etcd counts the whole range).
+    async fn probe(&mut self, start: &[u8], end: &[u8]) -> Result<(i64, Option<Vec<u8>>), Error> {
+        let options = GetOptions::new().with_keys_only().with_limit(1);
+        let mut answer = self.get(start, end, options).await.map_err(etcd)?;
+        let first = answer.take_kvs().into_iter().next();
+        Ok((answer.count(), first.map(|kv| kv.into_key_value().0)))
+    }
+
+    /// The longest prefix every key starting with `prefix` has (`count`
+    /// of them): a prefix of the first such key, found by halving (a count
+    /// a step). Splitting there, not byte after byte, skips what all keys
+    /// of a tree share (`cred_01J`, the high bytes of a deadline's time).
+    async fn shared_prefix(&mut self, prefix: &[u8], count: i64) -> Result<Vec<u8>, Error> {
+        let (_, Some(first)) = self.probe(prefix, &prefix_end(prefix)).await? else {
+            return Ok(prefix.to_vec());
+        };
+        // `first[..low]` is shared by every key; `first[..=high]` is not
+        // known to be.
+        let (mut low, mut high) = (prefix.len(), first.len());
+        while low < high {
+            let mid = (low + high).div_ceil(2);
+            let candidate = &first[..mid];
+            if self.count(candidate, &prefix_end(candidate)).await? == count {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
+        Ok(first[..low].to_vec())
+    }
+
+    /// The parts of a split with their counts, those with keys only, in
+    /// order. Counted at once (a split has up to 257 parts, most of them
+    /// often empty: one request after another would cost a round trip
+    /// each).
+    async fn count_parts(
+        &mut self,
+        parts: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>, Option<i64>)>, Error> {
+        let mut counting = tokio::task::JoinSet::new();
+        for (at, (start, end)) in parts.iter().enumerate() {
+            let mut reader = Reader {
+                kv: self.kv.clone(),
+                revision: self.revision,
+            };
+            let (start, end) = (start.clone(), end.clone());
+            counting.spawn(async move { (at, reader.count(&start, &end).await) });
+        }
+        let mut counts = vec![0; parts.len()];
+        while let Some(done) = counting.join_next().await {
+            let (at, count) = done.map_err(|e| Error::Cluster(format!("etcd: {e}")))?;
+            counts[at] = count?;
+        }
+        Ok(parts
+            .into_iter()
+            .zip(counts)
+            .filter(|(_, count)| *count > 0)
+            .map(|((start, end), count)| (start, end, Some(count)))
+            .collect())
     }
 
     /// The keys in `[start, end)`, in order.

@@ -75,10 +75,10 @@ fn hash_bytes(seed: u64) -> Vec<u8> {
 async fn read_all(
     kv: &KvClient,
     prefix: &[u8],
-    message: usize,
+    limits: (usize, i64),
 ) -> (i64, BTreeMap<Vec<u8>, Vec<u8>>) {
     let mut seen = BTreeMap::new();
-    let revision = read_prefix_within(kv, prefix, message, |kvs| {
+    let revision = read_prefix_within(kv, prefix, limits, |kvs| {
         for kv in kvs {
             let old = seen.insert(kv.key().to_vec(), kv.value().to_vec());
             assert!(
@@ -138,8 +138,8 @@ fn ranges_cover_the_prefix_end_to_end() {
 }
 
 /// Every key under the prefix is read once, with its value, at the
-/// revision the read returns: a tree split because it has more keys than
-/// one list may hold, pages longer than the message limit, lists longer
+/// revision the read returns: a tree split (past the prefix its keys
+/// share) because it has more keys than one list may hold, pages longer than the message limit, lists longer
 /// than it, a tree of exactly three pages, a key equal to a tree's prefix,
 /// the gaps between trees, an empty tree; keys just past the prefix are
 /// not read, nor are writes made while the read goes on.
@@ -187,13 +187,14 @@ fn reads_every_key_once_at_one_revision() {
         put_all(&client, pairs).await;
         let kv = client.kv_client();
 
-        // With the message limit of the cluster, and with 1 MiB: lists and
-        // pages cut smaller.
-        for message in [MESSAGE, 1 << 20] {
-            let (revision, seen) = read_all(&kv, &prefix, message).await;
+        // With the cluster's limits; with lists of 5,000 keys at most (the
+        // credentials split, past their shared `cred_01JX`); with answers
+        // of 1 MiB at most (lists and pages cut smaller).
+        for limits in [(MESSAGE, LIST), (MESSAGE, 5_000), (1 << 20, LIST)] {
+            let (revision, seen) = read_all(&kv, &prefix, limits).await;
             assert!(revision > 0);
-            assert_eq!(seen.len(), expected.len(), "message limit {message}");
-            assert!(seen == expected, "message limit {message}: values differ");
+            assert_eq!(seen.len(), expected.len(), "limits {limits:?}");
+            assert!(seen == expected, "limits {limits:?}: values differ");
         }
 
         // Writes while the read goes on (before its first page is taken)
@@ -204,7 +205,7 @@ fn reads_every_key_once_at_one_revision() {
         let added = key("webhooks", b"new");
         let mut wrote_at = 0;
         let mut seen = BTreeMap::new();
-        let revision = read_prefix_within(&kv, &prefix, MESSAGE, |kvs| {
+        let revision = read_prefix_within(&kv, &prefix, (MESSAGE, 5_000), |kvs| {
             if wrote_at == 0 {
                 let (endpoints, removed, changed, added) = (
                     endpoints.clone(),
@@ -238,7 +239,7 @@ fn reads_every_key_once_at_one_revision() {
             "the read saw writes made after its revision"
         );
         assert!(!seen.contains_key(&outside));
-        let (_, now) = read_all(&kv, &prefix, MESSAGE).await;
+        let (_, now) = read_all(&kv, &prefix, (MESSAGE, LIST)).await;
         assert!(!now.contains_key(&removed) && now.contains_key(&added));
         assert_eq!(now[&changed], b"changed");
         kv.clone()
