@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 
 #[cfg(feature = "etcd")]
 #[path = "../../../tests/common/etcd_cluster.rs"]
-mod etcd_cluster;
+pub(crate) mod etcd_cluster;
 
 use super::meta::META_SCHEMA;
 use super::*;
