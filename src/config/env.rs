@@ -70,6 +70,7 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("webhooks", "rotation_overlap", ValueType::Str),
     ("webhooks", "poll_interval", ValueType::Str),
     ("webhooks", "keep_days", ValueType::Int),
+    ("webhooks", "max_per_second", ValueType::Int),
     ("audit", "retention_days", ValueType::Int),
     ("users", "argon2_memory_kib", ValueType::Int),
     ("users", "argon2_iterations", ValueType::Int),

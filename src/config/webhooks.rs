@@ -23,6 +23,7 @@ pub(super) struct WebhooksFile {
     rotation_overlap: Option<String>,
     poll_interval: Option<String>,
     keep_days: Option<i64>,
+    max_per_second: Option<i64>,
 }
 
 /// `[webhooks]`, validated.
@@ -46,6 +47,9 @@ pub struct WebhooksConfig {
     /// Days a finished delivery (with its attempts) is kept for
     /// ListWebhookDeliveries and RedeliverWebhook.
     pub keep_days: u32,
+    /// Attempts started per second at most (0: no limit): deliveries are
+    /// background work and must not take the CPU Verify needs.
+    pub max_per_second: u32,
 }
 
 impl Default for WebhooksConfig {
@@ -59,6 +63,7 @@ impl Default for WebhooksConfig {
             rotation_overlap: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_secs(1),
             keep_days: 30,
+            max_per_second: 500,
         }
     }
 }
@@ -115,6 +120,12 @@ pub(super) fn validate(file: WebhooksFile, check: &Check) -> Result<WebhooksConf
         rotation_overlap: check.fixed("webhooks.rotation_overlap", file.rotation_overlap, "24h")?,
         poll_interval: wait(check, "webhooks.poll_interval", file.poll_interval, "1s")?,
         keep_days: check.whole("webhooks.keep_days", file.keep_days, 30, 1..=3650)?,
+        max_per_second: check.whole(
+            "webhooks.max_per_second",
+            file.max_per_second,
+            500,
+            0..=1_000_000,
+        )?,
     })
 }
 

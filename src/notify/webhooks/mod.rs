@@ -55,6 +55,9 @@ pub struct WebhookWorker {
     in_flight: std::sync::Mutex<HashSet<(String, u64)>>,
     /// Told whenever an attempt ends (a slot is free again).
     freed: Arc<Notify>,
+    /// `[webhooks] max_per_second`, when set: each attempt waits for a
+    /// token before it sends (holding its slot).
+    pace: Option<governor::DefaultDirectRateLimiter>,
 }
 
 impl WebhookWorker {
@@ -69,6 +72,8 @@ impl WebhookWorker {
             pruned_at: std::sync::Mutex::new(None),
             in_flight: std::sync::Mutex::default(),
             freed: Arc::new(Notify::new()),
+            pace: std::num::NonZeroU32::new(rules.max_per_second)
+                .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
             engine,
             rules,
         })
@@ -248,10 +253,8 @@ impl WebhookWorker {
 
     /// One POST; never fails, the outcome says what happened.
     async fn send(&self, due: &DueWebhook) -> AttemptOutcome {
-        let now = self.engine.now();
-        let started = Instant::now();
         let mut outcome = AttemptOutcome {
-            at: now,
+            at: self.engine.now(),
             ..AttemptOutcome::default()
         };
         let url = match reqwest::Url::parse(&due.endpoint.url) {
@@ -265,6 +268,12 @@ impl WebhookWorker {
             outcome.error = e;
             return outcome;
         }
+        if let Some(pace) = &self.pace {
+            pace.until_ready().await;
+        }
+        let now = self.engine.now();
+        outcome.at = now;
+        let started = Instant::now();
         let timestamp = now.timestamp();
         let body = due.delivery.body.clone().into_bytes();
         let signers = self.engine.webhook_signers(&due.endpoint, now);
