@@ -184,6 +184,35 @@ pub struct Store {
     foreign_seen: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// Opens sled in `dir`. A lock held by this process's own database that was
+/// just dropped (sled releases it from a background thread) is waited for,
+/// up to a second; another process's lock is [`Error::Locked`].
+fn open_db(dir: &Path, cache_capacity: u64) -> Result<sled::Db, Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_capacity)
+            .flush_every_ms(Some(500))
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            // sled 0.34 wraps the failed lock in an `Other` error whose
+            // message says so; match both that and a bare WouldBlock.
+            Err(sled::Error::Io(ref io))
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::Locked(dir.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(other) => return Err(Error::Sled(other)),
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) the database in `dir`, checks its schema version
     /// and that it was made with this pepper.
@@ -215,22 +244,7 @@ impl Store {
         pepper_fingerprint: [u8; 32],
         verify_cache_entries: usize,
     ) -> Result<Self, Error> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_capacity)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| match e {
-                // sled 0.34 wraps the failed lock in an `Other` error whose
-                // message says so; match both that and a bare WouldBlock.
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("could not acquire lock") =>
-                {
-                    Error::Locked(dir.display().to_string())
-                }
-                other => Error::Sled(other),
-            })?;
+        let db = open_db(dir, cache_capacity)?;
         let journal = Arc::new(journal::Journal::default());
         let store = Store {
             credentials: db.open_tree("credentials")?,

@@ -243,7 +243,13 @@ pub fn restore_backup(
             db_dir.display()
         )));
     }
-    let db = sled::Config::new().path(db_dir).open()?;
+    // No background flusher (this flushes itself at the end): with one,
+    // the database could still be held for a moment after it is dropped,
+    // and opening the restored store at once would find it locked.
+    let db = sled::Config::new()
+        .path(db_dir)
+        .flush_every_ms(None)
+        .open()?;
     let trees = header
         .trees
         .iter()
