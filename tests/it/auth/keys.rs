@@ -161,7 +161,9 @@ async fn the_bootstrap_key_is_written_once_with_mode_0600() {
             "credentials:write",
             "partners:read",
             "partners:write",
-            "verify"
+            "verify",
+            "webhooks:read",
+            "webhooks:write"
         ]
     );
 
