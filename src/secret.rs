@@ -222,6 +222,18 @@ pub fn parse(presented: &str) -> Result<SecretShape, FormatError> {
     }
 }
 
+/// The bytes of `text`, an even number of hexadecimal digits (either
+/// case); `None` for anything else.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
 /// Lower-case hex of `bytes`: digests, fingerprints and ids made of hash
 /// bytes (never a secret's plaintext).
 pub fn hex(bytes: &[u8]) -> String {

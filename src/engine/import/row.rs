@@ -109,16 +109,9 @@ pub(super) fn sha256(presented: &str) -> [u8; 32] {
 }
 
 fn digest_from_hex(text: &str) -> Result<[u8; 32], String> {
-    let text = text.trim();
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err("sha256_hex must be 64 hexadecimal digits".to_string());
-    }
-    let mut digest = [0u8; 32];
-    for (i, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-            .map_err(|_| "sha256_hex must be 64 hexadecimal digits".to_string())?;
-    }
-    Ok(digest)
+    crate::secret::unhex(text.trim())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| "sha256_hex must be 64 hexadecimal digits".to_string())
 }
 
 fn digest_from_base64(text: &str) -> Result<[u8; 32], String> {

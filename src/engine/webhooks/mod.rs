@@ -302,7 +302,7 @@ impl Engine {
     ) -> Vec<SigningSecret> {
         endpoint
             .signing_salts(now)
-            .filter_map(|s| unhex(&s.salt))
+            .filter_map(|s| crate::secret::unhex(&s.salt))
             .map(|salt| SigningSecret::derive(&self.pepper, &salt))
             .collect()
     }
@@ -386,14 +386,4 @@ fn check_details(description: &str, filter: &[String]) -> Result<(), Error> {
         )));
     }
     check_filter(filter).map_err(|e| Error::InvalidArgument(format!("event_types: {e}")))
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
-        })
-        .collect()
 }
