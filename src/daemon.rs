@@ -256,9 +256,13 @@ async fn start_http(
     let gateway = Arc::new(config.gateway.clone());
     let tls_on = tls.is_some();
     let leaks = crate::http::leaks::load(&config.leaks).map_err(DaemonError::LeakKeys)?;
-    let http = HttpServer::start(engine.clone(), gateway, leaks, listener, tls, stopped)
+    let extras = crate::http::Extras {
+        leaks,
+        console: config.console.clone(),
+    };
+    let http = HttpServer::start(engine.clone(), gateway, extras, listener, tls, stopped)
         .map_err(bind_error)?;
-    info!(http_addr = %http.local_addr(), tls = tls_on, "http listening: forward auth at /v1/check");
+    info!(http_addr = %http.local_addr(), tls = tls_on, console = config.console.enabled, "http listening: forward auth at /v1/check");
     Ok(Some((http, stop)))
 }
 

@@ -96,14 +96,18 @@ const KEYS: &[(&str, &str, ValueType)] = &[
     ("leaks", "max_tokens", ValueType::Int),
     ("leaks", "max_body_bytes", ValueType::Int),
     ("leaks", "github_feedback", ValueType::Str),
+    ("console", "enabled", ValueType::Bool),
+    ("console", "idle_timeout", ValueType::Str),
+    ("console", "max_lifetime", ValueType::Str),
+    ("console", "public_url", ValueType::Str),
 ];
 
 /// Sections whose keys have only the long `CREDD_<SECTION>_<KEY>` name:
 /// `[store]`'s (`user`, `prefix`, `ca_file`...) are too generic for a short
 /// one (`CREDD_CA_FILE` is credctl's), and they take no short name from
 /// another section's key (`CREDD_CERT_FILE` stays `tls.cert_file`);
-/// `[leaks]`' `action` is as generic.
-const LONG_ONLY: &[&str] = &["store", "leaks"];
+/// `[leaks]`' `action` and `[console]`'s `idle_timeout` are as generic.
+const LONG_ONLY: &[&str] = &["store", "leaks", "console"];
 
 #[derive(Debug, Clone, Copy)]
 enum ValueType {

@@ -14,6 +14,7 @@ mod audit;
 mod auth;
 mod backup;
 mod check;
+mod console;
 mod email;
 mod env;
 mod error;
@@ -40,6 +41,7 @@ use crate::lifecycle::Policy;
 
 pub use auth::AuthConfig;
 pub use backup::BackupConfig;
+pub use console::ConsoleConfig;
 pub use email::{EmailConfig, MailTransport, SmtpTls};
 pub use error::ConfigError;
 pub use gateway::GatewayConfig;
@@ -105,6 +107,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// `[leaks]`: leaked-key reports (GitHub's secret scanning).
     pub leaks: LeaksConfig,
+    /// `[console]`: the admin web console.
+    pub console: ConsoleConfig,
 }
 
 impl Config {
@@ -182,6 +186,8 @@ struct ConfigFile {
     gateway: gateway::GatewayFile,
     #[serde(default)]
     leaks: leaks::LeaksFile,
+    #[serde(default)]
+    console: console::ConsoleFile,
 }
 
 /// Loads the configuration from an optional file, the given environment
@@ -245,8 +251,10 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let backup = backup::validate(file.backup, &server.data_dir, &store, check)?;
     let webhooks = webhooks::validate(file.webhooks, check)?;
     let leaks = leaks::validate(file.leaks, gateway.http_listen.is_some(), check)?;
+    let console = console::validate(file.console, gateway.http_listen.is_some(), check)?;
     Ok(Config {
         leaks,
+        console,
         backup,
         webhooks,
         gateway,

@@ -160,6 +160,18 @@ impl Actor {
         }
     }
 
+    /// An account user with the `ADMIN` role, signed in to the console: an
+    /// account-scoped key's scopes on their own account, recorded in the
+    /// audit log as `user:ACCOUNT-NAME`.
+    pub fn account_admin(login_name: &str, account_id: &str, request_id: String) -> Self {
+        Self::admin_key(
+            &format!("user:{login_name}"),
+            Scope::ACCOUNT,
+            Some(account_id.to_string()),
+            request_id,
+        )
+    }
+
     /// The one account this actor is confined to, if any.
     pub fn account(&self) -> Option<&str> {
         match &self.grant {

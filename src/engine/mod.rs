@@ -15,6 +15,7 @@ mod admin_keys;
 mod audit_log;
 mod audit_retention;
 mod backup;
+mod console;
 mod credentials;
 mod credits;
 mod delegated;
@@ -24,6 +25,7 @@ mod import;
 mod integrity;
 mod leaks;
 mod lookup;
+mod overview;
 use crate::offload;
 mod partners;
 mod rate_limits;
@@ -52,6 +54,7 @@ pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
 pub use audit_log::AuditQuery;
 pub use audit_retention::DEFAULT_AUDIT_RETENTION_DAYS;
 pub use backup::ReapplyReport;
+pub use console::ConsolePrincipal;
 pub use credentials::{CredentialUpdate, CredentialView, ListQuery, NewCredential, Page};
 pub use credits::{CreditsUpdate, NewCredits};
 pub use delegated::{HttpVerdict, PairVerdict};
@@ -63,6 +66,7 @@ pub use import::{
 };
 pub use integrity::IntegrityReport;
 pub use leaks::{LEAKED_ACTION, LeakOutcome, LeakReport, LeakResult};
+pub use overview::{OVERVIEW_HORIZON_DAYS, Overview, Upcoming, status_index};
 pub use partners::{Approval, NewClientId, NewConsent};
 pub use partners::{GrantQuery, NewGrant, PartnerUpdate};
 pub use sweep::{SWEEP_BATCH, SweepReport};
@@ -119,6 +123,8 @@ pub struct Engine {
     /// update), so no grant is created for a partner being removed and the
     /// directory follows the store in commit order.
     partner_lock: tokio::sync::Mutex<()>,
+    /// Console overviews computed recently.
+    overview_cache: overview::OverviewCache,
 }
 
 impl std::fmt::Debug for Engine {
@@ -154,6 +160,7 @@ impl Engine {
             partners: partners::PartnerDirectory::load(&store)?,
             consent_ttl: partners::DEFAULT_CONSENT_TTL,
             partner_lock: tokio::sync::Mutex::new(()),
+            overview_cache: overview::OverviewCache::default(),
             store,
             pepper,
             clock,

@@ -8,6 +8,7 @@
 //! requests in flight finish.
 
 mod check;
+mod console;
 pub mod leaks;
 mod tls;
 
@@ -34,6 +35,14 @@ struct State {
     leaks: Option<Arc<leaks::GithubLeaks>>,
 }
 
+/// What the HTTP listener serves besides `/v1/check` and `/healthz`.
+pub struct Extras {
+    /// The leak-report endpoint's keys and settings; `None`: off (404).
+    pub leaks: Option<Arc<leaks::GithubLeaks>>,
+    /// `[console]`.
+    pub console: crate::config::ConsoleConfig,
+}
+
 /// The running HTTP listener.
 pub struct HttpServer {
     task: JoinHandle<std::io::Result<()>>,
@@ -41,25 +50,28 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Serves `/v1/check`, `/healthz` and, with `leaks`, `/v1/leaks/github`
-    /// on `listener`, over TLS with `tls`, until `stop` resolves.
+    /// Serves `/v1/check`, `/healthz` and, as `extras` says,
+    /// `/v1/leaks/github` and the console, on `listener`, over TLS with
+    /// `tls`, until `stop` resolves.
     ///
     /// # Errors
     /// The listener's address cannot be read.
     pub fn start(
         engine: Arc<Engine>,
         config: Arc<GatewayConfig>,
-        leaks: Option<Arc<leaks::GithubLeaks>>,
+        extras: Extras,
         listener: TcpListener,
         tls: Option<Arc<rustls::ServerConfig>>,
         stop: tokio::sync::oneshot::Receiver<()>,
     ) -> std::io::Result<HttpServer> {
         let local = listener.local_addr()?;
+        let console = console::router(engine.clone(), &extras.console, tls.is_some());
         let app = router(State {
             engine,
             config,
-            leaks,
-        });
+            leaks: extras.leaks,
+        })
+        .merge(console);
         let stop = async {
             let _ = stop.await;
         };

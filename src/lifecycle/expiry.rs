@@ -81,5 +81,22 @@ pub fn inactive_for(
         .is_some_and(|cutoff| since <= cutoff)
 }
 
+/// When an active credential that stays unused from now on is disabled
+/// for inactivity (`inactivity_disable_after` after its latest activity);
+/// `None` for one that is not active, and for admin keys, which are never
+/// disabled for inactivity.
+pub fn inactivity_disable_at(
+    record: &CredentialRecord,
+    status: Status,
+    last_used_at: Option<DateTime<Utc>>,
+    policy: &Policy,
+) -> Option<DateTime<Utc>> {
+    if status != Status::Active || record.kind == Kind::AdminKey {
+        return None;
+    }
+    let since = inactive_since_with(record, last_used_at);
+    Some(policy.inactivity_disable_after.after(since))
+}
+
 #[cfg(test)]
 mod tests;

@@ -27,7 +27,10 @@ pub mod verify;
 pub mod webhook;
 
 pub use account::{AccountRecord, AccountStatus, MAX_RATE, RateLimit};
-pub use expiry::{ExpiryOutlook, expires_within, expiry_outlook, inactive_for, record_outlook};
+pub use expiry::{
+    ExpiryOutlook, expires_within, expiry_outlook, inactive_for, inactivity_disable_at,
+    record_outlook,
+};
 pub use leak::{LEAKED_REASON, LeakAction, LeakChange, leak_change};
 pub use partner::{
     CUSTOMER_KEY_PARAM, ClientIdRecord, ClientIdStatus, ConsentRecord, ConsentStatus, GrantOrigin,

@@ -139,3 +139,28 @@ fn inactive_for_uses_the_callers_last_use() {
     assert!(!inactive_for(&r, Some(later), days(60), now));
     assert!(!inactive_for(&r, None, Duration::MAX, now));
 }
+
+#[test]
+fn inactivity_disable_at_counts_from_the_latest_activity_of_active_keys_only() {
+    let policy = Policy::standard();
+    let created = at("2026-01-01T00:00:00Z");
+    let mut record = record("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+    let used = at("2026-02-01T00:00:00Z");
+    assert_eq!(
+        inactivity_disable_at(&record, Status::Active, Some(used), &policy),
+        Some(policy.inactivity_disable_after.after(used))
+    );
+    assert_eq!(
+        inactivity_disable_at(&record, Status::Active, None, &policy),
+        Some(policy.inactivity_disable_after.after(created))
+    );
+    assert_eq!(
+        inactivity_disable_at(&record, Status::Disabled, None, &policy),
+        None
+    );
+    record.kind = Kind::AdminKey;
+    assert_eq!(
+        inactivity_disable_at(&record, Status::Active, None, &policy),
+        None
+    );
+}

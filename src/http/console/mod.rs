@@ -1,0 +1,159 @@
+//! The admin console (`[console] enabled`): server-rendered pages at
+//! `/console/` on the HTTP listener, for administrators signed in with an
+//! admin key or as an account user with the `ADMIN` role. Every page reads
+//! and acts through the engine's use cases with the signed-in [`Actor`], so
+//! the console can do exactly what that key or user may do over gRPC, and
+//! the audit log records who did it. Reading works without JavaScript; the
+//! one script copies the revealed secret. See `session` for the cookies and
+//! CSRF tokens, `page` for the headers every answer carries.
+
+mod actions;
+mod assets;
+mod audit;
+mod chart;
+mod credential;
+mod credentials;
+mod form;
+mod others;
+mod overview;
+mod page;
+mod session;
+mod signin;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::config::ConsoleConfig;
+use crate::engine::{Actor, Engine};
+use page::Chrome;
+use session::{ConsoleSession, Sessions};
+
+/// Longest query string a console page reads; longer answers 414.
+const MAX_QUERY_BYTES: usize = 2048;
+
+/// What the console's handlers share.
+#[derive(Clone)]
+pub(super) struct Console {
+    engine: Arc<Engine>,
+    sessions: Arc<Sessions>,
+}
+
+/// The signed-in caller of one request.
+pub(super) struct Signed {
+    actor: Actor,
+    session: Arc<Mutex<ConsoleSession>>,
+    who: String,
+    csrf: String,
+}
+
+impl Signed {
+    fn chrome(&self) -> Chrome<'_> {
+        Chrome {
+            who: &self.who,
+            csrf: &self.csrf,
+        }
+    }
+
+    /// The flash message left by the last action, taken.
+    fn take_flash(&self) -> Option<String> {
+        self.session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flash
+            .take()
+    }
+
+    fn set_flash(&self, message: String) {
+        self.session.lock().unwrap_or_else(|e| e.into_inner()).flash = Some(message);
+    }
+}
+
+impl Console {
+    /// The signed-in caller, or the answer for one who is not: a 303 to the
+    /// sign-in page (also when the key or user behind the session may no
+    /// longer act, which ends the session).
+    fn signed(&self, headers: &HeaderMap) -> Result<Signed, Response> {
+        let session = self
+            .sessions
+            .find(headers)
+            .ok_or_else(|| page::see_other("/console/signin"))?;
+        let request_id = ulid::Ulid::new().to_string();
+        let (actor, who, csrf) = {
+            let guard = session.lock().unwrap_or_else(|e| e.into_inner());
+            let actor = self
+                .engine
+                .console_actor(&guard.principal, request_id)
+                .map_err(|e| page::engine_error(&e, None))?;
+            (actor, guard.principal.label(), guard.csrf.clone())
+        };
+        let Some(actor) = actor else {
+            self.sessions.end(headers);
+            return Err(page::see_other("/console/signin"));
+        };
+        Ok(Signed {
+            actor,
+            session,
+            who,
+            csrf,
+        })
+    }
+}
+
+/// The console's routes, or none when it is off.
+pub(super) fn router(engine: Arc<Engine>, config: &ConsoleConfig, tls: bool) -> Router {
+    if !config.enabled {
+        return Router::new();
+    }
+    let state = Console {
+        engine,
+        sessions: Arc::new(Sessions::new(config.idle_timeout, config.max_lifetime, tls)),
+    };
+    Router::new()
+        .route("/console", get(|| async { page::see_other("/console/") }))
+        .route("/console/", get(overview::page))
+        .route("/console/signin", get(signin::form))
+        .route("/console/signin/key", post(signin::with_key))
+        .route("/console/signin/user", post(signin::with_password))
+        .route("/console/signout", post(signin::sign_out))
+        .route("/console/credentials", get(credentials::page))
+        .route("/console/credentials/{id}", get(credential::page))
+        .route(
+            "/console/credentials/{id}/confirm/{action}",
+            get(actions::confirm),
+        )
+        .route("/console/credentials/{id}/revealed", get(actions::revealed))
+        .route("/console/credentials/{id}/{action}", post(actions::act))
+        .route("/console/audit", get(audit::page))
+        .route("/console/notices", get(others::notices))
+        .route("/console/webhooks", get(others::webhooks))
+        .route("/console/webhooks/{id}", get(others::deliveries))
+        .route("/console/partners", get(others::partners))
+        .route("/console/assets/{file}", get(assets::serve))
+        .route("/console/{*rest}", get(not_found).post(not_found))
+        .layer(axum::middleware::from_fn(guard))
+        .with_state(state)
+}
+
+/// Refuses what no console page reads: query strings over
+/// [`MAX_QUERY_BYTES`] (414).
+async fn guard(request: Request, next: Next) -> Response {
+    let query = request.uri().query().map_or(0, str::len);
+    if query > MAX_QUERY_BYTES {
+        return page::error(
+            StatusCode::URI_TOO_LONG,
+            &format!("the query string is {query} bytes long; at most {MAX_QUERY_BYTES} are read"),
+            None,
+        );
+    }
+    next.run(request).await
+}
+
+async fn not_found() -> Response {
+    page::error(StatusCode::NOT_FOUND, "no such console page", None)
+}
