@@ -162,7 +162,10 @@ pub async fn run_with_clock(
     }
     bootstrap::ensure_admin_key(&engine, &config.auth.bootstrap_admin_key_file).await?;
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
-    let mailer = Arc::new(Mailer::new(engine.clone(), &config.email, transport)?);
+    let mailer = Arc::new(
+        Mailer::new(engine.clone(), &config.email, transport)?
+            .with_console_url(config.console.public_url.clone()),
+    );
     let (listener, local_addr) = bind(&config).await?;
 
     let mut tasks = Tasks::start(&engine, &config, mailer).await?;

@@ -70,6 +70,13 @@ pub(super) fn validate(
     }
     let public_url = match file.public_url.filter(|u| !u.is_empty()) {
         None => None,
+        Some(_) if !enabled => {
+            return Err(check.invalid(
+                "console.public_url",
+                "e-mails would link to a console that is off; set console.enabled = true too"
+                    .to_string(),
+            ));
+        }
         Some(text) => Some(public_url(&text).map_err(|m| check.invalid("console.public_url", m))?),
     };
     Ok(ConsoleConfig {

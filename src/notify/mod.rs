@@ -122,6 +122,9 @@ pub struct Mailer {
     max_notice_age: chrono::Duration,
     /// Shown in "expire within ..." subjects.
     warning: Span,
+    /// The console's public address (`[console] public_url`): notices link
+    /// to credentials' pages there.
+    console_url: Option<String>,
     /// One round at a time.
     state: tokio::sync::Mutex<DeliveryState>,
 }
@@ -160,8 +163,16 @@ impl Mailer {
             admin_to: email.admin_to.clone(),
             max_notice_age: email.max_notice_age,
             warning,
+            console_url: None,
             state: tokio::sync::Mutex::new(DeliveryState::default()),
         })
+    }
+
+    /// Links notices to the console at `url` (`[console] public_url`).
+    #[must_use]
+    pub fn with_console_url(mut self, url: Option<String>) -> Self {
+        self.console_url = url;
+        self
     }
 
     fn recipients<'a>(&'a self, notice: &'a OutboxNotice) -> &'a [String] {
@@ -376,7 +387,7 @@ impl Mailer {
         let to = recipient
             .parse::<Mailbox>()
             .map_err(|e| format!("recipient {recipient:?} is not a valid address: {e}"))?;
-        let rendered = render(kind, notices, &self.warning);
+        let rendered = render(kind, notices, &self.warning, self.console_url.as_deref());
         Message::builder()
             .from(self.from.clone())
             .to(to)

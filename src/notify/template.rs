@@ -180,14 +180,41 @@ fn date_of(notice: &OutboxNotice) -> DateTime<Utc> {
     }
 }
 
-/// Renders a digest of `notices` (all of `kind`) for one recipient.
-pub fn render(kind: NoticeKind, notices: &[&OutboxNotice], warning: &Span) -> Rendered {
+/// The console page of a credential notice's credential, when the console
+/// has a public address (`[console] public_url`).
+fn page_of(notice: &OutboxNotice, console: Option<&str>) -> Option<String> {
+    let console = console?;
+    notice
+        .kind
+        .is_credential()
+        .then(|| format!("{console}/console/credentials/{}", notice.credential_id))
+}
+
+/// Renders a digest of `notices` (all of `kind`) for one recipient; with
+/// `console` (the console's public address) each credential links to its
+/// page there.
+pub fn render(
+    kind: NoticeKind,
+    notices: &[&OutboxNotice],
+    warning: &Span,
+    console: Option<&str>,
+) -> Rendered {
     let subject = subject(kind, notices.len(), warning);
     let mut text = format!("{}\n\n", intro(kind));
     let mut rows = String::new();
     for notice in notices {
+        let page = page_of(notice, console);
+        let id_cell = match &page {
+            Some(url) => format!(
+                "<a href=\"{}\"><code>{}</code></a>",
+                html_escape::encode_double_quoted_attribute(url),
+                encode_text(&notice.credential_id)
+            ),
+            None => format!("<code>{}</code>", encode_text(&notice.credential_id)),
+        };
         text.push_str(&format!(
-            "- {name}\n  id:          {id}\n  account:     {account}\n  environment: {env}\n  key:         {hint}\n  {label:<12} {date}\n  what to do:  {action}\n\n",
+            "- {name}\n  id:          {id}\n{page}  account:     {account}\n  environment: {env}\n  key:         {hint}\n  {label:<12} {date}\n  what to do:  {action}\n\n",
+            page = page.as_ref().map(|url| format!("  console:     {url}\n")).unwrap_or_default(),
             name = notice.name,
             id = notice.credential_id,
             account = notice.account_id,
@@ -198,9 +225,9 @@ pub fn render(kind: NoticeKind, notices: &[&OutboxNotice], warning: &Span) -> Re
             action = action(notice),
         ));
         rows.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>\n",
             encode_text(&notice.name),
-            encode_text(&notice.credential_id),
+            id_cell,
             encode_text(&notice.account_id),
             env_column(notice),
             encode_text(&notice.secret_hint),
@@ -251,9 +278,9 @@ mod tests {
         let a = notice("a", NoticeKind::ExpiringSoon);
         let b = notice("b", NoticeKind::ExpiringSoon);
         let c = notice("c", NoticeKind::ExpiringSoon);
-        let three = render(NoticeKind::ExpiringSoon, &[&a, &b, &c], &warning);
+        let three = render(NoticeKind::ExpiringSoon, &[&a, &b, &c], &warning, None);
         assert_eq!(three.subject, "[credd] 3 credentials expire within 30d");
-        let one = render(NoticeKind::Expired, &[&a], &warning);
+        let one = render(NoticeKind::Expired, &[&a], &warning, None);
         assert_eq!(one.subject, "[credd] 1 credential has expired");
     }
 
@@ -263,7 +290,7 @@ mod tests {
     fn bodies_escape_and_carry_the_facts() {
         let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
         let n = notice("<script>x</script>", NoticeKind::DisabledInactivity);
-        let r = render(NoticeKind::DisabledInactivity, &[&n], &warning);
+        let r = render(NoticeKind::DisabledInactivity, &[&n], &warning, None);
         assert!(r.html.contains("&lt;script&gt;"));
         assert!(!r.html.contains("<script>"));
         assert!(r.text.contains("<script>x</script>"));
@@ -283,14 +310,14 @@ mod tests {
         let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
         let mut n = notice("MYPRODUCT acts for LAGERMAN", NoticeKind::GrantExpiringSoon);
         n.credential_id = "grant_01ABCDEFGHJKMNPQRSTVWXYZ00".into();
-        let r = render(NoticeKind::GrantExpiringSoon, &[&n], &warning);
+        let r = render(NoticeKind::GrantExpiringSoon, &[&n], &warning, None);
         assert_eq!(r.subject, "[credd] 1 delegation grant expires within 30d");
         assert!(
             r.text
                 .contains("credctl grant get grant_01ABCDEFGHJKMNPQRSTVWXYZ00")
         );
         assert!(r.text.contains("MYPRODUCT acts for LAGERMAN"));
-        let expired = render(NoticeKind::GrantExpired, &[&n, &n], &warning);
+        let expired = render(NoticeKind::GrantExpired, &[&n, &n], &warning, None);
         assert_eq!(expired.subject, "[credd] 2 delegation grants have expired");
     }
 
@@ -300,7 +327,7 @@ mod tests {
     fn leak_notices() {
         let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
         let n = notice("billing", NoticeKind::Leaked);
-        let r = render(NoticeKind::Leaked, &[&n], &warning);
+        let r = render(NoticeKind::Leaked, &[&n], &warning, None);
         assert_eq!(
             r.subject,
             "[credd] 1 credential reported as leaked; replace it"
@@ -312,5 +339,28 @@ mod tests {
             assert!(body.contains("credctl create --account acme --kind api --env live"));
         }
         assert!(r.text.contains("reported:"));
+    }
+
+    /// With the console's public address, each credential links to its
+    /// page (text and HTML); grants do not, having no page.
+    #[test]
+    fn console_links() {
+        let warning: Span = "30d".parse().unwrap_or(Span::Months(1));
+        let n = notice("billing", NoticeKind::ExpiringSoon);
+        let url = "https://credd.example.com/console/credentials/cred_01ABCDEFGHJKMNPQRSTVWXYZ00";
+        let r = render(
+            NoticeKind::ExpiringSoon,
+            &[&n],
+            &warning,
+            Some("https://credd.example.com"),
+        );
+        assert!(r.text.contains(&format!("console:     {url}")));
+        assert!(r.html.contains(&format!("<a href=\"{url}\">")));
+        let plain = render(NoticeKind::ExpiringSoon, &[&n], &warning, None);
+        assert!(!plain.text.contains("console:") && !plain.html.contains("<a "));
+        let mut g = notice("grant", NoticeKind::GrantExpired);
+        g.credential_id = "grant_01ABCDEFGHJKMNPQRSTVWXYZ00".into();
+        let r = render(NoticeKind::GrantExpired, &[&g], &warning, Some("https://x"));
+        assert!(!r.text.contains("console:"));
     }
 }

@@ -389,3 +389,66 @@ fn backup_settings() {
         "backup.keep"
     );
 }
+
+/// `[console]`: off by default; on only with the HTTP listener; the idle
+/// timeout within the lifetime; `public_url` an http(s) base, only with the
+/// console on; `CREDD_CONSOLE_*` from the environment.
+#[test]
+fn console_section() {
+    let defaults = load(None, no_env(), &Overrides::default()).unwrap().console;
+    assert!(!defaults.enabled && defaults.public_url.is_none());
+    assert_eq!(defaults.idle_timeout, std::time::Duration::from_secs(900));
+    let on = "[http]\nlisten = \"127.0.0.1:8081\"\n[console]\nenabled = true\n";
+    let config = load_text(&format!(
+        "{on}idle_timeout = \"5m\"\npublic_url = \"https://credd.example.com/\"\n"
+    ))
+    .unwrap()
+    .console;
+    assert!(config.enabled);
+    assert_eq!(config.idle_timeout, std::time::Duration::from_secs(300));
+    assert_eq!(
+        config.public_url.as_deref(),
+        Some("https://credd.example.com")
+    );
+    for (text, key, says) in [
+        (
+            "[console]\nenabled = true\n",
+            "console.enabled",
+            "http.listen",
+        ),
+        (
+            &format!("{on}idle_timeout = \"13h\"\n") as &str,
+            "console.idle_timeout",
+            "max_lifetime",
+        ),
+        (
+            &format!("{on}idle_timeout = \"1 month\"\n"),
+            "console.idle_timeout",
+            "months",
+        ),
+        (
+            &format!("{on}public_url = \"ftp://x\"\n"),
+            "console.public_url",
+            "http",
+        ),
+        (
+            "[console]\npublic_url = \"https://x\"\n",
+            "console.public_url",
+            "console.enabled",
+        ),
+    ] {
+        let (k, _, message, _) = invalid(load_text(text));
+        assert_eq!(k, key, "{text}");
+        assert!(message.contains(says), "{text}: {message}");
+    }
+    let from_env = load(
+        None,
+        env(&[
+            ("CREDD_HTTP_LISTEN", "127.0.0.1:9000"),
+            ("CREDD_CONSOLE_ENABLED", "true"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert!(from_env.console.enabled);
+}
