@@ -64,6 +64,14 @@ pub struct Overview {
 #[derive(Default)]
 pub(super) struct OverviewCache(Mutex<HashMap<Option<String>, (Instant, Arc<Overview>)>>);
 
+impl OverviewCache {
+    /// Forgets every overview (tests: the cache aged).
+    #[cfg(test)]
+    pub(super) fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 impl Engine {
     /// The overview of the credentials `actor` may read: all accounts, or
     /// its own when it is confined to one.

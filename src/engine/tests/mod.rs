@@ -19,6 +19,7 @@ mod audit_log;
 #[cfg(feature = "etcd")]
 mod cluster;
 mod credentials;
+mod console;
 mod credits;
 mod daily_usage;
 mod deadlines;
