@@ -45,6 +45,16 @@ impl std::fmt::Debug for ConsolePrincipal {
 }
 
 impl ConsolePrincipal {
+    /// A copy of a user's login session token (to end it at sign-out).
+    pub fn login_token(&self) -> Option<Zeroizing<String>> {
+        match self {
+            ConsolePrincipal::AdminKey { .. } => None,
+            ConsolePrincipal::User { token, .. } => {
+                Some(Zeroizing::new(token.expose().to_string()))
+            }
+        }
+    }
+
     /// How the console names who is signed in.
     pub fn label(&self) -> String {
         match self {
@@ -60,18 +70,30 @@ impl ConsolePrincipal {
 
 impl Engine {
     /// Signs in to the console with an admin key, accepted exactly as the
-    /// gRPC interceptor accepts it.
+    /// gRPC interceptor accepts it. Failures from one peer address are
+    /// throttled like failed logins (`[sessions] login_free_attempts`).
     ///
     /// # Errors
-    /// `Unauthenticated` for an unknown or inactive key, storage.
+    /// `Unauthenticated` for an unknown or inactive key, `Throttled`,
+    /// storage.
     pub fn console_key_sign_in(
         &self,
         presented: &str,
+        peer: Option<IpAddr>,
         request_id: String,
     ) -> Result<(Actor, ConsolePrincipal), Error> {
+        let keys: Vec<String> = peer
+            .map(|p| format!("console-key:{p}"))
+            .into_iter()
+            .collect();
+        if let Some(retry_after) = self.login_throttle.wait(&keys) {
+            return Err(Error::Throttled { retry_after });
+        }
         let actor = match self.authenticate(presented, request_id)? {
             Ok(actor) => actor,
             Err(failure @ (AuthFailure::Unknown | AuthFailure::Inactive)) => {
+                self.login_throttle.failed(&keys, &self.user_settings);
+                info!(?peer, "console sign-in with an admin key refused");
                 return Err(Error::Unauthenticated(failure.to_string()));
             }
         };
@@ -188,16 +210,5 @@ impl Engine {
             account,
             request_id,
         )))
-    }
-
-    /// Ends what a console sign-out ends: a user's login session.
-    ///
-    /// # Errors
-    /// Storage.
-    pub async fn console_sign_out(&self, principal: &ConsolePrincipal) -> Result<(), Error> {
-        if let ConsolePrincipal::User { token, .. } = principal {
-            self.logout(token.expose()).await?;
-        }
-        Ok(())
     }
 }

@@ -60,9 +60,12 @@ pub struct Overview {
     pub notices_delayed: u64,
 }
 
+/// An overview and when it was computed.
+type Computed = (Instant, Arc<Overview>);
+
 /// Overviews computed recently, per account (`None`: all accounts).
 #[derive(Default)]
-pub(super) struct OverviewCache(Mutex<HashMap<Option<String>, (Instant, Arc<Overview>)>>);
+pub(super) struct OverviewCache(Mutex<HashMap<Option<String>, Computed>>);
 
 impl OverviewCache {
     /// Forgets every overview (tests: the cache aged).

@@ -17,9 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::connect_info::Connected;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use axum::serve::IncomingStream;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -41,6 +43,23 @@ pub struct Extras {
     pub leaks: Option<Arc<leaks::GithubLeaks>>,
     /// `[console]`.
     pub console: crate::config::ConsoleConfig,
+}
+
+/// The peer address of a connection, plain or TLS (the console's sign-in
+/// throttle reads it through `ConnectInfo<Peer>`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, tls::PlainListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tls::PlainListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, tls::TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tls::TlsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
 }
 
 /// The running HTTP listener.
@@ -79,18 +98,15 @@ impl HttpServer {
             Some(tls) => {
                 let listener = tls::TlsListener::new(listener, tls)?;
                 tokio::spawn(async move {
-                    axum::serve(listener, app)
+                    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
                         .with_graceful_shutdown(stop)
                         .await
                 })
             }
             None => {
-                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                    // Small answers must not wait for Nagle's algorithm.
-                    let _ = tcp.set_nodelay(true);
-                });
+                let listener = tls::PlainListener(listener);
                 tokio::spawn(async move {
-                    axum::serve(listener, app)
+                    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
                         .with_graceful_shutdown(stop)
                         .await
                 })

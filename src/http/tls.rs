@@ -2,6 +2,7 @@
 //! connections, runs each TLS handshake in its own task (a slow or broken
 //! client holds up nobody) and hands over the connections that completed
 //! one. Certificates, key and client CA are `[tls]`'s, as on the gRPC port.
+//! Also the plain listener (`TCP_NODELAY`); both hand the console the peer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,5 +91,25 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local)
+    }
+}
+
+/// The plain listener: TCP with `TCP_NODELAY` (small answers must not wait
+/// for Nagle's algorithm), a type of this crate so the console can read the
+/// peer address through `ConnectInfo`.
+pub(super) struct PlainListener(pub TcpListener);
+
+impl axum::serve::Listener for PlainListener {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (tcp, peer) = axum::serve::Listener::accept(&mut self.0).await;
+        let _ = tcp.set_nodelay(true);
+        (tcp, peer)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
     }
 }

@@ -68,13 +68,13 @@ async fn an_admin_key_session_ends_with_its_key() {
     let secret = admin_key(&h, None).await;
     let (actor, principal) = h
         .engine
-        .console_key_sign_in(secret.expose(), "req".to_string())
+        .console_key_sign_in(secret.expose(), None, "req".to_string())
         .unwrap();
     assert!(actor.holds(Scope::CredentialsWrite));
     assert_eq!(acts(&h, &principal).unwrap().id, actor.id);
     assert!(matches!(
         h.engine
-            .console_key_sign_in("credd_live_adm_nope", String::new()),
+            .console_key_sign_in("credd_live_adm_nope", None, String::new()),
         Err(Error::Unauthenticated(_))
     ));
     // Rotated: the old secret works through the window; completed: gone.
@@ -91,12 +91,13 @@ async fn an_admin_key_session_ends_with_its_key() {
     let secret = admin_key(&h, None).await;
     let (actor, principal) = h
         .engine
-        .console_key_sign_in(secret.expose(), String::new())
+        .console_key_sign_in(secret.expose(), None, String::new())
         .unwrap();
     h.engine.revoke(&admin(), &actor.id, "gone").await.unwrap();
     assert!(acts(&h, &principal).is_none(), "revoked");
     assert!(matches!(
-        h.engine.console_key_sign_in(secret.expose(), String::new()),
+        h.engine
+            .console_key_sign_in(secret.expose(), None, String::new()),
         Err(Error::Unauthenticated(_))
     ));
 }
@@ -164,7 +165,8 @@ async fn signing_out_ends_the_login_session() {
     shop_user(&h, "ann", UserRole::Admin).await;
     let (_, principal) = sign_in(&h, "ann").await.unwrap();
     assert!(acts(&h, &principal).is_some());
-    h.engine.console_sign_out(&principal).await.unwrap();
+    let token = principal.login_token().unwrap();
+    assert!(h.engine.logout(&token).await.unwrap());
     assert!(acts(&h, &principal).is_none());
 }
 
@@ -207,7 +209,7 @@ async fn the_overview_counts_and_lists_and_is_cached() {
     let secret = admin_key(&h, Some("acme")).await;
     let (scoped, _) = h
         .engine
-        .console_key_sign_in(secret.expose(), String::new())
+        .console_key_sign_in(secret.expose(), None, String::new())
         .unwrap();
     assert_eq!(
         h.engine
@@ -223,4 +225,30 @@ async fn the_overview_counts_and_lists_and_is_cached() {
         h.engine.overview(&reader),
         Err(Error::PermissionDenied(_))
     ));
+}
+
+#[tokio::test]
+async fn failed_key_sign_ins_from_one_peer_are_throttled() {
+    let h = harness();
+    let secret = admin_key(&h, None).await;
+    let peer = Some("192.0.2.7".parse().unwrap());
+    let free = UserSettings::default().login_free_attempts;
+    for _ in 0..free {
+        assert!(matches!(
+            h.engine
+                .console_key_sign_in("credd_live_adm_nope", peer, String::new()),
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+    assert!(matches!(
+        h.engine
+            .console_key_sign_in(secret.expose(), peer, String::new()),
+        Err(Error::Throttled { .. })
+    ));
+    let elsewhere = Some("192.0.2.8".parse().unwrap());
+    assert!(
+        h.engine
+            .console_key_sign_in(secret.expose(), elsewhere, String::new())
+            .is_ok()
+    );
 }

@@ -30,7 +30,7 @@ pub(crate) struct LoginThrottle {
 
 impl LoginThrottle {
     /// The longest wait any of `keys` is under.
-    fn wait(&self, keys: &[String]) -> Option<StdDuration> {
+    pub(crate) fn wait(&self, keys: &[String]) -> Option<StdDuration> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         keys.iter()
@@ -40,7 +40,7 @@ impl LoginThrottle {
             .max()
     }
 
-    fn failed(&self, keys: &[String], settings: &UserSettings) {
+    pub(crate) fn failed(&self, keys: &[String], settings: &UserSettings) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if state.len() > MAX_THROTTLE_ENTRIES {

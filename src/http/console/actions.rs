@@ -119,7 +119,7 @@ pub(super) async fn confirm(
 ) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Some(action) = Action::parse(&name) else {
         return unknown(&signed, &name);
@@ -160,11 +160,11 @@ pub(super) async fn act(
 ) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let fields = Fields::body(&body);
     if let Err(refused) = check_csrf(&signed, &fields) {
-        return refused;
+        return *refused;
     }
     let Some(action) = Action::parse(&name) else {
         return unknown(&signed, &name);
@@ -241,7 +241,7 @@ pub(super) async fn revealed(
 ) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let reveal = {
         let mut guard = signed.session.lock().unwrap_or_else(|e| e.into_inner());

@@ -21,7 +21,7 @@ pub(super) async fn page(
 ) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let fields = Fields::parse(query.as_deref());
     let value = |name| fields.get(name).map(str::to_string);

@@ -40,16 +40,46 @@ pub(super) fn usage(days: &[UsageDay], last: NaiveDate, span: u32) -> Markup {
                 @let x = i as u32 * bar;
                 @let hv = scale(*valid);
                 @let hr = scale(*refused);
-                rect.valid x=(x) y=(HEIGHT - 10 - hv) width=(bar.saturating_sub(2).max(1)) height=(hv) {
-                    title { (first + chrono::Duration::days(i as i64)) ": " (valid) " valid" }
+                @if hv > 0 {
+                    rect.valid x=(x) y=(HEIGHT - 10 - hv) width=(bar.saturating_sub(2).max(1)) height=(hv) {
+                        title { (first + chrono::Duration::days(i as i64)) ": " (valid) " valid" }
+                    }
                 }
-                rect.refused x=(x) y=(HEIGHT - 10 - hv - hr) width=(bar.saturating_sub(2).max(1)) height=(hr) {
-                    title { (first + chrono::Duration::days(i as i64)) ": " (refused) " refused" }
+                @if hr > 0 {
+                    rect.refused x=(x) y=(HEIGHT - 10 - hv - hr) width=(bar.saturating_sub(2).max(1)) height=(hr) {
+                        title { (first + chrono::Duration::days(i as i64)) ": " (refused) " refused" }
+                    }
                 }
             }
             text x="0" y=(HEIGHT) font-size="10" { (first) }
             text x=(WIDTH - 60) y=(HEIGHT) font-size="10" { (last) }
+            line x1="0" y1=(HEIGHT - 10) x2=(WIDTH) y2=(HEIGHT - 10) stroke="#b0b8c4" {}
             text x="0" y="10" font-size="10" { "peak " (peak) "/day" }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::UsageCounts;
+
+    #[test]
+    fn bars_scale_to_the_peak_and_empty_days_draw_none() {
+        let last = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let mut counts = UsageCounts::default();
+        for _ in 0..10 {
+            counts.count(UsageBucket::Valid);
+        }
+        counts.count(UsageBucket::Revoked);
+        let days = [UsageDay { date: last, counts }];
+        let svg = usage(&days, last, 30).into_string();
+        assert!(svg.contains("10 valid, 1 refused"), "{svg}");
+        assert_eq!(svg.matches("<rect class=\"valid\"").count(), 1);
+        assert_eq!(svg.matches("<rect class=\"refused\"").count(), 1);
+        assert!(svg.contains("peak 11/day"));
+        let empty = usage(&[], last, 30).into_string();
+        assert!(!empty.contains("<rect"));
+        assert!(empty.contains("2026-11-05"), "the first day of 30");
     }
 }

@@ -24,7 +24,7 @@ pub(super) async fn page(
 ) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let view = match console.engine.get(&signed.actor, &id) {
         Ok(view) => view,

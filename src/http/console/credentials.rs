@@ -24,7 +24,7 @@ pub(super) async fn page(
 ) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let fields = Fields::parse(query.as_deref());
     let list = match filter(&fields) {

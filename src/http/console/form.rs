@@ -43,16 +43,16 @@ impl Fields {
 }
 
 /// `Err` with a 403 page unless the form carries the session's CSRF token.
-pub(super) fn check_csrf(signed: &Signed, fields: &Fields) -> Result<(), Response> {
+pub(super) fn check_csrf(signed: &Signed, fields: &Fields) -> Result<(), Box<Response>> {
     if token_matches(fields.get("csrf"), &signed.csrf) {
         return Ok(());
     }
     tracing::warn!(actor = %signed.actor.id, "console form refused: CSRF token missing or wrong");
-    Err(page::error(
+    Err(Box::new(page::error(
         StatusCode::FORBIDDEN,
         "the form's CSRF token is missing or wrong; reload the page and try again",
         Some(&signed.chrome()),
-    ))
+    )))
 }
 
 #[cfg(test)]

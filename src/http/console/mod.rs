@@ -78,23 +78,23 @@ impl Console {
     /// The signed-in caller, or the answer for one who is not: a 303 to the
     /// sign-in page (also when the key or user behind the session may no
     /// longer act, which ends the session).
-    fn signed(&self, headers: &HeaderMap) -> Result<Signed, Response> {
+    fn signed(&self, headers: &HeaderMap) -> Result<Signed, Box<Response>> {
         let session = self
             .sessions
             .find(headers)
-            .ok_or_else(|| page::see_other("/console/signin"))?;
+            .ok_or_else(|| Box::new(page::see_other("/console/signin")))?;
         let request_id = ulid::Ulid::new().to_string();
         let (actor, who, csrf) = {
             let guard = session.lock().unwrap_or_else(|e| e.into_inner());
             let actor = self
                 .engine
                 .console_actor(&guard.principal, request_id)
-                .map_err(|e| page::engine_error(&e, None))?;
+                .map_err(|e| Box::new(page::engine_error(&e, None)))?;
             (actor, guard.principal.label(), guard.csrf.clone())
         };
         let Some(actor) = actor else {
             self.sessions.end(headers);
-            return Err(page::see_other("/console/signin"));
+            return Err(Box::new(page::see_other("/console/signin")));
         };
         Ok(Signed {
             actor,

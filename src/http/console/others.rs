@@ -18,7 +18,7 @@ const ROWS: usize = 200;
 pub(super) async fn notices(State(console): State<Console>, headers: HeaderMap) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let notices = match console.engine.queued_notices(&signed.actor, ROWS) {
         Ok(n) => n,
@@ -57,7 +57,7 @@ pub(super) async fn notices(State(console): State<Console>, headers: HeaderMap) 
 pub(super) async fn webhooks(State(console): State<Console>, headers: HeaderMap) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let endpoints = match console.engine.list_webhooks(&signed.actor, None) {
         Ok(e) => e,
@@ -97,7 +97,7 @@ pub(super) async fn deliveries(
 ) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let found = match console
         .engine
@@ -144,7 +144,7 @@ pub(super) async fn deliveries(
 pub(super) async fn partners(State(console): State<Console>, headers: HeaderMap) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let engine = &console.engine;
     let partners = match engine.list_partners(&signed.actor, ROWS as i64, None) {

@@ -16,7 +16,7 @@ use crate::lifecycle::Status;
 pub(super) async fn page(State(console): State<Console>, headers: HeaderMap) -> Response {
     let signed = match console.signed(&headers) {
         Ok(signed) => signed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let overview = match console.engine.overview(&signed.actor) {
         Ok(overview) => overview,

@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::{Cookie, SameSite};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use crate::engine::ConsolePrincipal;
 use crate::secret::Secret;
@@ -118,6 +119,19 @@ impl Sessions {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&hash(&id))
+    }
+
+    /// Ends the session the request's cookie names (its reveal dropped);
+    /// gives back who it was and, for a user, a copy of the login session's
+    /// token, to end that session too.
+    pub(super) fn sign_out(
+        &self,
+        headers: &HeaderMap,
+    ) -> Option<(String, Option<Zeroizing<String>>)> {
+        let session = self.end(headers)?;
+        let mut guard = session.lock().unwrap_or_else(|e| e.into_inner());
+        guard.reveal = None;
+        Some((guard.principal.label(), guard.principal.login_token()))
     }
 
     fn live(&self, session: &ConsoleSession, now: Instant) -> bool {

@@ -4,7 +4,7 @@
 //! sign a browser in to a session of its choosing.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::{Markup, html};
@@ -15,6 +15,7 @@ use super::form::Fields;
 use super::session::{PRE_COOKIE, cookie_value, random_token, token_matches};
 use super::{Console, page};
 use crate::engine::{ConsolePrincipal, Error};
+use crate::http::Peer;
 
 /// `GET /console/signin`: the two forms (or the overview when signed in).
 pub(super) async fn form(State(console): State<Console>, headers: HeaderMap) -> Response {
@@ -27,12 +28,13 @@ pub(super) async fn form(State(console): State<Console>, headers: HeaderMap) -> 
 /// `POST /console/signin/key`.
 pub(super) async fn with_key(
     State(console): State<Console>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let fields = Fields::body(&body);
     if let Err(refused) = check_pre(&console, &headers, &fields) {
-        return refused;
+        return *refused;
     }
     let Some(key) = fields
         .get("admin_key")
@@ -45,7 +47,10 @@ pub(super) async fn with_key(
         );
     };
     let request_id = ulid::Ulid::new().to_string();
-    match console.engine.console_key_sign_in(&key, request_id) {
+    match console
+        .engine
+        .console_key_sign_in(&key, Some(peer.ip()), request_id)
+    {
         Ok((_, principal)) => start(&console, principal),
         Err(e) => refused(&console, &e),
     }
@@ -54,12 +59,13 @@ pub(super) async fn with_key(
 /// `POST /console/signin/user`.
 pub(super) async fn with_password(
     State(console): State<Console>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let fields = Fields::body(&body);
     if let Err(refused) = check_pre(&console, &headers, &fields) {
-        return refused;
+        return *refused;
     }
     let (Some(account), Some(username), Some(password)) = (
         fields.get("account_id"),
@@ -75,7 +81,7 @@ pub(super) async fn with_password(
     let password = Zeroizing::new(password.to_string());
     match console
         .engine
-        .console_user_sign_in(account, username, password, None)
+        .console_user_sign_in(account, username, password, Some(peer.ip()))
         .await
     {
         Ok((_, principal)) => start(&console, principal),
@@ -94,24 +100,15 @@ pub(super) async fn sign_out(
     let fields = Fields::body(&body);
     if let Ok(signed) = console.signed(&headers) {
         if let Err(refused) = super::form::check_csrf(&signed, &fields) {
-            return refused;
+            return *refused;
         }
     }
-    if let Some(session) = console.sessions.end(&headers) {
-        let principal = {
-            let mut guard = session.lock().unwrap_or_else(|e| e.into_inner());
-            guard.reveal = None;
-            std::mem::replace(
-                &mut guard.principal,
-                ConsolePrincipal::AdminKey {
-                    key_id: String::new(),
-                    version: 0,
-                },
-            )
-        };
-        info!(who = %principal.label(), "console sign-out");
-        if let Err(e) = console.engine.console_sign_out(&principal).await {
-            return page::engine_error(&e, None);
+    if let Some((who, token)) = console.sessions.sign_out(&headers) {
+        info!(who = %who, "console sign-out");
+        if let Some(token) = token {
+            if let Err(e) = console.engine.logout(&token).await {
+                return page::engine_error(&e, None);
+            }
         }
     }
     let mut response = page::see_other("/console/signin");
@@ -123,16 +120,16 @@ pub(super) async fn sign_out(
 }
 
 /// Refuses a sign-in form whose token is not the pre-session cookie's.
-fn check_pre(console: &Console, headers: &HeaderMap, fields: &Fields) -> Result<(), Response> {
+fn check_pre(console: &Console, headers: &HeaderMap, fields: &Fields) -> Result<(), Box<Response>> {
     let expected = cookie_value(headers, PRE_COOKIE).unwrap_or_default();
     if token_matches(fields.get("csrf"), &expected) {
         return Ok(());
     }
-    Err(render(
+    Err(Box::new(render(
         console,
         StatusCode::FORBIDDEN,
         Some("the form's CSRF token is missing or wrong; reload the page and try again"),
-    ))
+    )))
 }
 
 fn start(console: &Console, principal: ConsolePrincipal) -> Response {
