@@ -7,6 +7,7 @@
 //! one script copies the revealed secret. See `session` for the cookies and
 //! CSRF tokens, `page` for the headers every answer carries.
 
+mod accounts;
 mod actions;
 mod assets;
 mod audit;
@@ -121,6 +122,7 @@ pub(super) fn router(engine: Arc<Engine>, config: &ConsoleConfig, tls: bool) -> 
         .route("/console/signin/key", post(signin::with_key))
         .route("/console/signin/user", post(signin::with_password))
         .route("/console/signout", post(signin::sign_out))
+        .route("/console/accounts", get(accounts::page))
         .route("/console/credentials", get(credentials::page))
         .route("/console/credentials/{id}", get(credential::page))
         .route(

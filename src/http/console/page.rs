@@ -46,6 +46,7 @@ pub(super) fn document(
                     @if let Some(chrome) = chrome {
                         nav {
                             a #nav-overview href="/console/" { "Overview" }
+                            a #nav-accounts href="/console/accounts" { "Accounts" }
                             a #nav-credentials href="/console/credentials" { "Credentials" }
                             a #nav-audit href="/console/audit" { "Audit log" }
                             a #nav-notices href="/console/notices" { "Notices" }
