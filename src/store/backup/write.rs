@@ -131,12 +131,28 @@ impl Store {
             ));
         }
         let partial = partial_path(out);
+        let written = self.backup_via(&partial, out, created_at);
+        if written.is_err() {
+            // A failed backup leaves no half file behind (restore would
+            // refuse it, but it would fill the backup directory).
+            let _ = std::fs::remove_file(&partial);
+        }
+        written
+    }
+
+    /// [`Store::backup`] through `partial`, renamed to `out` once whole.
+    fn backup_via(
+        &self,
+        partial: &Path,
+        out: &Path,
+        created_at: DateTime<Utc>,
+    ) -> Result<BackupHeader, Error> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(true)
             .write(true)
             .mode(0o600)
-            .open(&partial)
+            .open(partial)
             .map_err(|e| Error::Backup(format!("cannot create {}: {e}", partial.display())))?;
         let mut body = Body {
             out: BufWriter::with_capacity(1 << 20, file),
@@ -176,7 +192,7 @@ impl Store {
             overrides,
         };
         finish(body.out, &header)?;
-        std::fs::rename(&partial, out).map_err(|e| {
+        std::fs::rename(partial, out).map_err(|e| {
             Error::Backup(format!(
                 "cannot rename {} to {}: {e}",
                 partial.display(),

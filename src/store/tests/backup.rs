@@ -255,3 +255,18 @@ fn the_journal_records_what_takes_access_away() {
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[3].n, 3);
 }
+
+/// A backup that fails (here: its target is a directory, so the final
+/// rename fails) leaves no `.partial` file behind.
+#[test]
+fn a_failed_backup_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a"));
+    let rec = record("cred_01", "acme", 3);
+    store.commit(None, Some(&rec), None).unwrap();
+    let out = dir.path().join("taken");
+    std::fs::create_dir_all(out.join("inside")).unwrap();
+    let e = store.backup(&out, t0()).unwrap_err();
+    assert!(e.to_string().contains("cannot rename"), "{e}");
+    assert!(!dir.path().join("taken.partial").exists());
+}
