@@ -81,6 +81,16 @@ struct Room {
     guard: u64,
     live: u32,
     limit: u32,
+    /// A dry run's rows so far, which a real import would have written:
+    /// external id -> fingerprint, and the secret and legacy hashes taken.
+    dry: DrySeen,
+}
+
+/// What a dry run has "imported" in one account so far.
+#[derive(Default)]
+struct DrySeen {
+    external: HashMap<String, [u8; 32]>,
+    hashes: std::collections::HashSet<[u8; 32]>,
 }
 
 impl Engine {
@@ -197,6 +207,7 @@ impl Engine {
             guard,
             live: self.store.count_live(account, now)?,
             limit: self.quota_limit(account),
+            dry: DrySeen::default(),
         })
     }
 
@@ -291,7 +302,29 @@ impl Engine {
         room: &mut Room,
         counted: bool,
     ) -> Result<ImportResult, Error> {
+        if let Some(fingerprint) = room.dry.external.get(&p.external_id) {
+            // An earlier row of this batch has the same external id: the
+            // import would answer it as a re-import.
+            return Ok(existing(
+                "(an earlier row of this file)".to_string(),
+                *fingerprint,
+                p.fingerprint,
+            ));
+        }
         let version = p.record.versions.first().map(|v| v.hash);
+        let taken = match (&p.legacy, version) {
+            (Some(digest), _) => *digest,
+            (None, Some(hash)) => hash,
+            (None, None) => [0; 32],
+        };
+        if !room.dry.hashes.insert(taken) {
+            return Ok(ImportResult::failed(
+                "the secret (or legacy hash) is also an earlier row's of this file",
+            ));
+        }
+        room.dry
+            .external
+            .insert(p.external_id.clone(), p.fingerprint);
         if p.legacy.is_none()
             && version.is_some_and(|h| self.store.lookup_secret(&h).ok().flatten().is_some())
         {

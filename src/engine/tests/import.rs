@@ -334,6 +334,37 @@ async fn dry_run_writes_nothing() {
     assert!(!h.valid("dry-run-key-0123456789ab"));
 }
 
+/// A dry run answers repeated rows of one batch as the import would: the
+/// same external id and data again is unchanged, with other data failed;
+/// a second row with a secret already taken by an earlier row fails.
+#[tokio::test]
+async fn dry_run_sees_the_earlier_rows_of_its_batch() {
+    let h = harness();
+    let rows = || -> Vec<Result<ImportRow, String>> {
+        vec![
+            Ok(row("acme", "d1", plain("dry-run-key-0123456789ab"))),
+            Ok(row("acme", "d1", plain("dry-run-key-0123456789ab"))),
+            Ok(row("acme", "d1", plain("dry-run-key-other-0123456"))),
+            Ok(row("acme", "d2", plain("dry-run-key-0123456789ab"))),
+        ]
+    };
+    let dry = h.engine.import(&admin(), rows(), true).await.unwrap();
+    let real = h.engine.import(&admin(), rows(), false).await.unwrap();
+    let outcomes = |r: &[crate::engine::ImportResult]| -> Vec<ImportOutcome> {
+        r.iter().map(|r| r.outcome).collect()
+    };
+    assert_eq!(
+        outcomes(&dry),
+        [
+            ImportOutcome::Imported,
+            ImportOutcome::Unchanged,
+            ImportOutcome::Failed,
+            ImportOutcome::Failed
+        ]
+    );
+    assert_eq!(outcomes(&dry), outcomes(&real), "{dry:?}\n{real:?}");
+}
+
 /// Quotas hold (the rows over it fail with the reason); an account-scoped
 /// key imports into its own account only; no rows, or too many, is an
 /// error of the call.
