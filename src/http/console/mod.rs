@@ -143,7 +143,9 @@ pub(super) fn router(engine: Arc<Engine>, config: &ConsoleConfig, tls: bool) -> 
 }
 
 /// Refuses what no console page reads: query strings over
-/// [`MAX_QUERY_BYTES`] (414).
+/// [`MAX_QUERY_BYTES`] (414). Turns the refusals axum answers by itself
+/// (a path segment that is not UTF-8, a method a route does not take, a
+/// body over the limit) into the console's error page with its headers.
 async fn guard(request: Request, next: Next) -> Response {
     let query = request.uri().query().map_or(0, str::len);
     if query > MAX_QUERY_BYTES {
@@ -153,7 +155,27 @@ async fn guard(request: Request, next: Next) -> Response {
             None,
         );
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let message = match text.trim() {
+        "" => status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase(),
+        said => said.to_string(),
+    };
+    page::error(status, &message, None)
 }
 
 async fn not_found() -> Response {
