@@ -3,13 +3,13 @@
 //! to its credentials.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
-use super::Console;
-use super::form::Fields;
+use super::form::{Fields, link};
 use super::page::{self, when};
+use super::{Console, Signed};
 use crate::lifecycle::AccountRecord;
 
 const PAGE_SIZE: i64 = 100;
@@ -17,12 +17,8 @@ const PAGE_SIZE: i64 = 100;
 pub(super) async fn page(
     State(console): State<Console>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
     let fields = Fields::parse(query.as_deref());
     let engine = &console.engine;
     let (accounts, next): (Vec<AccountRecord>, Option<String>) = match signed.actor.account() {
@@ -35,21 +31,13 @@ pub(super) async fn page(
             Err(e) => return page::engine_error(&e, Some(&signed.chrome())),
         },
     };
-    let next = next.map(|token| {
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        pairs.append_pair("page", &token);
-        format!("/console/accounts?{}", pairs.finish())
-    });
+    let next = next.map(|token| link("/console/accounts", [("page", token.as_str())]));
     let body = html! {
         table #accounts {
             thead { tr { th { "Account" } th { "Name" } th { "Status" } th { "Contacts" } th { "Created" } } }
             tbody {
                 @for a in &accounts {
-                    @let credentials = {
-                        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-                        pairs.append_pair("account", &a.id);
-                        format!("/console/credentials?{}", pairs.finish())
-                    };
+                    @let credentials = link("/console/credentials", [("account", a.id.as_str())]);
                     tr data-id=(a.id) {
                         td { a href=(credentials) { (a.id) } }
                         td { (a.display_name) }

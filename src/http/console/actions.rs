@@ -6,7 +6,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 use tracing::info;
@@ -115,12 +115,8 @@ fn unknown(signed: &Signed, name: &str) -> Response {
 pub(super) async fn confirm(
     State(console): State<Console>,
     Path((id, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
     let Some(action) = Action::parse(&name) else {
         return unknown(&signed, &name);
     };
@@ -155,13 +151,9 @@ pub(super) async fn confirm(
 pub(super) async fn act(
     State(console): State<Console>,
     Path((id, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    signed: Signed,
     body: Bytes,
 ) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
     let fields = Fields::body(&body);
     if let Err(refused) = check_csrf(&signed, &fields) {
         return *refused;
@@ -234,15 +226,7 @@ async fn run(
 }
 
 /// `GET /console/credentials/{id}/revealed`: the new secret, once.
-pub(super) async fn revealed(
-    State(console): State<Console>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
+pub(super) async fn revealed(Path(id): Path<String>, signed: Signed) -> Response {
     let reveal = {
         let mut guard = signed.session.lock().unwrap_or_else(|e| e.into_inner());
         match &guard.reveal {

@@ -2,27 +2,25 @@
 //! actor and action, a page at a time, through the engine's ListAuditEvents.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::Console;
-use super::form::Fields;
+use super::form::{Fields, link};
 use super::page::{self, credential_link, when};
+use super::{Console, Signed};
 use crate::engine::{AuditQuery, Engine};
 use crate::store::{AuditEvent, AuditFilter};
 
 const PAGE_SIZE: i64 = 100;
+/// The filter fields, kept on the link to the next page.
+const FILTERS: [&str; 4] = ["account", "credential", "actor", "action"];
 
 pub(super) async fn page(
     State(console): State<Console>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
     let fields = Fields::parse(query.as_deref());
     let value = |name| fields.get(name).map(str::to_string);
     let query = AuditQuery {
@@ -40,16 +38,10 @@ pub(super) async fn page(
         Ok(found) => found,
         Err(e) => return page::engine_error(&e, Some(&signed.chrome())),
     };
-    let next = found.next_after.map(|after| {
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for name in ["account", "credential", "actor", "action"] {
-            if let Some(v) = fields.get(name) {
-                pairs.append_pair(name, v);
-            }
-        }
-        pairs.append_pair("page", &Engine::audit_page_token(after));
-        format!("/console/audit?{}", pairs.finish())
-    });
+    let token = found.next_after.map(Engine::audit_page_token);
+    let next = token
+        .as_deref()
+        .map(|token| link("/console/audit", fields.next_page(&FILTERS, token)));
     let shown = |name| fields.get(name).unwrap_or_default().to_string();
     let body = html! {
         form #filter method="get" action="/console/audit" {

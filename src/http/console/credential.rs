@@ -3,7 +3,7 @@
 //! and links to the actions the signed-in caller may take on it.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
@@ -20,12 +20,8 @@ const HISTORY_EVENTS: i64 = 200;
 pub(super) async fn page(
     State(console): State<Console>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
     let view = match console.engine.get(&signed.actor, &id) {
         Ok(view) => view,
         Err(e) => return page::engine_error(&e, Some(&signed.chrome())),

@@ -3,29 +3,33 @@
 //! time. A malformed filter answers 400 naming the field.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Duration;
 use maud::html;
 
-use super::Console;
-use super::form::Fields;
+use super::form::{Fields, link};
 use super::page::{self, credential_link, kind_name, status_name, when, when_or_never};
+use super::{Console, Signed};
 use crate::engine::ListQuery;
 use crate::lifecycle::{Kind, Span, Status};
 
 /// Credentials a page shows.
 const PAGE_SIZE: i64 = 50;
+/// The filter fields, kept on the link to the next page.
+const FILTERS: [&str; 5] = [
+    "account",
+    "kind",
+    "status",
+    "expiring_within",
+    "inactive_for",
+];
 
 pub(super) async fn page(
     State(console): State<Console>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
     let fields = Fields::parse(query.as_deref());
     let list = match filter(&fields) {
         Ok(list) => list,
@@ -38,22 +42,10 @@ pub(super) async fn page(
         Err(e) => return page::engine_error(&e, Some(&signed.chrome())),
     };
     let value = |name| fields.get(name).unwrap_or_default().to_string();
-    let next = found.next_page_token.as_ref().map(|token| {
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for name in [
-            "account",
-            "kind",
-            "status",
-            "expiring_within",
-            "inactive_for",
-        ] {
-            if let Some(v) = fields.get(name) {
-                pairs.append_pair(name, v);
-            }
-        }
-        pairs.append_pair("page", token);
-        format!("/console/credentials?{}", pairs.finish())
-    });
+    let next = found
+        .next_page_token
+        .as_deref()
+        .map(|token| link("/console/credentials", fields.next_page(&FILTERS, token)));
     let body = html! {
         @if let Some(flash) = signed.take_flash() { p #flash { (flash) } }
         form #filter method="get" action="/console/credentials" {

@@ -42,6 +42,30 @@ impl Fields {
     }
 }
 
+/// `path` with a query of `pairs` (URL-encoded), e.g. a filter kept on the
+/// link to the next page.
+pub(super) fn link<'a>(path: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(pairs);
+    format!("{path}?{}", query.finish())
+}
+
+impl Fields {
+    /// The set ones of `names`, with the `page` token to go on from.
+    pub(super) fn next_page<'a>(
+        &'a self,
+        names: &[&'a str],
+        token: &'a str,
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut pairs: Vec<(&str, &str)> = names
+            .iter()
+            .filter_map(|name| self.get(name).map(|v| (*name, v)))
+            .collect();
+        pairs.push(("page", token));
+        pairs
+    }
+}
+
 /// `Err` with a 403 page unless the form carries the session's CSRF token.
 pub(super) fn check_csrf(signed: &Signed, fields: &Fields) -> Result<(), Box<Response>> {
     if token_matches(fields.get("csrf"), &signed.csrf) {
@@ -67,5 +91,7 @@ mod tests {
         assert_eq!(f.get("c"), None);
         assert_eq!(f.get("d"), None);
         assert_eq!(Fields::parse(None).get("a"), None);
+        let next = f.next_page(&["b", "c", "z"], "t/1");
+        assert_eq!(super::link("/p", next), "/p?b=x+y&page=t%2F1");
     }
 }

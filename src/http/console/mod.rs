@@ -75,6 +75,19 @@ impl Signed {
     }
 }
 
+/// A handler that takes a [`Signed`] runs only for a signed-in caller; any
+/// other request gets the 303 to the sign-in page.
+impl axum::extract::FromRequestParts<Console> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        console: &Console,
+    ) -> Result<Self, Response> {
+        console.signed(&parts.headers).map_err(|answer| *answer)
+    }
+}
+
 impl Console {
     /// The signed-in caller, or the answer for one who is not: a 303 to the
     /// sign-in page (also when the key or user behind the session may no

@@ -2,24 +2,20 @@
 //! endpoints and their deliveries, partners and delegation grants.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Duration;
 use maud::html;
 
-use super::Console;
 use super::page::{self, credential_link, when, when_or_never};
+use super::{Console, Signed};
 use crate::engine::GrantQuery;
 
 /// Rows a read-only page shows.
 const ROWS: usize = 200;
 
 /// `GET /console/notices`.
-pub(super) async fn notices(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
+pub(super) async fn notices(State(console): State<Console>, signed: Signed) -> Response {
     let notices = match console.engine.queued_notices(&signed.actor, ROWS) {
         Ok(n) => n,
         Err(e) => return page::engine_error(&e, Some(&signed.chrome())),
@@ -54,11 +50,7 @@ pub(super) async fn notices(State(console): State<Console>, headers: HeaderMap) 
 }
 
 /// `GET /console/webhooks`.
-pub(super) async fn webhooks(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
+pub(super) async fn webhooks(State(console): State<Console>, signed: Signed) -> Response {
     let endpoints = match console.engine.list_webhooks(&signed.actor, None) {
         Ok(e) => e,
         Err(e) => return page::engine_error(&e, Some(&signed.chrome())),
@@ -93,12 +85,8 @@ pub(super) async fn webhooks(State(console): State<Console>, headers: HeaderMap)
 pub(super) async fn deliveries(
     State(console): State<Console>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
     let found = match console
         .engine
         .list_webhook_deliveries(&signed.actor, &id, None, ROWS)
@@ -141,11 +129,7 @@ pub(super) async fn deliveries(
 }
 
 /// `GET /console/partners`: partners and grants, read-only.
-pub(super) async fn partners(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
+pub(super) async fn partners(State(console): State<Console>, signed: Signed) -> Response {
     let engine = &console.engine;
     let partners = match engine.list_partners(&signed.actor, ROWS as i64, None) {
         Ok((p, _)) => p,

@@ -4,7 +4,7 @@
 //! computed at most every few seconds, never per request.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
@@ -13,11 +13,7 @@ use super::{Console, Signed};
 use crate::engine::{OVERVIEW_HORIZON_DAYS, Scope, Upcoming};
 use crate::lifecycle::Status;
 
-pub(super) async fn page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let signed = match console.signed(&headers) {
-        Ok(signed) => signed,
-        Err(answer) => return *answer,
-    };
+pub(super) async fn page(State(console): State<Console>, signed: Signed) -> Response {
     let overview = match console.engine.overview(&signed.actor) {
         Ok(overview) => overview,
         Err(e) => return page::engine_error(&e, Some(&signed.chrome())),
