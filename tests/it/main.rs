@@ -20,6 +20,7 @@ mod cluster_faults;
 mod cluster_leader;
 #[cfg(feature = "etcd")]
 mod cluster_migrate;
+mod console;
 mod crash_loop;
 mod credctl;
 mod credits;
