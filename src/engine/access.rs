@@ -172,6 +172,15 @@ impl Actor {
         )
     }
 
+    /// How refusals name the actor: `admin key cred_...`, or `user
+    /// ACCOUNT-NAME` for an account administrator signed in to the console.
+    pub fn named(&self) -> String {
+        match self.id.strip_prefix("user:") {
+            Some(login) => format!("user {login}"),
+            None => format!("admin key {}", self.id),
+        }
+    }
+
     /// The one account this actor is confined to, if any.
     pub fn account(&self) -> Option<&str> {
         match &self.grant {
@@ -202,20 +211,20 @@ impl Actor {
         };
         if !scopes.contains(&scope) {
             return Err(Denied(format!(
-                "admin key {} lacks the scope {scope}",
-                self.id
+                "{} lacks the scope {scope}",
+                self.named()
             )));
         }
         match (account_id, account) {
             (None, _) => Ok(()),
             (Some(own), Some(target)) if own == target => Ok(()),
             (Some(own), Some(target)) => Err(Denied(format!(
-                "admin key {} may act only on account {own}, not on account {target}",
-                self.id
+                "{} may act only on account {own}, not on account {target}",
+                self.named()
             ))),
             (Some(own), None) => Err(Denied(format!(
-                "admin key {} may act only on account {own}; name that account",
-                self.id
+                "{} may act only on account {own}; name that account",
+                self.named()
             ))),
         }
     }
@@ -238,8 +247,8 @@ impl Actor {
     pub fn allows_key_management(&self) -> Result<(), Denied> {
         if let Some(own) = self.account() {
             return Err(Denied(format!(
-                "admin key {} is scoped to account {own} and cannot manage admin keys",
-                self.id
+                "{} is scoped to account {own} and cannot manage admin keys",
+                self.named()
             )));
         }
         self.allows(Scope::AdminManage, None)
@@ -301,8 +310,8 @@ impl Engine {
             .unwrap_or_default();
         self.authorize(actor, action, id, &account, actor.allows(scope, None))?;
         Err(Error::PermissionDenied(format!(
-            "admin key {} lacks the scope {scope}",
-            actor.id
+            "{} lacks the scope {scope}",
+            actor.named()
         )))
     }
 

@@ -54,7 +54,11 @@ pub(super) fn usage(days: &[UsageDay], last: NaiveDate, span: u32) -> Markup {
             text x="0" y=(HEIGHT) font-size="10" { (first) }
             text x=(WIDTH - 60) y=(HEIGHT) font-size="10" { (last) }
             line x1="0" y1=(HEIGHT - 10) x2=(WIDTH) y2=(HEIGHT - 10) stroke="#b0b8c4" {}
-            text x="0" y="10" font-size="10" { "peak " (peak) "/day" }
+            @if totals.iter().all(|(v, r)| v + r == 0) {
+                text x="0" y="10" font-size="10" { "no Verify answers in these days" }
+            } @else {
+                text x="0" y="10" font-size="10" { "peak " (peak) "/day" }
+            }
         }
     }
 }
