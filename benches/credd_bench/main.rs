@@ -37,6 +37,12 @@
 //! 12. Webhooks (`CREDD_BENCH_ONLY=webhooks`): 10K events to 10 loopback
 //!     endpoints, deliveries per second and the backlog over time;
 //!     `Engine::verify` while the worker delivers vs with it idle.
+//! 13. Console (`CREDD_BENCH_ONLY=console`): the real `credd` binary with
+//!     its admin console on, over a store of
+//!     `CREDD_BENCH_CONSOLE_CREDENTIALS` (100000): server time of the
+//!     overview (uncached and cached), the credentials list and a
+//!     credential's page, signed in with the admin key; Verify over gRPC
+//!     while a browser refreshes the overview every second vs idle.
 //!
 //! Stores are filled through `Store::commit` directly (records built here,
 //! hashed with the store's pepper, one flush at the end), never through RPCs.
@@ -55,8 +61,10 @@
 //! process started in 5),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, backup, webhooks, huge; default
-//! all but huge), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
+//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, backup, webhooks, console, huge; default
+//! all but huge), `CREDD_BENCH_CONSOLE_CREDENTIALS` (100000),
+//! `CREDD_BENCH_CONSOLE_REQUESTS` (50 a page), `CREDD_BENCH_CONSOLE_UNCACHED`
+//! (3), `CREDD_BENCH_CONSOLE_SEGMENT_SECS` (10), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
 //! `target/test-tools/envoy-venv/bin/envoy`, then `envoy` on PATH).
 //!
 //! Layout: `harness/` (settings, load loops, stats, rows, the printed table
@@ -64,11 +72,12 @@
 //! and Verify load), `daemon` (the credd process), then one module a
 //! section: `transport` (1, 1b), `large` (2), `sweep` (3), `writes` (4),
 //! `footprint` (5), `gateway` (6), `sessions` (7), `flush` (8), `metering` (9),
-//! `cluster` (10), `backup` (11).
+//! `cluster` (10), `backup` (11), `webhooks` (12), `console` (13).
 
 mod backup;
 #[cfg(feature = "etcd")]
 mod cluster;
+mod console;
 mod daemon;
 mod fill;
 mod flush;
@@ -233,6 +242,9 @@ fn run_sections(ctx: &mut Ctx) {
     }
     if ctx.s.runs("webhooks") {
         webhooks::webhooks(ctx, &small);
+    }
+    if ctx.s.runs("console") {
+        console::console(ctx);
     }
     if ctx.s.runs("huge") && ctx.s.huge > 0 {
         large::huge(ctx, &small);
