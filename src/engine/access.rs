@@ -210,10 +210,7 @@ impl Actor {
             return Ok(());
         };
         if !scopes.contains(&scope) {
-            return Err(Denied(format!(
-                "{} lacks the scope {scope}",
-                self.named()
-            )));
+            return Err(Denied(format!("{} lacks the scope {scope}", self.named())));
         }
         match (account_id, account) {
             (None, _) => Ok(()),

@@ -18,8 +18,8 @@ mod admin_keys;
 mod audit_log;
 #[cfg(feature = "etcd")]
 mod cluster;
-mod credentials;
 mod console;
+mod credentials;
 mod credits;
 mod daily_usage;
 mod deadlines;
