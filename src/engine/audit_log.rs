@@ -3,11 +3,17 @@
 //! they record; this module only reads them back.
 
 use super::{Actor, Engine, Error, Scope, validate};
+use crate::offload;
 use crate::store::{AuditFilter, AuditPage};
 
 /// Most events read from the log to fill one page; a sparse filter over a
 /// long log returns a short page with a token rather than reading it all.
 const MAX_SCANNED_PER_PAGE: usize = 50_000;
+/// Most events read back from the end of the log for one credential's
+/// history.
+pub const HISTORY_SCANNED: usize = 500_000;
+/// Most events one credential's history holds.
+const MAX_HISTORY: usize = 1000;
 
 /// Filters and paging for [`Engine::list_audit`]. Unset filters match all.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +74,40 @@ impl Engine {
         Ok(self
             .store
             .audit_page(&filter, after, page_size, MAX_SCANNED_PER_PAGE)?)
+    }
+
+    /// The latest `limit` (at most 1000) events of one credential, newest
+    /// first, from the newest [`HISTORY_SCANNED`] events of the log
+    /// (`next_after` set: older events were not read). A key confined to
+    /// one account sees only that account's events.
+    ///
+    /// # Errors
+    /// `PermissionDenied` without `audit:read`, `InvalidArgument` for a
+    /// malformed id, storage failures.
+    pub fn credential_history(
+        &self,
+        actor: &Actor,
+        credential_id: &str,
+        limit: usize,
+    ) -> Result<AuditPage, Error> {
+        validate::credential_id(credential_id)?;
+        let account = actor.account().map(str::to_string);
+        self.authorize(
+            actor,
+            "audit.list",
+            credential_id,
+            account.as_deref().unwrap_or_default(),
+            actor.allows(Scope::AuditRead, account.as_deref()),
+        )?;
+        let filter = AuditFilter {
+            credential_id: Some(credential_id.to_string()),
+            account_id: account,
+            ..AuditFilter::default()
+        };
+        let limit = limit.clamp(1, MAX_HISTORY);
+        Ok(offload::blocking(|| {
+            self.store.audit_latest(&filter, limit, HISTORY_SCANNED)
+        })?)
     }
 
     /// The opaque token for continuing after `after`.

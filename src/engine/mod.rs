@@ -51,7 +51,7 @@ use access::Access;
 pub use access::{Actor, Denied, Scope};
 pub use accounts::{AccountPage, AccountUpdate, NewAccount};
 pub use admin_keys::{AdminKeyQuery, AuthFailure, NewAdminKey};
-pub use audit_log::AuditQuery;
+pub use audit_log::{AuditQuery, HISTORY_SCANNED};
 pub use audit_retention::DEFAULT_AUDIT_RETENTION_DAYS;
 pub use backup::ReapplyReport;
 pub use console::ConsolePrincipal;

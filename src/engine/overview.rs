@@ -1,14 +1,14 @@
 //! The console's overview: credentials counted by status, what expires and
 //! what turns inactive within the next 30 days, and the outbox. One scan of
 //! the credentials the actor may read, kept for [`OVERVIEW_TTL`] per
-//! account (or all), so an overview refreshed every second by several
-//! browsers costs one scan every few seconds, not one per request.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+//! account (or all) by the engine's clock, so an overview refreshed every
+//! second by several browsers costs one scan every few seconds, not one
+//! per request. One overview is computed at a time: requests that find it
+//! expired together wait for one scan and share its result.
 
 use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::access::{Actor, Scope};
 use super::{Engine, Error};
@@ -54,24 +54,39 @@ pub struct Overview {
     pub turning_inactive: Vec<Upcoming>,
     /// How many in all.
     pub turning_inactive_total: u64,
-    /// Notices in the outbox (all accounts: the outbox is the operator's).
+    /// Notices in the outbox about the same credentials.
     pub notices_queued: u64,
     /// Of those, queued more than an hour ago: delivery is failing.
     pub notices_delayed: u64,
 }
 
-/// An overview and when it was computed.
-type Computed = (Instant, Arc<Overview>);
-
-/// Overviews computed recently, per account (`None`: all accounts).
+/// Overviews computed recently, per account (`None`: all accounts), and
+/// the lock one computation holds.
 #[derive(Default)]
-pub(super) struct OverviewCache(Mutex<HashMap<Option<String>, Computed>>);
+pub(super) struct OverviewCache {
+    computed: Mutex<HashMap<Option<String>, Arc<Overview>>>,
+    computing: Mutex<()>,
+}
 
 impl OverviewCache {
-    /// Forgets every overview (tests: the cache aged).
-    #[cfg(test)]
-    pub(super) fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    /// The overview of `account` computed less than [`OVERVIEW_TTL`]
+    /// before `now` (one computed "after" `now`, the clock having gone
+    /// back, is stale).
+    fn fresh(&self, account: &Option<String>, now: DateTime<Utc>) -> Option<Arc<Overview>> {
+        let ttl = Duration::from_std(OVERVIEW_TTL).unwrap_or_default();
+        let computed = self.computed.lock().unwrap_or_else(|e| e.into_inner());
+        computed
+            .get(account)
+            .filter(|o| {
+                let age = now - o.computed_at;
+                age >= Duration::zero() && age < ttl
+            })
+            .cloned()
+    }
+
+    fn keep(&self, account: Option<String>, overview: Arc<Overview>) {
+        let mut computed = self.computed.lock().unwrap_or_else(|e| e.into_inner());
+        computed.insert(account, overview);
     }
 }
 
@@ -90,19 +105,21 @@ impl Engine {
             account.as_deref().unwrap_or_default(),
             actor.allows(Scope::CredentialsRead, account.as_deref()),
         )?;
-        if let Some(fresh) = self.cached_overview(&account) {
+        let cache = &self.overview_cache;
+        if let Some(fresh) = cache.fresh(&account, self.clock.now()) {
             return Ok(fresh);
         }
-        let overview = Arc::new(offload::blocking(|| {
-            self.compute_overview(account.as_deref())
-        })?);
-        let mut cache = self
-            .overview_cache
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        cache.insert(account, (Instant::now(), overview.clone()));
-        Ok(overview)
+        // Waiting for another request's scan happens off the async workers
+        // too; that scan's result is then fresh.
+        offload::blocking(|| {
+            let _computing = cache.computing.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(fresh) = cache.fresh(&account, self.clock.now()) {
+                return Ok(fresh);
+            }
+            let overview = Arc::new(self.compute_overview(account.as_deref())?);
+            cache.keep(account.clone(), overview.clone());
+            Ok(overview)
+        })
     }
 
     /// The notices waiting in the outbox that `actor` may see (its
@@ -132,18 +149,6 @@ impl Engine {
         notices.sort_by_key(|n| n.queued_at);
         notices.truncate(limit);
         Ok(notices)
-    }
-
-    fn cached_overview(&self, account: &Option<String>) -> Option<Arc<Overview>> {
-        let cache = self
-            .overview_cache
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(account)
-            .filter(|(at, _)| at.elapsed() < OVERVIEW_TTL)
-            .map(|(_, overview)| overview.clone())
     }
 
     fn compute_overview(&self, account: Option<&str>) -> Result<Overview, Error> {
@@ -183,7 +188,11 @@ impl Engine {
             }
         }
         let hour_ago = now - Duration::hours(1);
-        for notice in self.store.outbox()? {
+        let outbox = self.store.outbox()?;
+        for notice in outbox
+            .iter()
+            .filter(|n| account.is_none_or(|a| a == n.account_id))
+        {
             overview.notices_queued += 1;
             if notice.queued_at < hour_ago {
                 overview.notices_delayed += 1;

@@ -217,6 +217,46 @@ impl Store {
         })
     }
 
+    /// The latest `limit` events matching `filter`, newest first, reading
+    /// back from the end of the log at most `max_scanned` events; when that
+    /// bound stopped the read, `next_after` is the oldest position read.
+    ///
+    /// # Errors
+    /// sled errors and undecodable events.
+    pub fn audit_latest(
+        &self,
+        filter: &AuditFilter,
+        limit: usize,
+        max_scanned: usize,
+    ) -> Result<AuditPage, Error> {
+        let mut events = Vec::new();
+        let mut oldest = None;
+        for (n_scanned, item) in self.audit.iter().rev().enumerate() {
+            if events.len() == limit {
+                break;
+            }
+            if n_scanned == max_scanned {
+                return Ok(AuditPage {
+                    events,
+                    next_after: oldest,
+                });
+            }
+            let (key, value) = item?;
+            let seq = <[u8; 8]>::try_from(key.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Corrupt("audit key"))?;
+            oldest = Some(seq);
+            let event = codec::decode_audit(seq, &value)?;
+            if filter.matches(&event) {
+                events.push(event);
+            }
+        }
+        Ok(AuditPage {
+            events,
+            next_after: None,
+        })
+    }
+
     /// Number of audit entries (for tests and metrics).
     pub fn audit_count(&self) -> usize {
         self.audit.len()

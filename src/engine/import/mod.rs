@@ -81,15 +81,14 @@ struct Room {
     guard: u64,
     live: u32,
     limit: u32,
-    /// A dry run's rows so far, which a real import would have written:
-    /// external id -> fingerprint, and the secret and legacy hashes taken.
-    dry: DrySeen,
 }
 
-/// What a dry run has "imported" in one account so far.
+/// What a dry run has "imported" in its batch so far, which a real import
+/// would have written: (account, external id) -> fingerprint, and the
+/// secret and legacy hashes taken (unique across accounts, as in the store).
 #[derive(Default)]
 struct DrySeen {
-    external: HashMap<String, [u8; 32]>,
+    external: HashMap<(String, String), [u8; 32]>,
     hashes: std::collections::HashSet<[u8; 32]>,
 }
 
@@ -148,6 +147,7 @@ impl Engine {
             }
         }
         let mut rooms: HashMap<String, Result<Room, String>> = HashMap::new();
+        let mut seen = dry_run.then(DrySeen::default);
         let mut imported = 0usize;
         for (at, p) in prepared {
             let account = p.record.account_id.clone();
@@ -164,7 +164,7 @@ impl Engine {
                 }
                 None => continue,
             };
-            results[at] = self.import_one(actor, &p, room, now, dry_run).await?;
+            results[at] = self.import_one(actor, &p, room, now, seen.as_mut()).await?;
             if results[at].outcome == ImportOutcome::Imported {
                 imported += 1;
             }
@@ -207,18 +207,18 @@ impl Engine {
             guard,
             live: self.store.count_live(account, now)?,
             limit: self.quota_limit(account),
-            dry: DrySeen::default(),
         })
     }
 
-    /// Imports (or checks) one prepared row into its account's room.
+    /// Imports one prepared row into its account's room, or, in a dry run
+    /// (`dry`: the batch's rows so far), checks it.
     async fn import_one(
         &self,
         actor: &Actor,
         p: &row::Prepared,
         room: &mut Room,
         now: DateTime<Utc>,
-        dry_run: bool,
+        dry: Option<&mut DrySeen>,
     ) -> Result<ImportResult, Error> {
         let record = &p.record;
         let counted = lifecycle::counts_toward_quota(record.kind)
@@ -239,11 +239,15 @@ impl Engine {
             legacy: p.legacy,
             foreign: p.foreign,
         };
+        let mut dry = dry;
         for _ in 0..MAX_ATTEMPTS {
             if let Some((id, fingerprint)) =
                 self.store.external_id(&record.account_id, &p.external_id)?
             {
                 return Ok(existing(id, fingerprint, p.fingerprint));
+            }
+            if let Some(earlier) = dry.as_deref().and_then(|seen| seen.repeated(p)) {
+                return Ok(earlier);
             }
             if counted && room.live >= room.limit {
                 return Ok(ImportResult::failed(format!(
@@ -251,8 +255,8 @@ impl Engine {
                     record.account_id, room.limit
                 )));
             }
-            if dry_run {
-                return self.check_dry(p, room, counted);
+            if let Some(seen) = dry.as_deref_mut() {
+                return self.check_dry(p, room, seen, counted);
             }
             let writing = self.store.writing().await;
             let commit = self.store.import(&entry, counted.then_some(room.guard))?;
@@ -295,36 +299,16 @@ impl Engine {
     }
 
     /// What a dry run can tell beyond the row itself: whether its key is
-    /// taken. Counts the row in its account's room.
+    /// taken (in the store or by an earlier row of the batch). A row that would be imported is
+    /// recorded in `seen` and counted in its account's room.
     fn check_dry(
         &self,
         p: &row::Prepared,
         room: &mut Room,
+        seen: &mut DrySeen,
         counted: bool,
     ) -> Result<ImportResult, Error> {
-        if let Some(fingerprint) = room.dry.external.get(&p.external_id) {
-            // An earlier row of this batch has the same external id: the
-            // import would answer it as a re-import.
-            return Ok(existing(
-                "(an earlier row of this file)".to_string(),
-                *fingerprint,
-                p.fingerprint,
-            ));
-        }
         let version = p.record.versions.first().map(|v| v.hash);
-        let taken = match (&p.legacy, version) {
-            (Some(digest), _) => *digest,
-            (None, Some(hash)) => hash,
-            (None, None) => [0; 32],
-        };
-        if !room.dry.hashes.insert(taken) {
-            return Ok(ImportResult::failed(
-                "the secret (or legacy hash) is also an earlier row's of this file",
-            ));
-        }
-        room.dry
-            .external
-            .insert(p.external_id.clone(), p.fingerprint);
         if p.legacy.is_none()
             && version.is_some_and(|h| self.store.lookup_secret(&h).ok().flatten().is_some())
         {
@@ -339,6 +323,20 @@ impl Engine {
                 ));
             }
         }
+        let taken = match (&p.legacy, version) {
+            (Some(digest), _) => *digest,
+            (None, Some(hash)) => hash,
+            (None, None) => [0; 32],
+        };
+        if !seen.hashes.insert(taken) {
+            return Ok(ImportResult::failed(
+                "the secret (or legacy hash) is also an earlier row's of this batch",
+            ));
+        }
+        seen.external.insert(
+            (p.record.account_id.clone(), p.external_id.clone()),
+            p.fingerprint,
+        );
         if counted {
             room.live += 1;
         }
@@ -347,6 +345,30 @@ impl Engine {
             None,
             Some(p.record.status),
         ))
+    }
+}
+
+impl DrySeen {
+    /// The answer for `p` when an earlier row of the batch has its account
+    /// and external id: unchanged with the same data, failed with other
+    /// data (as the import answers; there is no credential id yet).
+    fn repeated(&self, p: &row::Prepared) -> Option<ImportResult> {
+        let key = (p.record.account_id.clone(), p.external_id.clone());
+        let earlier = self.external.get(&key)?;
+        Some(repeated(earlier, &p.fingerprint))
+    }
+}
+
+fn repeated(earlier: &[u8; 32], ours: &[u8; 32]) -> ImportResult {
+    if bool::from(subtle::ConstantTimeEq::ct_eq(&earlier[..], &ours[..])) {
+        ImportResult {
+            reason: "an earlier row of this batch has this external id and data".to_string(),
+            ..ImportResult::done(ImportOutcome::Unchanged, None, None)
+        }
+    } else {
+        ImportResult::failed(
+            "external id already given by an earlier row of this batch with different data",
+        )
     }
 }
 

@@ -197,14 +197,19 @@ async fn the_overview_counts_and_lists_and_is_cached() {
     assert_eq!(all.turning_inactive_total, 0, "two months away");
     // Cached: a new credential shows only once the cache has aged.
     h.create("acme").await;
+    h.clock.advance(Duration::seconds(9));
     assert_eq!(h.engine.overview(&admin()).unwrap().counts[0], 2);
-    h.engine.overview_cache.clear();
+    h.clock.advance(Duration::seconds(1));
     assert_eq!(h.engine.overview(&admin()).unwrap().counts[0], 3);
+    // A clock gone back does not keep an overview from the future.
+    h.clock.advance(Duration::seconds(-5));
+    h.create("acme").await;
+    assert_eq!(h.engine.overview(&admin()).unwrap().counts[0], 4);
+    h.clock.advance(Duration::seconds(5));
     // Seven weeks on, the unused active keys turn inactive within 30 days.
     h.clock.advance(Duration::weeks(7));
-    h.engine.overview_cache.clear();
     let later = h.engine.overview(&admin()).unwrap();
-    assert_eq!(later.turning_inactive_total, 2, "{later:?}");
+    assert_eq!(later.turning_inactive_total, 3, "{later:?}");
     // An account-scoped key sees its account only; without the scope, none.
     let secret = admin_key(&h, Some("acme")).await;
     let (scoped, _) = h
@@ -218,13 +223,38 @@ async fn the_overview_counts_and_lists_and_is_cached() {
             .counts
             .iter()
             .sum::<u64>(),
-        3
+        4
     );
     let reader = Actor::admin_key("k", [Scope::AuditRead], None, String::new());
     assert!(matches!(
         h.engine.overview(&reader),
         Err(Error::PermissionDenied(_))
     ));
+}
+
+/// An account-scoped overview counts its account's notices only.
+#[tokio::test]
+async fn the_overview_counts_the_notices_of_its_accounts() {
+    let h = harness();
+    let (acme, _) = h.create("acme").await;
+    h.create("other").await;
+    h.create("other").await;
+    h.clock.set(acme.record.expires_at - Duration::days(29));
+    h.engine.sweep().await.unwrap();
+    let outbox = h.engine.store().outbox().unwrap();
+    let of = |account: &str| outbox.iter().filter(|n| n.account_id == account).count() as u64;
+    assert!(of("acme") > 0 && of("other") > of("acme"), "{outbox:?}");
+    let all = h.engine.overview(&admin()).unwrap();
+    assert_eq!(all.notices_queued, outbox.len() as u64);
+    let secret = admin_key(&h, Some("acme")).await;
+    let (scoped, _) = h
+        .engine
+        .console_key_sign_in(secret.expose(), None, String::new())
+        .unwrap();
+    assert_eq!(
+        h.engine.overview(&scoped).unwrap().notices_queued,
+        of("acme")
+    );
 }
 
 #[tokio::test]

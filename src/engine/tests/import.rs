@@ -336,16 +336,23 @@ async fn dry_run_writes_nothing() {
 
 /// A dry run answers repeated rows of one batch as the import would: the
 /// same external id and data again is unchanged, with other data failed;
-/// a second row with a secret already taken by an earlier row fails.
+/// a second row with a secret already taken by an earlier row fails, in
+/// any account; a row refused for a stored secret leaves its external id
+/// free for a later row.
 #[tokio::test]
 async fn dry_run_sees_the_earlier_rows_of_its_batch() {
     let h = harness();
+    h.import(vec![row("acme", "p0", plain("pre-existing-key-0123456"))])
+        .await;
     let rows = || -> Vec<Result<ImportRow, String>> {
         vec![
             Ok(row("acme", "d1", plain("dry-run-key-0123456789ab"))),
             Ok(row("acme", "d1", plain("dry-run-key-0123456789ab"))),
             Ok(row("acme", "d1", plain("dry-run-key-other-0123456"))),
             Ok(row("acme", "d2", plain("dry-run-key-0123456789ab"))),
+            Ok(row("other", "d3", plain("dry-run-key-0123456789ab"))),
+            Ok(row("acme", "d4", plain("pre-existing-key-0123456"))),
+            Ok(row("acme", "d4", plain("dry-run-key-third-012345"))),
         ]
     };
     let dry = h.engine.import(&admin(), rows(), true).await.unwrap();
@@ -359,10 +366,14 @@ async fn dry_run_sees_the_earlier_rows_of_its_batch() {
             ImportOutcome::Imported,
             ImportOutcome::Unchanged,
             ImportOutcome::Failed,
-            ImportOutcome::Failed
+            ImportOutcome::Failed,
+            ImportOutcome::Failed,
+            ImportOutcome::Failed,
+            ImportOutcome::Imported
         ]
     );
     assert_eq!(outcomes(&dry), outcomes(&real), "{dry:?}\n{real:?}");
+    assert_eq!(dry[1].credential_id, None, "no id before the import");
 }
 
 /// Quotas hold (the rows over it fail with the reason); an account-scoped

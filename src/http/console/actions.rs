@@ -166,7 +166,17 @@ pub(super) async fn act(
         _ => "revoked in the console",
     });
     let page_of = format!("/console/credentials/{id}");
-    match run(&console, &signed, action, &id, reason).await {
+    let done = run(&console, &signed, action, &id, reason).await;
+    let actor = &signed.actor.id;
+    match &done {
+        Ok(_) => {
+            info!(action = action.name(), credential_id = %id, actor = %actor, "console action done")
+        }
+        Err(e) => {
+            info!(action = action.name(), credential_id = %id, actor = %actor, error = %e, "console action refused")
+        }
+    }
+    match done {
         Ok(Done::Changed(message)) => {
             signed.set_flash(message);
             page::see_other(&page_of)
@@ -195,7 +205,6 @@ async fn run(
 ) -> Result<Done, Error> {
     let engine = &console.engine;
     let actor = &signed.actor;
-    info!(action = action.name(), credential_id = %id, actor = %actor.id, "console action");
     let view = match action {
         Action::Rotate => {
             let (_, secret) = engine.rotate(actor, id, None).await?;

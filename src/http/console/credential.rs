@@ -9,15 +9,12 @@ use maud::{Markup, html};
 
 use super::page::{self, kind_name, status_name, when, when_or_never};
 use super::{Console, Signed, actions::Action, chart};
-use crate::engine::{AuditQuery, CredentialView, Engine, Scope, UsageQuery};
-use crate::store::AuditFilter;
+use crate::engine::{CredentialView, HISTORY_SCANNED, Scope, UsageQuery};
 
 /// Days the usage chart covers.
 const CHART_DAYS: u32 = 30;
 /// Audit events the history shows.
 const HISTORY_EVENTS: usize = 200;
-/// Pages of 1000 audit events the history reads at most.
-const HISTORY_PAGES: usize = 20;
 
 pub(super) async fn page(
     State(console): State<Console>,
@@ -96,41 +93,28 @@ fn actions(signed: &Signed, view: &CredentialView) -> Markup {
     }
 }
 
-/// The credential's audit events, newest first: the log is read in the
-/// order written, a page at a time, keeping the latest [`HISTORY_EVENTS`]
-/// (at most [`HISTORY_PAGES`] pages are read).
+/// The credential's latest [`HISTORY_EVENTS`] audit events, newest first,
+/// read back from the end of the log.
 fn history(console: &Console, signed: &Signed, id: &str) -> Markup {
     if !signed.actor.holds(Scope::AuditRead) {
         return html! { p.muted { "Needs the audit:read scope." } };
     }
-    let mut query = AuditQuery {
-        filter: AuditFilter {
-            credential_id: Some(id.to_string()),
-            account_id: signed.actor.account().map(str::to_string),
-            ..AuditFilter::default()
-        },
-        page_size: 1000,
-        page_token: None,
+    let found = match console
+        .engine
+        .credential_history(&signed.actor, id, HISTORY_EVENTS)
+    {
+        Ok(found) => found,
+        Err(e) => return html! { p.error { (e.to_string()) } },
     };
-    let mut latest = std::collections::VecDeque::with_capacity(HISTORY_EVENTS);
-    for _ in 0..HISTORY_PAGES {
-        let found = match console.engine.list_audit(&signed.actor, &query) {
-            Ok(found) => found,
-            Err(e) => return html! { p.error { (e.to_string()) } },
-        };
-        for event in found.events {
-            if latest.len() == HISTORY_EVENTS {
-                latest.pop_front();
+    html! {
+        (super::audit::table("history", &found.events))
+        @if found.next_after.is_some() {
+            p.muted #history-bounded {
+                "Only the newest " (HISTORY_SCANNED) " events of the audit log were read; "
+                "older events of this credential are on the audit page."
             }
-            latest.push_back(event);
-        }
-        match found.next_after {
-            Some(after) => query.page_token = Some(Engine::audit_page_token(after)),
-            None => break,
         }
     }
-    let newest_first: Vec<_> = latest.into_iter().rev().collect();
-    super::audit::table("history", &newest_first)
 }
 
 async fn usage(console: &Console, signed: &Signed, id: &str) -> Markup {

@@ -31,13 +31,21 @@ impl Fields {
         )
     }
 
-    /// The value of `name`, unless absent or empty.
+    /// The value of `name`, trimmed, unless absent or empty.
     pub(super) fn get(&self, name: &str) -> Option<&str> {
+        self.get_exact(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value of `name` as sent (a password keeps its spaces), unless
+    /// absent or empty.
+    pub(super) fn get_exact(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .rev()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
+            .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     }
 }

@@ -15,11 +15,13 @@ mod chart;
 mod credential;
 mod credentials;
 mod form;
-mod others;
+mod notices;
 mod overview;
 mod page;
+mod partners;
 mod session;
 mod signin;
+mod webhooks;
 
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +39,8 @@ use session::{ConsoleSession, Sessions};
 
 /// Longest query string a console page reads; longer answers 414.
 const MAX_QUERY_BYTES: usize = 2048;
+/// Rows a read-only page (notices, webhooks, deliveries, partners) shows.
+const ROWS: usize = 200;
 
 /// What the console's handlers share.
 #[derive(Clone)]
@@ -98,14 +102,16 @@ impl Console {
             .find(headers)
             .ok_or_else(|| Box::new(page::see_other("/console/signin")))?;
         let request_id = ulid::Ulid::new().to_string();
-        let (actor, who, csrf) = {
+        let (principal, csrf) = {
             let guard = session.lock().unwrap_or_else(|e| e.into_inner());
-            let actor = self
-                .engine
-                .console_actor(&guard.principal, request_id)
-                .map_err(|e| Box::new(page::engine_error(&e, None)))?;
-            (actor, guard.principal.label(), guard.csrf.clone())
+            (guard.principal.clone(), guard.csrf.clone())
         };
+        // The session is not held while the engine reads the store.
+        let actor = self
+            .engine
+            .console_actor(&principal, request_id)
+            .map_err(|e| Box::new(page::engine_error(&e, None)))?;
+        let who = principal.label();
         let Some(actor) = actor else {
             self.sessions.end(headers);
             return Err(Box::new(page::see_other("/console/signin")));
@@ -126,7 +132,14 @@ pub(super) fn router(engine: Arc<Engine>, config: &ConsoleConfig, tls: bool) -> 
     }
     let state = Console {
         engine,
-        sessions: Arc::new(Sessions::new(config.idle_timeout, config.max_lifetime, tls)),
+        sessions: Arc::new(Sessions::new(
+            config.idle_timeout,
+            config.max_lifetime,
+            tls || config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+        )),
     };
     Router::new()
         .route("/console", get(|| async { page::see_other("/console/") }))
@@ -145,10 +158,10 @@ pub(super) fn router(engine: Arc<Engine>, config: &ConsoleConfig, tls: bool) -> 
         .route("/console/credentials/{id}/revealed", get(actions::revealed))
         .route("/console/credentials/{id}/{action}", post(actions::act))
         .route("/console/audit", get(audit::page))
-        .route("/console/notices", get(others::notices))
-        .route("/console/webhooks", get(others::webhooks))
-        .route("/console/webhooks/{id}", get(others::deliveries))
-        .route("/console/partners", get(others::partners))
+        .route("/console/notices", get(notices::page))
+        .route("/console/webhooks", get(webhooks::page))
+        .route("/console/webhooks/{id}", get(webhooks::deliveries))
+        .route("/console/partners", get(partners::page))
         .route("/console/assets/{file}", get(assets::serve))
         .route("/console/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn(guard))
@@ -170,6 +183,7 @@ async fn guard(request: Request, next: Next) -> Response {
     }
     let response = next.run(request).await;
     let status = response.status();
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
     let html = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -188,7 +202,13 @@ async fn guard(request: Request, next: Next) -> Response {
             .to_lowercase(),
         said => said.to_string(),
     };
-    page::error(status, &message, None)
+    let mut answer = page::error(status, &message, None);
+    if let Some(allow) = allow {
+        answer
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow);
+    }
+    answer
 }
 
 async fn not_found() -> Response {

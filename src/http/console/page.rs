@@ -129,7 +129,18 @@ pub(super) fn engine_error(failure: &Error, chrome: Option<&Chrome>) -> Response
     if status == StatusCode::SERVICE_UNAVAILABLE {
         tracing::warn!(error = %failure, "console request failed");
     }
-    error(status, &failure.to_string(), chrome)
+    with_retry_after(error(status, &failure.to_string(), chrome), failure)
+}
+
+/// `response` with `Retry-After` when `failure` says how long to wait.
+pub(super) fn with_retry_after(mut response: Response, failure: &Error) -> Response {
+    if let Error::Throttled { retry_after } = failure {
+        let seconds = retry_after.as_secs().max(1);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// A 303 to `to`.

@@ -1,10 +1,12 @@
 //! Console sessions, kept in this process's memory only: a random id in
 //! the `credd_console` cookie (`HttpOnly`, `SameSite=Strict`, `Path=/console`,
-//! `Secure` over TLS), looked up by its SHA-256; the principal it stands
+//! `Secure` over TLS or behind an https `public_url`), looked up by its
+//! SHA-256; the principal it stands
 //! for; a CSRF token every form carries; the one-time reveal of a rotated
 //! secret; a flash message. A session ends at sign-out, after
 //! `idle_timeout` without a request and `max_lifetime` after sign-in, and
-//! when the daemon stops. Before sign-in, a double-submit cookie
+//! when the daemon stops; ended sessions are dropped at the next sign-in,
+//! with any secret they still held for a reveal. Before sign-in, a double-submit cookie
 //! (`credd_console_pre`) guards the sign-in forms.
 
 use std::collections::HashMap;
@@ -37,7 +39,7 @@ pub(super) struct Reveal {
 
 /// One signed-in browser.
 pub(super) struct ConsoleSession {
-    pub principal: ConsolePrincipal,
+    pub principal: Arc<ConsolePrincipal>,
     pub csrf: String,
     created: Instant,
     last_seen: Instant,
@@ -50,7 +52,8 @@ pub(super) struct Sessions {
     by_hash: Mutex<HashMap<[u8; 32], Arc<Mutex<ConsoleSession>>>>,
     idle: Duration,
     lifetime: Duration,
-    /// Whether cookies are marked `Secure` (the listener speaks TLS).
+    /// Whether cookies are marked `Secure` (the listener speaks TLS, or the
+    /// console's public URL is https).
     secure: bool,
 }
 
@@ -64,7 +67,8 @@ impl Sessions {
         }
     }
 
-    /// Starts a session for `principal`; returns its cookie.
+    /// Starts a session for `principal`; returns its cookie. Sessions that
+    /// have ended are dropped first.
     ///
     /// # Errors
     /// Too many sessions, or no randomness.
@@ -72,7 +76,7 @@ impl Sessions {
         let id = random_token()?;
         let now = Instant::now();
         let session = ConsoleSession {
-            principal,
+            principal: Arc::new(principal),
             csrf: random_token()?,
             created: now,
             last_seen: now,
@@ -80,36 +84,46 @@ impl Sessions {
             flash: None,
         };
         let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, s| {
+            let s = s.lock().unwrap_or_else(|e| e.into_inner());
+            self.live(&s, now)
+        });
         if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| {
-                let s = s.lock().unwrap_or_else(|e| e.into_inner());
-                self.live(&s, now)
-            });
-            if map.len() >= MAX_SESSIONS {
-                return Err("too many console sessions; try again later".to_string());
-            }
+            return Err("too many console sessions; try again later".to_string());
         }
         map.insert(hash(&id), Arc::new(Mutex::new(session)));
         Ok(self.cookie(COOKIE, &id, None))
     }
 
     /// The live session the request's cookie names, touched; an expired
-    /// one is removed.
+    /// one is removed. The map is not held while the session is locked.
     pub(super) fn find(&self, headers: &HeaderMap) -> Option<Arc<Mutex<ConsoleSession>>> {
         let id = cookie_value(headers, COOKIE)?;
         let key = hash(&id);
-        let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
-        let session = map.get(&key)?.clone();
+        let session = self
+            .by_hash
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)?
+            .clone();
         let now = Instant::now();
         let mut guard = session.lock().unwrap_or_else(|e| e.into_inner());
         if !self.live(&guard, now) {
             drop(guard);
-            map.remove(&key);
+            self.remove(&key, &session);
             return None;
         }
         guard.last_seen = now;
         drop(guard);
         Some(session)
+    }
+
+    /// Removes `session` under `key`, unless the key now names another.
+    fn remove(&self, key: &[u8; 32], session: &Arc<Mutex<ConsoleSession>>) {
+        let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(key).is_some_and(|s| Arc::ptr_eq(s, session)) {
+            map.remove(key);
+        }
     }
 
     /// Ends the session the request's cookie names; returns it.
@@ -242,6 +256,19 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(50));
         assert!(sessions.find(&headers).is_none());
+    }
+
+    #[test]
+    fn ended_sessions_are_dropped_at_the_next_sign_in() {
+        let sessions = Sessions::new(Duration::from_millis(50), Duration::from_secs(60), false);
+        for _ in 0..3 {
+            sessions.start(principal()).unwrap();
+        }
+        let count = || sessions.by_hash.lock().unwrap().len();
+        assert_eq!(count(), 3);
+        std::thread::sleep(Duration::from_millis(80));
+        sessions.start(principal()).unwrap();
+        assert_eq!(count(), 1);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub(super) async fn with_key(
         .engine
         .console_key_sign_in(&key, Some(peer.ip()), request_id)
     {
-        Ok((_, principal)) => start(&console, principal),
+        Ok((_, principal)) => start(&console, &headers, principal).await,
         Err(e) => refused(&console, &e),
     }
 }
@@ -70,7 +70,7 @@ pub(super) async fn with_password(
     let (Some(account), Some(username), Some(password)) = (
         fields.get("account_id"),
         fields.get("username"),
-        fields.get("password"),
+        fields.get_exact("password"),
     ) else {
         return render(
             &console,
@@ -84,7 +84,7 @@ pub(super) async fn with_password(
         .console_user_sign_in(account, username, password, Some(peer.ip()))
         .await
     {
-        Ok((_, principal)) => start(&console, principal),
+        Ok((_, principal)) => start(&console, &headers, principal).await,
         Err(e) => refused(&console, &e),
     }
 }
@@ -103,13 +103,8 @@ pub(super) async fn sign_out(
             return *refused;
         }
     }
-    if let Some((who, token)) = console.sessions.sign_out(&headers) {
-        info!(who = %who, "console sign-out");
-        if let Some(token) = token {
-            if let Err(e) = console.engine.logout(&token).await {
-                return page::engine_error(&e, None);
-            }
-        }
+    if let Err(e) = end_session(&console, &headers).await {
+        return page::engine_error(&e, None);
     }
     let mut response = page::see_other("/console/signin");
     let clear = console.sessions.cookie(super::session::COOKIE, "", Some(0));
@@ -132,7 +127,25 @@ fn check_pre(console: &Console, headers: &HeaderMap, fields: &Fields) -> Result<
     )))
 }
 
-fn start(console: &Console, principal: ConsolePrincipal) -> Response {
+/// Ends the console session the request's cookie names, and a user's
+/// login session with it.
+async fn end_session(console: &Console, headers: &HeaderMap) -> Result<(), Error> {
+    if let Some((who, token)) = console.sessions.sign_out(headers) {
+        info!(who = %who, "console sign-out");
+        if let Some(token) = token {
+            console.engine.logout(&token).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A new session for `principal`, in place of any the browser held; when
+/// none can be kept, a user's new login session is ended again.
+async fn start(console: &Console, headers: &HeaderMap, principal: ConsolePrincipal) -> Response {
+    if let Err(e) = end_session(console, headers).await {
+        return page::engine_error(&e, None);
+    }
+    let token = principal.login_token();
     match console.sessions.start(principal) {
         Ok(cookie) => {
             let mut response = page::see_other("/console/");
@@ -144,7 +157,14 @@ fn start(console: &Console, principal: ConsolePrincipal) -> Response {
             }
             response
         }
-        Err(message) => render(console, StatusCode::SERVICE_UNAVAILABLE, Some(&message)),
+        Err(message) => {
+            if let Some(token) = token {
+                if let Err(e) = console.engine.logout(&token).await {
+                    tracing::warn!(error = %e, "console: a login session not kept was not ended");
+                }
+            }
+            render(console, StatusCode::SERVICE_UNAVAILABLE, Some(&message))
+        }
     }
 }
 
@@ -157,7 +177,7 @@ fn refused(console: &Console, error: &Error) -> Response {
         }
         _ => &error.to_string(),
     };
-    render(console, status, Some(message))
+    page::with_retry_after(render(console, status, Some(message)), error)
 }
 
 /// The sign-in page with a fresh double-submit token.

@@ -60,3 +60,45 @@ fn retention_removes_only_events_before_the_cutoff() {
         );
     }
 }
+
+/// Reading back from the end: the latest matches newest first, stopped by
+/// the limit, or by the bound on events read with the oldest position
+/// read given back.
+#[test]
+fn the_latest_events_are_read_back_from_the_end() {
+    for fresh in Fresh::each() {
+        let store = fresh.open();
+        for n in 0..6 {
+            let id = if n % 2 == 0 { "cred_a" } else { "cred_b" };
+            let mut entry = audit(id);
+            entry.at = t0() + Duration::days(n);
+            store.append_audit(&entry).unwrap();
+        }
+        let of_a = AuditFilter {
+            credential_id: Some("cred_a".to_string()),
+            ..AuditFilter::default()
+        };
+        let days = |page: &AuditPage| -> Vec<i64> {
+            page.events
+                .iter()
+                .map(|e| (e.at - t0()).num_days())
+                .collect()
+        };
+        let all = store.audit_latest(&of_a, 10, 100).unwrap();
+        assert_eq!(days(&all), [4, 2, 0]);
+        assert_eq!(all.next_after, None);
+        let two = store.audit_latest(&of_a, 2, 100).unwrap();
+        assert_eq!(days(&two), [4, 2]);
+        let bounded = store.audit_latest(&of_a, 10, 4).unwrap();
+        assert_eq!(days(&bounded), [4, 2]);
+        let oldest_read = bounded.next_after.expect("bounded");
+        let rest = store
+            .audit_page(&of_a, None, 10, 1000)
+            .unwrap()
+            .events
+            .into_iter()
+            .filter(|e| e.seq < oldest_read)
+            .count();
+        assert_eq!(rest, 1, "one event of cred_a lies before the bound");
+    }
+}
