@@ -126,3 +126,43 @@ fn assert_security_headers(answer: &crate::gateway::harness::client::Response, w
         );
     }
 }
+
+/// A method a page does not take answers 405 with `Allow`; failed admin
+/// key sign-ins from one peer end in 429 with `Retry-After`, the right key
+/// included, each an error page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_methods_and_throttled_sign_ins_say_what_to_do() {
+    let console = super::start();
+    let session = console.raw_session(&console.admin_key()).await;
+    let cookie = format!("credd_console={session}");
+    let answer = console
+        .post_form("/console/audit", Some(&cookie), &[("a", "b")])
+        .await;
+    super::assert_error_page(&answer, 405, "POST /console/audit");
+    let allow = answer.header("allow").unwrap_or_default();
+    assert!(allow.contains("GET"), "Allow: {allow:?}");
+    assert_security_headers(&answer, "405");
+
+    let mut throttled = None;
+    for attempt in 0..10 {
+        let answer = console.raw_sign_in("credd_live_adm_wrongwrongwrong").await;
+        match answer.status {
+            401 => continue,
+            429 => {
+                throttled = Some(answer);
+                break;
+            }
+            other => panic!("failed sign-in {attempt}: {other}: {}", answer.text()),
+        }
+    }
+    let answer = throttled.expect("failed sign-ins are throttled");
+    let wait: u64 = answer
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(wait >= 1, "Retry-After {wait}");
+    let right = console.raw_sign_in(&console.admin_key()).await;
+    assert_eq!(right.status, 429, "the right key while throttled");
+    assert!(right.header("retry-after").is_some());
+}

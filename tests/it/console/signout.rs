@@ -1,5 +1,6 @@
 //! Signed out: console pages redirect to the sign-in page, and after
-//! `#signout` the old session cookie no longer opens anything.
+//! `#signout`, or a new sign-in in the same browser, the old session
+//! cookie no longer opens anything.
 
 /// `/console/credentials` signed out lands on the sign-in page; the
 /// session cookie is HttpOnly, SameSite=Strict, Path=/console; after
@@ -69,4 +70,29 @@ async fn signing_out_ends_the_session() {
     );
     assert_eq!(browser.goto("/console/credentials").await, "signin");
     browser.close().await;
+}
+
+/// Signing in again in a browser that holds a session ends that session:
+/// its cookie opens nothing afterwards, the new one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_again_ends_the_old_session() {
+    let console = super::start();
+    let old = console.raw_session(&console.admin_key()).await;
+    let page = console.get("/console/signin", Some(&old)).await;
+    assert_eq!(page.status, 303, "signed in: the sign-in page redirects");
+    let page = console.get("/console/signin", None).await;
+    let pre = super::set_cookie(&page, "credd_console_pre").expect("pre cookie");
+    let csrf = super::form_token(&page.text(), "signin-key");
+    let answer = console
+        .post_form(
+            "/console/signin/key",
+            Some(&format!("credd_console_pre={pre}; credd_console={old}")),
+            &[("admin_key", &console.admin_key()), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let new = super::set_cookie(&answer, "credd_console").expect("new session cookie");
+    assert_ne!(new, old);
+    assert_eq!(console.get("/console/", Some(&old)).await.status, 303);
+    assert_eq!(console.get("/console/", Some(&new)).await.status, 200);
 }
