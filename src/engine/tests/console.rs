@@ -56,6 +56,16 @@ async fn sign_in(h: &Harness, name: &str) -> Result<(Actor, ConsolePrincipal), E
         .await
 }
 
+/// The actor of a console signed in with a new key confined to acme.
+async fn acme_console(h: &Harness) -> Actor {
+    let secret = admin_key(h, Some("acme")).await;
+    let (actor, _) = h
+        .engine
+        .console_key_sign_in(secret.expose(), None, String::new())
+        .unwrap();
+    actor
+}
+
 fn acts(h: &Harness, principal: &ConsolePrincipal) -> Option<Actor> {
     h.engine
         .console_actor(principal, "req".to_string())
@@ -211,11 +221,7 @@ async fn the_overview_counts_and_lists_and_is_cached() {
     let later = h.engine.overview(&admin()).unwrap();
     assert_eq!(later.turning_inactive_total, 3, "{later:?}");
     // An account-scoped key sees its account only; without the scope, none.
-    let secret = admin_key(&h, Some("acme")).await;
-    let (scoped, _) = h
-        .engine
-        .console_key_sign_in(secret.expose(), None, String::new())
-        .unwrap();
+    let scoped = acme_console(&h).await;
     assert_eq!(
         h.engine
             .overview(&scoped)
@@ -246,11 +252,7 @@ async fn the_overview_counts_the_notices_of_its_accounts() {
     assert!(of("acme") > 0 && of("other") > of("acme"), "{outbox:?}");
     let all = h.engine.overview(&admin()).unwrap();
     assert_eq!(all.notices_queued, outbox.len() as u64);
-    let secret = admin_key(&h, Some("acme")).await;
-    let (scoped, _) = h
-        .engine
-        .console_key_sign_in(secret.expose(), None, String::new())
-        .unwrap();
+    let scoped = acme_console(&h).await;
     assert_eq!(
         h.engine.overview(&scoped).unwrap().notices_queued,
         of("acme")

@@ -3,7 +3,6 @@
 //! to its credentials.
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
@@ -52,11 +51,5 @@ pub(super) async fn page(
         }
         @if let Some(next) = next { p { a #next-page href=(next) { "Next page" } } }
     };
-    page::document(
-        StatusCode::OK,
-        "accounts",
-        "Accounts",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("accounts", "Accounts", body)
 }

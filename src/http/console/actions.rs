@@ -138,13 +138,7 @@ pub(super) async fn confirm(
         }
     };
     let title = format!("{} {}", action.label(), id);
-    page::document(
-        StatusCode::OK,
-        "confirm",
-        &title,
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("confirm", &title, body)
 }
 
 /// `POST /console/credentials/{id}/{action}`.
@@ -255,11 +249,5 @@ pub(super) async fn revealed(Path(id): Path<String>, signed: Signed) -> Response
             p { a href={ "/console/credentials/" (id) } { "Back to " (id) } }
         },
     };
-    page::document(
-        StatusCode::OK,
-        "revealed",
-        "New secret",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("revealed", "New secret", body)
 }

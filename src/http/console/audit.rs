@@ -2,7 +2,6 @@
 //! actor and action, a page at a time, through the engine's ListAuditEvents.
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
@@ -54,13 +53,7 @@ pub(super) async fn page(
         (table("audit", &found.events))
         @if let Some(next) = next { p { a #next-page href=(next) { "Next page" } } }
     };
-    page::document(
-        StatusCode::OK,
-        "audit",
-        "Audit log",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("audit", "Audit log", body)
 }
 
 /// Audit events as a table with element id `id`.

@@ -3,7 +3,6 @@
 //! and links to the actions the signed-in caller may take on it.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
@@ -37,13 +36,7 @@ pub(super) async fn page(
         h2 { "History" }
         (history)
     };
-    page::document(
-        StatusCode::OK,
-        "credential",
-        &title,
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("credential", &title, body)
 }
 
 fn details(view: &CredentialView) -> Markup {

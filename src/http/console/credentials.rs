@@ -89,13 +89,7 @@ pub(super) async fn page(
         }
         @if let Some(next) = next { p { a #next-page href=(next) { "Next page" } } }
     };
-    page::document(
-        StatusCode::OK,
-        "credentials",
-        "Credentials",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("credentials", "Credentials", body)
 }
 
 /// The List query the filter fields ask for.

@@ -65,6 +65,11 @@ impl Signed {
         }
     }
 
+    /// A page (200) for this caller, in the shell with its navigation.
+    fn page(&self, name: &str, title: &str, body: maud::Markup) -> Response {
+        page::document(StatusCode::OK, name, title, Some(&self.chrome()), body)
+    }
+
     /// The flash message left by the last action, taken.
     fn take_flash(&self) -> Option<String> {
         self.session

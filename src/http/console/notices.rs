@@ -1,7 +1,6 @@
 //! `GET /console/notices`: the notices waiting in the e-mail outbox, read-only.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Duration;
 use maud::html;
@@ -35,11 +34,5 @@ pub(super) async fn page(State(console): State<Console>, signed: Signed) -> Resp
             }
         }
     };
-    page::document(
-        StatusCode::OK,
-        "notices",
-        "Notices",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("notices", "Notices", body)
 }

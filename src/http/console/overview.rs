@@ -4,7 +4,6 @@
 //! computed at most every few seconds, never per request.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
@@ -44,13 +43,7 @@ pub(super) async fn page(State(console): State<Console>, signed: Signed) -> Resp
         h2 { "Webhook endpoints failing" }
         (failing)
     };
-    page::document(
-        StatusCode::OK,
-        "overview",
-        "Overview",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("overview", "Overview", body)
 }
 
 fn upcoming(id: &str, items: &[Upcoming], when_label: &str) -> Markup {

@@ -1,7 +1,6 @@
 //! `GET /console/partners`: partners and delegation grants, read-only.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
@@ -60,11 +59,5 @@ pub(super) async fn page(State(console): State<Console>, signed: Signed) -> Resp
             }
         }
     };
-    page::document(
-        StatusCode::OK,
-        "partners",
-        "Partners and grants",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("partners", "Partners and grants", body)
 }

@@ -2,7 +2,6 @@
 //! and their deliveries, read-only.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
@@ -32,13 +31,7 @@ pub(super) async fn page(State(console): State<Console>, signed: Signed) -> Resp
             }
         }
     };
-    page::document(
-        StatusCode::OK,
-        "webhooks",
-        "Webhooks",
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("webhooks", "Webhooks", body)
 }
 
 /// `GET /console/webhooks/{id}`: the endpoint's latest deliveries.
@@ -79,11 +72,5 @@ pub(super) async fn deliveries(
         }
     };
     let title = format!("Deliveries of {id}");
-    page::document(
-        StatusCode::OK,
-        "deliveries",
-        &title,
-        Some(&signed.chrome()),
-        body,
-    )
+    signed.page("deliveries", &title, body)
 }

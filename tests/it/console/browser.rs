@@ -33,6 +33,8 @@ const HEIGHT: u32 = 900;
 pub mod tools {
     use std::path::PathBuf;
 
+    use crate::gateway::harness::tools::{executable, from_env, missing, on_path};
+
     /// chromedriver and Chromium, or `None` (skip) when either is missing.
     pub fn browser() -> Option<(PathBuf, PathBuf)> {
         let driver = find(
@@ -55,44 +57,6 @@ pub mod tools {
             .or_else(|| executable(PathBuf::from(debian)))
             .or_else(|| on_path(name));
         found.or_else(|| missing(what, var))
-    }
-
-    /// The path in `var`, when set; it must name an executable file.
-    fn from_env(var: &str) -> Option<PathBuf> {
-        let path = PathBuf::from(std::env::var_os(var)?);
-        match executable(path.clone()) {
-            Some(found) => Some(found),
-            None => panic!("{var}={} is not an executable file", path.display()),
-        }
-    }
-
-    /// `path`, when it is an executable file.
-    fn executable(path: PathBuf) -> Option<PathBuf> {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(&path).ok()?;
-        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(path)
-    }
-
-    /// `name` in one of the `PATH` directories.
-    fn on_path(name: &str) -> Option<PathBuf> {
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path).find_map(|dir| executable(dir.join(name)))
-    }
-
-    /// A missing tool: a failure under `CI=true`, else a printed skip.
-    fn missing(what: &str, var: &str) -> Option<PathBuf> {
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("this test")
-            .to_string();
-        let install = format!("run `bash .ci/test` (installs it), or set {var} to the binary");
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true and {what} is missing: {install}");
-        }
-        // Written to stderr directly: libtest captures eprintln! of a passing test.
-        let note = format!("skip: {test}: needs {what}; {install}\n");
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
-        None
     }
 }
 

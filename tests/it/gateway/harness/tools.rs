@@ -51,7 +51,7 @@ pub fn grpcurl() -> Option<PathBuf> {
 }
 
 /// The path in `var`, when it names an existing file.
-fn from_env(var: &str) -> Option<PathBuf> {
+pub fn from_env(var: &str) -> Option<PathBuf> {
     let path = PathBuf::from(std::env::var_os(var)?);
     match executable(path.clone()) {
         Some(found) => Some(found),
@@ -60,20 +60,20 @@ fn from_env(var: &str) -> Option<PathBuf> {
 }
 
 /// `path`, when it is an executable file.
-fn executable(path: PathBuf) -> Option<PathBuf> {
+pub fn executable(path: PathBuf) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(&path).ok()?;
     (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(path)
 }
 
 /// `name` in one of the `PATH` directories.
-fn on_path(name: &str) -> Option<PathBuf> {
+pub fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).find_map(|dir| executable(dir.join(name)))
 }
 
 /// A missing tool: a failure under `CI=true`, else a printed skip.
-fn missing(what: &str, var: &str) -> Option<PathBuf> {
+pub fn missing(what: &str, var: &str) -> Option<PathBuf> {
     let test = std::thread::current()
         .name()
         .unwrap_or("this test")
