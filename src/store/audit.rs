@@ -217,31 +217,38 @@ impl Store {
         })
     }
 
-    /// The latest `limit` events matching `filter`, newest first, reading
-    /// back from the end of the log at most `max_scanned` events; when that
-    /// bound stopped the read, `next_after` is the oldest position read.
+    /// Up to `limit` events matching `filter` before position `before`
+    /// (from the end of the log when `None`), newest first, reading at most
+    /// `max_scanned` events. When older events remain unread, `next_after`
+    /// is the oldest position read: the next call continues before it.
     ///
     /// # Errors
     /// sled errors and undecodable events.
     pub fn audit_latest(
         &self,
         filter: &AuditFilter,
+        before: Option<u64>,
         limit: usize,
         max_scanned: usize,
     ) -> Result<AuditPage, Error> {
+        let end = match before {
+            Some(seq) => std::ops::Bound::Excluded(seq.to_be_bytes().to_vec()),
+            None => std::ops::Bound::Unbounded,
+        };
         let mut events = Vec::new();
         let mut oldest = None;
-        for (n_scanned, item) in self.audit.iter().rev().enumerate() {
-            if events.len() == limit {
-                break;
-            }
-            if n_scanned == max_scanned {
+        let older = self
+            .audit
+            .range::<Vec<u8>, _>((std::ops::Bound::Unbounded, end))
+            .rev();
+        for (n_scanned, item) in older.enumerate() {
+            let (key, value) = item?;
+            if events.len() == limit || n_scanned == max_scanned {
                 return Ok(AuditPage {
                     events,
                     next_after: oldest,
                 });
             }
-            let (key, value) = item?;
             let seq = <[u8; 8]>::try_from(key.as_ref())
                 .map(u64::from_be_bytes)
                 .map_err(|_| Error::Corrupt("audit key"))?;

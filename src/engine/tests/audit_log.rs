@@ -2,6 +2,7 @@
 //! for reads, verifies and usage flushes.
 
 use super::*;
+use crate::store::AuditPage;
 
 /// Every admin change writes exactly one audit entry; reads, verifies and
 /// usage flushes write none.
@@ -108,6 +109,53 @@ async fn a_credential_history_is_its_latest_events_newest_first() {
     ));
     assert!(matches!(
         h.engine.credential_history(&admin(), "not an id", 10),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+/// The audit log newest first: pages go back in time, the filter and the
+/// account confinement hold, and a forward page's token is refused.
+#[tokio::test]
+async fn the_audit_log_reads_newest_first_page_by_page() {
+    let h = harness();
+    let mut ids = Vec::new();
+    for account in ["acme", "other", "acme", "acme"] {
+        ids.push(h.create(account).await.0.record.id);
+    }
+    let query = |token: Option<String>| AuditQuery {
+        filter: AuditFilter {
+            account_id: Some("acme".to_string()),
+            action: Some("credential.create".to_string()),
+            ..AuditFilter::default()
+        },
+        page_size: 2,
+        page_token: token,
+    };
+    let first = h.engine.list_audit_newest(&admin(), &query(None)).unwrap();
+    let of = |page: &AuditPage| -> Vec<String> {
+        page.events
+            .iter()
+            .map(|e| e.credential_id.clone())
+            .collect()
+    };
+    assert_eq!(of(&first), [ids[3].clone(), ids[2].clone()]);
+    let token = first.next_after.map(Engine::audit_before_token);
+    let second = h.engine.list_audit_newest(&admin(), &query(token)).unwrap();
+    assert_eq!(of(&second), [ids[0].clone()]);
+    assert_eq!(second.next_after, None);
+    let other = Actor::admin_key(
+        "k",
+        [Scope::AuditRead],
+        Some("other".to_string()),
+        String::new(),
+    );
+    let mut mine = query(None);
+    mine.filter.account_id = None;
+    let page = h.engine.list_audit_newest(&other, &mine).unwrap();
+    assert_eq!(of(&page), [ids[1].clone()]);
+    let forward = Some(Engine::audit_page_token(1));
+    assert!(matches!(
+        h.engine.list_audit_newest(&admin(), &query(forward)),
         Err(Error::InvalidArgument(_))
     ));
 }

@@ -1,5 +1,5 @@
-//! `GET /console/audit`: the audit log, filtered by account, credential,
-//! actor and action, a page at a time, through the engine's ListAuditEvents.
+//! `GET /console/audit`: the audit log, newest first, filtered by account,
+//! credential, actor and action, a page at a time going back in time.
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -33,11 +33,11 @@ pub(super) async fn page(
         page_size: PAGE_SIZE,
         page_token: value("page"),
     };
-    let found = match console.engine.list_audit(&signed.actor, &query) {
+    let found = match console.engine.list_audit_newest(&signed.actor, &query) {
         Ok(found) => found,
         Err(e) => return page::engine_error(&e, Some(&signed.chrome())),
     };
-    let token = found.next_after.map(Engine::audit_page_token);
+    let token = found.next_after.map(Engine::audit_before_token);
     let next = token
         .as_deref()
         .map(|token| link("/console/audit", fields.next_page(&FILTERS, token)));
@@ -51,7 +51,7 @@ pub(super) async fn page(
             button #filter-submit type="submit" { "Filter" }
         }
         (table("audit", &found.events))
-        @if let Some(next) = next { p { a #next-page href=(next) { "Next page" } } }
+        @if let Some(next) = next { p { a #next-page href=(next) { "Older events" } } }
     };
     signed.page("audit", "Audit log", body)
 }

@@ -102,9 +102,10 @@ fn history(console: &Console, signed: &Signed, id: &str) -> Markup {
     html! {
         (super::audit::table("history", &found.events))
         @if found.next_after.is_some() {
-            p.muted #history-bounded {
-                "Only the newest " (HISTORY_SCANNED) " events of the audit log were read; "
-                "older events of this credential are on the audit page."
+            p.muted #history-more {
+                "Its latest " (HISTORY_EVENTS) " events among the newest " (HISTORY_SCANNED)
+                " of the log; all of them: "
+                a href=(super::form::link("/console/audit", [("credential", id)])) { "the audit log" } "."
             }
         }
     }

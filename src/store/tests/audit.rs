@@ -84,12 +84,15 @@ fn the_latest_events_are_read_back_from_the_end() {
                 .map(|e| (e.at - t0()).num_days())
                 .collect()
         };
-        let all = store.audit_latest(&of_a, 10, 100).unwrap();
+        let all = store.audit_latest(&of_a, None, 10, 100).unwrap();
         assert_eq!(days(&all), [4, 2, 0]);
         assert_eq!(all.next_after, None);
-        let two = store.audit_latest(&of_a, 2, 100).unwrap();
+        let two = store.audit_latest(&of_a, None, 2, 100).unwrap();
         assert_eq!(days(&two), [4, 2]);
-        let bounded = store.audit_latest(&of_a, 10, 4).unwrap();
+        let rest = store.audit_latest(&of_a, two.next_after, 2, 100).unwrap();
+        assert_eq!(days(&rest), [0], "the page before the first");
+        assert_eq!(rest.next_after, None);
+        let bounded = store.audit_latest(&of_a, None, 10, 4).unwrap();
         assert_eq!(days(&bounded), [4, 2]);
         let oldest_read = bounded.next_after.expect("bounded");
         let rest = store
