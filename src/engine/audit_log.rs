@@ -109,9 +109,9 @@ impl Engine {
     }
 
     /// The latest `limit` (at most 1000) events of one credential, newest
-    /// first, from the newest [`HISTORY_SCANNED`] events of the log
-    /// (`next_after` set: it has older events, or older events were not
-    /// read). A key confined to
+    /// first, from the newest [`HISTORY_SCANNED`] events of the log and
+    /// none older than the credential (`next_after` set: it has older
+    /// events, or older events were not read). A key confined to
     /// one account sees only that account's events.
     ///
     /// # Errors
@@ -132,13 +132,20 @@ impl Engine {
             account.as_deref().unwrap_or_default(),
             actor.allows(Scope::AuditRead, account.as_deref()),
         )?;
-        let filter = AuditFilter {
-            credential_id: Some(credential_id.to_string()),
-            account_id: account,
-            ..AuditFilter::default()
-        };
         let limit = limit.clamp(1, MAX_HISTORY);
         Ok(offload::blocking(|| {
+            // The log before the credential was made holds nothing of it
+            // (an hour's margin for a node whose clock is behind).
+            let since = self
+                .store
+                .get(credential_id)?
+                .map(|r| r.created_at - chrono::Duration::hours(1));
+            let filter = AuditFilter {
+                credential_id: Some(credential_id.to_string()),
+                account_id: account,
+                since,
+                ..AuditFilter::default()
+            };
             self.store
                 .audit_latest(&filter, None, limit, HISTORY_SCANNED)
         })?)

@@ -221,6 +221,9 @@ impl Store {
     /// (from the end of the log when `None`), newest first, reading at most
     /// `max_scanned` events. When older events remain unread, `next_after`
     /// is the oldest position read: the next call continues before it.
+    /// With `filter.since`, the read stops at the first event more than an
+    /// hour older than it: the log is written in time order, give or take
+    /// a step of the clock.
     ///
     /// # Errors
     /// sled errors and undecodable events.
@@ -254,6 +257,12 @@ impl Store {
                 .map_err(|_| Error::Corrupt("audit key"))?;
             oldest = Some(seq);
             let event = codec::decode_audit(seq, &value)?;
+            if filter
+                .since
+                .is_some_and(|since| event.at < since - chrono::Duration::hours(1))
+            {
+                break;
+            }
             if filter.matches(&event) {
                 events.push(event);
             }

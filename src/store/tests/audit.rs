@@ -103,5 +103,19 @@ fn the_latest_events_are_read_back_from_the_end() {
             .filter(|e| e.seq < oldest_read)
             .count();
         assert_eq!(rest, 1, "one event of cred_a lies before the bound");
+        // With `since`, the read stops at the first event over an hour
+        // older: the cred_a event of day 10 lies behind one of day 0.
+        for (id, day) in [("cred_a", 10), ("cred_b", 0), ("cred_a", 11)] {
+            let mut entry = audit(id);
+            entry.at = t0() + Duration::days(day);
+            store.append_audit(&entry).unwrap();
+        }
+        let since = AuditFilter {
+            since: Some(t0() + Duration::days(5)),
+            ..of_a.clone()
+        };
+        let recent = store.audit_latest(&since, None, 10, 100).unwrap();
+        assert_eq!(days(&recent), [11]);
+        assert_eq!(recent.next_after, None);
     }
 }
