@@ -1,8 +1,10 @@
 //! Section 13, the admin console (`CREDD_BENCH_ONLY=console`), against the
 //! real `credd` binary with `[http] listen` and `[console] enabled = true`,
 //! on a store of `CREDD_BENCH_CONSOLE_CREDENTIALS` (100,000) credentials
-//! filled in-process (`fill`), each with one `credential.create` audit
-//! event (as a daemon that created them would hold), then closed.
+//! filled in-process (`fill`), then each made [`SPACING`] after the one
+//! before it, over the past year, and used the day before (so all are
+//! active), with its `credential.create` audit event at that time (as a
+//! daemon that created them over the year would hold), then closed.
 //!
 //! 13a, server time per page: signed in with the bootstrap admin key
 //! through the sign-in form (double-submit token, 303 with the session
@@ -34,7 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use credd::lifecycle::Kind;
-use credd::store::AuditEntry;
+use credd::store::{AuditEntry, Commit};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
@@ -55,6 +57,8 @@ const SECTION: &str = "13 console";
 /// Keys kept at fill time for the Verify load.
 const VERIFY_KEYS: usize = 10_000;
 const CONCURRENCY: usize = 16;
+/// Time between two credentials' creation (100K over 347 days).
+const SPACING: chrono::Duration = chrono::Duration::minutes(5);
 /// Most time one page's requests take in 13a.
 const PAGE_BUDGET: Duration = Duration::from_secs(10);
 
@@ -146,8 +150,9 @@ pub(crate) fn console(ctx: &mut Ctx) {
         .insert("console_section_secs".to_string(), round3(secs));
 }
 
-/// The store: `n` credentials through `fill`, one audit event each (in
-/// id order), flushed and closed.
+/// The store: `n` credentials through `fill`, each then made [`SPACING`]
+/// after the one before it (in id order) with its audit event, flushed and
+/// closed.
 fn fill(ctx: &mut Ctx, data_dir: &Path, n: usize) -> Filled {
     eprintln!("[bench] console: filling a store of {n} credentials");
     let plan = FillPlan::plain(n, VERIFY_KEYS.min(n));
@@ -155,13 +160,18 @@ fn fill(ctx: &mut Ctx, data_dir: &Path, n: usize) -> Filled {
     let started = Instant::now();
     let store = opened.engine.store();
     let (mut first, mut last) = (None, None);
-    for record in store.scan(None, None) {
-        let record = record.expect("record");
-        if matches!(record.kind, Kind::AdminKey | Kind::Session) {
-            continue;
-        }
+    let records: Vec<_> = store
+        .scan(None, None)
+        .map(|r| r.expect("record"))
+        .filter(|r| !matches!(r.kind, Kind::AdminKey | Kind::Session))
+        .collect();
+    let count = i32::try_from(records.len()).expect("count");
+    for (i, record) in (0..count).rev().zip(records) {
+        let mut made = record.clone();
+        made.last_used_at = Some(record.created_at);
+        made.created_at = record.created_at - SPACING * (i + 1);
         let entry = AuditEntry {
-            at: record.created_at,
+            at: made.created_at,
             actor: "bench".to_string(),
             action: "credential.create",
             credential_id: record.id.clone(),
@@ -170,7 +180,10 @@ fn fill(ctx: &mut Ctx, data_dir: &Path, n: usize) -> Filled {
             outcome: "ok",
             request_id: String::new(),
         };
-        store.append_audit(&entry).expect("audit");
+        let commit = store
+            .commit(Some(&record), Some(&made), Some(&entry))
+            .expect("commit");
+        assert!(matches!(commit, Commit::Done), "a conflict while filling");
         first.get_or_insert_with(|| record.id.clone());
         last = Some(record.id);
     }
@@ -391,7 +404,9 @@ fn fill_row(ctx: &mut Ctx, filled: &Filled) {
     let label = count_label(filled.records);
     ctx.report.push(Row {
         section: SECTION,
-        scenario: format!("fill {label} via Store::commit + 1 audit event each (in-process)"),
+        scenario: format!(
+            "fill {label} via Store::commit, then each dated 5 min apart with its audit event (in-process)"
+        ),
         throughput: rate(filled.records as f64 / filled.fill_secs),
         p50: format!("{:.1} s", filled.fill_secs),
         p99: format!("audit {:.1} s", filled.audit_secs),
