@@ -56,6 +56,16 @@ pub(super) async fn page(
     signed.page("audit", "Audit log", body)
 }
 
+/// What an event is about: a credential's id links to its page; another
+/// id (a grant's, say) is shown as it is.
+fn subject(id: &str) -> Markup {
+    if id.starts_with("cred_") {
+        credential_link(id)
+    } else {
+        html! { (id) }
+    }
+}
+
 /// Audit events as a table with element id `id`.
 pub(super) fn table(id: &str, events: &[AuditEvent]) -> Markup {
     html! {
@@ -65,10 +75,10 @@ pub(super) fn table(id: &str, events: &[AuditEvent]) -> Markup {
                 @for e in events {
                     tr data-seq=(e.seq) {
                         td { (e.seq) }
-                        td { (when(e.at)) }
+                        td.when { (when(e.at)) }
                         td.action { (e.action) }
                         td.actor { (e.actor) }
-                        td.credential { @if !e.credential_id.is_empty() { (credential_link(&e.credential_id)) } }
+                        td.credential { (subject(&e.credential_id)) }
                         td { (e.account_id) }
                         td.outcome { (e.outcome) }
                         td { (e.detail) }
@@ -77,5 +87,41 @@ pub(super) fn table(id: &str, events: &[AuditEvent]) -> Markup {
                 @if events.is_empty() { tr { td colspan="8" { "No events." } } }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64, subject: &str) -> AuditEvent {
+        AuditEvent {
+            seq,
+            at: chrono::DateTime::UNIX_EPOCH,
+            actor: "cred_admin".to_string(),
+            action: "grant.create".to_string(),
+            credential_id: subject.to_string(),
+            account_id: "acme".to_string(),
+            outcome: "ok".to_string(),
+            detail: "<b>not markup</b>".to_string(),
+            request_id: String::new(),
+        }
+    }
+
+    /// A credential's id links to its page; a grant's id does not, and
+    /// details are escaped.
+    #[test]
+    fn only_credential_ids_link_to_a_credential_page() {
+        let events = [
+            event(2, "cred_01M91QF9224101TA06QH5D8KF1"),
+            event(1, "grant_01M91QF92AWFKPPC2SRTS877B5"),
+            event(0, ""),
+        ];
+        let html = table("audit", &events).into_string();
+        assert!(html.contains("href=\"/console/credentials/cred_01M91QF9224101TA06QH5D8KF1\""));
+        assert!(html.contains("grant_01M91QF92AWFKPPC2SRTS877B5"));
+        assert!(!html.contains("/console/credentials/grant_"), "{html}");
+        assert!(!html.contains("/console/credentials/\""), "{html}");
+        assert!(html.contains("&lt;b&gt;not markup&lt;/b&gt;"));
     }
 }
