@@ -81,7 +81,7 @@ pub(super) fn table(id: &str, events: &[AuditEvent]) -> Markup {
                         td.credential { (subject(&e.credential_id)) }
                         td { (e.account_id) }
                         td.outcome { (e.outcome) }
-                        td { (e.detail) }
+                        td.detail { (e.detail) }
                     }
                 }
                 @if events.is_empty() { tr { td colspan="8" { "No events." } } }
