@@ -136,10 +136,14 @@ impl Engine {
         Ok(offload::blocking(|| {
             // The log before the credential was made holds nothing of it
             // (an hour's margin for a node whose clock is behind).
-            let since = self
-                .store
-                .get(credential_id)?
-                .map(|r| r.created_at - chrono::Duration::hours(1));
+            // (A `created_at` made by a node whose clock was ahead is taken
+            // as now; one far back does not overflow.)
+            let now = self.clock.now();
+            let since = self.store.get(credential_id)?.and_then(|r| {
+                r.created_at
+                    .min(now)
+                    .checked_sub_signed(chrono::Duration::hours(1))
+            });
             let filter = AuditFilter {
                 credential_id: Some(credential_id.to_string()),
                 account_id: account,

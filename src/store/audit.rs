@@ -91,9 +91,11 @@ impl AuditFilter {
 /// One page of the audit log.
 #[derive(Debug, Clone)]
 pub struct AuditPage {
-    /// Matching events in log order.
+    /// Matching events: in log order from `audit_page`, newest first from
+    /// `audit_latest`.
     pub events: Vec<AuditEvent>,
-    /// Continue after this position; None when the log has been read to its end.
+    /// Where the next page goes on: after this position (`audit_page`), or
+    /// before it (`audit_latest`); None when nothing more matches.
     pub next_after: Option<u64>,
 }
 
@@ -244,9 +246,13 @@ impl Store {
             .audit
             .range::<Vec<u8>, _>((std::ops::Bound::Unbounded, end))
             .rev();
+        // An hour before `since`, where the read stops (none: it does not).
+        let stop = filter
+            .since
+            .and_then(|since| since.checked_sub_signed(chrono::Duration::hours(1)));
         for (n_scanned, item) in older.enumerate() {
             let (key, value) = item?;
-            if events.len() == limit || n_scanned == max_scanned {
+            if n_scanned == max_scanned {
                 return Ok(AuditPage {
                     events,
                     next_after: oldest,
@@ -255,14 +261,18 @@ impl Store {
             let seq = <[u8; 8]>::try_from(key.as_ref())
                 .map(u64::from_be_bytes)
                 .map_err(|_| Error::Corrupt("audit key"))?;
-            oldest = Some(seq);
             let event = codec::decode_audit(seq, &value)?;
-            if filter
-                .since
-                .is_some_and(|since| event.at < since - chrono::Duration::hours(1))
-            {
+            if stop.is_some_and(|stop| event.at < stop) {
                 break;
             }
+            if events.len() == limit {
+                // This event is next: the page goes on before the last one read.
+                return Ok(AuditPage {
+                    events,
+                    next_after: oldest,
+                });
+            }
+            oldest = Some(seq);
             if filter.matches(&event) {
                 events.push(event);
             }

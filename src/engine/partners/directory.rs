@@ -104,11 +104,15 @@ impl PartnerDirectory {
                 }
             }
             GrantStatus::Active | GrantStatus::Expired => {
-                // Ids are ULIDs: the newest grant of a pair wins.
+                // The newest grant of a pair wins: by creation time, then
+                // id (two ULIDs made in the same millisecond sort at random).
                 let newer = dir
                     .pairs
                     .get(&pair)
-                    .is_none_or(|current| *current <= grant.id);
+                    .and_then(|current| dir.grants.get(current))
+                    .is_none_or(|current| {
+                        (current.created_at, &current.id) <= (grant.created_at, &grant.id)
+                    });
                 if newer {
                     dir.pairs.insert(pair, grant.id.clone());
                 }
@@ -174,5 +178,48 @@ impl PartnerDirectory {
         let mut partners: Vec<PartnerRecord> = self.read().partners.values().cloned().collect();
         partners.sort_by(|a, b| a.account_id.cmp(&b.account_id));
         partners
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn grant(id: &str, minute: u32) -> GrantRecord {
+        GrantRecord {
+            id: id.to_string(),
+            partner_account_id: "MYPRODUCT".to_string(),
+            client_account_id: "LAGERMAN".to_string(),
+            scopes: Vec::new(),
+            status: GrantStatus::Active,
+            origin: GrantOrigin::Admin,
+            consent_id: None,
+            customer_key_id: None,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, minute, 0).unwrap(),
+            expires_at: None,
+            revoked_at: None,
+            status_reason: String::new(),
+        }
+    }
+
+    /// The pair follows the grant made last, whatever order the ids of two
+    /// grants made in one millisecond sort in, and whichever is put first.
+    #[test]
+    fn the_newest_grant_of_a_pair_wins_by_creation_time() {
+        for order in [[0, 1], [1, 0]] {
+            let grants = [grant("grant_B", 0), grant("grant_A", 5)];
+            let directory = PartnerDirectory::default();
+            for i in order {
+                directory.put_grant(grants[i].clone());
+            }
+            let pair = ("MYPRODUCT".to_string(), "LAGERMAN".to_string());
+            assert_eq!(
+                directory.read().pairs.get(&pair).map(String::as_str),
+                Some("grant_A"),
+                "put in order {order:?}"
+            );
+        }
     }
 }

@@ -135,7 +135,8 @@ pub(super) fn engine_error(failure: &Error, chrome: Option<&Chrome>) -> Response
 /// `response` with `Retry-After` when `failure` says how long to wait.
 pub(super) fn with_retry_after(mut response: Response, failure: &Error) -> Response {
     if let Error::Throttled { retry_after } = failure {
-        let seconds = retry_after.as_secs().max(1);
+        // Rounded up: a client that waits this long is let in.
+        let seconds = (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

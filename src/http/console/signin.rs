@@ -142,10 +142,11 @@ async fn end_session(console: &Console, headers: &HeaderMap) -> Result<(), Error
 /// A new session for `principal`, in place of any the browser held; when
 /// none can be kept, a user's new login session is ended again.
 async fn start(console: &Console, headers: &HeaderMap, principal: ConsolePrincipal) -> Response {
+    let token = principal.login_token();
     if let Err(e) = end_session(console, headers).await {
+        end_login(console, token).await;
         return page::engine_error(&e, None);
     }
-    let token = principal.login_token();
     match console.sessions.start(principal) {
         Ok(cookie) => {
             let mut response = page::see_other("/console/");
@@ -158,12 +159,17 @@ async fn start(console: &Console, headers: &HeaderMap, principal: ConsolePrincip
             response
         }
         Err(message) => {
-            if let Some(token) = token {
-                if let Err(e) = console.engine.logout(&token).await {
-                    tracing::warn!(error = %e, "console: a login session not kept was not ended");
-                }
-            }
+            end_login(console, token).await;
             render(console, StatusCode::SERVICE_UNAVAILABLE, Some(&message))
+        }
+    }
+}
+
+/// Ends a user's new login session that no console session will hold.
+async fn end_login(console: &Console, token: Option<Zeroizing<String>>) {
+    if let Some(token) = token {
+        if let Err(e) = console.engine.logout(&token).await {
+            tracing::warn!(error = %e, "console: a login session not kept was not ended");
         }
     }
 }

@@ -117,5 +117,15 @@ fn the_latest_events_are_read_back_from_the_end() {
         let recent = store.audit_latest(&since, None, 10, 100).unwrap();
         assert_eq!(days(&recent), [11]);
         assert_eq!(recent.next_after, None);
+        // A full page whose next event is past the stop has nothing more.
+        let one = store.audit_latest(&since, None, 1, 100).unwrap();
+        assert_eq!((days(&one), one.next_after), (vec![11], None));
+        // The earliest time there is: nothing to stop at, no overflow.
+        let earliest = AuditFilter {
+            since: Some(DateTime::<Utc>::MIN_UTC),
+            ..of_a.clone()
+        };
+        let every = store.audit_latest(&earliest, None, 10, 100).unwrap();
+        assert_eq!(days(&every), [11, 10, 4, 2, 0]);
     }
 }
