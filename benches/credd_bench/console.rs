@@ -31,7 +31,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +44,7 @@ use crate::daemon::{start_daemon, write_config};
 use crate::fill::{FillPlan, open_filled};
 use crate::harness::load::{Op, drive, other_process_cpu_secs, segment_warmup};
 use crate::harness::report::{Row, count_label, micros, rate, ratio, round3};
-use crate::harness::settings::Settings;
+use crate::harness::settings::{Settings, env_or};
 use crate::harness::stats::{Raw, Stats};
 use crate::serve::{channels_for, connect};
 use crate::verify::verify_op;
@@ -70,24 +69,14 @@ struct Knobs {
     segment: Duration,
 }
 
-fn knob<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(raw) => raw
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={raw:?} is not a valid number")),
-        Err(_) => default,
-    }
-}
-
 impl Knobs {
     fn from_env() -> Self {
         Knobs {
-            credentials: knob("CREDD_BENCH_CONSOLE_CREDENTIALS", 100_000usize).max(100),
-            requests: knob("CREDD_BENCH_CONSOLE_REQUESTS", 50usize).max(1),
-            uncached: knob("CREDD_BENCH_CONSOLE_UNCACHED", 3usize).max(1),
+            credentials: env_or("CREDD_BENCH_CONSOLE_CREDENTIALS", 100_000usize).max(100),
+            requests: env_or("CREDD_BENCH_CONSOLE_REQUESTS", 50usize).max(1),
+            uncached: env_or("CREDD_BENCH_CONSOLE_UNCACHED", 3usize).max(1),
             segment: Duration::from_secs_f64(
-                knob("CREDD_BENCH_CONSOLE_SEGMENT_SECS", 10.0f64).max(1.0),
+                env_or("CREDD_BENCH_CONSOLE_SEGMENT_SECS", 10.0f64).max(1.0),
             ),
         }
     }

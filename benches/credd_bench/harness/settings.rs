@@ -22,7 +22,8 @@ pub(crate) struct Settings {
     pub(super) only: Vec<String>,
 }
 
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
+/// The number in `name` (`_` allowed as a separator), or `default`.
+pub(crate) fn env_or<T: FromStr>(name: &str, default: T) -> T {
     match std::env::var(name) {
         Ok(raw) => raw
             .replace('_', "")
