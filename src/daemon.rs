@@ -153,12 +153,9 @@ pub async fn run_with_clock(
     install_metrics(&config)?;
     let tls = config.tls.as_ref().map(crate::api::load_tls).transpose()?;
     let engine = Arc::new(open_engine(&config, clock)?);
-    if let Some(journal) = &config.backup.journal {
-        if let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir)?;
-        }
-        engine.store().open_journal(journal)?;
-        info!(path = %journal.display(), "revocation journal open");
+    if !engine.store().is_cluster() {
+        // A cluster node's is open already (see `open_store`).
+        open_journal(&config, engine.store())?;
     }
     bootstrap::ensure_admin_key(&engine, &config.auth.bootstrap_admin_key_file).await?;
     let transport = Transport::from_config(&config.email, &config.mail_dir())?;
@@ -407,20 +404,35 @@ fn open_store(config: &Config, pepper_fingerprint: [u8; 32]) -> Result<Store, Da
         #[cfg(feature = "etcd")]
         crate::config::StoreConfig::Etcd(etcd) => {
             let options = cluster::etcd_options(etcd)?;
-            info!(endpoints = ?etcd.endpoints, prefix = %etcd.prefix, "joining the cluster on etcd");
-            Ok(Store::open_etcd(
+            let store = Store::open_with_verify_cache(
                 &config.db_dir(),
                 config.cache_capacity_bytes,
                 pepper_fingerprint,
                 config.verify_cache_entries,
-                options,
-            )?)
+            )?;
+            // Before joining: the replica journals every change it applies
+            // (whichever command runs it), so the journal has no hole.
+            open_journal(config, &store)?;
+            info!(endpoints = ?etcd.endpoints, prefix = %etcd.prefix, "joining the cluster on etcd");
+            Ok(store.join_etcd(options, pepper_fingerprint)?)
         }
         #[cfg(not(feature = "etcd"))]
         crate::config::StoreConfig::Etcd(_) => Err(DaemonError::StoreConfig(
             "[store] backend = \"etcd\" needs a build with --features etcd".into(),
         )),
     }
+}
+
+/// Opens the revocation journal `[backup] journal` names, if any.
+fn open_journal(config: &Config, store: &Store) -> Result<(), DaemonError> {
+    if let Some(journal) = &config.backup.journal {
+        if let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        store.open_journal(journal)?;
+        info!(path = %journal.display(), "revocation journal open");
+    }
+    Ok(())
 }
 
 /// Creates the data directory, loads the pepper and opens the store.

@@ -220,7 +220,7 @@ fn one_shot<E: std::fmt::Display>(
 /// `credd check`: the report, and exit 1 when faults remain (2 when it
 /// could not check).
 fn check(runtime: &tokio::runtime::Runtime, config: &Config, repair: bool) -> ExitCode {
-    match runtime.block_on(async { credd::daemon::check::check(config, repair) }) {
+    match runtime.block_on(credd::daemon::check::check(config, repair)) {
         Ok((report, sound)) => {
             print!("{report}");
             if sound {

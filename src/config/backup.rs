@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::ConfigError;
 use super::check::{Check, non_empty_path};
 use super::schedule::validate_cron;
-use super::store::StoreConfig;
 
 /// `[backup]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -50,12 +49,11 @@ pub fn default_journal(data_dir: &Path) -> PathBuf {
 }
 
 /// Validates `[backup]`: a schedule needs a directory; the journal lives
-/// outside the data directory (a restore replaces that); neither applies to
-/// a cluster node, whose store is backed up with etcd's snapshot.
+/// outside the data directory (a restore replaces that). A cluster node
+/// keeps one too (its replica journals every node's changes).
 pub(super) fn validate(
     file: BackupFile,
     data_dir: &Path,
-    store: &StoreConfig,
     check: &Check,
 ) -> Result<BackupConfig, ConfigError> {
     let schedule = file.schedule.filter(|s| !s.trim().is_empty());
@@ -69,10 +67,8 @@ pub(super) fn validate(
             "must name a directory when backup.schedule is set".into(),
         ));
     }
-    let cluster = matches!(store, StoreConfig::Etcd(_));
     let journal = match file.journal {
-        // Unset: beside the data directory, except on a cluster node.
-        None if cluster => None,
+        // Unset: beside the data directory.
         None => Some(default_journal(data_dir)),
         Some(path) => non_empty_path(Some(path)),
     };
@@ -87,12 +83,6 @@ pub(super) fn validate(
                 ),
             ));
         }
-    }
-    if cluster && (schedule.is_some() || journal.is_some()) {
-        return Err(check.invalid(
-            if schedule.is_some() { "backup.schedule" } else { "backup.journal" },
-            "applies to a sled store; back a cluster up with etcd's snapshot (README, Backup and restore)".into(),
-        ));
     }
     Ok(BackupConfig {
         schedule,

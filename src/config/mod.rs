@@ -248,7 +248,7 @@ fn validate(file: ConfigFile, check: &Check) -> Result<Config, ConfigError> {
     let users = users::validate(file.users, file.sessions, check)?;
     let consent_ttl = partners::validate(file.partners, check)?;
     let gateway = gateway::validate(file.http, file.gateway, open_on_network, check)?;
-    let backup = backup::validate(file.backup, &server.data_dir, &store, check)?;
+    let backup = backup::validate(file.backup, &server.data_dir, check)?;
     let webhooks = webhooks::validate(file.webhooks, check)?;
     let leaks = leaks::validate(file.leaks, gateway.http_listen.is_some(), check)?;
     let console = console::validate(file.console, gateway.http_listen.is_some(), check)?;

@@ -1,5 +1,7 @@
 //! `credd check [DATA_DIR] [--repair]`: the offline integrity check (the
-//! daemon must be stopped; sled's lock refuses a second process). Prints
+//! daemon must be stopped; sled's lock refuses a second process); with an
+//! etcd backend, the check of etcd's keys at one revision while the nodes
+//! serve (no repair). Prints
 //! each fault (the first thousand) and a summary; the caller exits non-zero
 //! when faults remain.
 
@@ -17,12 +19,59 @@ use crate::store::IndexReport;
 /// # Errors
 /// [`DaemonError::Restore`] when there is no store at the data directory;
 /// opening and storage errors.
-pub fn check(config: &Config, repair: bool) -> Result<(String, bool), DaemonError> {
-    if !matches!(config.store, crate::config::StoreConfig::Sled) {
+pub async fn check(config: &Config, repair: bool) -> Result<(String, bool), DaemonError> {
+    match &config.store {
+        crate::config::StoreConfig::Sled => check_sled(config, repair),
+        #[cfg(feature = "etcd")]
+        crate::config::StoreConfig::Etcd(etcd) => check_cluster(config, etcd, repair).await,
+        #[cfg(not(feature = "etcd"))]
+        crate::config::StoreConfig::Etcd(_) => Err(DaemonError::StoreConfig(
+            "[store] backend = \"etcd\" needs a build with --features etcd".into(),
+        )),
+    }
+}
+
+/// A cluster's check: etcd's keys under the prefix, read at one revision
+/// into a scratch sled store inside the data directory (the nodes may go
+/// on serving), checked there, then removed. A repair would have to write
+/// through etcd while nodes serve, so it is refused.
+#[cfg(feature = "etcd")]
+async fn check_cluster(
+    config: &Config,
+    etcd: &crate::config::EtcdConfig,
+    repair: bool,
+) -> Result<(String, bool), DaemonError> {
+    if repair {
         return Err(DaemonError::StoreConfig(
-            "credd check reads a sled data directory; a cluster's truth is etcd (check a node after `credd migrate` to sled)".into(),
+            "credd check --repair rewrites a sled store; for a cluster: stop the nodes, `credd migrate` etcd to sled, repair that, and migrate it into a fresh prefix (README, Backup and restore)".into(),
         ));
     }
+    let options = super::cluster::etcd_options(etcd)?;
+    let scratch = config
+        .data_dir
+        .join(format!("check-{}", std::process::id()));
+    let mut local = config.clone();
+    local.data_dir = scratch.clone();
+    local.store = crate::config::StoreConfig::Sled;
+    let checked = async {
+        let copied = crate::store::etcd_to_sled(&options, &local.db_dir(), true).await?;
+        let (text, sound) = check_sled(&local, false)?;
+        Ok((
+            format!(
+                "read {} keys from etcd (prefix {}) at one revision\n{text}",
+                copied.total(),
+                options.prefix
+            ),
+            sound,
+        ))
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    checked
+}
+
+/// The check of the sled store in the data directory.
+fn check_sled(config: &Config, repair: bool) -> Result<(String, bool), DaemonError> {
     if !config.db_dir().is_dir() {
         return Err(DaemonError::Restore(format!(
             "no credd store at {}",

@@ -46,7 +46,7 @@ fn refused(message: impl Into<String>) -> DaemonError {
 pub async fn restore(config: &Config, request: RestoreRequest) -> Result<String, DaemonError> {
     if !matches!(config.store, crate::config::StoreConfig::Sled) {
         return Err(refused(
-            "a cluster is restored with etcd's own snapshot restore (README, Backup and restore)",
+            "credd restore builds a sled data directory: run it with a sled configuration, then carry the result into a cluster with `credd migrate --from sled:DIR --to etcd:...` (README, Backup and restore)",
         ));
     }
     let target = config.data_dir.clone();
@@ -126,7 +126,12 @@ fn journal_entries(
             .find(|p| p.is_file())
     });
     match (&header.journal, journal) {
-        (Some(mark), Some(path)) => store::read_journal(&path, mark.position).map_err(refused),
+        (Some(mark), Some(path)) => match header.etcd_revision {
+            // A cluster node's backup: any node's journal, by revision.
+            Some(revision) => store::read_journal_after_revision(&path, revision),
+            None => store::read_journal(&path, mark.position),
+        }
+        .map_err(refused),
         (Some(mark), None) => Err(refused(format!(
             "the backup was taken beside the revocation journal {}, which is not there any more: pass --journal with it (or a copy), so revocations after {} are re-applied, or --without-journal to accept losing them",
             mark.path, header.created_at

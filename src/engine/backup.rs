@@ -31,15 +31,10 @@ impl Engine {
     ///
     /// # Errors
     /// `PermissionDenied` unless the actor is a global key with
-    /// `admin:manage`; `FailedPrecondition` on a cluster node (the cluster
-    /// is backed up with etcd's snapshot); storage and file errors.
+    /// `admin:manage`; storage and file errors (on a cluster node, also a
+    /// full read of its replica during the copy).
     pub fn backup(&self, actor: &Actor, out: &Path) -> Result<BackupHeader, Error> {
         self.authorize(actor, "store.backup", "", "", actor.allows_key_management())?;
-        if self.store.is_cluster() {
-            return Err(Error::FailedPrecondition(
-                "a cluster node does not write credd backups: back the cluster up with `etcdctl snapshot save` (README, Backup and restore)".into(),
-            ));
-        }
         let now = self.clock.now();
         let header = offload::blocking(|| self.store.backup(out, now))?;
         let detail = format!(

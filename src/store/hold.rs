@@ -13,13 +13,19 @@
 //! The few single-key writes outside transactions to trees a backup copies
 //! under this scheme (an audit event of a refusal, a stale index entry
 //! removed, a session touched) note their key too.
+//! On a cluster node the writer of the replicated trees is the replica's
+//! apply of etcd's watch: it takes the hold shared and notes its keys the
+//! same way, so a node's backup is its replica at one applied revision. A
+//! full read of the replica rewrites whole trees without noting keys: it is
+//! counted ([`WriteHold::reset_began`]), and a backup during which one began
+//! fails rather than mixing two reads.
 //! Reads never take the hold, so Verify is never held. std's `RwLock` on
 //! Linux prefers a waiting writer, so a backup is not starved by a steady
 //! stream of transactions. A writer that finds the hold taken waits off the
 //! async workers (`block_in_place` on the multi-thread runtime).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 /// A key a transaction wrote: its tree's name and the key.
@@ -31,6 +37,18 @@ pub(crate) struct WriteHold {
     lock: RwLock<()>,
     recording: AtomicBool,
     changed: Mutex<BTreeSet<Changed>>,
+    /// Whole-tree rewrites begun (a cluster replica's full reads).
+    resets: AtomicU64,
+    /// Set while such a rewrite is under way.
+    resetting: AtomicBool,
+}
+
+/// Where the whole-tree rewrites stand: how many began, and whether one is
+/// under way. A backup compares the two ends of its copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resets {
+    pub(crate) began: u64,
+    pub(crate) under_way: bool,
 }
 
 impl WriteHold {
@@ -61,6 +79,26 @@ impl WriteHold {
     pub(crate) fn stop_recording(&self) -> BTreeSet<Changed> {
         self.recording.store(false, Ordering::Release);
         std::mem::take(&mut *self.changes())
+    }
+
+    /// A writer is about to rewrite whole trees without noting keys (a
+    /// cluster replica's full read).
+    pub(crate) fn reset_began(&self) {
+        self.resetting.store(true, Ordering::SeqCst);
+        self.resets.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// That rewrite is complete.
+    pub(crate) fn reset_ended(&self) {
+        self.resetting.store(false, Ordering::SeqCst);
+    }
+
+    /// Where the whole-tree rewrites stand now.
+    pub(crate) fn resets(&self) -> Resets {
+        Resets {
+            under_way: self.resetting.load(Ordering::SeqCst),
+            began: self.resets.load(Ordering::SeqCst),
+        }
     }
 
     /// Taken by a transaction for its length.
@@ -113,6 +151,37 @@ mod tests {
             ]
         );
         assert!(hold.stop_recording().is_empty());
+    }
+
+    /// A full rewrite shows in the count, and as under way until it ends.
+    #[test]
+    fn resets_are_counted() {
+        let hold = WriteHold::default();
+        let before = hold.resets();
+        assert_eq!(
+            before,
+            Resets {
+                began: 0,
+                under_way: false
+            }
+        );
+        hold.reset_began();
+        assert_eq!(
+            hold.resets(),
+            Resets {
+                began: 1,
+                under_way: true
+            }
+        );
+        hold.reset_ended();
+        assert_eq!(
+            hold.resets(),
+            Resets {
+                began: 1,
+                under_way: false
+            }
+        );
+        assert_ne!(hold.resets(), before);
     }
 
     /// A transaction started while a backup holds the store waits until the

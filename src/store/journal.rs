@@ -7,6 +7,16 @@
 //!
 //! One JSON object per line: `{"n": position, "id": credential,
 //! "event": "revoked" | "disabled" | "deleted" | "retired", "versions": [..]}`.
+//!
+//! On a cluster node the lines come from the replica: every change that
+//! takes access away, made on any node, is journaled as the node applies
+//! it from etcd's watch, with the etcd revision that made it (`"revision"`),
+//! before the revision counts as applied (so before a write made through
+//! this node is acknowledged). A restore of a cluster backup re-applies the
+//! lines past the backup's revision, from this node's journal or any other
+//! node's. A full read of the replica cannot tell what changed, so it
+//! leaves a `"gap"` line at the revision it read: a restore whose backup is
+//! older than a gap refuses that journal.
 //! A line is appended right after its transaction commits and synced by the
 //! group commit before sled's flush, so every change acknowledged to a caller
 //! (acknowledged after the flush) is in the journal. A crash can leave a
@@ -36,6 +46,9 @@ pub enum JournalEvent {
     Deleted,
     /// These secret versions stopped verifying (a rotation completed).
     Retired,
+    /// A cluster node's replica was read in full at `revision`: changes
+    /// between its previous revision and that one are not journaled.
+    Gap,
 }
 
 /// One line of the journal.
@@ -50,6 +63,9 @@ pub struct JournalEntry {
     /// For `Retired`: the versions retired.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<u32>,
+    /// On a cluster node: the etcd revision of the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
 }
 
 /// The changes between `old` and `new` (None: deleted) that take access
@@ -66,6 +82,7 @@ pub(super) fn restrictions(
         id: old.id.clone(),
         event,
         versions,
+        revision: None,
     };
     let Some(new) = new else {
         return vec![entry(JournalEvent::Deleted, Vec::new())];
@@ -138,6 +155,11 @@ impl Journal {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a journal is kept.
+    pub(crate) fn is_open(&self) -> bool {
+        self.lock().is_some()
     }
 
     /// Appends `entries` (their positions assigned here). Not durable until
@@ -246,4 +268,39 @@ pub fn read_journal(path: &Path, after: u64) -> Result<Vec<JournalEntry>, String
         ));
     }
     Ok(entries)
+}
+
+/// Reads a cluster node's journal at `path` (any node's) for a backup
+/// taken at etcd revision `revision`: the lines of later revisions.
+///
+/// # Errors
+/// As [`read_journal`]; a line without a revision (a sled store's journal);
+/// a gap (a full read of the replica) after `revision`, as changes in it
+/// may be missing.
+pub fn read_journal_after_revision(
+    path: &Path,
+    revision: i64,
+) -> Result<Vec<JournalEntry>, String> {
+    let mut later = Vec::new();
+    for entry in read_journal(path, 0)? {
+        let Some(at) = entry.revision else {
+            return Err(format!(
+                "{} line {} has no etcd revision: it is not a cluster node's journal",
+                path.display(),
+                entry.n + 1
+            ));
+        };
+        if at <= revision {
+            continue;
+        }
+        if entry.event == JournalEvent::Gap {
+            return Err(format!(
+                "{} line {}: that node read etcd in full at revision {at}, after the backup's {revision}, so changes before it may be missing from this journal; pass --journal with another node's journal (or a backup taken after that revision)",
+                path.display(),
+                entry.n + 1
+            ));
+        }
+        later.push(entry);
+    }
+    Ok(later)
 }

@@ -75,7 +75,7 @@ pub use etcd::migrate::{MigrationReport, etcd_to_sled, sled_to_etcd};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdOptions, EtcdTls, Freshness, ReplicaChange};
 pub use imports::{ImportCommit, ImportEntry};
-pub use journal::{JournalEntry, JournalEvent, read_journal};
+pub use journal::{JournalEntry, JournalEvent, read_journal, read_journal_after_revision};
 pub use meta::{BOOTSTRAP_PENDING, SCHEMA_VERSION};
 pub use outbox::{NoticeKey, OutboxNotice};
 pub use partners::{PartnerChange, Replace};
@@ -308,20 +308,39 @@ impl Store {
         verify_cache_entries: usize,
         options: EtcdOptions,
     ) -> Result<Self, Error> {
-        let mut store = Self::open_with_verify_cache(
+        let store = Self::open_with_verify_cache(
             dir,
             cache_capacity,
             pepper_fingerprint,
             verify_cache_entries,
         )?;
+        store.join_etcd(options, pepper_fingerprint)
+    }
+
+    /// Makes this store (opened on a node's data directory) a cluster
+    /// node, as [`Store::open_etcd`] does. Open the journal first: the
+    /// replica journals from its first applied change on.
+    ///
+    /// # Errors
+    /// As [`Store::open_etcd`].
+    #[cfg(feature = "etcd")]
+    pub fn join_etcd(
+        mut self,
+        options: EtcdOptions,
+        pepper_fingerprint: [u8; 32],
+    ) -> Result<Self, Error> {
         let cluster = etcd::Cluster::start(
             options,
-            &store.db,
-            store.verify_cache.clone(),
+            &self.db,
+            self.verify_cache.clone(),
             pepper_fingerprint,
+            etcd::Writers {
+                hold: self.hold.clone(),
+                journal: self.journal.clone(),
+            },
         )?;
-        store.backend = Backend::Etcd(cluster);
-        Ok(store)
+        self.backend = Backend::Etcd(cluster);
+        Ok(self)
     }
 
     /// Keeps the revocation journal at `path` from now on (see `journal`):
@@ -338,12 +357,17 @@ impl Store {
 
     /// Appends to the journal what the committed change from `old` to `new`
     /// took away. A failure is the store's fault: the change is committed
-    /// but could not be journaled, so nothing more is acknowledged.
+    /// but could not be journaled, so nothing more is acknowledged. On a
+    /// cluster node the replica journals every node's changes as it
+    /// applies them (with their revisions), this node's included.
     fn journal_change(
         &self,
         old: Option<&crate::lifecycle::CredentialRecord>,
         new: Option<&crate::lifecycle::CredentialRecord>,
     ) -> Result<(), Error> {
+        if self.is_cluster() {
+            return Ok(());
+        }
         let lines = journal::restrictions(old, new);
         if lines.is_empty() {
             return Ok(());

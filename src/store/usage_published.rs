@@ -26,7 +26,7 @@ use super::{Error, Store};
 use crate::lifecycle::UsageCounts;
 
 /// `meta` key: this data directory's node id (8 bytes, big-endian).
-const META_NODE_ID: &str = "node_id";
+pub(super) const META_NODE_ID: &str = "node_id";
 /// `meta` key: the last day this node published (4 bytes, big-endian).
 const META_PUBLISHED: &str = "usage_published_through";
 /// Rows per etcd `Txn` (etcd allows 128 operations).

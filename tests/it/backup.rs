@@ -21,7 +21,7 @@ fn config(journal: &Path) -> String {
 }
 
 /// Runs a binary; returns (success, stdout, stderr).
-fn run(binary: &str, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn run(binary: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(binary)
         .args(args)
         .env_remove("CREDD_ADMIN_KEY_FILE")
@@ -35,7 +35,7 @@ fn run(binary: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn credctl_backup(daemon: &support::Daemon, out: &Path) -> (bool, String, String) {
+pub(crate) fn credctl_backup(daemon: &support::Daemon, out: &Path) -> (bool, String, String) {
     run(
         env!("CARGO_BIN_EXE_credctl"),
         &[
@@ -51,7 +51,7 @@ fn credctl_backup(daemon: &support::Daemon, out: &Path) -> (bool, String, String
 }
 
 /// `credd restore` into `target` with the config at `config_path`.
-fn restore(
+pub(crate) fn restore(
     config_path: &Path,
     target: &Path,
     from: &Path,
@@ -84,9 +84,9 @@ async fn result(daemon: &support::Daemon, secret: &str) -> pb::VerifyResult {
 
 /// What the load recorded: each create acknowledged (id, secret, whether
 /// its revocation was acknowledged too).
-type Acked = Arc<Mutex<Vec<(String, String, bool)>>>;
+pub(crate) type Acked = Arc<Mutex<Vec<(String, String, bool)>>>;
 
-async fn load(mut admin: Admin, acked: Acked, stop: Arc<std::sync::atomic::AtomicBool>) {
+pub(crate) async fn load(mut admin: Admin, acked: Acked, stop: Arc<std::sync::atomic::AtomicBool>) {
     for n in 0..2_000 {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
@@ -107,6 +107,106 @@ async fn load(mut admin: Admin, acked: Acked, stop: Arc<std::sync::atomic::Atomi
                 .expect("revoke");
         }
         acked.lock().unwrap().push((cred.id, secret, revoke));
+    }
+}
+
+/// Keys made before a backup: (credential, secret).
+pub(crate) type Keys = [(pb::Credential, String)];
+
+/// After the backup: `keys[0]` revoked, `[1]` deleted, `[2]` disabled,
+/// `[3]` rotated and the rotation completed.
+pub(crate) async fn changes_after_backup(admin: &mut Admin, keys: &Keys) {
+    let id = |n: usize| keys[n].0.id.clone();
+    admin
+        .revoke_credential(pb::RevokeCredentialRequest {
+            id: id(0),
+            reason: "after".into(),
+        })
+        .await
+        .unwrap();
+    admin
+        .delete_credential(pb::DeleteCredentialRequest { id: id(1) })
+        .await
+        .unwrap();
+    admin
+        .disable_credential(pb::DisableCredentialRequest {
+            id: id(2),
+            reason: "after".into(),
+        })
+        .await
+        .unwrap();
+    admin
+        .rotate_credential(pb::RotateCredentialRequest {
+            id: id(3),
+            window: None,
+        })
+        .await
+        .unwrap();
+    admin
+        .complete_rotation(pb::CompleteRotationRequest { id: id(3) })
+        .await
+        .unwrap();
+}
+
+/// What a store restored from that backup (with the journal) answers:
+/// the changes after it re-applied, `keys[4]` (revoked before it) revoked,
+/// the rest valid; nothing the load revoked comes back; everything
+/// acknowledged before the backup as it was.
+pub(crate) async fn assert_restored(
+    restored: &support::Daemon,
+    keys: &Keys,
+    acked: &[(String, String, bool)],
+    before_backup: &[(String, String, bool)],
+) {
+    assert_eq!(
+        result(restored, &keys[0].1).await,
+        pb::VerifyResult::Revoked,
+        "revoked after the backup"
+    );
+    assert_eq!(
+        result(restored, &keys[1].1).await,
+        pb::VerifyResult::NotFound,
+        "deleted after the backup"
+    );
+    assert_eq!(
+        result(restored, &keys[2].1).await,
+        pb::VerifyResult::Disabled,
+        "disabled after the backup"
+    );
+    assert_eq!(
+        result(restored, &keys[3].1).await,
+        pb::VerifyResult::Revoked,
+        "rotated away after the backup"
+    );
+    assert_eq!(
+        result(restored, &keys[4].1).await,
+        pb::VerifyResult::Revoked,
+        "revoked before the backup"
+    );
+    for (_, secret) in &keys[5..] {
+        assert_eq!(result(restored, secret).await, pb::VerifyResult::Valid);
+    }
+    for (id, secret, revoked) in acked {
+        let answer = result(restored, secret).await;
+        if *revoked {
+            assert_ne!(
+                answer,
+                pb::VerifyResult::Valid,
+                "{id} was revoked and came back"
+            );
+        }
+    }
+    for (id, secret, revoked) in before_backup {
+        let want = if *revoked {
+            pb::VerifyResult::Revoked
+        } else {
+            pb::VerifyResult::Valid
+        };
+        assert_eq!(
+            result(restored, secret).await,
+            want,
+            "{id}, acknowledged before the backup"
+        );
     }
 }
 
@@ -166,37 +266,7 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     loader.await.unwrap();
 
-    // After the backup: revoke, delete, disable, rotate and complete.
-    let id = |n: usize| keys[n].0.id.clone();
-    admin
-        .revoke_credential(pb::RevokeCredentialRequest {
-            id: id(0),
-            reason: "after".into(),
-        })
-        .await
-        .unwrap();
-    admin
-        .delete_credential(pb::DeleteCredentialRequest { id: id(1) })
-        .await
-        .unwrap();
-    admin
-        .disable_credential(pb::DisableCredentialRequest {
-            id: id(2),
-            reason: "after".into(),
-        })
-        .await
-        .unwrap();
-    admin
-        .rotate_credential(pb::RotateCredentialRequest {
-            id: id(3),
-            window: None,
-        })
-        .await
-        .unwrap();
-    admin
-        .complete_rotation(pb::CompleteRotationRequest { id: id(3) })
-        .await
-        .unwrap();
+    changes_after_backup(&mut admin, &keys).await;
     let mut audit = daemon.audit_as(Some(&daemon.admin_key())).await;
     daemon.kill9();
 
@@ -214,57 +284,8 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
     drop(audit);
     let restored = support::start(dir2.path(), NO_SWEEP);
 
-    assert_eq!(
-        result(&restored, &keys[0].1).await,
-        pb::VerifyResult::Revoked,
-        "revoked after the backup"
-    );
-    assert_eq!(
-        result(&restored, &keys[1].1).await,
-        pb::VerifyResult::NotFound,
-        "deleted after the backup"
-    );
-    assert_eq!(
-        result(&restored, &keys[2].1).await,
-        pb::VerifyResult::Disabled,
-        "disabled after the backup"
-    );
-    assert_eq!(
-        result(&restored, &keys[3].1).await,
-        pb::VerifyResult::Revoked,
-        "rotated away after the backup"
-    );
-    assert_eq!(
-        result(&restored, &keys[4].1).await,
-        pb::VerifyResult::Revoked,
-        "revoked before the backup"
-    );
-    for (_, secret) in &keys[5..] {
-        assert_eq!(result(&restored, secret).await, pb::VerifyResult::Valid);
-    }
     let all = acked.lock().unwrap().clone();
-    for (id, secret, revoked) in &all {
-        let answer = result(&restored, secret).await;
-        if *revoked {
-            assert_ne!(
-                answer,
-                pb::VerifyResult::Valid,
-                "{id} was revoked and came back"
-            );
-        }
-    }
-    for (id, secret, revoked) in &before_backup {
-        let want = if *revoked {
-            pb::VerifyResult::Revoked
-        } else {
-            pb::VerifyResult::Valid
-        };
-        assert_eq!(
-            result(&restored, secret).await,
-            want,
-            "{id}, acknowledged before the backup"
-        );
-    }
+    assert_restored(&restored, &keys, &all, &before_backup).await;
 
     // Audit ids continue after the restored ones.
     audit = restored.audit_as(Some(&restored.admin_key())).await;

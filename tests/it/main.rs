@@ -11,6 +11,8 @@ mod check;
 #[cfg(feature = "etcd")]
 mod cluster;
 #[cfg(feature = "etcd")]
+mod cluster_backup;
+#[cfg(feature = "etcd")]
 mod cluster_compaction;
 #[cfg(feature = "etcd")]
 mod cluster_credits;

@@ -388,6 +388,16 @@ fn backup_settings() {
         invalid_key(load_text("[backup]\nkeep = 0\n")),
         "backup.keep"
     );
+    // A cluster node keeps a journal too, and may back up on a schedule.
+    let node = load_text(
+        "[store]\nbackend = \"etcd\"\nendpoints = [\"http://127.0.0.1:2379\"]\n[backup]\nschedule = \"0 0 3 * * *\"\ndir = \"/srv/backups\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        node.backup.journal,
+        Some(PathBuf::from("./credd-data-journal/revocations.log"))
+    );
+    assert_eq!(node.backup.schedule.as_deref(), Some("0 0 3 * * *"));
 }
 
 /// `[console]`: off by default; on only with the HTTP listener; the idle

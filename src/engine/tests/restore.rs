@@ -11,6 +11,7 @@ fn line(n: u64, id: &str, event: JournalEvent, versions: Vec<u32>) -> JournalEnt
         id: id.to_string(),
         event,
         versions,
+        revision: None,
     }
 }
 

@@ -25,6 +25,14 @@
 //! refers to them. Memory stays bounded: rows stream to the file (the noted
 //! keys are kept in memory, as many as the copy's writes).
 //!
+//! **On a cluster node** the trees are the node's replica, whose only
+//! writer is the apply of etcd's watch: it takes the write hold and notes
+//! its keys as transactions do, so the body is the replica at one applied
+//! revision (in the header). The replica's own bookkeeping in `meta` (the
+//! revision, the prefix, the node id) is left out: the file restores to a
+//! plain sled store, which `credd migrate` can carry back to etcd. A full
+//! read of the replica during the copy fails the backup.
+//!
 //! **Crash safety:** the file is written as `OUT.partial`, its header last
 //! (the magic is the header's first bytes), synced, then renamed to `OUT`;
 //! a file cut short has no magic, or a body that does not match the
@@ -34,7 +42,9 @@
 //! length, checksum, the rows per tree, the pepper), then loaded into an
 //! empty directory; sled's id generator (the audit log's `seq`) is moved
 //! past the highest restored id, so new audit events follow the restored
-//! ones instead of overwriting them.
+//! ones instead of overwriting them. A cluster node's audit ids carry etcd
+//! revisions, so its events are numbered again in their order instead, as
+//! `credd migrate` does.
 
 mod read;
 mod write;
@@ -106,6 +116,11 @@ pub struct BackupHeader {
     /// values then, or tombstones), after the first copy of every tree.
     #[serde(default)]
     pub overrides: u64,
+    /// Taken on a cluster node: the etcd revision its replica had applied
+    /// at the backup's moment (a restore re-applies journal lines of later
+    /// revisions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_revision: Option<i64>,
 }
 
 impl BackupHeader {

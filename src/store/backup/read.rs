@@ -285,7 +285,12 @@ pub fn restore_backup(
         tree.apply_batch(batch)?;
     }
     progress(loaded);
-    let next_audit_seq = max_audit.map_or(0, |m| m + 1);
+    let next_audit_seq = match (header.etcd_revision, audit) {
+        // A cluster node's audit keys carry etcd revisions (far past any
+        // sled id): numbered again in their order, as a migration does.
+        (Some(_), Some(at)) => renumber_audit(&db, &trees[at])?,
+        _ => max_audit.map_or(0, |m| m + 1),
+    };
     let mut next = db.generate_id()?;
     while next < next_audit_seq {
         next = db.generate_id()?;
@@ -307,4 +312,42 @@ pub fn restore_backup(
         header,
         next_audit_seq: next.max(next_audit_seq),
     })
+}
+
+/// Gives the events of `audit` the ids sled's generator hands out next, in
+/// their order (through a scratch tree, in batches: memory stays bounded);
+/// returns the first id after them.
+fn renumber_audit(db: &sled::Db, audit: &sled::Tree) -> Result<u64, Error> {
+    const SCRATCH: &str = "audit_renumbering";
+    let scratch = db.open_tree(SCRATCH)?;
+    copy_in_batches(audit.iter(), &scratch, |_| {
+        db.generate_id().map(u64::to_be_bytes)
+    })?;
+    audit.clear()?;
+    copy_in_batches(scratch.iter(), audit, |key| {
+        <[u8; 8]>::try_from(key).map_err(|_| sled::Error::Unsupported("audit key".into()))
+    })?;
+    db.drop_tree(SCRATCH)?;
+    Ok(db.generate_id()?)
+}
+
+/// Inserts every row of `rows` into `into` under the key `key` gives it.
+fn copy_in_batches(
+    rows: sled::Iter,
+    into: &sled::Tree,
+    mut key: impl FnMut(&[u8]) -> sled::Result<[u8; 8]>,
+) -> Result<(), Error> {
+    let mut batch = sled::Batch::default();
+    let mut n = 0usize;
+    for row in rows {
+        let (old, value) = row?;
+        batch.insert(&key(&old)?, value);
+        n += 1;
+        if n == BATCH_ROWS {
+            into.apply_batch(std::mem::take(&mut batch))?;
+            n = 0;
+        }
+    }
+    into.apply_batch(batch)?;
+    Ok(())
 }

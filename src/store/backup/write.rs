@@ -1,6 +1,7 @@
 //! Writing a backup while the store serves (see the module doc of
 //! `backup`): the trees under the write hold, the node-local ones after it,
-//! the header last.
+//! the header last. On a cluster node: the replica at one applied revision,
+//! without the keys that tie it to its node.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -11,6 +12,7 @@ use std::time::Instant;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
+use super::super::hold::Resets;
 use super::super::meta::{META_PEPPER, SCHEMA_VERSION};
 use super::super::{Error, Store};
 use super::{
@@ -34,8 +36,9 @@ impl Body {
         self.out.write_all(bytes)
     }
 
-    /// Copies every row of `tree` as the next tree of the body.
-    fn tree(&mut self, name: &str, tree: &sled::Tree) -> Result<(), Error> {
+    /// Copies every row of `tree` as the next tree of the body, but the
+    /// keys in `skip`.
+    fn tree(&mut self, name: &str, tree: &sled::Tree, skip: &[&[u8]]) -> Result<(), Error> {
         let index = self.trees.len();
         if index >= usize::from(END) {
             return Err(Error::Corrupt("too many trees"));
@@ -46,7 +49,9 @@ impl Body {
         });
         for item in tree {
             let (key, value) = item?;
-            self.row(index, &key, Some(&value))?;
+            if !skip.contains(&key.as_ref()) {
+                self.row(index, &key, Some(&value))?;
+            }
         }
         Ok(())
     }
@@ -79,6 +84,8 @@ struct Moment {
     journal: Option<(PathBuf, u64)>,
     /// Rows copied again.
     overrides: u64,
+    /// On a cluster node: the etcd revision the replica had applied.
+    etcd_revision: Option<i64>,
 }
 
 /// Stops the change log when the copy ends, however it ends.
@@ -121,15 +128,13 @@ impl Store {
     /// stamped `created_at`; returns its header. Transactions wait while the
     /// trees are read; reads go on.
     ///
+    /// On a cluster node the copy is the node's replica at one applied
+    /// revision (see the module doc).
+    ///
     /// # Errors
-    /// [`Error::Backup`] for file errors, sled errors; with the etcd backend
-    /// [`Error::Cluster`] (a cluster's backup is etcd's snapshot, see README).
+    /// [`Error::Backup`] for file errors, and on a cluster node when the
+    /// replica was read in full during the copy; sled errors.
     pub fn backup(&self, out: &Path, created_at: DateTime<Utc>) -> Result<BackupHeader, Error> {
-        if self.is_cluster() {
-            return Err(Error::Cluster(
-                "a cluster node does not write credd backups: back the cluster up with `etcdctl snapshot save` (README, Backup and restore)".into(),
-            ));
-        }
         let partial = partial_path(out);
         let written = self.backup_via(&partial, out, created_at);
         if written.is_err() {
@@ -166,9 +171,10 @@ impl Store {
             held,
             journal,
             overrides,
+            etcd_revision,
         } = self.copy_one_moment(&mut body, &names)?;
         for name in names.iter().filter(|n| OUTSIDE_HOLD.contains(&n.as_str())) {
-            body.tree(name, &self.db.open_tree(name)?)?;
+            body.tree(name, &self.db.open_tree(name)?, &[])?;
         }
         body.put(&[END]).map_err(io)?;
         let fingerprint = self
@@ -190,6 +196,7 @@ impl Store {
             }),
             write_hold_ms: u64::try_from(held.as_millis()).unwrap_or(u64::MAX),
             overrides,
+            etcd_revision,
         };
         finish(body.out, &header)?;
         std::fs::rename(partial, out).map_err(|e| {
@@ -220,9 +227,13 @@ impl Store {
         let started = Instant::now();
         self.hold.start_recording();
         let mut recording = Recording(Some(&self.hold));
+        let resets = self.hold.resets();
         let start_pause = started.elapsed();
+        refuse_reset(resets, resets)?;
+        let skip = self.node_meta_keys();
         for name in names.iter().filter(|n| !OUTSIDE_HOLD.contains(&n.as_str())) {
-            body.tree(name, &self.db.open_tree(name)?)?;
+            let skip = if name == "meta" { skip } else { &[] };
+            body.tree(name, &self.db.open_tree(name)?, skip)?;
         }
         let started = Instant::now();
         let _hold = self.hold.exclusive();
@@ -236,16 +247,48 @@ impl Store {
             else {
                 continue;
             };
+            if tree == b"meta" && skip.contains(&key.as_slice()) {
+                continue;
+            }
             let value = self.db.open_tree(tree)?.get(key)?;
             body.row(index, key, value.as_deref())?;
             overrides += 1;
         }
+        let etcd_revision = self.applied_revision()?;
+        // Read last: a full read begun at any point of the copy shows here.
+        refuse_reset(resets, self.hold.resets())?;
         let journal = self.journal.position();
         Ok(Moment {
             held: start_pause + started.elapsed(),
             journal,
             overrides,
+            etcd_revision,
         })
+    }
+
+    /// The `meta` keys a backup leaves out: on a cluster node, the ones
+    /// that tie the directory to its cluster and node.
+    fn node_meta_keys(&self) -> &'static [&'static [u8]] {
+        #[cfg(feature = "etcd")]
+        if self.is_cluster() {
+            return crate::store::etcd::META_ETCD_KEYS;
+        }
+        &[]
+    }
+
+    /// On a cluster node, the etcd revision its replica has applied.
+    fn applied_revision(&self) -> Result<Option<i64>, Error> {
+        #[cfg(feature = "etcd")]
+        if self.is_cluster() {
+            let raw = self
+                .meta
+                .get(crate::store::etcd::META_REVISION)?
+                .ok_or(Error::Corrupt("a replica without its etcd revision"))?;
+            let bytes =
+                <[u8; 8]>::try_from(raw.as_ref()).map_err(|_| Error::Corrupt("etcd revision"))?;
+            return Ok(Some(i64::from_be_bytes(bytes)));
+        }
+        Ok(None)
     }
 
     /// Every tree a backup copies, sorted (sled's default tree holds nothing
@@ -261,6 +304,17 @@ impl Store {
         names.sort();
         names
     }
+}
+
+/// Refuses a copy across a whole-tree rewrite (a cluster replica's full
+/// read): one under way at its start, or begun since.
+fn refuse_reset(start: Resets, now: Resets) -> Result<(), Error> {
+    if start.under_way || now != start {
+        return Err(Error::Backup(
+            "this node's replica is being read in full from etcd (after a compaction or a long disconnection), so its trees are not one moment; nothing was kept: try again once the node serves".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes the header at the start (the magic last of all), then syncs.

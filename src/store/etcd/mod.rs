@@ -40,6 +40,7 @@ use super::Error;
 use super::verify_cache::VerifyCache;
 
 pub use replica::{Freshness, ReplicaChange};
+pub(super) use replica::{META_ETCD_KEYS, META_REVISION, Writers};
 
 /// How to reach etcd and where credd's keys live in it.
 #[derive(Clone)]
@@ -185,6 +186,7 @@ impl Cluster {
         db: &sled::Db,
         verify_cache: Arc<VerifyCache>,
         pepper_fingerprint: [u8; 32],
+        writers: replica::Writers,
     ) -> Result<Arc<Self>, Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -204,7 +206,7 @@ impl Cluster {
             async move { connect(&options).await }
         })?;
         let prefix = options.prefix.as_bytes().to_vec();
-        let replica = Arc::new(replica::Replica::open(db, verify_cache, &prefix)?);
+        let replica = Arc::new(replica::Replica::open(db, verify_cache, &prefix, writers)?);
         block_on(runtime_ref, {
             let (client, prefix, timeout) =
                 (client.clone(), prefix.clone(), options.request_timeout);

@@ -11,6 +11,14 @@
 //!   so the replica on disk is always etcd's state at some revision, and a
 //!   restart resumes from it. A watch cancelled because etcd compacted that
 //!   revision away means a full read, then a watch from the new revision.
+//! - **Backups and the journal** (`Writers`): the apply takes the store's
+//!   write hold shared and notes the keys it writes, as a transaction does
+//!   on a single node, so a backup copies the replica at one revision; a
+//!   full read counts as a reset (a backup across it fails). With a
+//!   revocation journal open, the apply journals every change to a
+//!   credential that takes access away, with its revision, and syncs the
+//!   journal before the revision counts as applied; a full read journals a
+//!   gap.
 //! - **Progress**: the follower asks etcd for a progress notice every 250 ms.
 //!   Every answer is news: [`Replica::freshness`] says how long the node has
 //!   gone without any, or has been behind the revision a notice named (a
@@ -29,14 +37,32 @@ use sled::transaction::ConflictableTransactionError;
 use tokio::sync::watch;
 
 use super::super::Error;
+use super::super::hold::WriteHold;
+use super::super::journal::{self, Journal, JournalEntry, JournalEvent};
 use super::super::verify_cache::VerifyCache;
 use super::REPLICATED;
 
 /// `meta` key: the etcd revision the replica reflects.
-const META_REVISION: &[u8] = b"etcd_revision";
+pub(in crate::store) const META_REVISION: &[u8] = b"etcd_revision";
 /// `meta` key: the prefix that revision belongs to (another prefix, or a
 /// data directory from single-node use, means a full read).
 const META_PREFIX: &[u8] = b"etcd_prefix";
+/// `meta` keys that tie a data directory to its cluster and node: a backup
+/// leaves them out, so it restores to a plain sled store.
+pub(in crate::store) const META_ETCD_KEYS: &[&[u8]] = &[
+    META_REVISION,
+    META_PREFIX,
+    super::super::usage_published::META_NODE_ID.as_bytes(),
+];
+
+/// What the store shares with its replica's writer: the backup's write
+/// hold and the revocation journal.
+pub(in crate::store) struct Writers {
+    /// The store's write hold (see `hold`).
+    pub(in crate::store) hold: Arc<WriteHold>,
+    /// The store's revocation journal (open or not).
+    pub(in crate::store) journal: Arc<Journal>,
+}
 /// Where the leader election's candidate keys live, after the prefix.
 const CANDIDATES: &[u8] = b"cluster/leader/";
 /// Changes the engine may fall behind by before it reloads its mirrors.
@@ -108,6 +134,7 @@ pub(super) struct Replica {
     /// Set while a full read has the trees part-filled: nothing may be
     /// answered from them.
     reading: std::sync::atomic::AtomicBool,
+    writers: Writers,
 }
 
 impl Replica {
@@ -115,6 +142,7 @@ impl Replica {
         db: &sled::Db,
         verify_cache: Arc<VerifyCache>,
         prefix: &[u8],
+        writers: Writers,
     ) -> Result<Self, Error> {
         let trees = REPLICATED
             .iter()
@@ -134,6 +162,7 @@ impl Replica {
             reading: std::sync::atomic::AtomicBool::new(false),
             changes: tokio::sync::broadcast::channel(CHANGES).0,
             candidates: std::sync::Mutex::default(),
+            writers,
         })
     }
 
@@ -259,6 +288,7 @@ impl Replica {
     /// trees: the start of a full read.
     fn begin_full_read(&self) -> Result<(), Error> {
         self.reading.store(true, Ordering::Release);
+        self.writers.hold.reset_began();
         self.meta.remove(META_REVISION)?;
         self.db.flush()?;
         let cached: Vec<[u8; 32]> = self
@@ -296,11 +326,20 @@ impl Replica {
         Ok(())
     }
 
-    /// Records the revision a full read reached, durably.
+    /// Records the revision a full read reached, durably, and the gap it
+    /// leaves in the journal.
     fn finish_full_read(&self, revision: i64) -> Result<(), Error> {
         self.meta.insert(META_PREFIX, self.prefix.as_slice())?;
         self.meta.insert(META_REVISION, &revision.to_be_bytes())?;
         self.db.flush()?;
+        self.journal(vec![JournalEntry {
+            n: 0,
+            id: String::new(),
+            event: JournalEvent::Gap,
+            versions: Vec::new(),
+            revision: Some(revision),
+        }])?;
+        self.writers.hold.reset_ended();
         self.reading.store(false, Ordering::Release);
         self.caught_up_to(revision);
         // Nobody listening is fine.
@@ -325,6 +364,11 @@ impl Replica {
             };
             writes.push((at, key, value));
         }
+        let hold = self.writers.hold.shared();
+        for (at, key, _) in &writes {
+            self.writers.hold.note(REPLICATED[*at].as_bytes(), key);
+        }
+        let lines = self.restrictions(&writes, revision)?;
         let mut all: Vec<sled::Tree> = self.trees.clone();
         all.push(self.meta.clone());
         let meta_at = all.len() - 1;
@@ -343,6 +387,8 @@ impl Replica {
                 sled::transaction::TransactionError::Storage(e) => Error::Sled(e),
                 sled::transaction::TransactionError::Abort(()) => Error::Corrupt("replica apply"),
             })?;
+        self.journal(lines)?;
+        drop(hold);
         let secret_index = REPLICATED.iter().position(|t| *t == "secret_index");
         let touched: Vec<[u8; 32]> = writes
             .iter()
@@ -359,6 +405,65 @@ impl Replica {
             }
         }
         Ok(())
+    }
+}
+
+impl Replica {
+    /// The journal lines for `writes` (one watch response, in revision
+    /// order) of the credentials tree that take access away; none when no
+    /// journal is kept. Reads the records before the apply: the apply is
+    /// the replicated trees' only writer.
+    fn restrictions(
+        &self,
+        writes: &[Write<'_>],
+        revision: i64,
+    ) -> Result<Vec<JournalEntry>, Error> {
+        let Some(credentials) = REPLICATED.iter().position(|t| *t == "credentials") else {
+            return Ok(Vec::new());
+        };
+        if !self.writers.journal.is_open() {
+            return Ok(Vec::new());
+        }
+        let decode = |raw: Option<&[u8]>| raw.map(super::super::codec::decode_record).transpose();
+        // A key written twice in one response: the second write's old value
+        // is the first's new one.
+        let mut latest: std::collections::HashMap<&[u8], Option<&[u8]>> = Default::default();
+        let mut lines = Vec::new();
+        for (_, key, value) in writes.iter().filter(|(at, _, _)| *at == credentials) {
+            let stored;
+            let old = match latest.get(key) {
+                Some(old) => *old,
+                None => {
+                    stored = self.trees[credentials].get(key)?;
+                    stored.as_deref()
+                }
+            };
+            let (old, new) = (decode(old)?, decode(*value)?);
+            lines.extend(
+                journal::restrictions(old.as_ref(), new.as_ref())
+                    .into_iter()
+                    .map(|line| JournalEntry {
+                        revision: Some(revision),
+                        ..line
+                    }),
+            );
+            latest.insert(key, *value);
+        }
+        Ok(lines)
+    }
+
+    /// Appends `lines` to the journal and syncs it (nothing without lines
+    /// or a journal). A failure fails the apply: the revision does not
+    /// count as applied, and the watch is followed again from before it.
+    fn journal(&self, lines: Vec<JournalEntry>) -> Result<(), Error> {
+        if lines.is_empty() || !self.writers.journal.is_open() {
+            return Ok(());
+        }
+        self.writers
+            .journal
+            .append(lines)
+            .and_then(|()| self.writers.journal.sync())
+            .map_err(|e| Error::Flush(format!("journal: {e}")))
     }
 }
 

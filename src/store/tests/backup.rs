@@ -1,6 +1,7 @@
 //! Backups of a sled store: a round trip, one moment under concurrent
-//! writes, the audit ids after a restore, every damaged or mismatched file
-//! refused, and the revocation journal.
+//! writes (on a cluster node too), the audit ids after a restore, every
+//! damaged or mismatched file refused, and the revocation journal (a
+//! cluster node's from its replica, with revisions).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,44 +68,67 @@ fn restore_gives_back_every_tree_and_audit_ids_continue() {
 
 /// A backup taken while threads create and revoke is one moment: every
 /// credential it holds has its index entries and every index entry its
-/// credential.
+/// credential. On every backend: on a cluster node the copy is its
+/// replica at one applied revision, restored to a plain sled store.
 #[test]
 fn a_backup_under_writes_is_one_moment() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("a"));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..2u8)
-        .map(|w| {
-            let (store, stop) = (store.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut n = 0u32;
-                while !stop.load(Ordering::Relaxed) && n < 20_000 {
-                    let mut rec = record(&format!("cred_{w}_{n:06}"), "acme", 0);
-                    rec.versions[0].hash = [w; 32];
-                    rec.versions[0].hash[1..5].copy_from_slice(&n.to_be_bytes());
-                    store
-                        .commit(None, Some(&rec), Some(&audit(&rec.id)))
-                        .unwrap();
-                    if n % 3 == 0 {
-                        let mut revoked = rec.clone();
-                        revoked.status = Status::Revoked;
-                        store.commit(Some(&rec), Some(&revoked), None).unwrap();
-                    }
-                    n += 1;
-                }
-                n
+    for fresh in Fresh::each() {
+        let store = fresh.open();
+        let cluster = store.is_cluster();
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..2u8)
+            .map(|w| {
+                let (store, stop) = (store.clone(), stop.clone());
+                std::thread::spawn(move || write_and_revoke(&store, w, &stop))
             })
-        })
-        .collect();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let (out, header) = backup_of(&store, dir.path());
-    stop.store(true, Ordering::Relaxed);
-    let written: u32 = writers.into_iter().map(|w| w.join().unwrap()).sum();
-    assert!(header.rows_of("credentials") > 0 && written > 0);
-    drop(store);
-    let target = dir.path().join("restored");
-    restore_backup(&out, &target, FINGERPRINT, &|_| {}).unwrap();
-    let restored = open(&target);
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let (out, header) = backup_of(&store, fresh.dir.path());
+        stop.store(true, Ordering::Relaxed);
+        let written: u32 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert!(header.rows_of("credentials") > 0 && written > 0);
+        assert_eq!(header.etcd_revision.is_some(), cluster);
+        drop(store);
+        let target = fresh.dir.path().join("restored");
+        restore_backup(&out, &target, FINGERPRINT, &|_| {}).unwrap();
+        let restored = open(&target);
+        for key in [&b"etcd_revision"[..], b"etcd_prefix", b"node_id"] {
+            assert_eq!(restored.meta.get(key).unwrap(), None, "{key:?} restored");
+        }
+        assert_one_moment(&restored);
+        // New events follow the restored ones (a node's ids, which carry
+        // etcd revisions, are numbered again in their order).
+        let seqs = all_audit_seqs(&restored);
+        restored.append_audit(&audit("after")).unwrap();
+        let after = all_audit_seqs(&restored);
+        assert_eq!(after.len(), seqs.len() + 1);
+        assert!(after.last() > seqs.last());
+    }
+}
+
+/// Writer `w`: creates credentials (each with its audit event), revoking
+/// every third, until `stop` (at most 20,000); how many it created.
+fn write_and_revoke(store: &Store, w: u8, stop: &AtomicBool) -> u32 {
+    let mut n = 0u32;
+    while !stop.load(Ordering::Relaxed) && n < 20_000 {
+        let mut rec = record(&format!("cred_{w}_{n:06}"), "acme", 0);
+        rec.versions[0].hash = [w; 32];
+        rec.versions[0].hash[1..5].copy_from_slice(&n.to_be_bytes());
+        store
+            .commit(None, Some(&rec), Some(&audit(&rec.id)))
+            .unwrap();
+        if n % 3 == 0 {
+            let mut revoked = rec.clone();
+            revoked.status = Status::Revoked;
+            store.commit(Some(&rec), Some(&revoked), None).unwrap();
+        }
+        n += 1;
+    }
+    n
+}
+
+/// The restored store of [`write_and_revoke`]'s writes is consistent.
+fn assert_one_moment(restored: &Store) {
     let records: Vec<CredentialRecord> = restored.scan(None, None).map(Result::unwrap).collect();
     let sizes = restored.tree_sizes();
     assert_eq!(sizes["credentials"], records.len());
@@ -269,4 +293,61 @@ fn a_failed_backup_leaves_no_partial_file() {
     let e = store.backup(&out, t0()).unwrap_err();
     assert!(e.to_string().contains("cannot rename"), "{e}");
     assert!(!dir.path().join("taken.partial").exists());
+}
+
+/// A cluster node's journal holds every node's changes that take access
+/// away, from its replica, each with its etcd revision; a restore reads
+/// the lines past a backup's revision, and refuses a gap after it.
+#[cfg(feature = "etcd")]
+#[test]
+fn a_node_journals_every_nodes_changes_with_their_revisions() {
+    let Some((x, y, dirs)) =
+        super::cluster::two_nodes("store::backup::a_node_journals_every_nodes_changes")
+    else {
+        return;
+    };
+    let journal = dirs[1].path().join("journal.log");
+    y.open_journal(&journal).unwrap();
+    let a = record("cred_a", "acme", 1);
+    x.commit(None, Some(&a), None).unwrap();
+    let mut revoked = a.clone();
+    revoked.status = Status::Revoked;
+    x.commit(Some(&a), Some(&revoked), None).unwrap();
+    super::cluster::eventually("y journals x's revocation", || {
+        read_journal(&journal, 0).is_ok_and(|lines| !lines.is_empty())
+    });
+    let lines = read_journal(&journal, 0).unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        (lines[0].id.as_str(), &lines[0].event),
+        ("cred_a", &JournalEvent::Revoked)
+    );
+    let at = lines[0].revision.expect("a revision");
+    assert_eq!(
+        read_journal_after_revision(&journal, at - 1).unwrap(),
+        lines
+    );
+    assert!(
+        read_journal_after_revision(&journal, at)
+            .unwrap()
+            .is_empty()
+    );
+    // The committing node journals nothing of its own (no journal open,
+    // and on a cluster only the replica writes lines).
+    drop((x, y));
+    let mut text = std::fs::read(&journal).unwrap();
+    text.extend_from_slice(
+        format!(
+            "{{\"n\":1,\"id\":\"\",\"event\":\"gap\",\"revision\":{}}}\n",
+            at + 5
+        )
+        .as_bytes(),
+    );
+    std::fs::write(&journal, &text).unwrap();
+    let refused = read_journal_after_revision(&journal, at).unwrap_err();
+    assert!(refused.contains("in full"), "{refused}");
+    assert_eq!(
+        read_journal_after_revision(&journal, at + 5).unwrap(),
+        vec![]
+    );
 }

@@ -1,0 +1,185 @@
+//! Backup, restore and check of a cluster on a real etcd, through the real
+//! binaries: `credctl backup` from node B while node A creates and revokes,
+//! changes after the backup made through A (B journals them as its replica
+//! applies them), both nodes killed with -9, `credd restore` into a sled
+//! store with B's journal (and again with A's: any node's journal serves,
+//! by revision), and a daemon on the result: nothing revoked comes back,
+//! nothing acknowledged before the backup is missing. `credd check` with a
+//! node's configuration checks etcd itself while the nodes serve, finds an
+//! index entry planted in etcd, and refuses `--repair`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use credd::api::pb;
+
+use crate::backup::{Acked, assert_restored, changes_after_backup, load, restore, run};
+use crate::cluster::{await_result, start_node};
+use crate::etcd_cluster::{self, EtcdCluster};
+use crate::support;
+
+/// `credd check` with node `dir`'s configuration: (success, stdout, stderr).
+fn check(dir: &Path, extra: &[&str]) -> (bool, String, String) {
+    let config = dir.join("credd.toml").display().to_string();
+    let data = dir.join("data").display().to_string();
+    let mut args = vec!["--config", &config, "--data-dir", &data, "check"];
+    args.extend_from_slice(extra);
+    run(env!("CARGO_BIN_EXE_credd"), &args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_backup_restores_what_was_acknowledged_and_revoked() {
+    let Some(binary) = etcd_cluster::require_etcd(
+        "cluster_backup::a_node_backup_restores_what_was_acknowledged_and_revoked",
+    ) else {
+        return;
+    };
+    let etcd = EtcdCluster::start(&binary, 1);
+    let shared = support::temp_dir();
+    let mut a = start_node(shared.path(), "a", &etcd, "");
+    let mut b = start_node(shared.path(), "b", &etcd, "");
+    // Each node keeps the default journal, beside its data directory.
+    let journal = |node: &str| {
+        shared
+            .path()
+            .join(node)
+            .join("data-journal/revocations.log")
+    };
+    assert!(journal("a").is_file() && journal("b").is_file());
+    let mut admin = a.admin().await;
+    let mut keys = Vec::new();
+    for n in 0..8 {
+        keys.push(support::create(&mut admin, support::api_key("acme", &format!("key {n}"))).await);
+    }
+    admin
+        .revoke_credential(pb::RevokeCredentialRequest {
+            id: keys[4].0.id.clone(),
+            reason: "before".into(),
+        })
+        .await
+        .unwrap();
+    await_result(&b, &keys[4].1, pb::VerifyResult::Revoked).await;
+
+    let acked: Acked = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let loader = tokio::spawn(load(a.admin().await, acked.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before_backup = acked.lock().unwrap().clone();
+    // Through node B, whose admin key is A's bootstrap key (one cluster).
+    std::fs::copy(a.admin_key_file(), b.admin_key_file()).unwrap();
+    let out = shared.path().join("cluster.backup");
+    let (ok, stdout, stderr) = {
+        let (b_url, key, out) = (b.url(), b.admin_key_file(), out.clone());
+        tokio::task::spawn_blocking(move || {
+            run(
+                env!("CARGO_BIN_EXE_credctl"),
+                &[
+                    "--addr",
+                    &b_url,
+                    "--admin-key-file",
+                    &key.display().to_string(),
+                    "--json",
+                    "backup",
+                    &out.display().to_string(),
+                ],
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        ok,
+        "credctl backup through a node failed: {stderr}\n{}",
+        b.logs()
+    );
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect(&stdout);
+    assert!(summary["credentials"].as_u64().unwrap() >= 8 + before_backup.len() as u64);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    loader.await.unwrap();
+
+    changes_after_backup(&mut admin, &keys).await;
+    // B has applied (and so journaled) the last of them.
+    await_result(&b, &keys[3].1, pb::VerifyResult::NotFound).await;
+
+    // The cluster is sound, checked from etcd while the nodes serve.
+    let (ok, stdout, stderr) = check(&shared.path().join("b"), &[]);
+    assert!(ok, "check of a sound cluster failed: {stdout}{stderr}");
+    assert!(stdout.contains(" 0 faults"), "{stdout}");
+    a.kill9();
+    b.kill9();
+
+    // Restored into a sled store with the journal the backup names (B's).
+    let restored_dir = support::temp_dir();
+    let config = restored_dir.path().join("credd.toml");
+    let no_sweep = "[schedule]\nsweep = \"0 0 0 1 1 *\"\n";
+    std::fs::write(&config, no_sweep).unwrap();
+    let target = restored_dir.path().join("data");
+    let pepper = shared.path().join("pepper").display().to_string();
+    let (ok, stdout, stderr) = restore(&config, &target, &out, &["--pepper", &pepper]);
+    assert!(ok, "restore failed: {stderr}");
+    assert!(stdout.contains("applied"), "{stdout}");
+    // A's journal serves as well: lines are matched by etcd revision.
+    let other = restored_dir.path().join("other");
+    let a_journal = journal("a").display().to_string();
+    let (ok, _, stderr) = restore(
+        &config,
+        &other,
+        &out,
+        &["--pepper", &pepper, "--journal", &a_journal],
+    );
+    assert!(ok, "restore with node A's journal failed: {stderr}");
+
+    std::fs::copy(a.admin_key_file(), target.join("admin.key")).unwrap();
+    let restored = support::start(restored_dir.path(), no_sweep);
+    let all = acked.lock().unwrap().clone();
+    assert_restored(&restored, &keys, &all, &before_backup).await;
+    let (ok, stdout, _) = run(
+        env!("CARGO_BIN_EXE_credd"),
+        &[
+            "--config",
+            &config.display().to_string(),
+            "--data-dir",
+            &other.display().to_string(),
+            "check",
+        ],
+    );
+    assert!(ok, "the store restored with A's journal: {stdout}");
+}
+
+/// `credd check` on a cluster reads etcd at one revision: an index entry
+/// planted in etcd is a fault (exit 1); `--repair` is refused, saying how.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_of_a_cluster_finds_a_planted_fault_and_refuses_repair() {
+    let Some(binary) = etcd_cluster::require_etcd(
+        "cluster_backup::check_of_a_cluster_finds_a_planted_fault_and_refuses_repair",
+    ) else {
+        return;
+    };
+    let etcd = EtcdCluster::start(&binary, 1);
+    let shared = support::temp_dir();
+    let mut a = start_node(shared.path(), "a", &etcd, "");
+    let mut admin = a.admin().await;
+    support::create(&mut admin, support::api_key("acme", "k")).await;
+    let node = shared.path().join("a");
+    let (ok, stdout, stderr) = check(&node, &[]);
+    assert!(ok, "{stdout}{stderr}");
+    etcd.put("/credd-it/by_account/planted", "");
+    let (ok, stdout, _) = check(&node, &[]);
+    assert!(!ok, "a planted entry passed: {stdout}");
+    assert!(
+        stdout.contains("fault: by_account") && stdout.contains("1 faults"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = check(&node, &["--repair"]);
+    assert!(!ok && stderr.contains("migrate"), "{stderr}");
+    a.terminate(Duration::from_secs(15));
+    // Nothing of the check is left in the data directory.
+    let left: Vec<_> = std::fs::read_dir(node.join("data"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("check-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
