@@ -203,7 +203,7 @@ async fn build(
         Some(rows),
         "restoring {pos}/{len} rows, {per_sec}, eta {eta} {wide_bar}",
     );
-    store::restore_backup(
+    let loaded = store::restore_backup(
         &request.from,
         &staged.db_dir(),
         pepper.fingerprint(),
@@ -220,17 +220,21 @@ async fn build(
     engine.store().flush().await?;
     drop(engine);
     sync_dir(staging)?;
-    Ok(if request.without_journal {
+    let journal = if request.without_journal {
         "not re-applied (--without-journal)".to_string()
     } else {
         format!(
-            "{} lines after the backup, {} applied, {} already so, {} about credentials made after it",
+            "{} lines after the backup, {} applied, {} already so, {} about what was made after it",
             entries.len(),
             report.applied,
             report.unchanged,
             report.absent
         )
-    })
+    };
+    Ok(format!(
+        "{journal}; {} login sessions ended (users log in again)",
+        loaded.sessions_ended
+    ))
 }
 
 /// Copies the pepper file (mode 0600).

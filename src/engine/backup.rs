@@ -4,7 +4,8 @@
 //! the revocation journal's lines written after the backup to the restored
 //! store, as the actor `restore`, each with its audit event, so a key
 //! revoked, disabled, deleted or rotated away after the backup stays
-//! refused.
+//! refused, and so does every key of an account suspended or a user
+//! disabled or deleted after it.
 
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use tracing::info;
 
 use super::credentials::Change;
 use super::{Actor, Engine, Error, audit_entry, offload};
-use crate::lifecycle::{DisabledReason, Status};
+use crate::lifecycle::{AccountStatus, DisabledReason, Status, UserStatus};
 use crate::store::{BackupHeader, JournalEntry, JournalEvent};
 
 /// What re-applying the journal did.
@@ -58,27 +59,18 @@ impl Engine {
         let actor = Actor::unrestricted("restore");
         let mut report = ReapplyReport::default();
         for entry in entries {
-            let changed = std::sync::atomic::AtomicBool::new(false);
-            let result = self
-                .modify(
-                    &actor,
-                    &entry.id,
-                    "credential.restore_reapply",
-                    |current, now| {
-                        let change = reapplied(entry, current, now);
-                        changed.store(
-                            !matches!(change, Change::Unchanged),
-                            std::sync::atomic::Ordering::Relaxed,
-                        );
-                        Ok(change)
-                    },
-                )
-                .await;
-            match result {
-                Ok(_) if changed.into_inner() => report.applied += 1,
-                Ok(_) => report.unchanged += 1,
-                Err(Error::NotFound { .. }) => report.absent += 1,
-                Err(e) => return Err(e),
+            let outcome = match entry.event {
+                JournalEvent::AccountSuspended => self.reapply_suspension(&actor, entry).await,
+                JournalEvent::UserDisabled | JournalEvent::UserDeleted => {
+                    self.reapply_user(&actor, entry).await
+                }
+                JournalEvent::Gap => Ok(Reapplied::Unchanged),
+                _ => self.reapply_credential(&actor, entry).await,
+            }?;
+            match outcome {
+                Reapplied::Applied => report.applied += 1,
+                Reapplied::Unchanged => report.unchanged += 1,
+                Reapplied::Absent => report.absent += 1,
             }
         }
         info!(
@@ -89,6 +81,78 @@ impl Engine {
         );
         Ok(report)
     }
+
+    /// Re-applies a journal line about a credential.
+    async fn reapply_credential(
+        &self,
+        actor: &Actor,
+        entry: &JournalEntry,
+    ) -> Result<Reapplied, Error> {
+        let changed = std::sync::atomic::AtomicBool::new(false);
+        let result = self
+            .modify(
+                actor,
+                &entry.id,
+                "credential.restore_reapply",
+                |current, now| {
+                    let change = reapplied(entry, current, now);
+                    changed.store(
+                        !matches!(change, Change::Unchanged),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    Ok(change)
+                },
+            )
+            .await;
+        match result {
+            Ok(_) if changed.into_inner() => Ok(Reapplied::Applied),
+            Ok(_) => Ok(Reapplied::Unchanged),
+            Err(Error::NotFound { .. }) => Ok(Reapplied::Absent),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Re-applies an account's suspension.
+    async fn reapply_suspension(
+        &self,
+        actor: &Actor,
+        entry: &JournalEntry,
+    ) -> Result<Reapplied, Error> {
+        match self.store.get_account(&entry.account)? {
+            None => Ok(Reapplied::Absent),
+            Some(account) if account.status == AccountStatus::Suspended => Ok(Reapplied::Unchanged),
+            Some(_) => {
+                let reason = format!("suspended after the backup (journal line {})", entry.n);
+                self.suspend_account(actor, &entry.account, &reason).await?;
+                Ok(Reapplied::Applied)
+            }
+        }
+    }
+
+    /// Re-applies a user's disabling or deletion (which revokes its
+    /// passcode, as DeleteUser does).
+    async fn reapply_user(&self, actor: &Actor, entry: &JournalEntry) -> Result<Reapplied, Error> {
+        let Some(user) = self.store.get_user(&entry.account, &entry.user)? else {
+            return Ok(Reapplied::Absent);
+        };
+        if entry.event == JournalEvent::UserDeleted {
+            self.delete_user(actor, &entry.account, &entry.user).await?;
+            return Ok(Reapplied::Applied);
+        }
+        if user.status == UserStatus::Disabled {
+            return Ok(Reapplied::Unchanged);
+        }
+        self.set_user_status(actor, &entry.account, &entry.user, UserStatus::Disabled)
+            .await?;
+        Ok(Reapplied::Applied)
+    }
+}
+
+/// What re-applying one line did.
+enum Reapplied {
+    Applied,
+    Unchanged,
+    Absent,
 }
 
 /// What journal line `entry` changes in the restored `current`.

@@ -59,7 +59,7 @@ fn encode(account: &AccountRecord) -> Vec<u8> {
     .encode_to_vec()
 }
 
-fn decode(bytes: &[u8]) -> Result<AccountRecord, Error> {
+pub(super) fn decode(bytes: &[u8]) -> Result<AccountRecord, Error> {
     let s = StoredAccount::decode(bytes).map_err(|_| Error::Corrupt("account"))?;
     Ok(AccountRecord {
         status: match s.status {
@@ -131,6 +131,10 @@ impl Store {
             accounts.insert(new.id.as_bytes(), &new_bytes)?;
             append_audit_rows(*audit_tree, std::slice::from_ref(&audit_row))
         })?;
-        Ok(abort_to_commit(result))
+        let commit = abort_to_commit(result);
+        if commit == Commit::Done {
+            self.journal_lines(super::journal::account_restrictions(expected, Some(new)))?;
+        }
+        Ok(commit)
     }
 }

@@ -1,12 +1,15 @@
 //! The revocation journal: an append-only file, kept outside the data
 //! directory (`[backup] journal`), of every change that takes access away
 //! from a credential: revoked, disabled, deleted, or a secret version
-//! retired (a completed rotation). A restore re-applies the lines written
+//! retired (a completed rotation); and from what credentials hang on: an
+//! account suspended, a user disabled or deleted. A restore re-applies the lines written
 //! after the backup was taken (the backup's header names the journal's
 //! length then), so a key revoked after the backup stays refused.
 //!
 //! One JSON object per line: `{"n": position, "id": credential,
-//! "event": "revoked" | "disabled" | "deleted" | "retired", "versions": [..]}`.
+//! "event": "revoked" | "disabled" | "deleted" | "retired", "versions": [..]}`,
+//! or `{"n", "event": "account_suspended", "account"}`, `{"n", "event":
+//! "user_disabled" | "user_deleted", "account", "user"}`.
 //!
 //! On a cluster node the lines come from the replica: every change that
 //! takes access away, made on any node, is journaled as the node applies
@@ -32,7 +35,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::{CredentialRecord, Status};
+use crate::lifecycle::{
+    AccountRecord, AccountStatus, CredentialRecord, Status, UserRecord, UserStatus,
+};
 
 /// What a journal line says happened to a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +54,12 @@ pub enum JournalEvent {
     /// A cluster node's replica was read in full at `revision`: changes
     /// between its previous revision and that one are not journaled.
     Gap,
+    /// The account `account` was suspended.
+    AccountSuspended,
+    /// The user `user` of `account` was disabled.
+    UserDisabled,
+    /// The user `user` of `account` was deleted.
+    UserDeleted,
 }
 
 /// One line of the journal.
@@ -56,7 +67,8 @@ pub enum JournalEvent {
 pub struct JournalEntry {
     /// Position: the line's number, from 0.
     pub n: u64,
-    /// The credential.
+    /// The credential (empty for the events about accounts and users).
+    #[serde(default)]
     pub id: String,
     /// What happened.
     pub event: JournalEvent,
@@ -66,6 +78,65 @@ pub struct JournalEntry {
     /// On a cluster node: the etcd revision of the change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
+    /// For the events about accounts and users: the account.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub account: String,
+    /// For the events about users: the user name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
+}
+
+impl JournalEntry {
+    /// A line about no credential, at position 0 until appended.
+    pub(super) fn about(event: JournalEvent, account: &str, user: &str) -> Self {
+        JournalEntry {
+            n: 0,
+            id: String::new(),
+            event,
+            versions: Vec::new(),
+            revision: None,
+            account: account.to_string(),
+            user: user.to_string(),
+        }
+    }
+}
+
+/// The journal line for an account changed from `old` to `new`, when it
+/// was suspended.
+pub(super) fn account_restrictions(
+    old: Option<&AccountRecord>,
+    new: Option<&AccountRecord>,
+) -> Vec<JournalEntry> {
+    match (old.map(|a| a.status), new) {
+        (Some(AccountStatus::Suspended), _) | (_, None) => Vec::new(),
+        (_, Some(new)) if new.status == AccountStatus::Suspended => {
+            vec![JournalEntry::about(
+                JournalEvent::AccountSuspended,
+                &new.id,
+                "",
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The journal line for a user changed from `old` to `new` (None:
+/// deleted), when it was disabled or deleted.
+pub(super) fn user_restrictions(
+    old: Option<&UserRecord>,
+    new: Option<&UserRecord>,
+) -> Vec<JournalEntry> {
+    let Some(old) = old else {
+        return Vec::new();
+    };
+    let line = |event| vec![JournalEntry::about(event, &old.account_id, &old.username)];
+    match new {
+        None => line(JournalEvent::UserDeleted),
+        Some(new) if new.status == UserStatus::Disabled && old.status != UserStatus::Disabled => {
+            line(JournalEvent::UserDisabled)
+        }
+        Some(_) => Vec::new(),
+    }
 }
 
 /// The changes between `old` and `new` (None: deleted) that take access
@@ -78,11 +149,9 @@ pub(super) fn restrictions(
         return Vec::new();
     };
     let entry = |event, versions| JournalEntry {
-        n: 0,
         id: old.id.clone(),
-        event,
         versions,
-        revision: None,
+        ..JournalEntry::about(event, "", "")
     };
     let Some(new) = new else {
         return vec![entry(JournalEvent::Deleted, Vec::new())];

@@ -356,20 +356,22 @@ impl Store {
     }
 
     /// Appends to the journal what the committed change from `old` to `new`
-    /// took away. A failure is the store's fault: the change is committed
-    /// but could not be journaled, so nothing more is acknowledged. On a
-    /// cluster node the replica journals every node's changes as it
-    /// applies them (with their revisions), this node's included.
+    /// took away (see [`Store::journal_lines`]).
     fn journal_change(
         &self,
         old: Option<&crate::lifecycle::CredentialRecord>,
         new: Option<&crate::lifecycle::CredentialRecord>,
     ) -> Result<(), Error> {
-        if self.is_cluster() {
-            return Ok(());
-        }
-        let lines = journal::restrictions(old, new);
-        if lines.is_empty() {
+        self.journal_lines(journal::restrictions(old, new))
+    }
+
+    /// Appends `lines` (what a committed change took away) to the journal.
+    /// A failure is the store's fault: the change is committed but could
+    /// not be journaled, so nothing more is acknowledged. On a cluster node
+    /// the replica journals every node's changes as it applies them (with
+    /// their revisions), this node's included, so this writes nothing.
+    fn journal_lines(&self, lines: Vec<journal::JournalEntry>) -> Result<(), Error> {
+        if lines.is_empty() || self.is_cluster() {
             return Ok(());
         }
         self.journal

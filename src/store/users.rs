@@ -59,7 +59,7 @@ fn encode_user(user: &UserRecord) -> Vec<u8> {
     .encode_to_vec()
 }
 
-fn decode_user(bytes: &[u8]) -> Result<UserRecord, Error> {
+pub(super) fn decode_user(bytes: &[u8]) -> Result<UserRecord, Error> {
     let s = StoredUser::decode(bytes).map_err(|_| Error::Corrupt("user"))?;
     Ok(UserRecord {
         role: match s.role {
@@ -147,6 +147,10 @@ impl Store {
             };
             append_audit_rows(*audit_tree, std::slice::from_ref(&audit_row))
         })?;
-        Ok(abort_to_commit(result))
+        let commit = abort_to_commit(result);
+        if commit == Commit::Done {
+            self.journal_lines(super::journal::user_restrictions(expected, new))?;
+        }
+        Ok(commit)
     }
 }

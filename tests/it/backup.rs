@@ -10,9 +10,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{self, Admin, Bearer};
 use credd::api::pb;
-
-use crate::support::{self, Admin};
+use credd::api::pb::account_admin_client::AccountAdminClient;
 
 const NO_SWEEP: &str = "[schedule]\nsweep = \"0 0 0 1 1 *\"\n";
 
@@ -110,13 +110,47 @@ pub(crate) async fn load(mut admin: Admin, acked: Acked, stop: Arc<std::sync::at
     }
 }
 
+/// Eight keys of account acme, then account `later` and its key.
+pub(crate) async fn make_keys(
+    daemon: &support::Daemon,
+    admin: &mut Admin,
+) -> Vec<(pb::Credential, String)> {
+    let mut keys = Vec::new();
+    for n in 0..8 {
+        keys.push(support::create(admin, support::api_key("acme", &format!("key {n}"))).await);
+    }
+    AccountAdminClient::with_interceptor(
+        daemon.channel().await,
+        Bearer::new(Some(&daemon.admin_key())),
+    )
+    .create_account(pb::CreateAccountRequest {
+        id: "later".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    keys.push(support::create(admin, support::api_key("later", "suspended later")).await);
+    keys
+}
+
 /// Keys made before a backup: (credential, secret).
 pub(crate) type Keys = [(pb::Credential, String)];
 
-/// After the backup: `keys[0]` revoked, `[1]` deleted, `[2]` disabled,
-/// `[3]` rotated and the rotation completed.
-pub(crate) async fn changes_after_backup(admin: &mut Admin, keys: &Keys) {
+/// After the backup: account `later` (`keys[8]`'s) suspended, `keys[0]`
+/// revoked, `[1]` deleted, `[2]` disabled, `[3]` rotated and the rotation
+/// completed.
+pub(crate) async fn changes_after_backup(daemon: &support::Daemon, admin: &mut Admin, keys: &Keys) {
     let id = |n: usize| keys[n].0.id.clone();
+    AccountAdminClient::with_interceptor(
+        daemon.channel().await,
+        Bearer::new(Some(&daemon.admin_key())),
+    )
+    .suspend_account(pb::SuspendAccountRequest {
+        id: "later".into(),
+        reason: "after".into(),
+    })
+    .await
+    .unwrap();
     admin
         .revoke_credential(pb::RevokeCredentialRequest {
             id: id(0),
@@ -183,9 +217,14 @@ pub(crate) async fn assert_restored(
         pb::VerifyResult::Revoked,
         "revoked before the backup"
     );
-    for (_, secret) in &keys[5..] {
+    for (_, secret) in &keys[5..8] {
         assert_eq!(result(restored, secret).await, pb::VerifyResult::Valid);
     }
+    assert_eq!(
+        result(restored, &keys[8].1).await,
+        pb::VerifyResult::Disabled,
+        "its account was suspended after the backup"
+    );
     for (id, secret, revoked) in acked {
         let answer = result(restored, secret).await;
         if *revoked {
@@ -222,10 +261,7 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
             .is_file()
     );
     let mut admin = daemon.admin().await;
-    let mut keys = Vec::new();
-    for n in 0..8 {
-        keys.push(support::create(&mut admin, support::api_key("acme", &format!("key {n}"))).await);
-    }
+    let keys = make_keys(&daemon, &mut admin).await;
     admin
         .revoke_credential(pb::RevokeCredentialRequest {
             id: keys[4].0.id.clone(),
@@ -266,7 +302,7 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     loader.await.unwrap();
 
-    changes_after_backup(&mut admin, &keys).await;
+    changes_after_backup(&daemon, &mut admin, &keys).await;
     let mut audit = daemon.audit_as(Some(&daemon.admin_key())).await;
     daemon.kill9();
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use credd::api::pb;
 
-use crate::backup::{Acked, assert_restored, changes_after_backup, load, restore, run};
+use crate::backup::{Acked, assert_restored, changes_after_backup, load, make_keys, restore, run};
 use crate::cluster::{await_result, start_node};
 use crate::etcd_cluster::{self, EtcdCluster};
 use crate::support;
@@ -48,10 +48,7 @@ async fn a_node_backup_restores_what_was_acknowledged_and_revoked() {
     };
     assert!(journal("a").is_file() && journal("b").is_file());
     let mut admin = a.admin().await;
-    let mut keys = Vec::new();
-    for n in 0..8 {
-        keys.push(support::create(&mut admin, support::api_key("acme", &format!("key {n}"))).await);
-    }
+    let keys = make_keys(&a, &mut admin).await;
     admin
         .revoke_credential(pb::RevokeCredentialRequest {
             id: keys[4].0.id.clone(),
@@ -99,9 +96,10 @@ async fn a_node_backup_restores_what_was_acknowledged_and_revoked() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     loader.await.unwrap();
 
-    changes_after_backup(&mut admin, &keys).await;
-    // B has applied (and so journaled) the last of them.
+    changes_after_backup(&a, &mut admin, &keys).await;
+    // B has applied (and so journaled) them.
     await_result(&b, &keys[3].1, pb::VerifyResult::NotFound).await;
+    await_result(&b, &keys[8].1, pb::VerifyResult::Disabled).await;
 
     // The cluster is sound, checked from etcd while the nodes serve.
     let (ok, stdout, stderr) = check(&shared.path().join("b"), &[]);

@@ -23,6 +23,8 @@ pub struct RestoreReport {
     pub header: BackupHeader,
     /// The first audit `seq` new events get.
     pub next_audit_seq: u64,
+    /// Login sessions the backup held, all ended (see `end_sessions`).
+    pub sessions_ended: u64,
 }
 
 fn refused(path: &Path, why: impl std::fmt::Display) -> Error {
@@ -295,7 +297,6 @@ pub fn restore_backup(
     while next < next_audit_seq {
         next = db.generate_id()?;
     }
-    db.flush()?;
     // Rows copied again replace earlier ones, so only a backup without them
     // has exactly its rows in each tree.
     for (tree, count) in trees.iter().zip(&header.trees) {
@@ -308,10 +309,23 @@ pub fn restore_backup(
             )));
         }
     }
+    let sessions_ended = end_sessions(&db)?;
+    db.flush()?;
     Ok(RestoreReport {
         header,
         next_audit_seq: next.max(next_audit_seq),
+        sessions_ended,
     })
+}
+
+/// Ends every restored login session: a logout after the backup is not in
+/// it, and no session may come back to life (users log in again).
+fn end_sessions(db: &sled::Db) -> Result<u64, Error> {
+    let sessions = db.open_tree("sessions")?;
+    let ended = sessions.len() as u64;
+    sessions.clear()?;
+    db.open_tree("session_deadlines")?.clear()?;
+    Ok(ended)
 }
 
 /// Gives the events of `audit` the ids sled's generator hands out next, in

@@ -15,8 +15,9 @@
 //!   write hold shared and notes the keys it writes, as a transaction does
 //!   on a single node, so a backup copies the replica at one revision; a
 //!   full read counts as a reset (a backup across it fails). With a
-//!   revocation journal open, the apply journals every change to a
-//!   credential that takes access away, with its revision, and syncs the
+//!   revocation journal open, the apply journals every change that takes
+//!   access away (a credential's, an account suspended, a user disabled or
+//!   deleted), with its revision, and syncs the
 //!   journal before the revision counts as applied; a full read journals a
 //!   gap.
 //! - **Progress**: the follower asks etcd for a progress notice every 250 ms.
@@ -333,11 +334,8 @@ impl Replica {
         self.meta.insert(META_REVISION, &revision.to_be_bytes())?;
         self.db.flush()?;
         self.journal(vec![JournalEntry {
-            n: 0,
-            id: String::new(),
-            event: JournalEvent::Gap,
-            versions: Vec::new(),
             revision: Some(revision),
+            ..JournalEntry::about(JournalEvent::Gap, "", "")
         }])?;
         self.writers.hold.reset_ended();
         self.reading.store(false, Ordering::Release);
@@ -410,44 +408,43 @@ impl Replica {
 
 impl Replica {
     /// The journal lines for `writes` (one watch response, in revision
-    /// order) of the credentials tree that take access away; none when no
-    /// journal is kept. Reads the records before the apply: the apply is
-    /// the replicated trees' only writer.
+    /// order) that take access away (see `journal`); none when no journal
+    /// is kept. Reads the old values before the apply: the apply is the
+    /// replicated trees' only writer.
     fn restrictions(
         &self,
         writes: &[Write<'_>],
         revision: i64,
     ) -> Result<Vec<JournalEntry>, Error> {
-        let Some(credentials) = REPLICATED.iter().position(|t| *t == "credentials") else {
-            return Ok(Vec::new());
-        };
         if !self.writers.journal.is_open() {
             return Ok(Vec::new());
         }
-        let decode = |raw: Option<&[u8]>| raw.map(super::super::codec::decode_record).transpose();
         // A key written twice in one response: the second write's old value
         // is the first's new one.
-        let mut latest: std::collections::HashMap<&[u8], Option<&[u8]>> = Default::default();
+        let mut latest: std::collections::HashMap<(usize, &[u8]), Option<&[u8]>> =
+            Default::default();
         let mut lines = Vec::new();
-        for (_, key, value) in writes.iter().filter(|(at, _, _)| *at == credentials) {
+        for (at, key, value) in writes {
+            if !JOURNALED.contains(&REPLICATED[*at]) {
+                continue;
+            }
             let stored;
-            let old = match latest.get(key) {
+            let old = match latest.get(&(*at, *key)) {
                 Some(old) => *old,
                 None => {
-                    stored = self.trees[credentials].get(key)?;
+                    stored = self.trees[*at].get(key)?;
                     stored.as_deref()
                 }
             };
-            let (old, new) = (decode(old)?, decode(*value)?);
             lines.extend(
-                journal::restrictions(old.as_ref(), new.as_ref())
+                journal_lines(REPLICATED[*at], old, *value)?
                     .into_iter()
                     .map(|line| JournalEntry {
                         revision: Some(revision),
                         ..line
                     }),
             );
-            latest.insert(key, *value);
+            latest.insert((*at, *key), *value);
         }
         Ok(lines)
     }
@@ -465,6 +462,34 @@ impl Replica {
             .and_then(|()| self.writers.journal.sync())
             .map_err(|e| Error::Flush(format!("journal: {e}")))
     }
+}
+
+/// The replicated trees whose changes can take access away.
+const JOURNALED: &[&str] = &["credentials", "accounts", "users"];
+
+/// What the change of a key of `tree` from `old` to `new` (None: absent)
+/// took away, as journal lines.
+fn journal_lines(
+    tree: &str,
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+) -> Result<Vec<JournalEntry>, Error> {
+    use super::super::{accounts, codec, users};
+    Ok(match tree {
+        "credentials" => {
+            let decode = |raw: Option<&[u8]>| raw.map(codec::decode_record).transpose();
+            journal::restrictions(decode(old)?.as_ref(), decode(new)?.as_ref())
+        }
+        "accounts" => {
+            let decode = |raw: Option<&[u8]>| raw.map(accounts::decode).transpose();
+            journal::account_restrictions(decode(old)?.as_ref(), decode(new)?.as_ref())
+        }
+        "users" => {
+            let decode = |raw: Option<&[u8]>| raw.map(users::decode_user).transpose();
+            journal::user_restrictions(decode(old)?.as_ref(), decode(new)?.as_ref())
+        }
+        _ => Vec::new(),
+    })
 }
 
 /// The task that keeps a [`Replica`] current.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
+use crate::lifecycle::{AccountRecord, AccountStatus, UserRecord, UserRole, UserStatus};
 
 fn backup_of(store: &Store, dir: &Path) -> (std::path::PathBuf, BackupHeader) {
     let out = dir.join("store.backup");
@@ -350,4 +351,119 @@ fn a_node_journals_every_nodes_changes_with_their_revisions() {
         read_journal_after_revision(&journal, at + 5).unwrap(),
         vec![]
     );
+}
+
+/// An account suspended, a user disabled and a user deleted: one journal
+/// line each, naming them; resuming or re-enabling writes none.
+#[test]
+fn the_journal_records_suspensions_and_users_taken_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a"));
+    let journal = dir.path().join("journal.log");
+    store.open_journal(&journal).unwrap();
+    suspend_and_take_users_away(&store);
+    let lines = read_journal(&journal, 0).unwrap();
+    assert_eq!(about_accounts_and_users(&lines), expected_lines());
+}
+
+/// The same on a cluster: the other node's replica writes the lines, each
+/// with its revision.
+#[cfg(feature = "etcd")]
+#[test]
+fn a_node_journals_suspensions_and_users_taken_away() {
+    let Some((x, y, dirs)) =
+        super::cluster::two_nodes("store::backup::a_node_journals_suspensions_and_users")
+    else {
+        return;
+    };
+    let journal = dirs[1].path().join("journal.log");
+    y.open_journal(&journal).unwrap();
+    suspend_and_take_users_away(&x);
+    super::cluster::eventually("y journals the three changes", || {
+        read_journal(&journal, 0).is_ok_and(|lines| lines.len() >= 3)
+    });
+    let lines = read_journal(&journal, 0).unwrap();
+    assert_eq!(about_accounts_and_users(&lines), expected_lines());
+    assert!(lines.iter().all(|l| l.revision.is_some()));
+}
+
+/// Creates account acme and suspends it, creates users off and gone,
+/// disables off and deletes gone.
+fn suspend_and_take_users_away(store: &Store) {
+    let active = AccountRecord::new("acme", t0());
+    let audit = audit("acme");
+    assert_eq!(
+        store.commit_account(None, &active, &audit).unwrap(),
+        Commit::Done
+    );
+    let suspended = AccountRecord {
+        status: AccountStatus::Suspended,
+        ..active.clone()
+    };
+    store
+        .commit_account(Some(&active), &suspended, &audit)
+        .unwrap();
+    let user = |name: &str| UserRecord {
+        account_id: "acme".into(),
+        username: name.into(),
+        role: UserRole::ApiUser,
+        email: String::new(),
+        status: UserStatus::Active,
+        password_hash: None,
+        passcode_id: None,
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    let (off, gone) = (user("off"), user("gone"));
+    for u in [&off, &gone] {
+        store
+            .commit_user("acme", &u.username, None, Some(u), &audit)
+            .unwrap();
+    }
+    let disabled = UserRecord {
+        status: UserStatus::Disabled,
+        ..off.clone()
+    };
+    store
+        .commit_user("acme", "off", Some(&off), Some(&disabled), &audit)
+        .unwrap();
+    store
+        .commit_user("acme", "gone", Some(&gone), None, &audit)
+        .unwrap();
+}
+
+fn about_accounts_and_users(lines: &[JournalEntry]) -> Vec<(JournalEvent, String, String)> {
+    lines
+        .iter()
+        .map(|l| (l.event.clone(), l.account.clone(), l.user.clone()))
+        .collect()
+}
+
+fn expected_lines() -> Vec<(JournalEvent, String, String)> {
+    vec![
+        (JournalEvent::AccountSuspended, "acme".into(), String::new()),
+        (JournalEvent::UserDisabled, "acme".into(), "off".into()),
+        (JournalEvent::UserDeleted, "acme".into(), "gone".into()),
+    ]
+}
+
+/// A restore ends every login session the backup held (a logout after the
+/// backup is not in it): none verifies, none is due for the sweep.
+#[test]
+fn a_restore_ends_every_login_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a"));
+    let session = super::sessions::session(1, t0());
+    store
+        .insert_session(&[1; 32], &session, t0(), &audit(""))
+        .unwrap();
+    let (out, header) = backup_of(&store, dir.path());
+    assert_eq!(header.rows_of("sessions"), 1);
+    drop(store);
+    let target = dir.path().join("restored");
+    let report = restore_backup(&out, &target, FINGERPRINT, &|_| {}).unwrap();
+    assert_eq!(report.sessions_ended, 1);
+    let restored = open(&target);
+    assert_eq!(restored.get_session(&[1; 32]).unwrap(), None);
+    assert_eq!(restored.session_counts(), (0, 0));
 }

@@ -6,7 +6,7 @@
 use super::*;
 use crate::lifecycle::SessionRecord;
 
-fn session(n: u8, last_seen: DateTime<Utc>) -> SessionRecord {
+pub(super) fn session(n: u8, last_seen: DateTime<Utc>) -> SessionRecord {
     SessionRecord {
         id: format!("sess_{n}"),
         account_id: "acme".to_string(),
