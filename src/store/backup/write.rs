@@ -132,8 +132,9 @@ impl Store {
     /// revision (see the module doc).
     ///
     /// # Errors
-    /// [`Error::Backup`] for file errors, and on a cluster node when the
-    /// replica was read in full during the copy; sled errors.
+    /// [`Error::Backup`] for file errors; [`Error::Cluster`] (UNAVAILABLE
+    /// over gRPC: try again) when a cluster node's replica was read in full
+    /// during the copy; sled errors.
     pub fn backup(&self, out: &Path, created_at: DateTime<Utc>) -> Result<BackupHeader, Error> {
         let partial = partial_path(out);
         let written = self.backup_via(&partial, out, created_at);
@@ -310,7 +311,7 @@ impl Store {
 /// read): one under way at its start, or begun since.
 fn refuse_reset(start: Resets, now: Resets) -> Result<(), Error> {
     if start.under_way || now != start {
-        return Err(Error::Backup(
+        return Err(Error::Cluster(
             "this node's replica is being read in full from etcd (after a compaction or a long disconnection), so its trees are not one moment; nothing was kept: try again once the node serves".into(),
         ));
     }
@@ -345,4 +346,33 @@ fn sync_parent(path: &Path) -> Result<(), Error> {
     File::open(parent)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::Backup(format!("cannot sync {}: {e}", parent.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy is refused when a replica's full read was under way at its
+    /// start or began during it; two equal ends pass.
+    #[test]
+    fn a_copy_across_a_full_read_is_refused() {
+        let idle = Resets {
+            began: 3,
+            under_way: false,
+        };
+        let reading = Resets {
+            began: 3,
+            under_way: true,
+        };
+        let later = Resets {
+            began: 4,
+            under_way: false,
+        };
+        assert!(refuse_reset(idle, idle).is_ok());
+        assert!(refuse_reset(reading, reading).is_err());
+        let e = refuse_reset(idle, later).unwrap_err();
+        assert!(matches!(e, Error::Cluster(_)), "{e}");
+        assert!(e.to_string().contains("try again"), "{e}");
+        assert!(refuse_reset(idle, reading).is_err());
+    }
 }
