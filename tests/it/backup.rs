@@ -133,6 +133,48 @@ pub(crate) async fn make_keys(
     keys
 }
 
+/// Takes a backup into `out` through `via` (`credctl backup`, off the
+/// async workers) while [`load`] creates and revokes through `admin`, and
+/// stops the load shortly after; returns what the load acknowledged in all
+/// and before the backup.
+pub(crate) async fn backup_under_load(
+    admin: Admin,
+    via: &support::Daemon,
+    out: &Path,
+) -> (Acked, Vec<(String, String, bool)>) {
+    let acked: Acked = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let loader = tokio::spawn(load(admin, acked.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before_backup = acked.lock().unwrap().clone();
+    let (ok, stdout, stderr) = {
+        let (url, key, out) = (via.url(), via.admin_key_file(), out.to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            run(
+                env!("CARGO_BIN_EXE_credctl"),
+                &[
+                    "--addr",
+                    &url,
+                    "--admin-key-file",
+                    &key.display().to_string(),
+                    "--json",
+                    "backup",
+                    &out.display().to_string(),
+                ],
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert!(ok, "credctl backup failed: {stderr}\n{}", via.logs());
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect(&stdout);
+    assert!(summary["credentials"].as_u64().unwrap() >= 8 + before_backup.len() as u64);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    loader.await.unwrap();
+    (acked, before_backup)
+}
+
 /// Keys made before a backup: (credential, secret).
 pub(crate) type Keys = [(pb::Credential, String)];
 
@@ -270,37 +312,8 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
         .await
         .unwrap();
 
-    let acked: Acked = Arc::default();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let loader = tokio::spawn(load(daemon.admin().await, acked.clone(), stop.clone()));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before_backup = acked.lock().unwrap().clone();
     let out = dir.path().join("store.backup");
-    let (ok, stdout, stderr) = {
-        let (daemon_url, key, out) = (daemon.url(), daemon.admin_key_file(), out.clone());
-        tokio::task::spawn_blocking(move || {
-            run(
-                env!("CARGO_BIN_EXE_credctl"),
-                &[
-                    "--addr",
-                    &daemon_url,
-                    "--admin-key-file",
-                    &key.display().to_string(),
-                    "--json",
-                    "backup",
-                    &out.display().to_string(),
-                ],
-            )
-        })
-        .await
-        .unwrap()
-    };
-    assert!(ok, "credctl backup failed: {stderr}");
-    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect(&stdout);
-    assert!(summary["credentials"].as_u64().unwrap() >= 8 + before_backup.len() as u64);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    loader.await.unwrap();
+    let (acked, before_backup) = backup_under_load(daemon.admin().await, &daemon, &out).await;
 
     changes_after_backup(&daemon, &mut admin, &keys).await;
     let mut audit = daemon.audit_as(Some(&daemon.admin_key())).await;

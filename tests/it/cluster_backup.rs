@@ -9,12 +9,13 @@
 //! index entry planted in etcd, and refuses `--repair`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use credd::api::pb;
 
-use crate::backup::{Acked, assert_restored, changes_after_backup, load, make_keys, restore, run};
+use crate::backup::{
+    assert_restored, backup_under_load, changes_after_backup, make_keys, restore, run,
+};
 use crate::cluster::{await_result, start_node};
 use crate::etcd_cluster::{self, EtcdCluster};
 use crate::support;
@@ -58,43 +59,10 @@ async fn a_node_backup_restores_what_was_acknowledged_and_revoked() {
         .unwrap();
     await_result(&b, &keys[4].1, pb::VerifyResult::Revoked).await;
 
-    let acked: Acked = Arc::default();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let loader = tokio::spawn(load(a.admin().await, acked.clone(), stop.clone()));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before_backup = acked.lock().unwrap().clone();
     // Through node B, whose admin key is A's bootstrap key (one cluster).
     std::fs::copy(a.admin_key_file(), b.admin_key_file()).unwrap();
     let out = shared.path().join("cluster.backup");
-    let (ok, stdout, stderr) = {
-        let (b_url, key, out) = (b.url(), b.admin_key_file(), out.clone());
-        tokio::task::spawn_blocking(move || {
-            run(
-                env!("CARGO_BIN_EXE_credctl"),
-                &[
-                    "--addr",
-                    &b_url,
-                    "--admin-key-file",
-                    &key.display().to_string(),
-                    "--json",
-                    "backup",
-                    &out.display().to_string(),
-                ],
-            )
-        })
-        .await
-        .unwrap()
-    };
-    assert!(
-        ok,
-        "credctl backup through a node failed: {stderr}\n{}",
-        b.logs()
-    );
-    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect(&stdout);
-    assert!(summary["credentials"].as_u64().unwrap() >= 8 + before_backup.len() as u64);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    loader.await.unwrap();
+    let (acked, before_backup) = backup_under_load(a.admin().await, &b, &out).await;
 
     changes_after_backup(&a, &mut admin, &keys).await;
     // B has applied (and so journaled) them.
