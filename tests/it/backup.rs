@@ -110,7 +110,8 @@ pub(crate) async fn load(mut admin: Admin, acked: Acked, stop: Arc<std::sync::at
     }
 }
 
-/// Eight keys of account acme, then account `later` and its key.
+/// Eight keys of account acme (`keys[4]` revoked), then account `later`
+/// and its key.
 pub(crate) async fn make_keys(
     daemon: &support::Daemon,
     admin: &mut Admin,
@@ -130,6 +131,13 @@ pub(crate) async fn make_keys(
     .await
     .unwrap();
     keys.push(support::create(admin, support::api_key("later", "suspended later")).await);
+    admin
+        .revoke_credential(pb::RevokeCredentialRequest {
+            id: keys[4].0.id.clone(),
+            reason: "before".into(),
+        })
+        .await
+        .unwrap();
     keys
 }
 
@@ -304,13 +312,6 @@ async fn restore_keeps_what_was_acknowledged_and_revoked() {
     );
     let mut admin = daemon.admin().await;
     let keys = make_keys(&daemon, &mut admin).await;
-    admin
-        .revoke_credential(pb::RevokeCredentialRequest {
-            id: keys[4].0.id.clone(),
-            reason: "before".into(),
-        })
-        .await
-        .unwrap();
 
     let out = dir.path().join("store.backup");
     let (acked, before_backup) = backup_under_load(daemon.admin().await, &daemon, &out).await;

@@ -50,13 +50,6 @@ async fn a_node_backup_restores_what_was_acknowledged_and_revoked() {
     assert!(journal("a").is_file() && journal("b").is_file());
     let mut admin = a.admin().await;
     let keys = make_keys(&a, &mut admin).await;
-    admin
-        .revoke_credential(pb::RevokeCredentialRequest {
-            id: keys[4].0.id.clone(),
-            reason: "before".into(),
-        })
-        .await
-        .unwrap();
     await_result(&b, &keys[4].1, pb::VerifyResult::Revoked).await;
 
     // Through node B, whose admin key is A's bootstrap key (one cluster).
