@@ -47,6 +47,7 @@ async fn check_cluster(
         ));
     }
     let options = super::cluster::etcd_options(etcd)?;
+    remove_abandoned_scratch(&config.data_dir);
     let scratch = config
         .data_dir
         .join(format!("check-{}", std::process::id()));
@@ -68,6 +69,24 @@ async fn check_cluster(
     .await;
     let _ = std::fs::remove_dir_all(&scratch);
     checked
+}
+
+/// Removes the scratch copies of checks whose process is gone (killed
+/// part-way).
+#[cfg(feature = "etcd")]
+fn remove_abandoned_scratch(data_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("check-") else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The check of the sled store in the data directory.

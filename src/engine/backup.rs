@@ -64,7 +64,7 @@ impl Engine {
                 JournalEvent::UserDisabled | JournalEvent::UserDeleted => {
                     self.reapply_user(&actor, entry).await
                 }
-                JournalEvent::Gap => Ok(Reapplied::Unchanged),
+                JournalEvent::Gap | JournalEvent::Start => Ok(Reapplied::Unchanged),
                 _ => self.reapply_credential(&actor, entry).await,
             }?;
             match outcome {

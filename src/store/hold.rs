@@ -37,6 +37,8 @@ pub(crate) struct WriteHold {
     lock: RwLock<()>,
     recording: AtomicBool,
     changed: Mutex<BTreeSet<Changed>>,
+    /// Taken by a backup for its whole length: one at a time.
+    backups: Mutex<()>,
     /// Whole-tree rewrites begun (a cluster replica's full reads).
     resets: AtomicU64,
     /// Set while such a rewrite is under way.
@@ -79,6 +81,14 @@ impl WriteHold {
     pub(crate) fn stop_recording(&self) -> BTreeSet<Changed> {
         self.recording.store(false, Ordering::Release);
         std::mem::take(&mut *self.changes())
+    }
+
+    /// Held by a backup for its length: two at once would share (and
+    /// clear) one change log. A second waits for the first.
+    pub(crate) fn one_backup(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.backups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A writer is about to rewrite whole trees without noting keys (a

@@ -18,8 +18,10 @@
 //! this node is acknowledged). A restore of a cluster backup re-applies the
 //! lines past the backup's revision, from this node's journal or any other
 //! node's. A full read of the replica cannot tell what changed, so it
-//! leaves a `"gap"` line at the revision it read: a restore whose backup is
-//! older than a gap refuses that journal.
+//! leaves a `"gap"` line at the revision it read, and a journal opened
+//! empty on a node that resumes its replica begins with a `"start"` line at
+//! that revision: a restore needs a mark at or before the backup's
+//! revision and refuses a journal with a gap after it.
 //! A line is appended right after its transaction commits and synced by the
 //! group commit before sled's flush, so every change acknowledged to a caller
 //! (acknowledged after the flush) is in the journal. A crash can leave a
@@ -60,6 +62,9 @@ pub enum JournalEvent {
     UserDisabled,
     /// The user `user` of `account` was deleted.
     UserDeleted,
+    /// A cluster node's journal begins at `revision` (opened empty while
+    /// its replica resumed from that revision): every later change is in.
+    Start,
 }
 
 /// One line of the journal.
@@ -231,6 +236,11 @@ impl Journal {
         self.lock().is_some()
     }
 
+    /// Whether a journal is kept and holds no line yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().as_ref().is_some_and(|open| open.len == 0)
+    }
+
     /// Appends `entries` (their positions assigned here). Not durable until
     /// [`Journal::sync`].
     pub(crate) fn append(&self, entries: Vec<JournalEntry>) -> std::io::Result<()> {
@@ -342,34 +352,57 @@ pub fn read_journal(path: &Path, after: u64) -> Result<Vec<JournalEntry>, String
 /// Reads a cluster node's journal at `path` (any node's) for a backup
 /// taken at etcd revision `revision`: the lines of later revisions.
 ///
+/// The journal must cover that revision: a `start` (a node's journal
+/// begun on a resume) or a `gap` (a full read) at or before it, and no gap
+/// after it. Lines without a revision before the first such mark (from a
+/// time the directory was a single node's) are not the cluster's.
+///
 /// # Errors
-/// As [`read_journal`]; a line without a revision (a sled store's journal);
-/// a gap (a full read of the replica) after `revision`, as changes in it
-/// may be missing.
+/// As [`read_journal`]; a journal that begins after `revision` or has a
+/// gap after it (changes may be missing); a line without a revision after
+/// the first mark.
 pub fn read_journal_after_revision(
     path: &Path,
     revision: i64,
 ) -> Result<Vec<JournalEntry>, String> {
+    let at_line = |entry: &JournalEntry| format!("{} line {}", path.display(), entry.n + 1);
+    let mut covered = false;
+    let mut marked = false;
     let mut later = Vec::new();
     for entry in read_journal(path, 0)? {
+        let mark = matches!(entry.event, JournalEvent::Gap | JournalEvent::Start);
         let Some(at) = entry.revision else {
-            return Err(format!(
-                "{} line {} has no etcd revision: it is not a cluster node's journal",
-                path.display(),
-                entry.n + 1
-            ));
+            if marked {
+                return Err(format!(
+                    "{} has no etcd revision: it is not a cluster node's line",
+                    at_line(&entry)
+                ));
+            }
+            continue;
         };
+        marked |= mark;
         if at <= revision {
+            covered |= mark;
             continue;
         }
-        if entry.event == JournalEvent::Gap {
+        if mark {
             return Err(format!(
-                "{} line {}: that node read etcd in full at revision {at}, after the backup's {revision}, so changes before it may be missing from this journal; pass --journal with another node's journal (or a backup taken after that revision)",
-                path.display(),
-                entry.n + 1
+                "{}: that node's journal {} at revision {at}, after the backup's {revision}, so changes before it may be missing from it; pass --journal with another node's journal (or restore a backup taken after that revision)",
+                at_line(&entry),
+                if entry.event == JournalEvent::Gap {
+                    "has a gap (a full read)"
+                } else {
+                    "begins"
+                },
             ));
         }
         later.push(entry);
+    }
+    if !covered {
+        return Err(format!(
+            "{} does not reach back to the backup's etcd revision {revision}: pass --journal with the journal of a node that followed the cluster then",
+            path.display()
+        ));
     }
     Ok(later)
 }

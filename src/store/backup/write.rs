@@ -86,6 +86,8 @@ struct Moment {
     overrides: u64,
     /// On a cluster node: the etcd revision the replica had applied.
     etcd_revision: Option<i64>,
+    /// The whole-tree rewrites when the copy began.
+    resets: Resets,
 }
 
 /// Stops the change log when the copy ends, however it ends.
@@ -136,6 +138,8 @@ impl Store {
     /// over gRPC: try again) when a cluster node's replica was read in full
     /// during the copy; sled errors.
     pub fn backup(&self, out: &Path, created_at: DateTime<Utc>) -> Result<BackupHeader, Error> {
+        // One at a time (the RPC and the schedule): they share the change log.
+        let _one = self.hold.one_backup();
         let partial = partial_path(out);
         let written = self.backup_via(&partial, out, created_at);
         if written.is_err() {
@@ -173,10 +177,13 @@ impl Store {
             journal,
             overrides,
             etcd_revision,
+            resets,
         } = self.copy_one_moment(&mut body, &names)?;
         for name in names.iter().filter(|n| OUTSIDE_HOLD.contains(&n.as_str())) {
             body.tree(name, &self.db.open_tree(name)?, &[])?;
         }
+        // A cluster replicates some of those trees: no full read meanwhile.
+        refuse_reset(resets, self.hold.resets())?;
         body.put(&[END]).map_err(io)?;
         let fingerprint = self
             .meta
@@ -255,15 +262,17 @@ impl Store {
             body.row(index, key, value.as_deref())?;
             overrides += 1;
         }
-        let etcd_revision = self.applied_revision()?;
-        // Read last: a full read begun at any point of the copy shows here.
+        // Before the revision is read (a full read removes it): a full read
+        // begun at any point of the copy shows here.
         refuse_reset(resets, self.hold.resets())?;
+        let etcd_revision = self.applied_revision()?;
         let journal = self.journal.position();
         Ok(Moment {
             held: start_pause + started.elapsed(),
             journal,
             overrides,
             etcd_revision,
+            resets,
         })
     }
 

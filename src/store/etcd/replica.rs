@@ -327,16 +327,17 @@ impl Replica {
         Ok(())
     }
 
-    /// Records the revision a full read reached, durably, and the gap it
-    /// leaves in the journal.
+    /// Records the gap a full read leaves in the journal (first: a crash
+    /// after it leaves a gap line too many, never a hole without one), then
+    /// the revision it reached, durably.
     fn finish_full_read(&self, revision: i64) -> Result<(), Error> {
-        self.meta.insert(META_PREFIX, self.prefix.as_slice())?;
-        self.meta.insert(META_REVISION, &revision.to_be_bytes())?;
-        self.db.flush()?;
         self.journal(vec![JournalEntry {
             revision: Some(revision),
             ..JournalEntry::about(JournalEvent::Gap, "", "")
         }])?;
+        self.meta.insert(META_PREFIX, self.prefix.as_slice())?;
+        self.meta.insert(META_REVISION, &revision.to_be_bytes())?;
+        self.db.flush()?;
         self.writers.hold.reset_ended();
         self.reading.store(false, Ordering::Release);
         self.caught_up_to(revision);
@@ -350,6 +351,8 @@ impl Replica {
     /// secret index entries it changed.
     fn apply(&self, events: &[etcd_client::Event], revision: i64) -> Result<(), Error> {
         let mut writes: Vec<Write<'_>> = Vec::with_capacity(events.len());
+        // Each write's own revision, for its journal lines.
+        let mut revisions: Vec<i64> = Vec::with_capacity(events.len());
         for event in events {
             let Some(kv) = event.kv() else { continue };
             let Some((at, key)) = self.locate(kv.key()) else {
@@ -361,12 +364,17 @@ impl Replica {
                 EventType::Delete => None,
             };
             writes.push((at, key, value));
+            revisions.push(kv.mod_revision());
         }
         let hold = self.writers.hold.shared();
         for (at, key, _) in &writes {
             self.writers.hold.note(REPLICATED[*at].as_bytes(), key);
         }
-        let lines = self.restrictions(&writes, revision)?;
+        // Journaled (and synced) before the writes: a crash or a failed
+        // apply between the two leaves a line for a change not applied yet,
+        // which a restore finds already so, never a change without its line
+        // (a retried apply would read the new values as the old ones).
+        self.journal(self.restrictions(&writes, &revisions)?)?;
         let mut all: Vec<sled::Tree> = self.trees.clone();
         all.push(self.meta.clone());
         let meta_at = all.len() - 1;
@@ -385,7 +393,6 @@ impl Replica {
                 sled::transaction::TransactionError::Storage(e) => Error::Sled(e),
                 sled::transaction::TransactionError::Abort(()) => Error::Corrupt("replica apply"),
             })?;
-        self.journal(lines)?;
         drop(hold);
         let secret_index = REPLICATED.iter().position(|t| *t == "secret_index");
         let touched: Vec<[u8; 32]> = writes
@@ -414,7 +421,7 @@ impl Replica {
     fn restrictions(
         &self,
         writes: &[Write<'_>],
-        revision: i64,
+        revisions: &[i64],
     ) -> Result<Vec<JournalEntry>, Error> {
         if !self.writers.journal.is_open() {
             return Ok(Vec::new());
@@ -424,7 +431,7 @@ impl Replica {
         let mut latest: std::collections::HashMap<(usize, &[u8]), Option<&[u8]>> =
             Default::default();
         let mut lines = Vec::new();
-        for (at, key, value) in writes {
+        for ((at, key, value), revision) in writes.iter().zip(revisions) {
             if !JOURNALED.contains(&REPLICATED[*at]) {
                 continue;
             }
@@ -437,10 +444,10 @@ impl Replica {
                 }
             };
             lines.extend(
-                journal_lines(REPLICATED[*at], old, *value)?
+                journal_lines(REPLICATED[*at], key, old, *value)
                     .into_iter()
                     .map(|line| JournalEntry {
-                        revision: Some(revision),
+                        revision: Some(*revision),
                         ..line
                     }),
             );
@@ -467,9 +474,24 @@ impl Replica {
 /// The replicated trees whose changes can take access away.
 const JOURNALED: &[&str] = &["credentials", "accounts", "users"];
 
-/// What the change of a key of `tree` from `old` to `new` (None: absent)
-/// took away, as journal lines.
+/// What the change of `key` of `tree` from `old` to `new` (None: absent)
+/// took away, as journal lines. A value that does not decode (from a newer
+/// release, or damaged) is logged and journals nothing: the apply goes on,
+/// as this node could not answer from that record anyway.
 fn journal_lines(
+    tree: &str,
+    key: &[u8],
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+) -> Vec<JournalEntry> {
+    decoded_journal_lines(tree, old, new).unwrap_or_else(|e| {
+        tracing::error!(tree, key = %String::from_utf8_lossy(key), error = %e, "a replicated value does not decode; its change is not journaled");
+        Vec::new()
+    })
+}
+
+/// [`journal_lines`] with a decoding error as an error.
+fn decoded_journal_lines(
     tree: &str,
     old: Option<&[u8]>,
     new: Option<&[u8]>,
@@ -520,6 +542,13 @@ impl Follower {
                     revision = at,
                     "replica resumes from its recorded etcd revision"
                 );
+                if follower.replica.writers.journal.is_empty() {
+                    // A journal begun now covers what follows this revision.
+                    follower.replica.journal(vec![JournalEntry {
+                        revision: Some(at),
+                        ..JournalEntry::about(JournalEvent::Start, "", "")
+                    }])?;
+                }
                 at
             }
             Some(_) | None => follower.full_read().await?,
@@ -547,20 +576,36 @@ impl Follower {
     /// everything again after a compaction.
     async fn run(self) {
         let mut pause = Duration::from_millis(100);
+        let mut read_all = false;
         loop {
-            match self.follow().await {
-                Ok(()) => match self.full_read().await {
-                    Ok(at) => self.advance(at),
-                    Err(e) => tracing::warn!(error = %e, "full read from etcd failed"),
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, revision = self.at(), "etcd watch interrupted; retrying");
+            let failed = if read_all {
+                // A failed full read is tried again, never followed by a
+                // watch over half-filled trees.
+                match self.full_read().await {
+                    Ok(at) => {
+                        self.advance(at);
+                        read_all = false;
+                        None
+                    }
+                    Err(e) => Some(format!("full read from etcd failed: {e}")),
+                }
+            } else {
+                match self.follow().await {
+                    Ok(()) => {
+                        read_all = true;
+                        None
+                    }
+                    Err(e) => Some(format!("etcd watch interrupted: {e}")),
+                }
+            };
+            match failed {
+                Some(why) => {
+                    tracing::warn!(error = %why, revision = self.at(), "retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(1));
-                    continue;
                 }
+                None => pause = Duration::from_millis(100),
             }
-            pause = Duration::from_millis(100);
         }
     }
 

@@ -323,34 +323,50 @@ fn a_node_journals_every_nodes_changes_with_their_revisions() {
         (lines[0].id.as_str(), &lines[0].event),
         ("cred_a", &JournalEvent::Revoked)
     );
-    let at = lines[0].revision.expect("a revision");
-    assert_eq!(
-        read_journal_after_revision(&journal, at - 1).unwrap(),
-        lines
-    );
-    assert!(
-        read_journal_after_revision(&journal, at)
-            .unwrap()
-            .is_empty()
-    );
-    // The committing node journals nothing of its own (no journal open,
-    // and on a cluster only the replica writes lines).
-    drop((x, y));
-    let mut text = std::fs::read(&journal).unwrap();
-    text.extend_from_slice(
-        format!(
-            "{{\"n\":1,\"id\":\"\",\"event\":\"gap\",\"revision\":{}}}\n",
-            at + 5
-        )
-        .as_bytes(),
-    );
+    assert!(lines[0].revision.is_some_and(|at| at > 0));
+}
+
+/// A cluster journal read for a backup at revision R: the lines after R,
+/// if a mark (start or gap) at or before R says the journal covers it and
+/// no gap follows; lines without a revision before the first mark are a
+/// single node's past and left out.
+#[test]
+fn a_cluster_journal_is_read_by_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.log");
+    let line = |n: u64, event: &str, revision: Option<i64>| {
+        let mut value = serde_json::json!({"n": n, "id": format!("cred_{n}"), "event": event});
+        if let Some(r) = revision {
+            value["revision"] = r.into();
+        }
+        format!("{value}\n")
+    };
+    let text = [
+        line(0, "revoked", None),
+        line(1, "start", Some(10)),
+        line(2, "revoked", Some(12)),
+        line(3, "gap", Some(20)),
+        line(4, "deleted", Some(25)),
+    ]
+    .concat();
     std::fs::write(&journal, &text).unwrap();
-    let refused = read_journal_after_revision(&journal, at).unwrap_err();
-    assert!(refused.contains("in full"), "{refused}");
-    assert_eq!(
-        read_journal_after_revision(&journal, at + 5).unwrap(),
-        vec![]
-    );
+    let ids = |r: i64| {
+        read_journal_after_revision(&journal, r)
+            .map(|lines| lines.iter().map(|l| l.id.clone()).collect::<Vec<_>>())
+    };
+    assert_eq!(ids(20).unwrap(), vec!["cred_4"]);
+    assert_eq!(ids(22).unwrap(), vec!["cred_4"]);
+    assert_eq!(ids(30).unwrap(), Vec::<String>::new());
+    let gap = ids(11).unwrap_err();
+    assert!(gap.contains("gap"), "{gap}");
+    let begins = ids(9).unwrap_err();
+    assert!(begins.contains("begins"), "{begins}");
+    std::fs::write(&journal, format!("{text}{}", line(5, "revoked", None))).unwrap();
+    let unmarked = ids(20).unwrap_err();
+    assert!(unmarked.contains("no etcd revision"), "{unmarked}");
+    std::fs::write(&journal, line(0, "revoked", Some(3))).unwrap();
+    let uncovered = ids(5).unwrap_err();
+    assert!(uncovered.contains("does not reach back"), "{uncovered}");
 }
 
 /// An account suspended, a user disabled and a user deleted: one journal
