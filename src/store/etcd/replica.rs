@@ -17,9 +17,9 @@
 //!   full read counts as a reset (a backup across it fails). With a
 //!   revocation journal open, the apply journals every change that takes
 //!   access away (a credential's, an account suspended, a user disabled or
-//!   deleted), with its revision, and syncs the
-//!   journal before the revision counts as applied; a full read journals a
-//!   gap.
+//!   deleted), each with its own revision, and syncs the journal before it
+//!   writes the trees; a full read journals a gap, and a journal opened
+//!   empty on a resume a start mark.
 //! - **Progress**: the follower asks etcd for a progress notice every 250 ms.
 //!   Every answer is news: [`Replica::freshness`] says how long the node has
 //!   gone without any, or has been behind the revision a notice named (a
