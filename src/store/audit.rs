@@ -103,6 +103,16 @@ pub struct AuditPage {
 /// operations).
 const RETENTION_PER_TXN: usize = 100;
 
+/// The position an audit key holds (8 bytes, big-endian).
+///
+/// # Errors
+/// [`Error::Corrupt`] for a key of another length.
+pub(super) fn audit_seq(key: &[u8]) -> Result<u64, Error> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Corrupt("audit key"))
+}
+
 /// Appends encoded audit rows inside a transaction.
 pub(super) fn append_audit_rows<A>(audit: &dyn TxTree, rows: &[Vec<u8>]) -> TxResult<(), A> {
     for row in rows {
@@ -151,9 +161,7 @@ impl Store {
         let mut old: Vec<sled::IVec> = Vec::new();
         for item in self.audit.iter().take(limit) {
             let (key, value) = item?;
-            let seq = <[u8; 8]>::try_from(key.as_ref())
-                .map(u64::from_be_bytes)
-                .map_err(|_| Error::Corrupt("audit key"))?;
+            let seq = audit_seq(&key)?;
             if codec::decode_audit(seq, &value)?.at >= cutoff {
                 break;
             }
@@ -204,9 +212,7 @@ impl Store {
                     next_after: last_seq,
                 });
             }
-            let seq = <[u8; 8]>::try_from(key.as_ref())
-                .map(u64::from_be_bytes)
-                .map_err(|_| Error::Corrupt("audit key"))?;
+            let seq = audit_seq(&key)?;
             let event = codec::decode_audit(seq, &value)?;
             last_seq = Some(seq);
             if filter.matches(&event) {
@@ -258,9 +264,7 @@ impl Store {
                     next_after: oldest,
                 });
             }
-            let seq = <[u8; 8]>::try_from(key.as_ref())
-                .map(u64::from_be_bytes)
-                .map_err(|_| Error::Corrupt("audit key"))?;
+            let seq = audit_seq(&key)?;
             let event = codec::decode_audit(seq, &value)?;
             if stop.is_some_and(|stop| event.at < stop) {
                 break;

@@ -264,10 +264,7 @@ pub fn restore_backup(
     let mut loaded = 0u64;
     while let Some((tree, key, value)) = rows.next_row(trees.len())? {
         if Some(tree) == audit {
-            let seq = <[u8; 8]>::try_from(key.as_slice())
-                .map(u64::from_be_bytes)
-                .map_err(|_| Error::Corrupt("audit key"))?;
-            max_audit = max_audit.max(Some(seq));
+            max_audit = max_audit.max(Some(super::super::audit::audit_seq(&key)?));
         }
         let (batch, n) = &mut batches[tree];
         match value {
@@ -335,12 +332,10 @@ fn renumber_audit(db: &sled::Db, audit: &sled::Tree) -> Result<u64, Error> {
     const SCRATCH: &str = "audit_renumbering";
     let scratch = db.open_tree(SCRATCH)?;
     copy_in_batches(audit.iter(), &scratch, |_| {
-        db.generate_id().map(u64::to_be_bytes)
+        Ok(db.generate_id()?.to_be_bytes().to_vec())
     })?;
     audit.clear()?;
-    copy_in_batches(scratch.iter(), audit, |key| {
-        <[u8; 8]>::try_from(key).map_err(|_| sled::Error::Unsupported("audit key".into()))
-    })?;
+    copy_in_batches(scratch.iter(), audit, |key| Ok(key.to_vec()))?;
     db.drop_tree(SCRATCH)?;
     Ok(db.generate_id()?)
 }
@@ -349,13 +344,13 @@ fn renumber_audit(db: &sled::Db, audit: &sled::Tree) -> Result<u64, Error> {
 fn copy_in_batches(
     rows: sled::Iter,
     into: &sled::Tree,
-    mut key: impl FnMut(&[u8]) -> sled::Result<[u8; 8]>,
+    mut key: impl FnMut(&[u8]) -> sled::Result<Vec<u8>>,
 ) -> Result<(), Error> {
     let mut batch = sled::Batch::default();
     let mut n = 0usize;
     for row in rows {
         let (old, value) = row?;
-        batch.insert(&key(&old)?, value);
+        batch.insert(key(&old)?, value);
         n += 1;
         if n == BATCH_ROWS {
             into.apply_batch(std::mem::take(&mut batch))?;
