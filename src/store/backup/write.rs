@@ -12,6 +12,7 @@ use std::time::Instant;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
+use super::super::backend::Backend;
 use super::super::hold::Resets;
 use super::super::meta::{META_PEPPER, SCHEMA_VERSION};
 use super::super::{Error, Store};
@@ -279,26 +280,24 @@ impl Store {
     /// The `meta` keys a backup leaves out: on a cluster node, the ones
     /// that tie the directory to its cluster and node.
     fn node_meta_keys(&self) -> &'static [&'static [u8]] {
-        #[cfg(feature = "etcd")]
-        if self.is_cluster() {
-            return crate::store::etcd::META_ETCD_KEYS;
+        match &self.backend {
+            Backend::Sled => &[],
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => super::super::etcd::META_ETCD_KEYS,
         }
-        &[]
     }
 
-    /// On a cluster node, the etcd revision its replica has applied.
+    /// On a cluster node, the etcd revision its replica has applied (as
+    /// recorded with the trees, which the write hold keeps still).
     fn applied_revision(&self) -> Result<Option<i64>, Error> {
-        #[cfg(feature = "etcd")]
-        if self.is_cluster() {
-            let raw = self
-                .meta
-                .get(crate::store::etcd::META_REVISION)?
-                .ok_or(Error::Corrupt("a replica without its etcd revision"))?;
-            let bytes =
-                <[u8; 8]>::try_from(raw.as_ref()).map_err(|_| Error::Corrupt("etcd revision"))?;
-            return Ok(Some(i64::from_be_bytes(bytes)));
+        match &self.backend {
+            Backend::Sled => Ok(None),
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(cluster) => cluster
+                .recorded_revision()?
+                .ok_or(Error::Corrupt("a replica without its etcd revision"))
+                .map(Some),
         }
-        Ok(None)
     }
 
     /// Every tree a backup copies, sorted (sled's default tree holds nothing

@@ -40,7 +40,7 @@ use super::Error;
 use super::verify_cache::VerifyCache;
 
 pub use replica::{Freshness, ReplicaChange};
-pub(super) use replica::{META_ETCD_KEYS, META_REVISION, Writers};
+pub(super) use replica::{META_ETCD_KEYS, Writers};
 
 /// How to reach etcd and where credd's keys live in it.
 #[derive(Clone)]
@@ -342,6 +342,15 @@ impl Cluster {
     /// Hears of every change the replica applies from now on.
     pub(super) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ReplicaChange> {
         self.replica.subscribe()
+    }
+
+    /// The revision recorded on disk with this node's replica (written in
+    /// the same transaction as the changes up to it).
+    ///
+    /// # Errors
+    /// sled errors, a damaged value.
+    pub(super) fn recorded_revision(&self) -> Result<Option<i64>, Error> {
+        self.replica.recorded_revision()
     }
 
     /// The revision this node's replica has applied.

@@ -44,7 +44,7 @@ use super::super::verify_cache::VerifyCache;
 use super::REPLICATED;
 
 /// `meta` key: the etcd revision the replica reflects.
-pub(in crate::store) const META_REVISION: &[u8] = b"etcd_revision";
+const META_REVISION: &[u8] = b"etcd_revision";
 /// `meta` key: the prefix that revision belongs to (another prefix, or a
 /// data directory from single-node use, means a full read).
 const META_PREFIX: &[u8] = b"etcd_prefix";
@@ -64,6 +64,7 @@ pub(in crate::store) struct Writers {
     /// The store's revocation journal (open or not).
     pub(in crate::store) journal: Arc<Journal>,
 }
+
 /// Where the leader election's candidate keys live, after the prefix.
 const CANDIDATES: &[u8] = b"cluster/leader/";
 /// Changes the engine may fall behind by before it reloads its mirrors.
@@ -263,7 +264,7 @@ impl Replica {
     }
 
     /// The revision recorded with the replica, if it belongs to this prefix.
-    fn recorded_revision(&self) -> Result<Option<i64>, Error> {
+    pub(super) fn recorded_revision(&self) -> Result<Option<i64>, Error> {
         if self.meta.get(META_PREFIX)?.as_deref() != Some(self.prefix.as_slice()) {
             return Ok(None);
         }
