@@ -93,12 +93,14 @@ impl WriteHold {
 
     /// A writer is about to rewrite whole trees without noting keys (a
     /// cluster replica's full read).
+    #[cfg(feature = "etcd")]
     pub(crate) fn reset_began(&self) {
         self.resetting.store(true, Ordering::SeqCst);
         self.resets.fetch_add(1, Ordering::SeqCst);
     }
 
     /// That rewrite is complete.
+    #[cfg(feature = "etcd")]
     pub(crate) fn reset_ended(&self) {
         self.resetting.store(false, Ordering::SeqCst);
     }
@@ -164,6 +166,7 @@ mod tests {
     }
 
     /// A full rewrite shows in the count, and as under way until it ends.
+    #[cfg(feature = "etcd")]
     #[test]
     fn resets_are_counted() {
         let hold = WriteHold::default();

@@ -232,11 +232,13 @@ impl Journal {
     }
 
     /// Whether a journal is kept.
+    #[cfg(feature = "etcd")]
     pub(crate) fn is_open(&self) -> bool {
         self.lock().is_some()
     }
 
     /// Whether a journal is kept and holds no line yet.
+    #[cfg(feature = "etcd")]
     pub(crate) fn is_empty(&self) -> bool {
         self.lock().as_ref().is_some_and(|open| open.len == 0)
     }
