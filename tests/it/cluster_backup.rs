@@ -107,6 +107,11 @@ async fn a_node_backup_restores_what_was_acknowledged_and_revoked() {
     let restored = support::start(restored_dir.path(), no_sweep);
     let all = acked.lock().unwrap().clone();
     assert_restored(&restored, &keys, &all, &before_backup).await;
+    // No secret in the backup, the journals, the nodes' data or logs, or
+    // the restored stores.
+    let secrets: Vec<String> = keys.iter().map(|(_, secret)| secret.clone()).collect();
+    support::assert_no_secret_in_files(shared.path(), &secrets);
+    support::assert_no_secret_in_files(restored_dir.path(), &secrets);
     let (ok, stdout, _) = run(
         env!("CARGO_BIN_EXE_credd"),
         &[
