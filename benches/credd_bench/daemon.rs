@@ -58,7 +58,11 @@ pub(crate) fn start_daemon(work: &Path, config_path: &Path, log: &Path) -> Daemo
         .open(log)
         .expect("daemon log");
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_credd"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_credd"));
+    if let Some(arenas) = std::env::var_os("CREDD_BENCH_DAEMON_ARENAS") {
+        command.env("MALLOC_ARENA_MAX", arenas);
+    }
+    let child = command
         .arg("--config")
         .arg(config_path)
         .env("NOTIFY_SOCKET", &socket_path)

@@ -58,7 +58,9 @@
 //! while filling the large store only), `CREDD_BENCH_DIAG_CACHE_MB` (1024: a diagnostic
 //! rerun of direct Verify on the large store with this cache; 0 skips it),
 //! `CREDD_BENCH_DAEMON_CACHE_MB` (64: `cache_capacity_mb` of the credd
-//! process started in 5),
+//! process started in 5), `CREDD_BENCH_DAEMON_ARENAS` (unset: passed as
+//! `MALLOC_ARENA_MAX` to every credd process the bench starts, which then
+//! keeps glibc's setting instead of its own two arenas),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
 //! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, backup, webhooks, console, huge; default

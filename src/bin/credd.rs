@@ -99,9 +99,13 @@ enum Command {
 /// come and go) and the flush thread, so with the default the heap grew well
 /// past sled's cache. Two arenas cut RSS after verifying 100K distinct keys
 /// of a 1M store by about a tenth (see README, Performance). Must run before
-/// any thread is started.
+/// any thread is started. `MALLOC_ARENA_MAX` in the environment overrides it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
+    // An operator's own setting (glibc read it at startup) wins.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
     // SAFETY: mallopt only sets an allocator parameter; it is called before
     // any other thread exists.
     unsafe {

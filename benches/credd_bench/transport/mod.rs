@@ -2,11 +2,19 @@
 //! own generated server trait, a fixed VALID answer) against the real
 //! `VerifierService` on the small store, both served in this process.
 //! Section 1b, against the real daemon, is in [`daemon`].
+//!
+//! A diagnostic pair at 16 and 64 streams serves the no-op twice, once
+//! spinning for as long as `Engine::verify` takes per call (measured here):
+//! a handler that costs Verify's CPU and blocks on nothing. Its ratios to
+//! the plain no-op tell how much of Verify's tail and throughput ratios the
+//! CPU per call alone explains on a machine whose cores the load generator
+//! shares.
 
 pub(crate) mod daemon;
 mod pair;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use credd::api::pb;
 use credd::engine::validate;
@@ -15,6 +23,8 @@ use tonic::transport::server::Router;
 use tonic::{Request, Response};
 
 use self::pair::Pair;
+use crate::harness::load::pick;
+use crate::harness::report::round3;
 use crate::serve::{channels_for, serve, serve_with, verifier_router};
 use crate::small::SmallStore;
 use crate::verify::compare_grpc_verify;
@@ -23,10 +33,12 @@ use crate::{Ctx, SCOPES};
 const SECTION: &str = "1 transport ceiling";
 
 /// The transport ceiling: credd's own Verify message types and codec, and a
-/// fixed VALID answer (the size of a real one) without any lookup.
+/// fixed VALID answer (the size of a real one) without any lookup; with a
+/// `spin`, it first keeps its thread busy that long.
 #[derive(Debug, Clone)]
 struct NoopVerifier {
     response: pb::VerifyResponse,
+    spin: Duration,
 }
 
 #[tonic::async_trait]
@@ -35,6 +47,10 @@ impl pb::credential_verifier_server::CredentialVerifier for NoopVerifier {
         &self,
         _request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, tonic::Status> {
+        let started = Instant::now();
+        while started.elapsed() < self.spin {
+            std::hint::spin_loop();
+        }
         Ok(Response::new(self.response.clone()))
     }
 
@@ -73,11 +89,12 @@ fn noop_response() -> pb::VerifyResponse {
     }
 }
 
-/// The no-op service, as a router to serve.
-fn noop_router() -> Router {
+/// The no-op service (spinning `spin` per call), as a router to serve.
+fn noop_router(spin: Duration) -> Router {
     tonic::transport::Server::builder().add_service(
         pb::credential_verifier_server::CredentialVerifierServer::new(NoopVerifier {
             response: noop_response(),
+            spin,
         }),
     )
 }
@@ -85,7 +102,7 @@ fn noop_router() -> Router {
 /// 1: the no-op service vs Verify on the small store at 1, 16 and 64.
 pub(crate) fn transport(ctx: &mut Ctx, small: &SmallStore) {
     eprintln!("[bench] transport ceiling");
-    let noop = serve(&ctx.server_rt, noop_router());
+    let noop = serve(&ctx.server_rt, noop_router(Duration::ZERO));
     for concurrency in [1usize, 16, 64] {
         let pair = measure(ctx, small, (noop.addr, small.server.addr), concurrency);
         push_rows(ctx, small, &pair, concurrency, true);
@@ -93,12 +110,55 @@ pub(crate) fn transport(ctx: &mut Ctx, small: &SmallStore) {
     noop.shutdown(&ctx.server_rt);
 
     // Diagnostic: the same pair at c=64 without TCP_NODELAY on accepted sockets.
-    let noop = serve_with(&ctx.server_rt, noop_router(), false);
+    let noop = serve_with(&ctx.server_rt, noop_router(Duration::ZERO), false);
     let real = serve_with(&ctx.server_rt, verifier_router(&small.opened.engine), false);
     let pair = measure(ctx, small, (noop.addr, real.addr), 64);
     noop.shutdown(&ctx.server_rt);
     real.shutdown(&ctx.server_rt);
     push_rows(ctx, small, &pair, 64, false);
+    spinning_noop(ctx, small);
+}
+
+/// `Engine::verify`'s time per call on the small store, on this thread.
+fn verify_cost(small: &SmallStore) -> Duration {
+    const CALLS: u32 = 200_000;
+    let engine = &small.opened.engine;
+    let scopes = vec![SCOPES[0].to_string()];
+    let started = Instant::now();
+    for i in 0..CALLS {
+        let key = &small.keys[pick(0, u64::from(i), small.keys.len())];
+        let _ = engine.verify(key, None, &scopes);
+    }
+    started.elapsed() / CALLS
+}
+
+/// The diagnostic: the no-op against the no-op spinning Verify's cost.
+fn spinning_noop(ctx: &mut Ctx, small: &SmallStore) {
+    let spin = verify_cost(small);
+    let noop = serve(&ctx.server_rt, noop_router(Duration::ZERO));
+    let spinning = serve(&ctx.server_rt, noop_router(spin));
+    for concurrency in [16usize, 64] {
+        let pair = measure(ctx, small, (noop.addr, spinning.addr), concurrency);
+        let conns = channels_for(concurrency);
+        ctx.report.info(
+            SECTION,
+            format!("diagnostic: no-op, c={concurrency}, {conns} conn"),
+            &pair.base,
+        );
+        let spin_us = spin.as_secs_f64() * 1e6;
+        ctx.report.push(pair.row(
+            SECTION,
+            format!(
+                "diagnostic: no-op spinning {spin_us:.1} µs a call (Engine::verify's own time), c={concurrency}"
+            ),
+            format!("{:+.0} µs", pair.cpu_delta_us()),
+            String::new(),
+            None,
+            json!({ "concurrency": concurrency, "spin_us": round3(spin_us), "noop": pair.base.json(), "spinning": pair.verify.json() }),
+        ));
+    }
+    noop.shutdown(&ctx.server_rt);
+    spinning.shutdown(&ctx.server_rt);
 }
 
 /// The no-op at `noop` vs Verify at `real`, both over the small store's
