@@ -1,8 +1,9 @@
 //! Section 9, metering overhead: `Engine::verify` of keys that carry
 //! credits (spent on every call, never running out) against keys that do
 //! not, on the same engine (the small store's), in alternating segments.
-//! Both kinds are counted per day: counting is always on, so the baseline
-//! includes it.
+//! Both kinds are made the same way (through the engine, in the same
+//! accounts), so that the credits are their only difference; both are
+//! counted per day: counting is always on, so the baseline includes it.
 
 use credd::engine::{Actor, NewCredential, NewCredits};
 use serde_json::json;
@@ -14,26 +15,30 @@ use crate::verify::compare_direct_verify;
 
 const SECTION: &str = "9 metering overhead";
 /// Metered keys created (through the engine, so their records are real),
-/// 50 in each of 20 accounts (under the default quota of 100).
+/// and as many plain ones: 25 of each in each of 40 accounts (under the
+/// default quota of 100).
 const METERED: usize = 1000;
+/// Accounts the keys of both kinds are spread over.
+const ACCOUNTS: usize = 40;
 
-/// 9: plain keys of the small store vs metered keys on the same engine.
+/// 9: plain keys vs metered keys on the small store's engine.
 pub(crate) fn metering(ctx: &mut Ctx, small: &SmallStore) {
     eprintln!("[bench] metering: {METERED} keys with credits vs plain keys");
     let engine = &small.opened.engine;
-    let metered: Vec<String> = ctx.client_rt.block_on(async {
-        let mut keys = Vec::with_capacity(METERED);
+    let (plain, metered): (Vec<String>, Vec<String>) = ctx.client_rt.block_on(async {
+        let mut keys = (Vec::with_capacity(METERED), Vec::with_capacity(METERED));
         for i in 0..METERED {
-            let (_, secret) = engine
-                .create(&Actor::unrestricted("bench"), metered_key(i))
-                .await
-                .expect("create a metered key");
-            keys.push(secret.expose().to_string());
+            for (metered, into) in [(false, &mut keys.0), (true, &mut keys.1)] {
+                let (_, secret) = engine
+                    .create(&Actor::unrestricted("bench"), key(i, metered))
+                    .await
+                    .expect("create a key");
+                into.push(secret.expose().to_string());
+            }
         }
         keys
     });
-    let plain = &small.keys[..METERED.min(small.keys.len())];
-    let (base, with) = compare_direct_verify(&ctx.s, (engine, plain), (engine, &metered));
+    let (base, with) = compare_direct_verify(&ctx.s, (engine, &plain), (engine, &metered));
     let r = ratio(with.throughput, base.throughput);
     let pass = r >= 0.9 && with.errors == 0;
     ctx.report.info(
@@ -61,12 +66,16 @@ pub(crate) fn metering(ctx: &mut Ctx, small: &SmallStore) {
     }
 }
 
-fn metered_key(i: usize) -> NewCredential {
+/// The `i`th key of its kind: with credits that never run out, or none.
+fn key(i: usize, metered: bool) -> NewCredential {
     NewCredential {
-        credits: Some(NewCredits {
+        credits: metered.then_some(NewCredits {
             remaining: 1_000_000_000_000,
             refill: None,
         }),
-        ..crate::api_key(format!("bench-metered-{}", i % 20), format!("metered {i}"))
+        ..crate::api_key(
+            format!("bench-metering-{}", i % ACCOUNTS),
+            format!("metering {i} {metered}"),
+        )
     }
 }
