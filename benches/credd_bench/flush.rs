@@ -4,6 +4,9 @@
 //! seconds (the whole process, sled's threads included) and wall time
 //! alone, and `Engine::verify` throughput on one thread while a flush of the
 //! same size runs against the same thread for the same time without one.
+//! A diagnostic row puts the Verify thread beside a thread that only spins
+//! (no memory, no locks) instead of a flush: what any work on the other
+//! core costs Verify on this machine.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +52,53 @@ pub(crate) fn usage_flush(ctx: &mut Ctx, opened: &Opened, keys: &Arc<Vec<String>
         .map(|_| round(ctx, engine, &ids, keys))
         .collect();
     flush_rows(ctx, &rounds, &count_label(ids.len()));
+    let wall =
+        Duration::from_secs_f64(spread(&rounds.iter().map(|r| r.wall_secs).collect::<Vec<_>>()).0);
+    beside_spinner(ctx, engine, keys, wall.max(Duration::from_secs(1)));
+}
+
+/// The diagnostic: the Verify thread beside a spinning thread against the
+/// Verify thread alone, `ROUNDS` times `length` each.
+fn beside_spinner(ctx: &mut Ctx, engine: &Arc<Engine>, keys: &Arc<Vec<String>>, length: Duration) {
+    let (mut beside, mut alone) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinner = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        beside.push(verify_for(engine, keys, length));
+        stop.store(true, Ordering::Relaxed);
+        spinner.join().expect("spinner");
+        alone.push(verify_for(engine, keys, length));
+    }
+    let (beside, alone) = (spread(&beside).0, spread(&alone).0);
+    let r = ratio(beside, alone);
+    ctx.report.push(Row {
+        section: SECTION,
+        scenario: "diagnostic: Engine::verify, 1 thread, beside a thread that only spins"
+            .to_string(),
+        throughput: rate(beside),
+        p50: String::new(),
+        p99: String::new(),
+        versus: format!("{r:.2}x of {} without", rate(alone)),
+        goal: String::new(),
+        pass: None,
+        json: json!({"beside_per_s": beside, "alone_per_s": alone, "ratio": round3(r)}),
+    });
+}
+
+/// Verify calls per second on one thread for `length`.
+fn verify_for(engine: &Arc<Engine>, keys: &Arc<Vec<String>>, length: Duration) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = verify_thread(engine.clone(), keys.clone(), stop.clone());
+    std::thread::sleep(length);
+    stop.store(true, Ordering::Relaxed);
+    load.join().expect("verify thread")
 }
 
 /// A VALID answer for every credential: its use and its day's count.
@@ -87,11 +137,7 @@ fn round(
     stop.store(true, Ordering::Relaxed);
     round.during_per_s = load.join().expect("verify thread");
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = verify_thread(engine.clone(), keys.clone(), stop.clone());
-    std::thread::sleep(flush_time.max(Duration::from_millis(200)));
-    stop.store(true, Ordering::Relaxed);
-    round.without_per_s = load.join().expect("verify thread");
+    round.without_per_s = verify_for(engine, keys, flush_time.max(Duration::from_millis(200)));
     round
 }
 
