@@ -26,7 +26,8 @@ pub(super) async fn connections(addr: SocketAddr) -> Vec<Conn> {
     conns
 }
 
-async fn open(addr: SocketAddr) -> Conn {
+/// One keep-alive connection to `addr`.
+pub(super) async fn open(addr: SocketAddr) -> Conn {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     tcp.set_nodelay(true).expect("nodelay");
     let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))

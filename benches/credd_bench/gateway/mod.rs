@@ -6,11 +6,14 @@
 //! 6c (`envoy`): requests through Envoy with the ext_authz filter against
 //! Envoy without it, to the same upstream (when Envoy is installed).
 //! Goals: 6a and 6b at least 0.9x of the baseline's throughput at 64
-//! callers; 6c is reported, not judged (Envoy's own hop dominates).
+//! callers; 6c is reported, not judged (Envoy's own hop dominates). 6a's
+//! and 6b's diagnostics (`noop`) measure no-op servers in this process
+//! that give credd's answers, against their baselines.
 
 mod codec;
 mod envoy;
 mod http;
+mod noop;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -116,6 +119,7 @@ pub(crate) fn gateways(ctx: &mut Ctx) {
         base,
         check,
     );
+    noop::noop_check(ctx, daemon.addr, &keys);
     let addr = format!("127.0.0.1:{http_port}").parse().expect("http addr");
     let (base, check) = ctx
         .client_rt
@@ -127,6 +131,7 @@ pub(crate) fn gateways(ctx: &mut Ctx) {
         base,
         check,
     );
+    noop::noop_http(ctx, addr, &keys);
     envoy::through_envoy(ctx, daemon.addr, &keys);
     daemon.terminate();
 }
