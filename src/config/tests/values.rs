@@ -388,7 +388,14 @@ fn backup_settings() {
         invalid_key(load_text("[backup]\nkeep = 0\n")),
         "backup.keep"
     );
-    // A cluster node keeps a journal too, and may back up on a schedule.
+}
+
+/// A cluster node keeps a revocation journal too, and may back up on a
+/// schedule (a build without the etcd feature refuses the backend itself,
+/// `tests::store::etcd_needs_the_feature`).
+#[cfg(feature = "etcd")]
+#[test]
+fn backup_settings_on_a_cluster_node() {
     let node = load_text(
         "[store]\nbackend = \"etcd\"\nendpoints = [\"http://127.0.0.1:2379\"]\n[backup]\nschedule = \"0 0 3 * * *\"\ndir = \"/srv/backups\"\n",
     )
