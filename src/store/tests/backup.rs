@@ -296,19 +296,29 @@ fn a_failed_backup_leaves_no_partial_file() {
     assert!(!dir.path().join("taken.partial").exists());
 }
 
+/// Two cluster nodes, the second with its journal open (its path given),
+/// or None when etcd is missing.
+#[cfg(feature = "etcd")]
+fn two_nodes_journaling(
+    test: &str,
+) -> Option<(Store, Store, std::path::PathBuf, [tempfile::TempDir; 2])> {
+    let (x, y, dirs) = super::cluster::two_nodes(test)?;
+    let journal = dirs[1].path().join("journal.log");
+    y.open_journal(&journal).unwrap();
+    Some((x, y, journal, dirs))
+}
+
 /// A cluster node's journal holds every node's changes that take access
 /// away, from its replica, each with its etcd revision; a restore reads
 /// the lines past a backup's revision, and refuses a gap after it.
 #[cfg(feature = "etcd")]
 #[test]
 fn a_node_journals_every_nodes_changes_with_their_revisions() {
-    let Some((x, y, dirs)) =
-        super::cluster::two_nodes("store::backup::a_node_journals_every_nodes_changes")
+    let Some((x, _y, journal, _dirs)) =
+        two_nodes_journaling("store::backup::a_node_journals_every_nodes_changes")
     else {
         return;
     };
-    let journal = dirs[1].path().join("journal.log");
-    y.open_journal(&journal).unwrap();
     let a = record("cred_a", "acme", 1);
     x.commit(None, Some(&a), None).unwrap();
     let mut revoked = a.clone();
@@ -387,13 +397,11 @@ fn the_journal_records_suspensions_and_users_taken_away() {
 #[cfg(feature = "etcd")]
 #[test]
 fn a_node_journals_suspensions_and_users_taken_away() {
-    let Some((x, y, dirs)) =
-        super::cluster::two_nodes("store::backup::a_node_journals_suspensions_and_users")
+    let Some((x, _y, journal, _dirs)) =
+        two_nodes_journaling("store::backup::a_node_journals_suspensions_and_users")
     else {
         return;
     };
-    let journal = dirs[1].path().join("journal.log");
-    y.open_journal(&journal).unwrap();
     suspend_and_take_users_away(&x);
     super::cluster::eventually("y journals the three changes", || {
         read_journal(&journal, 0).is_ok_and(|lines| lines.len() >= 3)
