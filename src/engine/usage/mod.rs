@@ -19,6 +19,10 @@
 //! them to the store's `usage` rows, per credential and summed per account:
 //! counting adds no write to Verify either. `log` is the in-memory side,
 //! `report` GetUsage and the retention sweep.
+//!
+//! The flush's store work runs on a thread of its own at a lower priority
+//! (`offload::background`): on a busy machine the threads answering Verify
+//! get the cores first.
 
 mod log;
 mod report;
@@ -75,13 +79,13 @@ impl Engine {
         self.usage.len()
     }
 
-    /// Writes pending uses to the store and flushes. Returns how many
-    /// credentials were updated.
+    /// Writes pending uses to the store (on a lowered background thread)
+    /// and flushes. Returns how many credentials were updated.
     ///
     /// # Errors
     /// A storage failure; the uses not written are kept for the next flush.
     pub async fn flush_usage(&self) -> Result<usize, Error> {
-        let (n_touched, n_written) = offload::blocking(|| self.write_usage())?;
+        let (n_touched, n_written) = offload::background(|| self.write_usage())?;
         if n_touched + n_written > 0 {
             self.store.flush().await?;
         }
