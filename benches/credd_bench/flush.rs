@@ -4,9 +4,14 @@
 //! seconds (the whole process, sled's threads included) and wall time
 //! alone, and `Engine::verify` throughput on one thread while a flush of the
 //! same size runs against the same thread for the same time without one.
-//! A diagnostic row puts the Verify thread beside a thread that only spins
-//! (no memory, no locks) instead of a flush: what any work on the other
-//! core costs Verify on this machine.
+//! Each Verify thread also reports the share of its wall time it was on a
+//! core (below 1: it waited for one), and is named (`verify-during`,
+//! `verify-alone`) for `perf report --sort comm`.
+//! Two diagnostic rows put the Verify thread beside a thread that keeps one
+//! core busy instead of a flush, with PAUSE or with arithmetic (no memory,
+//! no locks): what a second busy core alone costs Verify on this machine.
+//! `CREDD_BENCH_ONLY=flush` runs this section alone on a freshly filled
+//! large store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +23,7 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::fill::Opened;
-use crate::harness::load::{pick, process_cpu_secs};
+use crate::harness::load::{pick, process_cpu_secs, thread_cpu_secs};
 use crate::harness::report::{Row, count_label, rate, ratio, round3};
 use crate::{SCOPES, sweep::spread};
 
@@ -30,8 +35,8 @@ const ROUNDS: usize = 3;
 struct Round {
     cpu_secs: f64,
     wall_secs: f64,
-    during_per_s: f64,
-    without_per_s: f64,
+    during: Load,
+    without: Load,
 }
 
 /// 7: `ROUNDS` rounds on the large store (`opened`, `keys` sampled from it).
@@ -57,45 +62,73 @@ pub(crate) fn usage_flush(ctx: &mut Ctx, opened: &Opened, keys: &Arc<Vec<String>
     beside_spinner(ctx, engine, keys, wall.max(Duration::from_secs(1)));
 }
 
-/// The diagnostic: the Verify thread beside a spinning thread against the
+/// How a diagnostic's second thread keeps its core busy.
+#[derive(Clone, Copy)]
+enum Spin {
+    /// `spin_loop` (x86 PAUSE, which lends a core's pipeline to its
+    /// hyperthread sibling).
+    Pause,
+    /// Integer arithmetic, no memory, no PAUSE.
+    Arithmetic,
+}
+
+/// The diagnostics: the Verify thread beside a spinning thread against the
 /// Verify thread alone, `ROUNDS` times `length` each.
 fn beside_spinner(ctx: &mut Ctx, engine: &Arc<Engine>, keys: &Arc<Vec<String>>, length: Duration) {
-    let (mut beside, mut alone) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let stop = Arc::new(AtomicBool::new(false));
-        let spinner = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::hint::spin_loop();
-                }
-            })
-        };
-        beside.push(verify_for(engine, keys, length));
-        stop.store(true, Ordering::Relaxed);
-        spinner.join().expect("spinner");
-        alone.push(verify_for(engine, keys, length));
+    for (spin, what) in [
+        (Spin::Pause, "a thread that only spins (PAUSE)"),
+        (Spin::Arithmetic, "a thread doing integer arithmetic"),
+    ] {
+        let (mut beside, mut alone) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let stop = Arc::new(AtomicBool::new(false));
+            let spinner = spinner(spin, stop.clone());
+            beside.push(verify_for(engine, keys, length));
+            stop.store(true, Ordering::Relaxed);
+            spinner.join().expect("spinner");
+            alone.push(verify_for(engine, keys, length));
+        }
+        let on_cpu: Vec<_> = beside.iter().map(|l| round3(l.on_cpu)).collect();
+        let beside: Vec<f64> = beside.iter().map(|l| l.per_s).collect();
+        let alone: Vec<f64> = alone.iter().map(|l| l.per_s).collect();
+        let (beside, alone) = (spread(&beside).0, spread(&alone).0);
+        let r = ratio(beside, alone);
+        ctx.report.push(Row {
+            section: SECTION,
+            scenario: format!("diagnostic: Engine::verify, 1 thread, beside {what}"),
+            throughput: rate(beside),
+            p50: String::new(),
+            p99: String::new(),
+            versus: format!("{r:.2}x of {} without", rate(alone)),
+            goal: String::new(),
+            pass: None,
+            json: json!({"beside_per_s": beside, "alone_per_s": alone, "ratio": round3(r),
+                "on_cpu_beside": on_cpu}),
+        });
     }
-    let (beside, alone) = (spread(&beside).0, spread(&alone).0);
-    let r = ratio(beside, alone);
-    ctx.report.push(Row {
-        section: SECTION,
-        scenario: "diagnostic: Engine::verify, 1 thread, beside a thread that only spins"
-            .to_string(),
-        throughput: rate(beside),
-        p50: String::new(),
-        p99: String::new(),
-        versus: format!("{r:.2}x of {} without", rate(alone)),
-        goal: String::new(),
-        pass: None,
-        json: json!({"beside_per_s": beside, "alone_per_s": alone, "ratio": round3(r)}),
-    });
+}
+
+fn spinner(spin: Spin, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut x = 1u64;
+        while !stop.load(Ordering::Relaxed) {
+            match spin {
+                Spin::Pause => std::hint::spin_loop(),
+                Spin::Arithmetic => {
+                    for _ in 0..64 {
+                        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005) ^ 1);
+                    }
+                }
+            }
+        }
+        std::hint::black_box(x);
+    })
 }
 
 /// Verify calls per second on one thread for `length`.
-fn verify_for(engine: &Arc<Engine>, keys: &Arc<Vec<String>>, length: Duration) -> f64 {
+fn verify_for(engine: &Arc<Engine>, keys: &Arc<Vec<String>>, length: Duration) -> Load {
     let stop = Arc::new(AtomicBool::new(false));
-    let load = verify_thread(engine.clone(), keys.clone(), stop.clone());
+    let load = verify_thread_load(engine.clone(), keys.clone(), stop.clone(), "verify-alone");
     std::thread::sleep(length);
     stop.store(true, Ordering::Relaxed);
     load.join().expect("verify thread")
@@ -130,14 +163,14 @@ fn round(
 
     note_all(engine, ids);
     let stop = Arc::new(AtomicBool::new(false));
-    let load = verify_thread(engine.clone(), keys.clone(), stop.clone());
+    let load = verify_thread_load(engine.clone(), keys.clone(), stop.clone(), "verify-during");
     let started = Instant::now();
     ctx.client_rt.block_on(engine.flush_usage()).expect("flush");
     let flush_time = started.elapsed();
     stop.store(true, Ordering::Relaxed);
-    round.during_per_s = load.join().expect("verify thread");
+    round.during = load.join().expect("verify thread");
 
-    round.without_per_s = verify_for(engine, keys, flush_time.max(Duration::from_millis(200)));
+    round.without = verify_for(engine, keys, flush_time.max(Duration::from_millis(200)));
     round
 }
 
@@ -147,16 +180,43 @@ pub(crate) fn verify_thread(
     keys: Arc<Vec<String>>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<f64> {
-    std::thread::spawn(move || {
-        let scopes = vec![SCOPES[0].to_string()];
-        let started = Instant::now();
-        let mut n = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            let _ = engine.verify(&keys[pick(1, n, keys.len())], None, &scopes);
-            n += 1;
-        }
-        n as f64 / started.elapsed().as_secs_f64()
-    })
+    std::thread::spawn(move || verify_loop(&engine, &keys, &stop).per_s)
+}
+
+/// What a Verify loop did: calls per second, and the share of its wall
+/// time the thread was on a core (below 1: it waited for one).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Load {
+    pub(crate) per_s: f64,
+    pub(crate) on_cpu: f64,
+}
+
+fn verify_loop(engine: &Engine, keys: &[String], stop: &AtomicBool) -> Load {
+    let scopes = vec![SCOPES[0].to_string()];
+    let (started, cpu_before) = (Instant::now(), thread_cpu_secs());
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let _ = engine.verify(&keys[pick(1, n, keys.len())], None, &scopes);
+        n += 1;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    Load {
+        per_s: n as f64 / wall,
+        on_cpu: (thread_cpu_secs() - cpu_before) / wall,
+    }
+}
+
+/// [`verify_thread`] with the thread's share of time on a core.
+fn verify_thread_load(
+    engine: Arc<Engine>,
+    keys: Arc<Vec<String>>,
+    stop: Arc<AtomicBool>,
+    name: &str,
+) -> std::thread::JoinHandle<Load> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || verify_loop(&engine, &keys, &stop))
+        .expect("verify thread")
 }
 
 fn flush_rows(ctx: &mut Ctx, rounds: &[Round], label: &str) {
@@ -182,8 +242,10 @@ fn flush_rows(ctx: &mut Ctx, rounds: &[Round], label: &str) {
             "usage flush: {label} keys took {cpu_med:.2} s of CPU (goal < 5 s)"
         ));
     }
-    let during: Vec<f64> = rounds.iter().map(|r| r.during_per_s).collect();
-    let without: Vec<f64> = rounds.iter().map(|r| r.without_per_s).collect();
+    let during: Vec<f64> = rounds.iter().map(|r| r.during.per_s).collect();
+    let without: Vec<f64> = rounds.iter().map(|r| r.without.per_s).collect();
+    let on_cpu: Vec<_> = rounds.iter().map(|r| round3(r.during.on_cpu)).collect();
+    let on_cpu_without: Vec<_> = rounds.iter().map(|r| round3(r.without.on_cpu)).collect();
     let (during_med, without_med) = (spread(&during).0, spread(&without).0);
     let r = ratio(during_med, without_med);
     let pass = r >= 0.95;
@@ -196,7 +258,8 @@ fn flush_rows(ctx: &mut Ctx, rounds: &[Round], label: &str) {
         versus: format!("{r:.2}x of {} without", rate(without_med)),
         goal: ">= 0.95x".to_string(),
         pass: Some(pass),
-        json: json!({"during_per_s": during, "without_per_s": without, "ratio": round3(r)}),
+        json: json!({"during_per_s": during, "without_per_s": without, "ratio": round3(r),
+            "on_cpu_during": on_cpu, "on_cpu_without": on_cpu_without}),
     });
     if !pass {
         ctx.report.findings.push(format!(

@@ -44,6 +44,19 @@ pub(crate) fn large(ctx: &mut Ctx, small: &SmallStore) {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// Section 8 alone (`CREDD_BENCH_ONLY=flush`): the large store filled and
+/// reopened, then its usage flush measured; for iterating on the flush
+/// without sections 2, 3 and 5.
+pub(crate) fn flush_only(ctx: &mut Ctx) {
+    let data_dir = ctx.work.path().join("large");
+    let filled = fill_large(ctx, &data_dir);
+    let keys = Arc::new(filled.sample);
+    let opened = reopen(ctx, &data_dir, &count_label(filled.records));
+    usage_flush(ctx, &opened, &keys);
+    drop(opened);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 /// The large store: normal credentials and one due group per sweep round,
 /// filled with the fill cache, its footprint rows pushed, then closed.
 fn fill_large(ctx: &mut Ctx, data_dir: &Path) -> Filled {

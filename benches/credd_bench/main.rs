@@ -63,7 +63,8 @@
 //! keeps glibc's setting instead of its own two arenas),
 //! `CREDD_BENCH_SAMPLE` (100000),
 //! `CREDD_BENCH_JSON` (target/credd-bench.json), `CREDD_BENCH_ONLY`
-//! (comma list of transport, daemon, gateway, writes, large, sessions, metering, cluster, backup, webhooks, console, huge; default
+//! (comma list of transport, daemon, gateway, writes, large, flush (section 8
+//! alone, with the large store it needs), sessions, metering, cluster, backup, webhooks, console, huge; default
 //! all but huge), `CREDD_BENCH_CONSOLE_CREDENTIALS` (100000),
 //! `CREDD_BENCH_CONSOLE_REQUESTS` (50 a page), `CREDD_BENCH_CONSOLE_UNCACHED`
 //! (3), `CREDD_BENCH_CONSOLE_SEGMENT_SECS` (10), `CREDD_TEST_ENVOY` (the Envoy binary for 6c; else
@@ -228,6 +229,9 @@ fn run_sections(ctx: &mut Ctx) {
     }
     if ctx.s.runs("large") {
         large::large(ctx, &small);
+    }
+    if ctx.s.asks("flush") && !ctx.s.runs("large") {
+        large::flush_only(ctx);
     }
     if ctx.s.runs("sessions") {
         sessions::session_sweep(ctx);

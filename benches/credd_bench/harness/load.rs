@@ -25,6 +25,18 @@ pub(crate) fn process_cpu_secs() -> f64 {
     secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
+/// CPU seconds (user + system) the calling thread has used.
+pub(crate) fn thread_cpu_secs() -> f64 {
+    // SAFETY: getrusage(2) fills the struct we pass; nothing else is touched.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 /// `concurrency` callers in a closed loop for warmup + measure; only calls
 /// started after the warmup are counted.
 pub(crate) async fn drive(concurrency: usize, warmup: Duration, measure: Duration, op: Op) -> Raw {

@@ -73,6 +73,12 @@ impl Settings {
             || self.only.iter().any(|p| p == part)
     }
 
+    /// Whether `CREDD_BENCH_ONLY` names `part` (a part no full run takes
+    /// on its own, like `flush`).
+    pub(crate) fn asks(&self, part: &str) -> bool {
+        self.only.iter().any(|p| p == part)
+    }
+
     pub(crate) fn measure(&self) -> Duration {
         Duration::from_secs_f64(self.secs)
     }
