@@ -24,7 +24,8 @@
 //!    among 1M (`CREDD_BENCH_LARGE`) vs 1K due among 1K.
 //! 8. Usage flush at scale (with the large store): a VALID answer of each of
 //!    its 1M credentials (last use and daily count) flushed, CPU seconds and
-//!    wall time; `Engine::verify` during such a flush vs without one.
+//!    wall time; `Engine::verify` during such a flush vs without one, with
+//!    the Verify thread's share of time on a core.
 //! 9. Metering overhead: `Engine::verify` of 1,000 keys with credits vs
 //!    plain keys of the small store, on the same engine.
 //! 10. Cluster mode (built with `--features etcd`; see `cluster`): Verify
