@@ -15,22 +15,20 @@ pub(crate) type Op = Arc<dyn Fn(usize, u64) -> OpFuture + Send + Sync>;
 
 /// CPU time of this whole process so far (user + system, all threads).
 pub(crate) fn process_cpu_secs() -> f64 {
-    // SAFETY: getrusage(2) fills the struct we pass; nothing else is touched.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    cpu_secs(libc::RUSAGE_SELF)
 }
 
 /// CPU seconds (user + system) the calling thread has used.
 pub(crate) fn thread_cpu_secs() -> f64 {
+    cpu_secs(libc::RUSAGE_THREAD)
+}
+
+/// User + system CPU seconds of `who` (`RUSAGE_SELF` or `RUSAGE_THREAD`).
+fn cpu_secs(who: libc::c_int) -> f64 {
     // SAFETY: getrusage(2) fills the struct we pass; nothing else is touched.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
+        libc::getrusage(who, &mut usage);
         usage
     };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
