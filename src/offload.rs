@@ -6,7 +6,7 @@
 //! behind it are not delayed by it; on a current-thread runtime (unit tests)
 //! or outside a runtime the work simply runs in place.
 //!
-//! Background work that no caller waits on (the usage flush) goes further
+//! Background work that no request waits on (the usage flush) goes further
 //! ([`background`]): it runs on a thread of its own at a lower scheduling
 //! priority, so that on a busy machine the threads answering Verify get
 //! the cores first, and on an idle one it runs at full speed.
@@ -65,6 +65,7 @@ pub(crate) fn background<R: Send>(work: impl FnOnce() -> R + Send) -> R {
 
 /// Raises the calling thread's nice value to [`BACKGROUND_NICE`] unless it
 /// is already at least that (on Linux the nice value is per thread).
+#[cfg(target_os = "linux")]
 fn lower_priority() {
     // SAFETY: gettid(2), getpriority(2) and setpriority(2) on the calling
     // thread only.
@@ -80,6 +81,11 @@ fn lower_priority() {
         );
     }
 }
+
+/// Elsewhere the nice value is per process: background work keeps the
+/// normal priority.
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 #[cfg(test)]
 mod tests {
@@ -119,6 +125,7 @@ mod tests {
         assert_eq!(blocking(|| 8), 8);
     }
 
+    #[cfg(target_os = "linux")]
     fn my_nice() -> i32 {
         // SAFETY: getpriority(2) of the calling thread.
         unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
@@ -127,6 +134,7 @@ mod tests {
     /// Background work runs on another thread at the background nice value,
     /// may borrow the caller's data, hands back its result and its panic,
     /// and leaves the caller's own priority alone.
+    #[cfg(target_os = "linux")]
     #[test]
     fn background_work_runs_lowered_on_its_own_thread() {
         let caller = std::thread::current().id();

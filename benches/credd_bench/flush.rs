@@ -39,7 +39,7 @@ struct Round {
     without: Load,
 }
 
-/// 7: `ROUNDS` rounds on the large store (`opened`, `keys` sampled from it).
+/// 8: `ROUNDS` rounds on the large store (`opened`, `keys` sampled from it).
 pub(crate) fn usage_flush(ctx: &mut Ctx, opened: &Opened, keys: &Arc<Vec<String>>) {
     let engine = &opened.engine;
     let ids: Vec<(String, String)> = engine
