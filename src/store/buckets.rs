@@ -120,21 +120,26 @@ fn corrupt() -> Error {
 pub(super) type Group<'a, V> = ([u8; 2], Vec<(&'a str, V)>);
 
 /// Groups `(id, value)` pairs by bucket, each bucket's pairs together and
-/// sorted by id (ids must be distinct).
+/// sorted by id (ids must be distinct). The pairs are ordered by bucket
+/// first, each bucket's hash computed once, then each group by id: no
+/// string comparisons across the whole list.
 pub(super) fn grouped<'a, V: Copy>(
     pairs: impl IntoIterator<Item = (&'a str, V)>,
 ) -> Vec<Group<'a, V>> {
-    let mut keyed: Vec<([u8; 2], &'a str, V)> = pairs
-        .into_iter()
-        .map(|(id, v)| (bucket_of(id), id, v))
-        .collect();
-    keyed.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut pairs: Vec<(&'a str, V)> = pairs.into_iter().collect();
+    pairs.sort_by_cached_key(|(id, _)| bucket_of(id));
     let mut groups: Vec<Group<'a, V>> = Vec::new();
-    for (bucket, id, value) in keyed {
-        match groups.last_mut() {
-            Some((last, items)) if *last == bucket => items.push((id, value)),
-            _ => groups.push((bucket, vec![(id, value)])),
-        }
+    let mut rest = &pairs[..];
+    while let Some((first, _)) = rest.first() {
+        let bucket = bucket_of(first);
+        let same = rest
+            .iter()
+            .take_while(|(id, _)| bucket_of(id) == bucket)
+            .count();
+        let mut items = rest[..same].to_vec();
+        items.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        groups.push((bucket, items));
+        rest = &rest[same..];
     }
     groups
 }

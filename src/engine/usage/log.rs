@@ -2,7 +2,9 @@
 //! and its Verify counts per day, one map entry per credential touched
 //! since the last flush (one lookup per Verify, under a std mutex held for
 //! that lookup only). Rows a failed flush could not write wait in
-//! `leftover` for the next one.
+//! `leftover` for the next one. A flush reads the table it drained in place
+//! and hands it back emptied; it becomes the next drain's fresh table, so
+//! the keys Verify inserts after a drain land in memory already mapped.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -52,6 +54,11 @@ pub(crate) struct OwnedRow {
 pub struct UsageLog {
     /// A std mutex: held for a map lookup only, never across an `.await`.
     pending: Mutex<HashMap<String, Pending>>,
+    /// The table the last flush emptied, kept (its memory already mapped)
+    /// to take `pending`'s place at the next drain: the keys Verify
+    /// inserts after a drain then land in memory it does not have to fault
+    /// in (see [`UsageLog::recycle`]).
+    spare: Mutex<Option<HashMap<String, Pending>>>,
     /// Rows a failed flush could not add; the next flush adds them first.
     leftover: Mutex<Vec<OwnedRow>>,
     /// Credentials just disabled for inactivity, whose uses the next two
@@ -103,13 +110,27 @@ impl UsageLog {
             .and_then(|p| p.last_use)
     }
 
-    /// Takes everything pending, leaving the log empty.
+    /// Takes everything pending, leaving the log empty. Give the table
+    /// back to [`UsageLog::recycle`] once it is emptied.
     pub(crate) fn drain(&self) -> HashMap<String, Pending> {
+        let spare = lock(&self.spare).take();
         let mut pending = lock(&self.pending);
         // The same keys are likely in use next interval: keep room for them,
         // so Verify does not regrow the table under the lock.
-        let room = HashMap::with_capacity(pending.len());
+        let room = match spare {
+            Some(spare) if spare.capacity() >= pending.len() => spare,
+            _ => HashMap::with_capacity(pending.len()),
+        };
         std::mem::replace(&mut *pending, room)
+    }
+
+    /// Keeps a drained table, emptied, for the next drain, unless it is
+    /// far larger than what it held (the keys in use have dropped).
+    pub(crate) fn recycle(&self, mut table: HashMap<String, Pending>, held: usize) {
+        table.clear();
+        if table.capacity() <= 4 * held.max(1024) {
+            *lock(&self.spare) = Some(table);
+        }
     }
 
     /// Puts back last uses only (their counts were written).
@@ -249,6 +270,36 @@ mod tests {
         log.record("a", t);
         log.restore_uses([("a".to_string(), t + Duration::seconds(5))]);
         assert_eq!(log.pending_for("a"), Some(t + Duration::seconds(5)));
+    }
+
+    /// An emptied table takes the next drain's place, with its memory;
+    /// one far larger than what it held is let go.
+    #[test]
+    fn a_drained_table_comes_back() {
+        let log = UsageLog::default();
+        let t = Utc::now();
+        for i in 0..10_000 {
+            log.record(&format!("c{i}"), t);
+        }
+        let table = log.drain();
+        let capacity = table.capacity();
+        log.recycle(table, 10_000);
+        log.record("a", t);
+        let made_at_first_drain = log.drain();
+        assert_eq!(made_at_first_drain.len(), 1);
+        assert_eq!(
+            lock(&log.pending).capacity(),
+            capacity,
+            "the kept table did not take the pending table's place"
+        );
+        log.record("b", t);
+        let kept = log.drain();
+        assert_eq!(kept.len(), 1);
+        log.recycle(kept, 1);
+        assert!(
+            lock(&log.spare).is_none(),
+            "a table of {capacity} kept for one key"
+        );
     }
 
     /// A watched credential stays watched for two agings.

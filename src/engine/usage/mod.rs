@@ -34,6 +34,7 @@ pub use report::{MAX_REPORT_DAYS, UsageDay, UsageQuery};
 pub const DEFAULT_USAGE_RETENTION_DAYS: u32 = 400;
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use tracing::{debug, info, warn};
@@ -127,10 +128,23 @@ impl Engine {
     pub(super) fn write_usage(&self) -> Result<(usize, usize), Error> {
         let n_touched = self.flush_session_touches()?;
         let _flushing = self.usage.flushing();
-        let drained: Vec<(String, Pending)> = self.usage.drain().into_iter().collect();
+        // The drained table is read in place and then kept, emptied, for
+        // the next interval (`UsageLog::recycle`): no copy of it is made.
+        let mut table = self.usage.drain();
+        let written = self.write_drained(&table);
+        let held = table.len();
+        table.clear();
+        self.usage.recycle(table, held);
+        let (n_credits, n_written) = written?;
+        Ok((n_touched + n_credits, n_written))
+    }
+
+    /// [`Engine::write_usage`] of one drained table: its counts (with the
+    /// rows a failed flush left), the spent credits, then its last uses.
+    fn write_drained(&self, drained: &HashMap<String, Pending>) -> Result<(usize, usize), Error> {
         let leftover = self.usage.take_leftover();
         let counted = self
-            .add_usage_rows(usage_rows(&drained, &leftover))
+            .add_usage_rows(usage_rows(drained, &leftover))
             .and_then(|()| self.write_credit_states());
         let n_credits = match counted {
             Ok(n) => n,
@@ -146,7 +160,7 @@ impl Engine {
         };
         let mut through_record = Vec::new();
         let mut plain = Vec::with_capacity(drained.len());
-        for (id, pending) in &drained {
+        for (id, pending) in drained {
             if let Some(at) = pending.last_use {
                 if self.usage.is_watched(id) {
                     through_record.push((id.as_str(), at));
@@ -177,7 +191,7 @@ impl Engine {
                 return Err(e.into());
             }
         }
-        Ok((n_touched + n_credits, n_written))
+        Ok((n_credits, n_written))
     }
 
     /// Adds `rows` to the store; what cannot be added waits for the next
@@ -263,9 +277,11 @@ impl Engine {
 
 /// The drained counts as rows: one per credential and day, their sums per
 /// account and day, and the rows a failed flush left.
-fn usage_rows<'a>(drained: &'a [(String, Pending)], leftover: &'a [OwnedRow]) -> Vec<UsageRow<'a>> {
-    let mut by_account: std::collections::HashMap<(&str, i32), lifecycle::UsageCounts> =
-        std::collections::HashMap::new();
+fn usage_rows<'a>(
+    drained: &'a HashMap<String, Pending>,
+    leftover: &'a [OwnedRow],
+) -> Vec<UsageRow<'a>> {
+    let mut by_account: HashMap<(&str, i32), lifecycle::UsageCounts> = HashMap::new();
     let mut rows = Vec::with_capacity(drained.len() + leftover.len());
     for row in leftover {
         let subject = if row.account {
