@@ -280,14 +280,15 @@ async fn sessions_log_in_out_idle_out_and_end() {
     );
 
     // Used every second, it still ends at its lifetime (5 s), and it
-    // survives a kill -9 on the way.
+    // survives a kill -9 on the way. The clock starts before the login, so
+    // the lifetime cannot have begun before it.
+    let started = std::time::Instant::now();
     let busy = auth
         .login(login("shop", "api", PASSWORD, ""))
         .await
         .expect("login")
         .into_inner();
     tokens.push(busy.session_token.clone());
-    let started = std::time::Instant::now();
     daemon.kill9();
     daemon.restart();
     let mut verifier = daemon.verifier().await;
