@@ -126,7 +126,8 @@ impl UsageLog {
 
     /// Keeps a drained table, emptied, for the next drain, unless it is
     /// far larger than what it held (the keys in use have dropped).
-    pub(crate) fn recycle(&self, mut table: HashMap<String, Pending>, held: usize) {
+    pub(crate) fn recycle(&self, mut table: HashMap<String, Pending>) {
+        let held = table.len();
         table.clear();
         if table.capacity() <= 4 * held.max(1024) {
             *lock(&self.spare) = Some(table);
@@ -283,7 +284,7 @@ mod tests {
         }
         let table = log.drain();
         let capacity = table.capacity();
-        log.recycle(table, 10_000);
+        log.recycle(table);
         log.record("a", t);
         let made_at_first_drain = log.drain();
         assert_eq!(made_at_first_drain.len(), 1);
@@ -295,7 +296,7 @@ mod tests {
         log.record("b", t);
         let kept = log.drain();
         assert_eq!(kept.len(), 1);
-        log.recycle(kept, 1);
+        log.recycle(kept);
         assert!(
             lock(&log.spare).is_none(),
             "a table of {capacity} kept for one key"

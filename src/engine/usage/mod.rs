@@ -130,11 +130,9 @@ impl Engine {
         let _flushing = self.usage.flushing();
         // The drained table is read in place and then kept, emptied, for
         // the next interval (`UsageLog::recycle`): no copy of it is made.
-        let mut table = self.usage.drain();
+        let table = self.usage.drain();
         let written = self.write_drained(&table);
-        let held = table.len();
-        table.clear();
-        self.usage.recycle(table, held);
+        self.usage.recycle(table);
         let (n_credits, n_written) = written?;
         Ok((n_touched + n_credits, n_written))
     }
